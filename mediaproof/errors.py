@@ -1,0 +1,50 @@
+"""Every error Mediaproof raises on purpose. Messages say what was wrong and what to do next.
+
+    MediaproofError
+    ├── InputError (ValueError)            bad file, path, parameter
+    │   └── MediaTooLarge
+    ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
+    ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
+    │   └── DeploymentError                missing or mismatched deployments/<network>.json
+    ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
+    │   └── ContentMismatch                bytes do not hash to what was claimed
+    └── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
+"""
+
+from __future__ import annotations
+
+
+class MediaproofError(Exception):
+    """Root of every error Mediaproof raises on purpose."""
+
+
+class InputError(MediaproofError, ValueError):
+    """The caller gave something unusable (a path, a file, a parameter)."""
+
+
+class MediaTooLarge(InputError):
+    """The file is over the configured size limit."""
+
+
+class NotRegistered(MediaproofError, LookupError):
+    """Nobody registered those bytes, or no media has that id."""
+
+
+class ChainError(MediaproofError, ConnectionError):
+    """The Ethereum node is unreachable, on another chain, or rejected a transaction."""
+
+
+class DeploymentError(ChainError):
+    """The deployment file is missing or describes another chain."""
+
+
+class StorageError(MediaproofError, ConnectionError):
+    """A storage cluster or its IPFS node failed or answered wrongly."""
+
+
+class ContentMismatch(StorageError):
+    """Bytes do not hash to the sha256 or CID that was claimed for them."""
+
+
+class ReceiptError(MediaproofError, ValueError):
+    """A storage receipt does not check out."""

@@ -1,0 +1,46 @@
+"""The one typed settings object. Only this module reads the environment (MEDIAPROOF_* variables).
+
+Build it once at each entry point (`Settings()`) and pass it down; nothing else calls os.environ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# anvil's first public test key (the well-known mnemonic "test test ... junk"). Used only on local chains
+# (chain id 31337): on any other chain a key must be given explicitly.
+ANVIL_TEST_KEYS = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+)
+LOCAL_CHAIN_ID = 31337
+
+
+class Settings(BaseSettings):
+    """Every knob of Mediaproof. Each field is read from `MEDIAPROOF_<NAME>`; the README lists them all."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIAPROOF_", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / ".data", description="where local state lives: chain, IPFS repos, keys")
+    rpc_url: str = Field("http://127.0.0.1:8545", description="Ethereum JSON-RPC endpoint")
+    network: str = Field("local", description="deployment name: reads deployments/<network>.json")
+    deployment_file: Path | None = Field(None, description="explicit deployment file (overrides network)")
+    private_key: str | None = Field(None, description="key that signs and sends; anvil's key 0 on a local chain")
+    anvil_port: int = Field(8545, description="port of the local anvil node started by `make up`")
+    cluster_count: int = Field(1, ge=1, le=16, description="storage clusters `make up` starts")
+    replication_factor: int = Field(1, ge=1, le=16, description="receipts required per registration (R)")
+    cluster_base_port: int = Field(8601, description="storage cluster i listens on base + i")
+    ipfs_base_port: int = Field(5101, description="IPFS node i: API on base + 10*i, swarm and gateway next to it")
+    user_deposit_wei: int = Field(10**17, description="deposit sent when the CLI registers a new wallet")
+    max_upload_bytes: int = Field(1 << 30, description="largest file accepted")
+    http_timeout: float = Field(120.0, description="seconds to wait on a storage cluster or RPC call")
+
+    def resolved_deployment_file(self) -> Path:
+        return self.deployment_file or PROJECT_ROOT / "deployments" / f"{self.network}.json"
