@@ -1,0 +1,256 @@
+"""Deploys the Mediaproof contracts with plain web3; reads and writes deployments/<network>.json, where every
+tool finds the addresses. ABIs and bytecode come from mediaproof/abi/ (exported from Ape's build).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+
+from mediaproof.errors import ChainError, DeploymentError, InputError
+
+ABI_DIR = Path(__file__).resolve().parent / "abi"
+BYTECODE_FILE = ABI_DIR / "bytecode.json"
+# Contracts whose ABI (and creation bytecode) ship with the package; interfaces are not needed off chain.
+CONTRACT_NAMES = ("MediaApp", "StorageTopology", "UserMedia")
+DEFAULT_CLUSTER_WEIGHT = 100
+DEFAULT_MINIMUM_DEPOSIT_WEI = 10**16
+RECEIPT_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A storage cluster to register: its signing address (the cluster keeps the key) and where it answers."""
+
+    signer: str
+    endpoint: str
+    weight: int = DEFAULT_CLUSTER_WEIGHT
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterSpec:
+        """`SIGNER=ENDPOINT` or `SIGNER=ENDPOINT@WEIGHT`, as the deploy script takes them."""
+        signer, sep, rest = text.partition("=")
+        endpoint = rest.strip()
+        if not sep or not is_address(signer.strip()) or not endpoint:
+            raise InputError(f"cluster {text!r}: expected SIGNER=ENDPOINT[@WEIGHT], SIGNER a 0x address")
+        weight = DEFAULT_CLUSTER_WEIGHT
+        head, at, tail = endpoint.rpartition("@")
+        if at and tail.isdigit():
+            endpoint, weight = head, int(tail)
+        return cls(to_checksum_address(signer.strip()), endpoint, weight)
+
+
+@dataclass(frozen=True)
+class ClusterEntry:
+    id: int
+    signer: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What deployments/<network>.json holds."""
+
+    chain_id: int
+    block: int
+    network: str
+    contracts: dict[str, str]
+    deployer: str
+    clusters: tuple[ClusterEntry, ...] = field(default_factory=tuple)
+
+    @property
+    def media_app(self) -> str:
+        return self.contracts["MediaApp"]
+
+    @property
+    def storage_topology(self) -> str:
+        return self.contracts["StorageTopology"]
+
+    @property
+    def user_media_implementation(self) -> str:
+        return self.contracts["UserMediaImplementation"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "block": self.block,
+            "network": self.network,
+            "contracts": dict(self.contracts),
+            "deployer": self.deployer,
+            "clusters": [{"id": c.id, "signer": c.signer, "endpoint": c.endpoint} for c in self.clusters],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "deployment") -> Deployment:
+        try:
+            contracts = {str(k): to_checksum_address(v) for k, v in data["contracts"].items()}
+            for name in ("MediaApp", "StorageTopology", "UserMediaImplementation"):
+                if name not in contracts:
+                    raise KeyError(f"contracts.{name}")
+            return cls(
+                chain_id=int(data["chain_id"]),
+                block=int(data["block"]),
+                network=str(data["network"]),
+                contracts=contracts,
+                deployer=to_checksum_address(data["deployer"]),
+                clusters=tuple(
+                    ClusterEntry(int(c["id"]), to_checksum_address(c["signer"]), str(c["endpoint"]))
+                    for c in data.get("clusters", [])
+                ),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeploymentError(f"{source} is malformed ({exc}); deploy again (`make up`)") from exc
+
+
+def read_deployment(path: Path, expected_chain_id: int | None = None) -> Deployment:
+    """The deployment in `path`; DeploymentError when it is missing, malformed or for another chain."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise DeploymentError(f"no deployment file at {path}; deploy first (`make up`)") from exc
+    except json.JSONDecodeError as exc:
+        raise DeploymentError(f"{path} is not valid JSON ({exc}); delete it and deploy again") from exc
+    deployment = Deployment.from_json(data, source=str(path))
+    if expected_chain_id is not None and deployment.chain_id != expected_chain_id:
+        raise DeploymentError(
+            f"{path} was deployed on chain {deployment.chain_id} but the node is chain {expected_chain_id}; "
+            "point MEDIAPROOF_RPC_URL at the right node or deploy again"
+        )
+    return deployment
+
+
+def write_deployment(path: Path, deployment: Deployment) -> None:
+    """Writes atomically, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(deployment.to_json(), handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def load_abi(name: str) -> list[dict[str, Any]]:
+    path = ABI_DIR / f"{name}.json"
+    try:
+        return list(json.loads(path.read_text()))
+    except FileNotFoundError as exc:
+        raise DeploymentError(f"no ABI for {name} at {path}; run `ape run export_abis`") from exc
+
+
+def load_bytecode(name: str) -> str:
+    try:
+        return str(json.loads(BYTECODE_FILE.read_text())[name])
+    except (FileNotFoundError, KeyError) as exc:
+        raise DeploymentError(f"no bytecode for {name} in {BYTECODE_FILE}; `ape run export_abis`") from exc
+
+
+def export_artifacts(manifest: Path, out_dir: Path = ABI_DIR) -> list[Path]:
+    """Writes <Name>.json (the ABI) and bytecode.json from Ape's compiled manifest (.build/__local__.json)."""
+    try:
+        contract_types = json.loads(manifest.read_text())["contractTypes"]
+    except FileNotFoundError as exc:
+        raise DeploymentError(f"no compiled contracts at {manifest}; run `ape compile` first") from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    bytecode = {}
+    for name in CONTRACT_NAMES:
+        contract_type = contract_types[name]
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(contract_type["abi"], indent=1, sort_keys=True) + "\n")
+        written.append(path)
+        bytecode[name] = contract_type["deploymentBytecode"]["bytecode"]
+    bytecode_path = out_dir / BYTECODE_FILE.name
+    bytecode_path.write_text(json.dumps(bytecode, indent=1, sort_keys=True) + "\n")
+    written.append(bytecode_path)
+    return written
+
+
+class _Sender:
+    """Signs and sends one transaction at a time from a local account, and fails loudly on a revert."""
+
+    def __init__(self, w3: Any, account: Any) -> None:
+        self.w3 = w3
+        self.account = account
+
+    def send(self, tx: dict[str, Any], what: str) -> Any:
+        tx = {**tx, "from": self.account.address}
+        tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.account.address, "pending"))
+        tx.setdefault("chainId", self.w3.eth.chain_id)
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+        if receipt["status"] != 1:
+            raise ChainError(f"{what} reverted in transaction {tx_hash.hex()}")
+        return receipt
+
+    def deploy(self, name: str, *args: Any) -> Any:
+        factory = self.w3.eth.contract(abi=load_abi(name), bytecode=load_bytecode(name))
+        tx = factory.constructor(*args).build_transaction({"from": self.account.address})
+        receipt = self.send(tx, name)
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=load_abi(name)), receipt
+
+    def call(self, fn: Any, what: str) -> Any:
+        return self.send(fn.build_transaction({"from": self.account.address}), what)
+
+
+def deploy(
+    w3: Any,
+    deployer: Any,
+    *,
+    network: str,
+    clusters: Sequence[ClusterSpec] = (),
+    replication_factor: int = 1,
+    minimum_deposit: int = DEFAULT_MINIMUM_DEPOSIT_WEI,
+    relayers: Iterable[str] = (),
+    observers: Iterable[str] = (),
+) -> Deployment:
+    """Deploys StorageTopology, the UserMedia implementation and MediaApp from `deployer` (an eth_account
+    LocalAccount), registers `clusters`, sets R, approves relayers and observers, and returns the Deployment
+    (write it with `write_deployment`). `w3` is any connected web3.Web3.
+    """
+    if not 1 <= replication_factor <= 255:
+        raise InputError(f"replication factor {replication_factor} must be between 1 and 255")
+    if clusters and replication_factor > len(clusters):
+        raise InputError(f"replication factor {replication_factor} exceeds the {len(clusters)} clusters")
+    try:
+        sender = _Sender(w3, deployer)
+        topology, first_receipt = sender.deploy("StorageTopology", deployer.address)
+        implementation, _ = sender.deploy("UserMedia")
+        app, _ = sender.deploy(
+            "MediaApp", topology.address, implementation.address, minimum_deposit, deployer.address
+        )
+        if replication_factor != 1:
+            sender.call(topology.functions.setReplicationFactor(replication_factor), "setReplicationFactor")
+        entries = []
+        for spec in clusters:
+            fn = topology.functions.registerCluster(spec.signer, spec.weight, spec.endpoint)
+            receipt = sender.call(fn, f"registerCluster({spec.signer})")
+            (event,) = topology.events.ClusterRegistered().process_receipt(receipt)
+            entries.append(ClusterEntry(int(event["args"]["clusterId"]), spec.signer, spec.endpoint))
+        for relayer in relayers:
+            sender.call(app.functions.setRelayer(to_checksum_address(relayer), True), "setRelayer")
+        for observer in observers:
+            sender.call(topology.functions.setObserver(to_checksum_address(observer), True), "setObserver")
+    except ChainError:
+        raise
+    except (ConnectionError, OSError) as exc:
+        raise ChainError(f"cannot deploy: the Ethereum node did not answer ({exc}); is it running?") from exc
+    return Deployment(
+        chain_id=int(w3.eth.chain_id),
+        block=int(first_receipt["blockNumber"]),
+        network=network,
+        contracts={
+            "MediaApp": app.address,
+            "StorageTopology": topology.address,
+            "UserMediaImplementation": implementation.address,
+        },
+        deployer=deployer.address,
+        clusters=tuple(entries),
+    )
