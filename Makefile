@@ -1,0 +1,62 @@
+# One command surface. `make up` starts the local system, `make test` runs every test; both install what is
+# missing first (Python venv with pinned packages, npm packages, the solc shim), so a fresh machine works.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOLC_VERSION := 0.8.28
+SOLCX_DIR := $(HOME)/.solcx
+UV_VERSION := 0.13.8
+
+.PHONY: install up test test-fast lint fmt bench lock compile clean-data
+
+install: $(VENV)/.installed node_modules/.installed $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+
+# uv resolves and installs in seconds where pip takes ~80 s; it lives outside the venv so `sync` keeps the venv exact.
+$(VENV)/.installed: requirements/ape.txt pyproject.toml
+	@command -v uv >/dev/null || $(PYTHON) -m pip install -q "uv==$(UV_VERSION)"
+	@[ -x $(PY) ] || uv venv -q --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) uv pip sync -q requirements/ape.txt
+	VIRTUAL_ENV=$(VENV) uv pip install -q --no-deps -e .
+	@touch $@
+
+# `npm install` with exact pins and the lock (npm ci fails: the registry copy lacks other platforms' optional packages).
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# py-solc-x runs ~/.solcx/solc-v<version>; a symlink to our Node wrapper around the wasm compiler (npm `solc`).
+$(SOLCX_DIR)/solc-v$(SOLC_VERSION): tooling/solc.js node_modules/.installed
+	@mkdir -p $(SOLCX_DIR)
+	@chmod +x tooling/solc.js
+	ln -sfn $(CURDIR)/tooling/solc.js $@
+
+compile: install
+	$(VENV)/bin/ape compile
+
+up: install
+	$(VENV)/bin/mediaproof up
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not integration"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock:
+	uv pip compile -q requirements/ape.in -o requirements/ape.txt --python-version 3.11
+
+clean-data:
+	rm -rf .data deployments/local.json

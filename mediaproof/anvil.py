@@ -1,0 +1,35 @@
+"""A local anvil node (npm @foundry-rs/anvil) whose chain state survives restarts (`--state FILE`)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import PROJECT_ROOT
+
+ANVIL_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+
+
+def rpc_answers(url: str) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=1) as response:
+        return "result" in json.loads(response.read())
+
+
+class AnvilNode(ManagedProcess):
+    """anvil on 127.0.0.1:`port`; with `state_file` the chain is dumped there every few seconds and on exit."""
+
+    def __init__(self, port: int, data_dir: Path, state_file: Path | None = None, block_time: float | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+        if state_file is not None:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            # --state loads the file at start and writes it on exit; the interval bounds what a crash can lose.
+            argv += ["--state", str(state_file), "--state-interval", "2"]
+        if block_time is not None:
+            argv += ["--block-time", str(block_time)]
+        super().__init__("anvil", argv, data_dir / "anvil.log", ready=lambda: rpc_answers(self.url))

@@ -1,0 +1,173 @@
+"""The chain as Mediaproof's tools see it: contract handles from the deployment file, transactions, proofs.
+
+Talks JSON-RPC through web3.py only, so `verify` needs nothing but an RPC endpoint and the deployment addresses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import TxReceipt
+
+from mediaproof.errors import ChainError, DeploymentError, InputError
+from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@cache
+def abi(name: str) -> list[dict[str, Any]]:
+    """The ABI of a Mediaproof contract, shipped with the package (mediaproof/abi/<name>.json)."""
+    text = resources.files("mediaproof.abi").joinpath(f"{name}.json").read_text()
+    loaded = json.loads(text)
+    return list(loaded["abi"] if isinstance(loaded, dict) else loaded)
+
+
+@cache
+def _error_selectors() -> dict[bytes, dict[str, Any]]:
+    selectors = {}
+    for name in ("MediaApp", "UserMedia", "StorageTopology"):
+        for item in abi(name):
+            if item.get("type") == "error":
+                signature = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
+                selectors[function_signature_to_4byte_selector(signature)] = item
+    return selectors
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][5:]
+    return str(item["type"])
+
+
+def describe_revert(data: str | bytes) -> str:
+    """`UserMediaNonceUsed(nonce=7)` from the raw revert data of a Mediaproof custom error."""
+    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
+    item = _error_selectors().get(raw[:4])
+    if item is None:
+        return f"reverted with data 0x{raw.hex()}"
+    from eth_abi import decode
+
+    values = decode([_abi_type(i) for i in item["inputs"]], raw[4:])
+    args = ", ".join(f"{i['name']}={_show(v)}" for i, v in zip(item["inputs"], values, strict=True))
+    return f"{item['name']}({args})"
+
+
+def _show(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What deployments/<network>.json says: the chain and where each contract lives."""
+
+    chain_id: int
+    block: int
+    contracts: dict[str, str]
+    path: Path
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DeploymentError(
+                f"no deployment file at {path}: run `make up` to deploy locally, or pass --deployment FILE"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise DeploymentError(f"cannot read deployment file {path}: {exc}") from exc
+        try:
+            return cls(int(data["chain_id"]), int(data["block"]), dict(data["contracts"]), path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeploymentError(f"deployment file {path} lacks chain_id, block or contracts ({exc})") from exc
+
+
+def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - the cheapest call that proves a node answers
+    except Exception as exc:
+        raise ChainError(
+            f"no Ethereum node answers at {rpc_url}: start the local system with `make up`, or pass --rpc URL"
+        ) from exc
+    return w3
+
+
+class MediaproofChain:
+    """Contract handles for one deployment on one connected node (checked to be the same chain)."""
+
+    def __init__(self, w3: Web3, deployment: Deployment) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.chain_id = int(w3.eth.chain_id)
+        if self.chain_id != deployment.chain_id:
+            raise DeploymentError(
+                f"deployment file {deployment.path} is for chain {deployment.chain_id}, "
+                f"but the node answers as chain {self.chain_id}: pass the matching --deployment or --rpc"
+            )
+        app = deployment.contracts.get("MediaApp", "")
+        if not app or w3.eth.get_code(Web3.to_checksum_address(app)) in (b"", None):
+            raise DeploymentError(
+                f"no MediaApp contract at {app or '(none)'} on chain {self.chain_id}: "
+                "the chain was reset since the deployment file was written; run `make up` again"
+            )
+        self.media_app = self._contract("MediaApp", app)
+        self.topology = self._contract("StorageTopology", deployment.contracts["StorageTopology"])
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaproofChain:
+        deployment = Deployment.load(settings.resolved_deployment_file())
+        return cls(connect(settings.rpc_url, settings.http_timeout), deployment)
+
+    def _contract(self, name: str, address: str) -> Contract:
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name))
+
+    def user_media(self, address: str) -> Contract:
+        return self._contract("UserMedia", address)
+
+    def account(self, private_key: str | None) -> LocalAccount:
+        """The signing account: the given key, or anvil's first public test key on a local chain only."""
+        if private_key:
+            try:
+                return Account.from_key(private_key)
+            except Exception as exc:
+                raise InputError("MEDIAPROOF_PRIVATE_KEY is not a valid 32-byte hex private key") from exc
+        if self.chain_id != LOCAL_CHAIN_ID:
+            raise InputError(
+                f"chain {self.chain_id} is not a local chain: set MEDIAPROOF_PRIVATE_KEY to the key that should sign"
+            )
+        return Account.from_key(ANVIL_TEST_KEYS[0])
+
+    def transact(self, account: LocalAccount, call: ContractFunction, value: int = 0) -> TxReceipt:
+        """Sign and send a contract call from `account`; a revert becomes a ChainError naming the custom error."""
+        try:
+            tx = call.build_transaction(
+                {
+                    "from": account.address,
+                    "value": value,
+                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+                    "chainId": self.chain_id,
+                }
+            )
+        except ContractCustomError as exc:
+            raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
+        except (ContractLogicError, Web3RPCError) as exc:
+            raise ChainError(f"the contract refused: {exc}") from exc
+        signed = account.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
+        return receipt

@@ -1,0 +1,58 @@
+"""Bad input to the CLI gets one clear sentence and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediaproof.processes import free_port
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediaproof.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("command", [["verify"], ["upload", "--title", "x"]])
+def test_missing_path_is_named(tmp_path: Path, command: list[str]) -> None:
+    assert_one_line_error(run_cli(*command, str(tmp_path / "nope.jpg")), "no file at")
+
+
+@pytest.mark.parametrize("command", [["verify"], ["upload", "--title", "x"]])
+def test_directory_is_refused(tmp_path: Path, command: list[str]) -> None:
+    assert_one_line_error(run_cli(*command, str(tmp_path)), "is a directory")
+
+
+@pytest.mark.parametrize("command", [["verify"], ["upload", "--title", "x"]])
+def test_empty_file_is_refused(tmp_path: Path, command: list[str]) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert_one_line_error(run_cli(*command, str(empty)), "is empty")
+
+
+def test_no_node_at_rpc_url_is_reported(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.bin"
+    photo.write_bytes(b"some bytes")
+    deployment = tmp_path / "deployment.json"
+    deployment.write_text('{"chain_id": 31337, "block": 0, "contracts": {}}')
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("verify", str(photo), "--rpc", url, "--deployment", str(deployment))
+    assert_one_line_error(result, f"no Ethereum node answers at {url}")
+
+
+def test_missing_deployment_file_is_reported(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.bin"
+    photo.write_bytes(b"some bytes")
+    result = run_cli("verify", str(photo), "--deployment", str(tmp_path / "absent.json"))
+    assert_one_line_error(result, "no deployment file at")
