@@ -1,15 +1,11 @@
 """The chain as Mediaproof's tools see it: contract handles from the deployment file, transactions, proofs.
 
-Talks JSON-RPC through web3.py only, so `verify` needs nothing but an RPC endpoint and the deployment addresses.
+Talks JSON-RPC through web3.py only: `verify` needs nothing but an RPC endpoint and the deployment addresses.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -21,6 +17,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
+from mediaproof.deployment import Deployment, load_abi, read_deployment
 from mediaproof.errors import ChainError, DeploymentError, InputError
 from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
 
@@ -28,18 +25,10 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @cache
-def abi(name: str) -> list[dict[str, Any]]:
-    """The ABI of a Mediaproof contract, shipped with the package (mediaproof/abi/<name>.json)."""
-    text = resources.files("mediaproof.abi").joinpath(f"{name}.json").read_text()
-    loaded = json.loads(text)
-    return list(loaded["abi"] if isinstance(loaded, dict) else loaded)
-
-
-@cache
 def _error_selectors() -> dict[bytes, dict[str, Any]]:
     selectors = {}
     for name in ("MediaApp", "UserMedia", "StorageTopology"):
-        for item in abi(name):
+        for item in load_abi(name):
             if item.get("type") == "error":
                 signature = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
                 selectors[function_signature_to_4byte_selector(signature)] = item
@@ -69,31 +58,6 @@ def _show(value: Any) -> str:
     return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
-@dataclass(frozen=True)
-class Deployment:
-    """What deployments/<network>.json says: the chain and where each contract lives."""
-
-    chain_id: int
-    block: int
-    contracts: dict[str, str]
-    path: Path
-
-    @classmethod
-    def load(cls, path: Path) -> Deployment:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise DeploymentError(
-                f"no deployment file at {path}: run `make up` to deploy locally, or pass --deployment FILE"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise DeploymentError(f"cannot read deployment file {path}: {exc}") from exc
-        try:
-            return cls(int(data["chain_id"]), int(data["block"]), dict(data["contracts"]), path)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DeploymentError(f"deployment file {path} lacks chain_id, block or contracts ({exc})") from exc
-
-
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
@@ -114,25 +78,24 @@ class MediaproofChain:
         self.chain_id = int(w3.eth.chain_id)
         if self.chain_id != deployment.chain_id:
             raise DeploymentError(
-                f"deployment file {deployment.path} is for chain {deployment.chain_id}, "
-                f"but the node answers as chain {self.chain_id}: pass the matching --deployment or --rpc"
+                f"the deployment is for chain {deployment.chain_id}, but the node answers as chain "
+                f"{self.chain_id}: pass the matching --deployment or --rpc"
             )
-        app = deployment.contracts.get("MediaApp", "")
-        if not app or w3.eth.get_code(Web3.to_checksum_address(app)) in (b"", None):
+        if not w3.eth.get_code(deployment.media_app):
             raise DeploymentError(
-                f"no MediaApp contract at {app or '(none)'} on chain {self.chain_id}: "
+                f"no MediaApp contract at {deployment.media_app} on chain {self.chain_id}: "
                 "the chain was reset since the deployment file was written; run `make up` again"
             )
-        self.media_app = self._contract("MediaApp", app)
-        self.topology = self._contract("StorageTopology", deployment.contracts["StorageTopology"])
+        self.media_app = self._contract("MediaApp", deployment.media_app)
+        self.topology = self._contract("StorageTopology", deployment.storage_topology)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaproofChain:
-        deployment = Deployment.load(settings.resolved_deployment_file())
+        deployment = read_deployment(settings.resolved_deployment_file())
         return cls(connect(settings.rpc_url, settings.http_timeout), deployment)
 
     def _contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name))
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_abi(name))
 
     def user_media(self, address: str) -> Contract:
         return self._contract("UserMedia", address)
@@ -151,7 +114,7 @@ class MediaproofChain:
         return Account.from_key(ANVIL_TEST_KEYS[0])
 
     def transact(self, account: LocalAccount, call: ContractFunction, value: int = 0) -> TxReceipt:
-        """Sign and send a contract call from `account`; a revert becomes a ChainError naming the custom error."""
+        """Sign and send a call from `account`; a revert becomes a ChainError naming the custom error."""
         try:
             tx = call.build_transaction(
                 {
@@ -169,5 +132,6 @@ class MediaproofChain:
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
-            raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
+            block = receipt["blockNumber"]
+            raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {block}")
         return receipt

@@ -123,7 +123,13 @@ def upload(
             chain, account, path, digest, title.strip(), settings.user_deposit_wei, settings.http_timeout, stored
         )
     emit(
-        {"sha256": result.sha256, "cid": result.cid, "media_id": result.media_id, "tx": result.tx, "block": result.block},
+        {
+            "sha256": result.sha256,
+            "cid": result.cid,
+            "media_id": result.media_id,
+            "tx": result.tx,
+            "block": result.block,
+        },
         as_json,
         [
             f"sha256    {result.sha256}",

@@ -1,14 +1,14 @@
 """Every error Mediaproof raises on purpose. Messages say what was wrong and what to do next.
 
-    MediaproofError
-    ├── InputError (ValueError)            bad file, path, parameter
-    │   └── MediaTooLarge
-    ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
-    ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
-    │   └── DeploymentError                missing or mismatched deployments/<network>.json
-    ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
-    │   └── ContentMismatch                bytes do not hash to what was claimed
-    └── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
+MediaproofError
+├── InputError (ValueError)            bad file, path, parameter
+│   └── MediaTooLarge
+├── NotRegistered (LookupError)        those bytes (or that id) were never registered
+├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
+│   └── DeploymentError                missing or mismatched deployments/<network>.json
+├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
+│   └── ContentMismatch                bytes do not hash to what was claimed
+└── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,14 @@ from pathlib import Path
 import pytest
 
 from mediaproof.processes import free_port
+
+FAKE_ADDRESSES = {
+    "chain_id": 31337,
+    "block": 0,
+    "network": "local",
+    "deployer": "0x" + "11" * 20,
+    "contracts": {name: "0x" + "22" * 20 for name in ("MediaApp", "StorageTopology", "UserMediaImplementation")},
+}
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,7 +54,7 @@ def test_no_node_at_rpc_url_is_reported(tmp_path: Path) -> None:
     photo = tmp_path / "photo.bin"
     photo.write_bytes(b"some bytes")
     deployment = tmp_path / "deployment.json"
-    deployment.write_text('{"chain_id": 31337, "block": 0, "contracts": {}}')
+    deployment.write_text(json.dumps(FAKE_ADDRESSES))
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("verify", str(photo), "--rpc", url, "--deployment", str(deployment))
     assert_one_line_error(result, f"no Ethereum node answers at {url}")

@@ -1,0 +1,111 @@
+"""Issue 2 end to end on real parts: anvil, a js-ipfs node, a storage cluster, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account import Account
+from PIL import Image
+
+from mediaproof.devstack import LocalStack
+from mediaproof.settings import ANVIL_TEST_KEYS, Settings
+from tests.integration.stack import cli_env, stack_settings
+
+pytestmark = pytest.mark.integration
+FIRST = Account.from_key(ANVIL_TEST_KEYS[0]).address
+SECOND_KEY = ANVIL_TEST_KEYS[1]
+
+
+def mediaproof(settings: Settings, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediaproof.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cli_env(settings, key),
+    )
+
+
+def real_photo(path: Path, seed: int = 7) -> Path:
+    """A 1600×1200 JPEG with photo-like noise (so it does not compress to nothing), ~1 MB."""
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(0, 255, 1600, dtype=np.float32)[None, :, None]
+    pixels = np.clip(gradient + rng.normal(0, 40, (1200, 1600, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels, "RGB").save(path, "JPEG", quality=92)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    settings = stack_settings(tmp_path_factory.mktemp("stack"))
+    running = LocalStack(settings).start()
+    yield running
+    running.stop()
+
+
+def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_path: Path) -> None:
+    settings = stack.settings
+    photo = real_photo(tmp_path / "harbour.jpg")
+
+    uploaded = mediaproof(settings, "upload", str(photo), "--title", "Harbour at dawn", "--json")
+    assert uploaded.returncode == 0, uploaded.stderr
+    record = json.loads(uploaded.stdout)
+    assert set(record) == {"sha256", "cid", "media_id", "tx", "block"}
+    assert record["cid"].startswith("bafy")  # > 256 KiB: a dag-pb root over raw leaves
+
+    verified = mediaproof(settings, "verify", str(photo), "--json")
+    assert verified.returncode == 0, verified.stderr
+    proof = json.loads(verified.stdout)
+    assert proof["owner"] == FIRST
+    assert proof["media_id"] == record["media_id"]
+    assert proof["block"] == record["block"]
+    assert proof["tx"] == record["tx"]
+    assert proof["title"] == "Harbour at dawn"
+    assert proof["media_type"] == "image/jpeg"
+    assert len(proof["receipts"]) == settings.replication_factor
+    assert all(r["signature_valid"] and r["signer_active"] for r in proof["receipts"])
+
+    tampered = tmp_path / "tampered.jpg"
+    data = bytearray(photo.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    refused = mediaproof(settings, "verify", str(tampered))
+    assert refused.returncode == 1
+    assert "never registered" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    again = mediaproof(settings, "upload", str(photo), "--title", "Copied", "--json", key=SECOND_KEY)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["media_id"] != record["media_id"]
+    still_first = json.loads(mediaproof(settings, "verify", str(photo), "--json").stdout)
+    assert still_first["owner"] == FIRST
+    assert still_first["media_id"] == record["media_id"]
+
+    stack.stop()
+    stack.start()
+    after_restart = mediaproof(settings, "verify", str(photo), "--json")
+    assert after_restart.returncode == 0, after_restart.stderr
+    assert json.loads(after_restart.stdout)["media_id"] == record["media_id"]
+    # the bytes survived the restart on the cluster's IPFS node, too
+    from mediaproof.storage.client import StorageClusterClient
+
+    fetched = StorageClusterClient(stack.clusters[0].endpoint).fetch(bytes.fromhex(record["sha256"]))
+    assert fetched == photo.read_bytes()
+
+
+def test_verify_refuses_a_deployment_file_for_another_chain(stack: LocalStack, tmp_path: Path) -> None:
+    other = json.loads(stack.settings.resolved_deployment_file().read_text())
+    other["chain_id"] = 1
+    wrong = tmp_path / "mainnet.json"
+    wrong.write_text(json.dumps(other))
+    photo = real_photo(tmp_path / "p.jpg", seed=3)
+    result = mediaproof(stack.settings, "verify", str(photo), "--deployment", str(wrong))
+    assert result.returncode == 2
+    assert "chain 1" in result.stderr and "31337" in result.stderr
+    assert "Traceback" not in result.stderr
