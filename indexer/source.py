@@ -1,0 +1,101 @@
+"""Where events come from: an Ethereum JSON-RPC node (eth_blockNumber, eth_getBlockByNumber, eth_getLogs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from indexer.store import BlockRef
+from mediaproof.errors import ChainError
+
+
+@dataclass(frozen=True)
+class RawLog:
+    address: str
+    topics: list[bytes]
+    data: bytes
+    block_number: int
+    block_hash: str
+    tx_index: int
+    log_index: int
+    tx_hash: str
+
+
+class ChainSource(Protocol):
+    def head_number(self) -> int: ...
+
+    def blocks(self, numbers: list[int]) -> dict[int, BlockRef]: ...
+
+    def logs(self, from_block: int, to_block: int, topics: list[str]) -> list[RawLog]: ...
+
+
+def _int(value: str) -> int:
+    return int(value, 16)
+
+
+class JsonRpcSource:
+    """A ChainSource over HTTP JSON-RPC; batches block lookups into one request."""
+
+    def __init__(self, rpc_url: str, timeout: float = 30.0):
+        self.rpc_url = rpc_url
+        self._http = httpx.Client(timeout=timeout)
+        self._next_id = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call_many(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        batch = []
+        for method, params in calls:
+            self._next_id += 1
+            batch.append({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        try:
+            reply = self._http.post(self.rpc_url, json=batch)
+            reply.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ChainError(f"the Ethereum node at {self.rpc_url} did not answer ({exc}); is it running?") from exc
+        answers = {a["id"]: a for a in reply.json()}
+        results = []
+        for request in batch:
+            answer = answers.get(request["id"], {})
+            if "error" in answer or "result" not in answer:
+                raise ChainError(f"{request['method']} failed at {self.rpc_url}: {answer.get('error', answer)}")
+            results.append(answer["result"])
+        return results
+
+    def chain_id(self) -> int:
+        return _int(self._call_many([("eth_chainId", [])])[0])
+
+    def head_number(self) -> int:
+        return _int(self._call_many([("eth_blockNumber", [])])[0])
+
+    def blocks(self, numbers: list[int]) -> dict[int, BlockRef]:
+        if not numbers:
+            return {}
+        answers = self._call_many([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        out = {}
+        for n, b in zip(numbers, answers, strict=True):
+            if b is None:
+                raise ChainError(f"block {n} is not known to {self.rpc_url} (yet)")
+            out[n] = BlockRef(_int(b["number"]), b["hash"], b["parentHash"], _int(b["timestamp"]))
+        return out
+
+    def logs(self, from_block: int, to_block: int, topics: list[str]) -> list[RawLog]:
+        query = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "topics": [topics]}
+        answer = self._call_many([("eth_getLogs", [query])])[0]
+        return [
+            RawLog(
+                address=log["address"],
+                topics=[bytes.fromhex(t[2:]) for t in log["topics"]],
+                data=bytes.fromhex(log["data"][2:]),
+                block_number=_int(log["blockNumber"]),
+                block_hash=log["blockHash"],
+                tx_index=_int(log["transactionIndex"]),
+                log_index=_int(log["logIndex"]),
+                tx_hash=log["transactionHash"],
+            )
+            for log in answer
+            if not log.get("removed")
+        ]

@@ -1,0 +1,264 @@
+"""The indexer's DuckDB database: schema, atomic block writes, rollbacks, and the reads the API serves.
+
+The only module that touches DuckDB. One process writes (the follower); the API reads through cursors of the
+same connection, so there is never a second writer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from indexer.handlers import Insert, MarkDeleted, Write
+from mediaproof.errors import DeploymentError
+
+_WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
+
+# Chain-derived tables: every row has the block it came from, so a rollback is `DELETE ... WHERE block > n`.
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "users": [
+        ("owner", "VARCHAR"),
+        ("user_contract", "VARCHAR"),
+        ("deposit", "HUGEINT"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "deposits": [
+        ("owner", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("amount", "HUGEINT"),
+        ("balance", "HUGEINT"),
+        ("relayer", "VARCHAR"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "proofs": [
+        ("sha256", "VARCHAR"),
+        ("media_id", "VARCHAR"),
+        ("owner", "VARCHAR"),
+        ("user_contract", "VARCHAR"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "media": [
+        ("pos", "BIGINT"),  # Position.key: sortable, unique, the search index's row id
+        ("id", "VARCHAR"),
+        ("short_id", "VARCHAR"),  # known once the gateway's short links are indexed
+        ("owner", "VARCHAR"),
+        ("user_contract", "VARCHAR"),
+        ("sha256", "VARCHAR"),
+        ("cid", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("media_type", "VARCHAR"),
+        ("size", "BIGINT"),
+        ("parent", "VARCHAR"),
+        ("cluster_ids", "INTEGER[]"),
+        ("sender", "VARCHAR"),
+        ("time", "BIGINT"),
+        ("deleted", "BOOLEAN"),
+        ("deleted_block", "BIGINT"),
+        ("deleted_tx_hash", "VARCHAR"),
+        *_WHERE,
+    ],
+    "variants": [
+        ("media_id", "VARCHAR"),
+        ("sha256", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("cid", "VARCHAR"),
+        ("size", "BIGINT"),
+        *_WHERE,
+    ],
+    "receipts": [
+        ("media_id", "VARCHAR"),
+        ("cluster_id", "INTEGER"),
+        ("signer", "VARCHAR"),
+        ("pinned_at", "BIGINT"),
+        ("signature", "VARCHAR"),
+        *_WHERE,
+    ],
+    "cluster_events": [
+        ("cluster_id", "INTEGER"),
+        ("kind", "VARCHAR"),  # registered · updated · signer_rotated · status
+        ("signer", "VARCHAR"),
+        ("weight", "INTEGER"),
+        ("endpoint", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("changed_by", "VARCHAR"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "setting_events": [
+        ("contract", "VARCHAR"),
+        ("address", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("args", "VARCHAR"),
+        *_WHERE,
+    ],
+    # One row per distinct token of a title: the inverted index the title search loads.
+    "search_tokens": [
+        ("token", "VARCHAR"),
+        ("media_pos", "BIGINT"),
+        ("tf", "SMALLINT"),
+        ("title_len", "SMALLINT"),
+        ("block", "BIGINT"),
+    ],
+}
+
+_EXTRA_DDL = """
+CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash VARCHAR NOT NULL,
+                                   parent_hash VARCHAR NOT NULL, time BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+-- Views counted by the download service, from its records (not chain data: rollbacks leave it alone).
+CREATE TABLE IF NOT EXISTS media_views (record_id VARCHAR PRIMARY KEY, media_id VARCHAR NOT NULL,
+  size VARCHAR NOT NULL, cluster_id INTEGER, viewed_at TIMESTAMP NOT NULL);
+CREATE INDEX IF NOT EXISTS media_id_idx ON media(id);
+CREATE INDEX IF NOT EXISTS media_pos_idx ON media(pos);
+CREATE OR REPLACE VIEW clusters AS
+  SELECT cluster_id,
+         arg_max(signer, (block, log_index)) FILTER (WHERE signer IS NOT NULL) AS signer,
+         arg_max(weight, (block, log_index)) FILTER (WHERE weight IS NOT NULL) AS weight,
+         arg_max(endpoint, (block, log_index)) FILTER (WHERE endpoint IS NOT NULL) AS endpoint,
+         arg_max(status, (block, log_index)) FILTER (WHERE status IS NOT NULL) AS status,
+         min(time) AS registered_time
+  FROM cluster_events GROUP BY cluster_id;
+CREATE OR REPLACE VIEW cluster_status_history AS
+  SELECT cluster_id, status, changed_by, time, block, tx_index, log_index, tx_hash
+  FROM cluster_events WHERE status IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    number: int
+    hash: str
+    parent_hash: str
+    time: int
+
+
+class Store:
+    """One DuckDB file. `apply` and `rollback_to` are atomic; reads use their own cursors."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(self.path))
+        self._write_lock = threading.Lock()
+        for table, cols in TABLES.items():
+            body = ", ".join(f"{name} {type_}" for name, type_ in cols)
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        self._con.execute(_EXTRA_DDL)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A reader's own connection to the database (DuckDB connections are not shared across threads)."""
+        return self._con.cursor()
+
+    # -- identity --------------------------------------------------------------------------------------------
+    def bind_deployment(self, identity: dict[str, Any]) -> None:
+        """Refuses a database built from another chain or other contracts (it would mix two histories)."""
+        wanted = json.dumps(identity, sort_keys=True)
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
+        if row is None:
+            self._con.execute("INSERT INTO meta VALUES ('deployment', ?)", [wanted])
+        elif row[0] != wanted:
+            raise DeploymentError(
+                f"{self.path} was built from another deployment ({row[0]}); "
+                "point --db at a new file or delete this one to re-index"
+            )
+
+    # -- the cursor and the unfinalised blocks ---------------------------------------------------------------
+    def head(self) -> BlockRef | None:
+        """The last block written, or None before the first."""
+        row = self._con.execute("SELECT * FROM blocks ORDER BY number DESC LIMIT 1").fetchone()
+        return BlockRef(*row) if row else None
+
+    def recent_blocks(self) -> list[BlockRef]:
+        """Blocks kept for reorg checks, newest first."""
+        return [BlockRef(*r) for r in self._con.execute("SELECT * FROM blocks ORDER BY number DESC").fetchall()]
+
+    def user_contracts(self) -> set[str]:
+        return {r[0] for r in self._con.execute("SELECT user_contract FROM users").fetchall()}
+
+    # -- writes ----------------------------------------------------------------------------------------------
+    def apply(self, blocks: Sequence[BlockRef], writes: Iterable[Write], keep_blocks: int = 256) -> None:
+        """Writes the rows of `blocks` and moves the cursor to the last of them, all in one transaction."""
+        inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        deletes: list[MarkDeleted] = []
+        for write in writes:
+            if isinstance(write, Insert):
+                inserts[write.table].append(write.row)
+            else:
+                deletes.append(write)
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table, rows in inserts.items():
+                    self._insert(table, rows)
+                for d in deletes:
+                    con.execute(
+                        "UPDATE media SET deleted = true, deleted_block = ?, deleted_tx_hash = ? WHERE id = ?",
+                        [d.block, d.tx_hash, d.media_id],
+                    )
+                if blocks:
+                    con.executemany(
+                        "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?)",
+                        [[b.number, b.hash, b.parent_hash, b.time] for b in blocks],
+                    )
+                    # Older blocks are final for our purposes; the newest always stays as the cursor.
+                    con.execute("DELETE FROM blocks WHERE number < ?", [blocks[-1].number - keep_blocks])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        cols = TABLES[table]
+        frame = pd.DataFrame(
+            {
+                # Wei amounts can pass int64: hand them over as text and let DuckDB cast.
+                name: [str(r[name]) if type_ == "HUGEINT" and r.get(name) is not None else r.get(name) for r in rows]
+                for name, type_ in cols
+            }
+        )
+        select = ", ".join(f"CAST({name} AS {type_})" for name, type_ in cols)
+        self._con.register("incoming_rows", frame)
+        try:
+            self._con.execute(f"INSERT INTO {table} SELECT {select} FROM incoming_rows")
+        finally:
+            self._con.unregister("incoming_rows")
+
+    def rollback_to(self, number: int) -> None:
+        """Removes everything written for blocks after `number`, in one transaction."""
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE block > ?", [number])
+                con.execute(
+                    "UPDATE media SET deleted = false, deleted_block = NULL, deleted_tx_hash = NULL "
+                    "WHERE deleted_block > ?",
+                    [number],
+                )
+                con.execute("DELETE FROM blocks WHERE number > ?", [number])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- snapshots (tests, benchmarks) -----------------------------------------------------------------------
+    def table_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of a chain-derived table in a canonical order, for comparing two databases."""
+        cols = ", ".join(name for name, _ in TABLES[table])
+        return self.cursor().execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()

@@ -1,0 +1,27 @@
+"""Fixtures: a real anvil node per test with a fresh deployment, and a store in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from indexer_chainwork import ChainWork
+
+from mediaproof.anvil import AnvilNode
+from mediaproof.processes import free_port
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
+    node = AnvilNode(free_port(), tmp_path / "anvil")
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def work(anvil: AnvilNode) -> ChainWork:
+    return ChainWork.deploy(anvil.url)
