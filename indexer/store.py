@@ -262,3 +262,33 @@ class Store:
         """Every row of a chain-derived table in a canonical order, for comparing two databases."""
         cols = ", ".join(name for name, _ in TABLES[table])
         return self.cursor().execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()
+
+    # -- the title index's inputs -----------------------------------------------------------------------------
+    def load_postings(self) -> tuple[list[str], dict[str, Any]]:
+        """Every token (sorted) and every posting as numpy columns (term number, media pos, tf, title length,
+        block), ordered by term then media position: what the in-memory title index is built from."""
+        cur = self.cursor()
+        terms = [r[0] for r in cur.execute("SELECT DISTINCT token FROM search_tokens ORDER BY token").fetchall()]
+        columns = cur.execute(
+            """
+            WITH terms AS (SELECT token, (row_number() OVER (ORDER BY token) - 1)::INTEGER AS term
+                           FROM (SELECT DISTINCT token FROM search_tokens))
+            SELECT term, media_pos, tf, title_len, block FROM search_tokens JOIN terms USING (token)
+            ORDER BY term, media_pos
+            """
+        ).fetchnumpy()
+        return terms, columns
+
+    def postings_after(self, block: int) -> list[tuple[str, int, int, int, int]]:
+        """Postings of blocks after `block`, in chain order: (token, media pos, tf, title length, block)."""
+        return (
+            self.cursor()
+            .execute(
+                "SELECT token, media_pos, tf, title_len, block FROM search_tokens WHERE block > ? ORDER BY media_pos",
+                [block],
+            )
+            .fetchall()
+        )
+
+    def deleted_positions(self) -> list[int]:
+        return [r[0] for r in self.cursor().execute("SELECT pos FROM media WHERE deleted").fetchall()]
