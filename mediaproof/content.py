@@ -55,7 +55,10 @@ class ContentHasher:
     def __init__(self) -> None:
         self._whole = hashlib.sha256()
         self._chunk_digests: list[bytes] = []  # every full chunk hashed so far, in order
-        self._pending = bytearray()  # fewer than _BATCH bytes not hashed yet
+        # Bytes not hashed yet: the first `_filled` bytes of `_pending`, always fewer than _BATCH after update().
+        # The buffer is kept and refilled in place, so small feeds cost one memcpy each and no fresh allocations.
+        self._pending = bytearray()
+        self._filled = 0
         self._size = 0
         self._pool: ThreadPoolExecutor | None = None
         self._finished = False
@@ -65,28 +68,34 @@ class ContentHasher:
             raise InputError("this ContentHasher has already finished; start a new one for more bytes")
         view = memoryview(data).cast("B")
         self._size += len(view)
-        if self._pending:
-            room = _BATCH - len(self._pending)
-            self._pending += view[:room]
-            view = view[room:]
-            if len(self._pending) < _BATCH:
+        if self._filled:
+            view = self._fill(view)
+            if self._filled < _BATCH:
                 return
             self._hash_full_chunks(self._pending)
-            self._pending = bytearray()
+            self._filled = 0
         if len(view) >= _BATCH:
             # Hash straight from the caller's buffer: no copy on the fast path of large reads.
             whole_chunks = len(view) - len(view) % CHUNK_SIZE
             self._hash_full_chunks(view[:whole_chunks])
             view = view[whole_chunks:]
-        self._pending += view
+        self._fill(view)
+
+    def _fill(self, view: memoryview) -> memoryview:
+        """Copy what fits of `view` into the pending batch; answer the rest."""
+        taken = view[: _BATCH - self._filled]
+        end = self._filled + len(taken)
+        self._pending[self._filled : end] = taken  # in place once the buffer has grown to its full size
+        self._filled = end
+        return view[len(taken) :]
 
     def finish(self) -> ContentDigest:
         if self._finished:
             raise InputError("this ContentHasher has already finished; its digest was returned then")
         self._finished = True
-        tail = self._pending
+        tail = memoryview(self._pending)[: self._filled]
         whole_chunks = len(tail) - len(tail) % CHUNK_SIZE
-        with memoryview(tail) as view:
+        with tail as view:
             self._hash_full_chunks(view[:whole_chunks])
             last = view[whole_chunks:]
             self._whole.update(last)
@@ -94,7 +103,7 @@ class ContentHasher:
             # IPFS's chunker emits the short last chunk, or one empty chunk for an empty file.
             if len(last) or not leaves:
                 leaves.append(raw_leaf(hashlib.sha256(last).digest(), len(last)))
-        self._pending = bytearray()
+        self._pending, self._filled = bytearray(), 0
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
