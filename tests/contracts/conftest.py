@@ -1,0 +1,96 @@
+"""Contract fixtures: a deployed Mediaproof (topology with three clusters, R=2, MediaApp, one registered owner) and
+a MediaKit (mediakit.py) that builds records and signs them with mediaproof.eip712 exactly as the upload service will.
+
+Runs on Ape's local chain by default; test_on_anvil.py runs this same directory again on real anvil.
+"""
+
+from __future__ import annotations
+
+import pytest
+from mediakit import (
+    ANVIL_NETWORK,
+    CLUSTER_COUNT,
+    MIN_DEPOSIT,
+    OWNER_DEPOSIT,
+    REPLICATION_FACTOR,
+    MediaKit,
+    cluster_key,
+    private_key,
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # On anvil this directory already runs on anvil: the test that re-runs it there would recurse.
+    if config.getoption("--network", default=None) == ANVIL_NETWORK:
+        keep = [item for item in items if "test_on_anvil" not in item.nodeid]
+        deselected = [item for item in items if "test_on_anvil" in item.nodeid]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def relayer(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def owner(accounts):
+    return accounts[2]
+
+
+@pytest.fixture
+def other_owner(accounts):
+    return accounts[3]
+
+
+@pytest.fixture
+def stranger(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def topology(project, admin):
+    contract = project.StorageTopology.deploy(admin, sender=admin)
+    for i in range(1, CLUSTER_COUNT + 1):
+        contract.registerCluster(cluster_key(i).address, 100, f"http://127.0.0.1:{8600 + i}", sender=admin)
+    contract.setReplicationFactor(REPLICATION_FACTOR, sender=admin)
+    return contract
+
+
+@pytest.fixture(scope="module")
+def implementation(project, admin):
+    return project.UserMedia.deploy(sender=admin)
+
+
+@pytest.fixture(scope="module")
+def app(project, admin, relayer, topology, implementation):
+    contract = project.MediaApp.deploy(topology, implementation, MIN_DEPOSIT, admin, sender=admin)
+    contract.setRelayer(relayer, True, sender=admin)
+    return contract
+
+
+@pytest.fixture(scope="module")
+def user_media(project, app, owner):
+    app.register(sender=owner, value=OWNER_DEPOSIT)
+    return project.UserMedia.at(app.userContract(owner))
+
+
+@pytest.fixture(scope="module")
+def kit(chain, topology, app):
+    return MediaKit(chain, topology, app)
+
+
+@pytest.fixture(scope="module")
+def owner_key(owner):
+    return private_key(owner)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _deployed(user_media, kit):
+    """Deploys everything before any test's snapshot, so Ape's per-test isolation never has to rebase."""
