@@ -1,0 +1,257 @@
+"""Fixtures for the browser tests: anvil with the contracts deployed, the Reflex app in prod mode, Debian's
+Chromium, and an injected EIP-1193 wallet that signs with an anvil test key.
+
+Runs in .venv-web (Reflex, Playwright); the chain set-up runs in .venv through tests/e2e/chain_setup.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+WEBAPP_DIR = ROOT / "webapp"
+MAIN_PYTHON = ROOT / ".venv" / "bin" / "python"
+WEB_BIN = ROOT / ".venv-web" / "bin"
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+BUN = ROOT / "tooling" / "web" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
+CHAIN_SETUP = Path(__file__).with_name("chain_setup.py")
+WALLET_SCRIPT = Path(__file__).with_name("injected_wallet.js")
+# The tests' own build and state directories, so a running `make up` (webapp/.web) is never disturbed;
+# kept between runs so the front end rebuilds warm (~12 s instead of ~25 s).
+REFLEX_WORK = ROOT / ".cache" / "webapp-e2e"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANVIL_CHAIN_ID = 31337
+ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil account 0
+OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil account 1
+SERVER_START_TIMEOUT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[Any]) -> None:
+    """Stops a process started with start_new_session=True together with everything it started."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, what: str, process: subprocess.Popen[Any], log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if ready():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} not ready after {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    answer = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=30)
+    body = answer.json()
+    if "error" in body:
+        raise RuntimeError(f"{method}: {body['error']}")
+    return body["result"]
+
+
+def main_env(script: Path, *args: str) -> dict[str, Any]:
+    """Runs a chain set-up step in the main environment and returns the JSON it prints."""
+    done = subprocess.run([str(MAIN_PYTHON), str(script), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script.name} {args[0]} failed:\n{done.stderr[-4000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@dataclass
+class Chain:
+    rpc_url: str
+    deployment_file: Path
+    deployment: dict[str, Any]
+
+    def register(self, path: Path, title: str) -> dict[str, Any]:
+        return main_env(CHAIN_SETUP, "register", self.rpc_url, str(self.deployment_file), str(path), title)
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    work = tmp_path_factory.mktemp("chain")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = work / "anvil.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(ANVIL), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: rpc(url, "eth_chainId", []) is not None, 30, "anvil", process, log)
+        deployment_file = work / "deployment.json"
+        deployment = main_env(CHAIN_SETUP, "deploy", url, str(deployment_file))
+        yield Chain(url, deployment_file, deployment)
+    finally:
+        stop_group(process)
+
+
+@pytest.fixture(scope="session")
+def app_url(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`reflex run --env prod` on a free port, pointed at the test chain; front and back end share the port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("reflex") / "reflex.log"
+    REFLEX_WORK.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{WEB_BIN}:{os.environ['PATH']}",
+        "REFLEX_BUN_PATH": str(BUN),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+        "REFLEX_WEB_WORKDIR": str(REFLEX_WORK / "web"),
+        "REFLEX_STATES_WORKDIR": str(REFLEX_WORK / "states"),
+        "MEDIAPROOF_RPC_URL": chain.rpc_url,
+        "MEDIAPROOF_DEPLOYMENT_FILE": str(chain.deployment_file),
+    }
+    command = [str(WEB_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)]
+    command += ["--backend-host", "127.0.0.1"]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, cwd=WEBAPP_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.monotonic()
+        wait_until(
+            lambda: (
+                httpx.get(f"{url}/ping", timeout=2).status_code == 200
+                and httpx.get(f"{url}/verify/", timeout=2).status_code == 200
+            ),
+            SERVER_START_TIMEOUT,
+            "reflex",
+            process,
+            log,
+        )
+        print(f"reflex ready in {time.monotonic() - started:.1f} s at {url}")
+        yield url
+    finally:
+        stop_group(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class WalletConfig:
+    """How the injected wallet behaves: which chain it starts on, what it refuses, which key really signs."""
+
+    chain_id: int = ANVIL_CHAIN_ID
+    refuse_connect: bool = False
+    refuse_sign: bool = False
+    signing_key: str = ANVIL_KEY
+    key: str = ANVIL_KEY
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return str(Account.from_key(self.key).address)
+
+
+def install_wallet(context: BrowserContext, wallet: WalletConfig, rpc_url: str) -> None:
+    signer = Account.from_key(wallet.signing_key)
+
+    def personal_sign(message_hex: str, address: str) -> str:
+        assert address.lower() == wallet.address.lower(), f"asked to sign for {address}"
+        wallet.calls.append("personal_sign")
+        return "0x" + signer.sign_message(encode_defunct(hexstr=message_hex)).signature.hex()
+
+    def sign_typed_data(address: str, typed_json: str) -> str:
+        assert address.lower() == wallet.address.lower(), f"asked to sign for {address}"
+        wallet.calls.append("eth_signTypedData_v4")
+        typed = json.loads(typed_json) if isinstance(typed_json, str) else typed_json
+        return "0x" + signer.sign_message(encode_typed_data(full_message=typed)).signature.hex()
+
+    def forward(method: str, params: list[Any]) -> Any:
+        # anvil keeps its test accounts unlocked, so eth_sendTransaction from account 0 works as forwarded.
+        wallet.calls.append(method)
+        return rpc(rpc_url, method, params)
+
+    context.expose_function("__walletPersonalSign", personal_sign)
+    context.expose_function("__walletSignTypedData", sign_typed_data)
+    context.expose_function("__walletRpc", forward)
+    settings = {
+        "chainId": hex(wallet.chain_id),
+        "anvilChainId": hex(ANVIL_CHAIN_ID),
+        "address": wallet.address,
+        "refuseConnect": wallet.refuse_connect,
+        "refuseSign": wallet.refuse_sign,
+    }
+    context.add_init_script(WALLET_SCRIPT.read_text().replace("__WALLET_CONFIG__", json.dumps(settings)))
+
+
+@pytest.fixture
+def open_page(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[..., Page]]:
+    """open_page(path, wallet=WalletConfig() | None, viewport=...) → a page in a fresh browser profile."""
+    contexts: list[BrowserContext] = []
+
+    def open_(path: str, wallet: WalletConfig | None = None, viewport: tuple[int, int] = (1280, 900)) -> Page:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        if wallet is not None:
+            install_wallet(context, wallet, chain.rpc_url)
+        page = context.new_page()
+        page.goto(app_url + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

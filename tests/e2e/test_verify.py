@@ -1,0 +1,124 @@
+"""/verify in real Chromium: a file registered on chain is proven (owner, block, time); one byte changed is not."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Chain, WalletConfig, screenshot
+
+
+def photo_bytes() -> bytes:
+    """A small but real JPEG: a gradient with shapes, so it is a plausible photo and not a few zero bytes."""
+    image = Image.new("RGB", (640, 480))
+    draw = ImageDraw.Draw(image)
+    for y in range(480):
+        draw.line([(0, y), (640, y)], fill=(y // 2, 90, 255 - y // 2))
+    draw.ellipse((200, 120, 440, 360), fill=(250, 200, 40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def registered(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path_factory.mktemp("media") / "harbour.jpg"
+    path.write_bytes(photo_bytes())
+    return path, chain.register(path, "Harbour at dawn")
+
+
+def ready(page: Page) -> Page:
+    expect(page.locator("#page")).to_have_attribute("data-hydrated", "true")
+    expect(page.get_by_text("Checks MediaApp")).to_be_visible()
+    return page
+
+
+def drop_file(page: Page, name: str, data: bytes) -> None:
+    """Drops a file on the drop zone the way a user's drag does (a DataTransfer carrying a File)."""
+    page.evaluate(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name));
+            const zone = document.querySelector("#verify-drop");
+            zone.dispatchEvent(new DragEvent("dragover", { bubbles: true, dataTransfer: transfer }));
+            zone.dispatchEvent(new DragEvent("drop", { bubbles: true, dataTransfer: transfer }));
+        }""",
+        [name, base64.b64encode(data).decode()],
+    )
+
+
+def expect_proven(page: Page, proof: dict[str, Any]) -> None:
+    result = page.locator("#verify-result")
+    expect(result).to_have_attribute("data-status", "proven")
+    expect(page.locator("#proof-owner")).to_have_text(proof["owner"])
+    expect(page.locator("#proof-block")).to_have_text(str(proof["block"]))
+    moment = datetime.fromtimestamp(proof["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    expect(page.locator("#proof-time")).to_have_text(moment)
+    expect(page.locator("#proof-user-contract")).to_have_text(proof["user_contract"])
+
+
+def test_registered_file_is_proven_through_the_wallet(open_page, registered) -> None:
+    path, proof = registered
+    wallet = WalletConfig()
+    page = ready(open_page("/verify", wallet))
+    page.set_input_files("#verify-file", str(path))
+    expect_proven(page, proof)
+    expect(page.locator("#verify-sha256")).to_have_text(proof["sha256"])
+    expect(page.get_by_text("Checked through your wallet's connection")).to_be_visible()
+    assert "eth_call" in wallet.calls  # the chain was asked through the browser's wallet, not by the server
+    screenshot(page, "verify-proven")
+
+
+def test_one_byte_changed_is_not_registered(open_page, registered) -> None:
+    path, proof = registered
+    tampered = bytearray(path.read_bytes())
+    tampered[len(tampered) // 2] ^= 0x01
+    page = ready(open_page("/verify", WalletConfig()))
+    drop_file(page, "harbour-edited.jpg", bytes(tampered))
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "unknown")
+    expect(page.locator("#verify-result")).to_contain_text("Not registered")
+    expect(page.locator("#verify-sha256")).not_to_have_text(proof["sha256"])
+    screenshot(page, "verify-not-registered")
+
+    # The original dropped on the same page afterwards is proven: dropping and picking share one path.
+    drop_file(page, "harbour.jpg", path.read_bytes())
+    expect_proven(page, proof)
+
+
+def test_without_a_wallet_the_page_asks_the_rpc_url(open_page, registered) -> None:
+    path, proof = registered
+    page = ready(open_page("/verify", wallet=None))
+    page.set_input_files("#verify-file", str(path))
+    expect_proven(page, proof)
+    expect(page.get_by_text("Checked through the chain's RPC URL")).to_be_visible()
+
+
+def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_page, registered) -> None:
+    path, proof = registered
+    page = ready(open_page("/verify", WalletConfig(), viewport=(390, 844)))
+    page.set_input_files("#verify-file", str(path))
+    expect_proven(page, proof)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a phone screen"
+    screenshot(page, "verify-proven-phone")
+
+    nav = page.locator("#main-nav")
+    for label, empty_id in [
+        ("Feed", "#empty-feed"),
+        ("Upload", "#empty-upload"),
+        ("Search", "#empty-search"),
+        ("Clusters", "#empty-clusters"),
+        ("Profile", "#profile-signed-out"),
+    ]:
+        nav.get_by_text(label, exact=True).click()
+        expect(page.locator(empty_id)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    screenshot(page, "profile-signed-out-phone")

@@ -1,0 +1,151 @@
+// Browser side of the web app: talks to the injected EIP-1193 wallet and hashes files with WebCrypto.
+// Every helper resolves (never rejects) to a plain object, so the Reflex backend always gets an answer it can explain.
+(() => {
+  "use strict";
+
+  const REFUSED = 4001; // EIP-1193: the user rejected the request
+  const UNKNOWN_CHAIN = 4902; // the wallet does not know the chain yet: add it first
+
+  const failure = (e) => ({
+    error: e && e.code === REFUSED ? "refused" : "failed",
+    code: e && e.code !== undefined ? e.code : null,
+    message: String((e && e.message) || e),
+  });
+
+  const toHex = (buffer) =>
+    Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  const utf8Hex = (text) => "0x" + toHex(new TextEncoder().encode(text));
+
+  async function connect() {
+    const eth = window.ethereum;
+    if (!eth) return { error: "no_wallet" };
+    try {
+      const accounts = await eth.request({ method: "eth_requestAccounts" });
+      if (!accounts || accounts.length === 0) return { error: "refused", message: "no account shared" };
+      const chainId = await eth.request({ method: "eth_chainId" });
+      return { address: accounts[0], chainId: parseInt(chainId, 16) };
+    } catch (e) {
+      return failure(e);
+    }
+  }
+
+  // personal_sign takes the message as hex of its UTF-8 bytes, then the address (EIP-1193 wallets agree on this).
+  async function personalSign(address, message) {
+    if (!window.ethereum) return { error: "no_wallet" };
+    try {
+      const signature = await window.ethereum.request({
+        method: "personal_sign",
+        params: [utf8Hex(message), address],
+      });
+      return { signature, message };
+    } catch (e) {
+      return failure(e);
+    }
+  }
+
+  async function switchChain(chainIdHex, rpcUrl) {
+    const eth = window.ethereum;
+    if (!eth) return { error: "no_wallet" };
+    try {
+      await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainIdHex }] });
+      return { ok: true };
+    } catch (e) {
+      if (!e || e.code !== UNKNOWN_CHAIN) return failure(e);
+    }
+    try {
+      await eth.request({
+        method: "wallet_addEthereumChain",
+        params: [
+          {
+            chainId: chainIdHex,
+            chainName: "Mediaproof local chain",
+            rpcUrls: [rpcUrl],
+            nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+          },
+        ],
+      });
+      return { ok: true };
+    } catch (e) {
+      return failure(e);
+    }
+  }
+
+  // Hashes the file chosen in <input id=inputId>. The bytes stay in this page; only the digest leaves it.
+  async function hashChosenFile(inputId) {
+    const input = document.getElementById(inputId);
+    const file = input && input.files && input.files[0];
+    if (!file) return { error: "no_file", message: "no file was chosen" };
+    if (!(window.crypto && window.crypto.subtle)) {
+      return {
+        error: "no_webcrypto",
+        message:
+          "this page cannot hash files here: browsers allow WebCrypto only on https or localhost addresses",
+      };
+    }
+    try {
+      const digest = await window.crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+      return { name: file.name, size: file.size, sha256: toHex(digest) };
+    } catch (e) {
+      return failure(e);
+    } finally {
+      input.value = ""; // choosing the same file again must hash it again
+    }
+  }
+
+  async function rpcCall(rpcUrl, method, params) {
+    const response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = await response.json();
+    if (body.error) throw body.error;
+    return body.result;
+  }
+
+  // eth_call through the wallet when it is on the right chain, else straight to the chain's RPC URL.
+  // `tag` comes back unchanged so the backend can tell which request this answer belongs to.
+  async function ethCall(to, data, chainIdHex, rpcUrl, tag) {
+    const eth = window.ethereum;
+    try {
+      if (eth) {
+        const walletChain = await eth.request({ method: "eth_chainId" });
+        if (parseInt(walletChain, 16) === parseInt(chainIdHex, 16)) {
+          const result = await eth.request({ method: "eth_call", params: [{ to, data }, "latest"] });
+          return { result, via: "wallet", tag };
+        }
+      }
+      const result = await rpcCall(rpcUrl, "eth_call", [{ to, data }, "latest"]);
+      return { result, via: "rpc", tag };
+    } catch (e) {
+      return { ...failure(e), tag };
+    }
+  }
+
+  // Drop zones are <label data-drop-for="input id">: a dropped file becomes the input's file and fires its
+  // change event, so dropping and picking take the same path. Delegated, because React renders zones later.
+  const zoneOf = (event) => event.target instanceof Element && event.target.closest("[data-drop-for]");
+  document.addEventListener("dragover", (event) => {
+    const zone = zoneOf(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.setAttribute("data-dragging", "true");
+  });
+  document.addEventListener("dragleave", (event) => {
+    const zone = zoneOf(event);
+    if (zone) zone.removeAttribute("data-dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    const zone = zoneOf(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.removeAttribute("data-dragging");
+    const input = document.getElementById(zone.getAttribute("data-drop-for"));
+    if (!input || !event.dataTransfer || event.dataTransfer.files.length === 0) return;
+    input.files = event.dataTransfer.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  window.mediaproof = { connect, personalSign, switchChain, hashChosenFile, ethCall };
+})();

@@ -1,0 +1,12 @@
+"""Reflex configuration of the Mediaproof web app (run from this directory: `reflex run --env prod`)."""
+
+import reflex as rx
+
+config = rx.Config(
+    app_name="webapp",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    # On by default and warns on every build; an app served from 127.0.0.1 has no use for a sitemap.
+    disable_plugins=[rx.plugins.SitemapPlugin],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+)

@@ -1,0 +1,76 @@
+"""The frame every page shares: brand, navigation, the wallet button; one column that fits a phone."""
+
+import reflex as rx
+
+from webapp.components.wallet import wallet_button, wallet_problem_panel
+
+NAVIGATION = (
+    ("Feed", "/", "layout-grid"),
+    ("Upload", "/upload", "upload"),
+    ("Search", "/search", "search"),
+    ("Verify", "/verify", "shield-check"),
+    ("Clusters", "/clusters", "server"),
+    ("Profile", "/profile", "user"),
+)
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), spacing="1", align="center"),
+        href=href,
+        underline="none",
+        white_space="nowrap",
+        padding="0.25em 0.5em",
+        border_radius="6px",
+        _hover={"background": rx.color("accent", 3)},
+    )
+
+
+def page_shell(heading: str, *children: rx.Component) -> rx.Component:
+    return rx.box(
+        rx.box(
+            rx.hstack(
+                rx.link(
+                    rx.hstack(rx.icon("fingerprint", size=22), rx.heading("Mediaproof", size="5"), spacing="2"),
+                    href="/",
+                    underline="none",
+                    color=rx.color("gray", 12),
+                ),
+                rx.spacer(),
+                wallet_button(),
+                align="center",
+                width="100%",
+            ),
+            # Scrolls sideways on a narrow phone instead of wrapping into a second header.
+            rx.hstack(
+                *(_nav_link(*item) for item in NAVIGATION),
+                spacing="1",
+                overflow_x="auto",
+                width="100%",
+                padding_top="0.5em",
+                id="main-nav",
+                role="navigation",
+            ),
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+            padding="0.75em 1em",
+            position="sticky",
+            top="0",
+            background=rx.color("gray", 1),
+            z_index="10",
+        ),
+        rx.container(
+            rx.vstack(
+                wallet_problem_panel(),
+                rx.heading(heading, size="7"),
+                *children,
+                spacing="4",
+                width="100%",
+            ),
+            size="3",
+            padding="1.25em 1em",
+        ),
+        min_height="100vh",
+        # Tests (and impatient scripts) wait for this before clicking: events before hydration are lost.
+        data_hydrated=rx.State.is_hydrated,
+        id="page",
+    )

@@ -1,0 +1,68 @@
+"""The wallet button in the header and the panel that explains a failed sign-in."""
+
+import reflex as rx
+
+from webapp.state import AuthState
+
+
+def wallet_button() -> rx.Component:
+    return rx.cond(
+        AuthState.signed_in,
+        rx.hstack(
+            rx.badge(
+                rx.icon("wallet", size=14),
+                AuthState.short_address,
+                title=AuthState.address,
+                id="signed-in-address",
+                data_address=AuthState.address,
+                size="2",
+                color_scheme="green",
+            ),
+            rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", size="1", id="sign-out"),
+            spacing="2",
+            align="center",
+        ),
+        rx.button(
+            rx.icon("wallet", size=16),
+            "Sign in",
+            on_click=AuthState.connect,
+            loading=AuthState.problem == "busy",
+            id="sign-in",
+            size="2",
+        ),
+    )
+
+
+def wallet_problem_panel() -> rx.Component:
+    """Shown under the header while a sign-in is waiting or has failed; offers the chain switch when it helps."""
+    return rx.cond(
+        AuthState.problem != "",
+        rx.callout(
+            rx.vstack(
+                rx.text(AuthState.detail, id="wallet-message"),
+                rx.cond(
+                    AuthState.problem == "wrong_chain",
+                    rx.button(
+                        f"Switch wallet to chain {AuthState.expected_chain_id}",
+                        on_click=AuthState.switch_chain,
+                        id="switch-chain",
+                        size="2",
+                    ),
+                ),
+                spacing="2",
+                align="start",
+            ),
+            icon=rx.match(
+                AuthState.problem,
+                ("busy", "loader"),
+                ("wrong_chain", "link-2-off"),
+                "triangle-alert",
+            ),
+            color_scheme=rx.match(
+                AuthState.problem, ("busy", "blue"), ("refused", "amber"), ("wrong_chain", "amber"), "red"
+            ),
+            id="wallet-problem",
+            data_problem=AuthState.problem,
+            width="100%",
+        ),
+    )

@@ -1,0 +1,134 @@
+"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address and its proofOf call.
+
+Read once from deployments/<network>.json and mediaproof/abi/MediaApp.json; the page gets plain values, the
+backend keeps the ABI to decode what the browser's own eth_call returns.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_abi_to_4byte_selector, is_address, to_checksum_address
+
+from mediaproof.errors import DeploymentError, InputError
+from mediaproof.settings import PROJECT_ROOT, Settings
+
+MEDIA_APP_ABI_FILE = PROJECT_ROOT / "mediaproof" / "abi" / "MediaApp.json"
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The first registration of some bytes, as MediaApp.proofOf answers it."""
+
+    owner: str
+    user_contract: str
+    timestamp: int
+    block_number: int
+
+    @property
+    def registered(self) -> bool:
+        return self.owner != ZERO_ADDRESS
+
+    @property
+    def time_utc(self) -> str:
+        return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """The local deployment as the web app sees it."""
+
+    chain_id: int
+    rpc_url: str
+    media_app: str
+    proof_of_selector: str  # 0x + 8 hex digits
+    proof_of_outputs: tuple[str, ...]  # ABI types of proofOf's return values
+
+    @property
+    def chain_id_hex(self) -> str:
+        return hex(self.chain_id)
+
+    def proof_of_calldata(self, sha256_hex: str) -> str:
+        """The eth_call data for proofOf(sha256); the browser sends it through its own connection."""
+        digest = sha256_hex.removeprefix("0x").lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
+        return self.proof_of_selector + digest
+
+    def decode_proof(self, result_hex: str) -> Proof:
+        """Decode proofOf's return data (hex from eth_call)."""
+        try:
+            raw = bytes.fromhex(result_hex.removeprefix("0x"))
+            owner, user_contract, timestamp, block_number = abi_decode(list(self.proof_of_outputs), raw)
+        except Exception as exc:  # eth_abi raises several unrelated types for short or garbled data
+            raise DeploymentError(
+                f"MediaApp at {self.media_app} answered proofOf with {result_hex[:80]!r}, which is not a proof: "
+                "is the deployment file from this chain?"
+            ) from exc
+        return Proof(to_checksum_address(owner), to_checksum_address(user_contract), timestamp, block_number)
+
+
+def _proof_of_entry(abi: list[dict[str, Any]], abi_file: Path) -> dict[str, Any]:
+    for entry in abi:
+        if entry.get("type") == "function" and entry.get("name") == "proofOf":
+            return entry
+    raise DeploymentError(f"{abi_file} has no proofOf function: rebuild the ABI files (`make compile`)")
+
+
+def chain_config_from_files(deployment_file: Path, abi_file: Path, rpc_url: str) -> ChainConfig:
+    """Build the config from the deployment and ABI files, with errors that say which file is wrong."""
+    try:
+        deployment = json.loads(deployment_file.read_text())
+    except FileNotFoundError:
+        raise DeploymentError(
+            f"no deployment at {deployment_file}: start the local system (`make up`) or deploy the contracts"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DeploymentError(f"{deployment_file} is not JSON ({exc}): deploy again") from None
+    try:
+        abi_json = json.loads(abi_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise DeploymentError(f"cannot read the MediaApp ABI at {abi_file} ({exc}): run `make compile`") from None
+    abi = abi_json["abi"] if isinstance(abi_json, dict) else abi_json
+
+    media_app = deployment.get("contracts", {}).get("MediaApp")
+    chain_id = deployment.get("chain_id")
+    if not isinstance(chain_id, int) or not is_address(media_app or ""):
+        raise DeploymentError(
+            f"{deployment_file} lacks chain_id or contracts.MediaApp (found chain_id={chain_id!r}, "
+            f"MediaApp={media_app!r}): deploy again"
+        )
+    entry = _proof_of_entry(abi, abi_file)
+    return ChainConfig(
+        chain_id=chain_id,
+        rpc_url=rpc_url,
+        media_app=to_checksum_address(media_app),
+        proof_of_selector="0x" + function_abi_to_4byte_selector(entry).hex(),
+        proof_of_outputs=tuple(output["type"] for output in entry["outputs"]),
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached(deployment_file: Path, modified_ns: int, rpc_url: str) -> ChainConfig:
+    return chain_config_from_files(deployment_file, MEDIA_APP_ABI_FILE, rpc_url)
+
+
+def load_chain_config() -> ChainConfig:
+    """The config for this process's settings.
+
+    Only successes are cached, keyed by the file's mtime, so a deploy after the app started is picked up.
+    """
+    settings = Settings()
+    deployment_file = settings.resolved_deployment_file()
+    try:
+        modified_ns = deployment_file.stat().st_mtime_ns
+    except FileNotFoundError:
+        modified_ns = 0  # chain_config_from_files reports the missing file
+    return _cached(deployment_file, modified_ns, settings.rpc_url)
