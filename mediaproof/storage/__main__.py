@@ -1,0 +1,63 @@
+"""Run one storage cluster: `python -m mediaproof.storage --cluster-id N --port P --ipfs-api MULTIADDR ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import uvicorn
+from eth_utils import is_address, to_checksum_address
+
+from mediaproof.errors import MediaproofError
+from mediaproof.ipfs_node import node_ports
+from mediaproof.settings import Settings
+from mediaproof.storage.config import ClusterConfig, cluster_data_dir, cluster_port
+from mediaproof.storage.server import create_app
+from mediaproof.storage.signing_key import load_or_create_key
+
+
+def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
+    parser = argparse.ArgumentParser(prog="python -m mediaproof.storage", description=__doc__)
+    parser.add_argument(
+        "--cluster-id", type=int, required=True, help="this cluster's id in StorageTopology (1, 2, ...)"
+    )
+    parser.add_argument("--index", type=int, default=None, help="local cluster index for default ports/dirs (id - 1)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default: cluster_base_port + index)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--ipfs-api", default=None, help="IPFS RPC multiaddr (default: local node <index>)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="database, key and log (default: under data_dir)")
+    parser.add_argument("--chain-id", type=int, required=True, help="chain id of the receipts' EIP-712 domain")
+    parser.add_argument("--topology", required=True, help="StorageTopology address (the receipts' domain)")
+    args = parser.parse_args(argv)
+    if args.cluster_id < 1:
+        parser.error(f"--cluster-id {args.cluster_id}: cluster ids start at 1")
+    if not is_address(args.topology):
+        parser.error(f"--topology {args.topology!r} is not an address (0x + 40 hex digits)")
+    index = args.index if args.index is not None else args.cluster_id - 1
+    ipfs_api = args.ipfs_api or f"/ip4/127.0.0.1/tcp/{node_ports(settings, index).api}"
+    return ClusterConfig(
+        cluster_id=args.cluster_id,
+        data_dir=args.data_dir or cluster_data_dir(settings, index),
+        ipfs_api=ipfs_api,
+        chain_id=args.chain_id,
+        topology=to_checksum_address(args.topology),
+        host=args.host,
+        port=args.port if args.port is not None else cluster_port(settings, index),
+        max_upload_bytes=settings.max_upload_bytes,
+        ipfs_timeout=settings.http_timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings()  # type: ignore[call-arg]  # every field has a default; mypy lacks the pydantic plugin
+    config = parse_config(sys.argv[1:] if argv is None else argv, settings)
+    try:
+        load_or_create_key(config.data_dir)  # fail before binding the port if the key file is unusable
+    except MediaproofError as exc:
+        sys.exit(f"storage cluster {config.cluster_id}: {exc}")
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

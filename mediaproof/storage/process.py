@@ -1,0 +1,69 @@
+"""Start a storage cluster as its own process (for `make up` and the tests) and wait until it answers /health."""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import Settings
+from mediaproof.storage.config import LOG_FILE, ClusterConfig, cluster_data_dir, cluster_port
+
+
+def cluster_process(config: ClusterConfig, ready_timeout: float = 30.0) -> ManagedProcess:
+    """A not yet started process serving `config`; its log is data_dir/cluster.log."""
+    argv = [
+        sys.executable,
+        "-m",
+        "mediaproof.storage",
+        "--cluster-id",
+        str(config.cluster_id),
+        "--port",
+        str(config.port),
+        "--host",
+        config.host,
+        "--ipfs-api",
+        config.ipfs_api,
+        "--data-dir",
+        str(config.data_dir),
+        "--chain-id",
+        str(config.chain_id),
+        "--topology",
+        config.topology,
+    ]
+
+    def ready() -> bool:
+        return httpx.get(f"{config.endpoint}/health", timeout=2.0).status_code == 200
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        name=f"storage cluster {config.cluster_id}",
+        argv=argv,
+        log_path=config.data_dir / LOG_FILE,
+        ready=ready,
+        ready_timeout=ready_timeout,
+    )
+
+
+def cluster_config(
+    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, ipfs_api: str
+) -> ClusterConfig:
+    """Config of the local system's cluster `index` (0-based): port, data dir and limits from settings."""
+    return ClusterConfig(
+        cluster_id=cluster_id,
+        data_dir=cluster_data_dir(settings, index),
+        ipfs_api=ipfs_api,
+        chain_id=chain_id,
+        topology=topology,
+        port=cluster_port(settings, index),
+        max_upload_bytes=settings.max_upload_bytes,
+        ipfs_timeout=settings.http_timeout,
+    )
+
+
+def start_cluster(
+    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, ipfs_api: str
+) -> ManagedProcess:
+    """Start the local system's cluster `index` in front of the IPFS node at `ipfs_api`; returns once healthy."""
+    return cluster_process(cluster_config(settings, index, cluster_id, chain_id, topology, ipfs_api)).start()

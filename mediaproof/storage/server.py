@@ -1,0 +1,313 @@
+"""The storage cluster's HTTP API: verify, pin and sign for uploaded bytes; serve them back; list what it holds.
+
+A receipt is signed only after the bytes hashed (sha256, size, CID) to the claim, by our count and by IPFS's, and
+were pinned. Nothing is kept of bytes that do not match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from mediaproof.eip712 import StorageReceipt
+from mediaproof.errors import (
+    ContentMismatch,
+    InputError,
+    MediaTooLarge,
+    NotRegistered,
+    StorageError,
+)
+from mediaproof.ipfs_node import IpfsClient
+from mediaproof.receipts import sign_receipt, signer_address
+from mediaproof.storage.claims import (
+    Claim,
+    RangeNotSatisfiable,
+    mismatches,
+    parse_claim,
+    parse_range,
+    parse_sha256,
+)
+from mediaproof.storage.config import ClusterConfig
+from mediaproof.storage.ingest import hash_only, ingest
+from mediaproof.storage.metadata import MetadataStore, StoredObject
+from mediaproof.storage.signing_key import load_or_create_key
+
+HEALTH_TIMEOUT = 3.0
+MAX_PAGE = 1000
+
+
+@dataclass
+class ClusterState:
+    """Everything the handlers share: opened in the lifespan, closed after it."""
+
+    config: ClusterConfig
+    key: str
+    signer: str
+    db: MetadataStore
+    ipfs: IpfsClient
+    probe: IpfsClient  # short timeout, for /health
+    commit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    uploads_in_flight: int = 0
+
+    def receipt_json(self, obj: StoredObject) -> dict[str, Any]:
+        receipt = StorageReceipt(
+            cluster_id=self.config.cluster_id,
+            sha256=bytes.fromhex(obj.sha256),
+            cid=obj.cid,
+            size=obj.size,
+            pinned_at=obj.pinned_at,
+        )
+        signature = sign_receipt(receipt, self.key, self.config.chain_id, self.config.topology)
+        return {
+            "cluster_id": self.config.cluster_id,
+            "sha256": obj.sha256,
+            "cid": obj.cid,
+            "size": obj.size,
+            "pinned_at": obj.pinned_at,
+            "signer": self.signer,
+            "signature": "0x" + signature.hex(),
+        }
+
+
+def create_app(config: ClusterConfig) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key = load_or_create_key(config.data_dir)
+        state = ClusterState(
+            config=config,
+            key=key,
+            signer=signer_address(key),
+            db=MetadataStore(config.db_path),
+            ipfs=IpfsClient(config.ipfs_api, timeout=config.ipfs_timeout),
+            probe=IpfsClient(config.ipfs_api, timeout=HEALTH_TIMEOUT),
+        )
+        app.state.cluster = state
+        try:
+            yield
+        finally:
+            state.ipfs.close()
+            state.probe.close()
+            state.db.close()
+
+    app = FastAPI(title=f"Mediaproof storage cluster {config.cluster_id}", lifespan=lifespan)
+    _add_error_handlers(app)
+
+    def state_of(request: Request) -> ClusterState:
+        state: ClusterState = request.app.state.cluster
+        return state
+
+    def held(state: ClusterState, sha256hex: str) -> StoredObject:
+        obj = state.db.get(parse_sha256(sha256hex))
+        if obj is None:
+            raise NotRegistered(
+                f"cluster {state.config.cluster_id} holds no object with sha256 {sha256hex}; "
+                "store it first with PUT /objects/<sha256>"
+            )
+        return obj
+
+    @app.get("/health")
+    async def health(request: Request) -> JSONResponse:
+        state = state_of(request)
+        try:
+            await anyio.to_thread.run_sync(state.probe.id)
+            ipfs = "ok"
+        except StorageError as exc:
+            ipfs = f"down: {exc}"
+        body = {
+            "cluster_id": state.config.cluster_id,
+            "signer": state.signer,
+            "ipfs": ipfs,
+            "objects": state.db.count(),
+        }
+        return JSONResponse(body, status_code=200 if ipfs == "ok" else 503)
+
+    @app.get("/objects")
+    async def list_objects(
+        request: Request, limit: int = Query(100, ge=1, le=MAX_PAGE), after: str = ""
+    ) -> dict[str, Any]:
+        state = state_of(request)
+        cursor = parse_sha256(after) if after else ""
+        rows = state.db.page(limit, cursor)
+        return {
+            "cluster_id": state.config.cluster_id,
+            "objects": [row.as_json() for row in rows],
+            "next": rows[-1].sha256 if len(rows) == limit else None,
+        }
+
+    @app.put("/objects/{sha256hex}")
+    async def put_object(
+        sha256hex: str,
+        request: Request,
+        cid: str,
+        size: int,
+        title: str = "",
+        lat: float | None = Query(None, ge=-90, le=90),
+        lon: float | None = Query(None, ge=-180, le=180),
+        created: int | None = Query(None, ge=0),
+    ) -> JSONResponse:
+        state = state_of(request)
+        claim = parse_claim(sha256hex, cid, size, state.config.max_upload_bytes)
+        existing = state.db.get(claim.sha256)
+        if existing is not None:
+            # Already verified and pinned: hash the body to hold the uploader to its claim, but add nothing.
+            digest = await hash_only(request.stream(), state.config.max_upload_bytes)
+            _raise_on_mismatch(claim, mismatches(claim, digest, None), state)
+            return JSONResponse(state.receipt_json(existing), status_code=200)
+        state.uploads_in_flight += 1
+        try:
+            result = await ingest(request.stream(), state.ipfs, claim.size, state.config.max_upload_bytes)
+            problems = mismatches(claim, result.digest, result.added.cid)
+            if problems:
+                await _discard(state, result.added.cid)
+                _raise_on_mismatch(claim, problems, state)
+            async with state.commit_lock:
+                obj = state.db.get(claim.sha256)
+                if obj is None:
+                    await anyio.to_thread.run_sync(state.ipfs.pin_add, claim.cid)
+                    now = int(time.time())
+                    obj = state.db.insert(
+                        StoredObject(
+                            sha256=claim.sha256,
+                            cid=claim.cid,
+                            size=claim.size,
+                            title=title,
+                            lat=lat,
+                            lon=lon,
+                            created=created if created is not None else now,
+                            pinned_at=now,
+                        )
+                    )
+        finally:
+            state.uploads_in_flight -= 1
+        return JSONResponse(state.receipt_json(obj), status_code=201)
+
+    @app.get("/objects/{sha256hex}/receipt")
+    async def get_receipt(sha256hex: str, request: Request) -> dict[str, Any]:
+        """A fresh receipt for bytes already held, so an uploader need not send them again."""
+        state = state_of(request)
+        return state.receipt_json(held(state, sha256hex))
+
+    @app.head("/objects/{sha256hex}")
+    async def head_object(sha256hex: str, request: Request) -> Response:
+        obj = held(state_of(request), sha256hex)
+        return Response(status_code=200, headers=_object_headers(obj, obj.size))
+
+    @app.get("/objects/{sha256hex}")
+    async def get_object(
+        sha256hex: str,
+        request: Request,
+        offset: int = Query(0, ge=0),
+        length: int | None = Query(None, ge=0),
+    ) -> Response:
+        state = state_of(request)
+        obj = held(state, sha256hex)
+        wanted = parse_range(request.headers.get("range"), obj.size)
+        status = 206 if wanted is not None else 200
+        if wanted is None:
+            start = min(offset, obj.size)
+            count = obj.size - start if length is None else min(length, obj.size - start)
+        else:
+            start, count = wanted.offset, wanted.length
+        headers = _object_headers(obj, count)
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{obj.size}"
+        # Fetch the first chunk before answering so a dead IPFS node gives a 503, not a broken 200.
+        chunks = state.ipfs.cat(obj.cid, offset=start, length=count)
+        first = await anyio.to_thread.run_sync(_first_chunk, chunks)
+        return StreamingResponse(_prepend(first, chunks), status_code=status, headers=headers)
+
+    @app.delete("/objects/{sha256hex}")
+    async def delete_object(sha256hex: str, request: Request) -> dict[str, Any]:
+        """Unpin and forget; the blocks go at the node's next garbage collection."""
+        state = state_of(request)
+        obj = held(state, sha256hex)
+        async with state.commit_lock:
+            await anyio.to_thread.run_sync(state.ipfs.pin_rm, obj.cid)
+            state.db.delete(obj.sha256)
+        return {"cluster_id": state.config.cluster_id, "sha256": obj.sha256, "deleted": True}
+
+    return app
+
+
+async def _discard(state: ClusterState, cid: str) -> None:
+    """Remove the blocks of an upload that failed its checks, unless another upload might share them.
+
+    Blocks under a pin are refused by the node; an upload still in flight may be writing the same blocks unpinned,
+    so with others in flight the blocks are left to the node's garbage collection.
+    """
+    if state.uploads_in_flight > 1 or state.db.holds_cid(cid):
+        return
+
+    def remove() -> None:
+        blocks = [cid, *state.ipfs.refs(cid)]
+        state.ipfs.block_rm(blocks)
+
+    async with state.commit_lock:
+        await anyio.to_thread.run_sync(remove)
+
+
+def _raise_on_mismatch(claim: Claim, problems: list[str], state: ClusterState) -> None:
+    if problems:
+        raise ContentMismatch(
+            f"the bytes sent for sha256 {claim.sha256} do not match the claim: {'; '.join(problems)}. "
+            f"Cluster {state.config.cluster_id} kept nothing; hash the file again and resend."
+        )
+
+
+def _object_headers(obj: StoredObject, length: int) -> dict[str, str]:
+    return {
+        "Content-Length": str(length),
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        # Content is named by its hash, so it never changes under this name.
+        "ETag": f'"{obj.sha256}"',
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-CID": obj.cid,
+        "X-Content-Size": str(obj.size),
+    }
+
+
+def _first_chunk(chunks: Iterator[bytes]) -> bytes:
+    return next(chunks, b"")
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+_STATUS = [
+    (ContentMismatch, 422),
+    (MediaTooLarge, 413),
+    (RangeNotSatisfiable, 416),
+    (InputError, 422),
+    (NotRegistered, 404),
+    (StorageError, 503),
+]
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def known_error(request: Request, exc: Exception) -> JSONResponse:
+        status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        parts = [f"{'.'.join(str(p) for p in err['loc'][1:])}: {err['msg']}" for err in exc.errors()]
+        return JSONResponse(
+            {"detail": f"bad request parameters: {'; '.join(parts)}", "error": InputError.__name__}, status_code=422
+        )
+
+    for kind, _ in _STATUS:
+        app.add_exception_handler(kind, known_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
