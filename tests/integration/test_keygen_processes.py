@@ -1,0 +1,143 @@
+"""Key generator across real OS processes sharing one SQLite file: disjoint ids at once, none reused after restarts."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mediaproof.keygen import KeyGenerator
+
+# A worker: waits for the start file (so all workers lease at the same moment), hands out `count` ids (or
+# forever if count < 0), appending each to its output file, and prints its rate as JSON.
+WORKER = """
+import json, os, sys, time
+from mediaproof.keygen import KeyGenerator
+db, lease, count, out, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+gen = KeyGenerator(db, lease_size=lease, label="worker")
+while not os.path.exists(start):
+    time.sleep(0.005)
+began = time.perf_counter()
+with open(out, "w") as f:
+    n = 0
+    while n != count:
+        f.write(gen.next_id() + "\\n")
+        n += 1
+        if count < 0:
+            f.flush()
+elapsed = time.perf_counter() - began
+print(json.dumps({"pid": os.getpid(), "ids": n, "seconds": elapsed}))
+"""
+
+
+@pytest.fixture
+def spawn() -> Iterator:
+    started: list[subprocess.Popen[str]] = []
+
+    def run(db: Path, lease: int, count: int, out: Path, start: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(db), str(lease), str(count), str(out), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        started.append(proc)
+        return proc
+
+    yield run
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def finish(proc: subprocess.Popen[str]) -> dict:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+def read_ids(path: Path) -> list[str]:
+    return path.read_text().split()
+
+
+def leased(db: Path) -> list[tuple[int, int, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT start, stop, leased_by FROM keygen_ranges ORDER BY start").fetchall()
+
+
+def test_concurrent_processes_hand_out_disjoint_ids(tmp_path: Path, spawn) -> None:
+    db, start = tmp_path / "gateway.db", tmp_path / "go"
+    KeyGenerator(db)  # create the schema once so the workers race only on leases
+    outs = [tmp_path / f"ids{i}.txt" for i in range(3)]
+    procs = [spawn(db, 200, 30_000, out, start) for out in outs]
+    time.sleep(1.0)  # let every worker import and open the database
+    start.touch()
+    reports = [finish(p) for p in procs]
+    sets = [set(read_ids(out)) for out in outs]
+    assert [len(s) for s in sets] == [30_000] * 3, "an id repeated within one process"
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2]), "two processes shared an id"
+
+    ranges = leased(db)
+    assert ranges[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(ranges)), (
+        "leased ranges must tile the sequence without overlap"
+    )
+    owners = [by.split(":")[1] for _, _, by in ranges]
+    switches = sum(a != b for a, b in itertools.pairwise(owners))
+    assert len(set(owners)) == 3 and switches > 3, "workers did not lease concurrently"
+    # Every id a worker handed out lies in a range leased by that very worker.
+    gen = KeyGenerator(db)
+    for report, ids in zip(reports, sets, strict=True):
+        mine = [(s, e) for s, e, by in ranges if by.split(":")[1] == str(report["pid"])]
+        for short_id in ids:
+            seq = gen.parse(short_id)
+            assert any(s <= seq < e for s, e in mine)
+    rates = [r["ids"] / r["seconds"] for r in reports]
+    print(f"\nkeygen: 3 concurrent processes, lease 200: {', '.join(f'{r:,.0f}' for r in rates)} ids/s each")
+
+
+def test_restarted_processes_never_reuse_an_id(tmp_path: Path, spawn) -> None:
+    db, start = tmp_path / "gateway.db", tmp_path / "go"
+    start.touch()
+    seen: set[str] = set()
+    # Clean exits part-way through a range, one after another: each restart abandons the rest of its range.
+    for run in range(3):
+        out = tmp_path / f"run{run}.txt"
+        finish(spawn(db, 100, 150, out, start))
+        ids = set(read_ids(out))
+        assert len(ids) == 150 and not ids & seen
+        seen |= ids
+    assert [(s, e) for s, e, _ in leased(db)] == [(i * 100, i * 100 + 100) for i in range(6)]
+
+    # A crash: SIGKILL while handing out ids, then a fresh process on the same database.
+    out = tmp_path / "killed.txt"
+    victim = spawn(db, 100, -1, out, start)
+    deadline = time.monotonic() + 60
+    while (not out.exists() or len(read_ids(out)) < 1000) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    killed = set(read_ids(out))
+    assert len(killed) >= 1000 and not killed & seen
+    seen |= killed
+    high_water_at_crash = max(e for _, e, _ in leased(db))
+
+    out = tmp_path / "after-crash.txt"
+    finish(spawn(db, 100, 2000, out, start))
+    after = set(read_ids(out))
+    assert len(after) == 2000 and not after & seen
+    gen = KeyGenerator(db)
+    assert min(gen.parse(i) for i in after) >= high_water_at_crash
