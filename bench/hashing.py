@@ -20,14 +20,11 @@ RESULTS = Path(__file__).resolve().parent / "results" / "hashing.txt"
 GOAL = 0.8  # ours / hashlib.sha256 alone
 
 
-def best_seconds(work: Callable[[], object], rounds: int) -> float:
-    """Fastest of `rounds` runs: the least disturbed by whatever else the machine is doing."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (all threads of this process) of one run."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def streamed(buffer: bytes, piece: int) -> Callable[[], object]:
@@ -61,23 +58,38 @@ def main() -> None:
         ("sha256 + CID, streamed in 64 KiB pieces", streamed(buffer, 64 << 10)),
         ("sha256 + CID, streamed in 1 MiB pieces", streamed(buffer, 1 << 20)),
     ]
-    # Interleave the cases round by round so a burst of load elsewhere hits all of them alike.
-    best = {name: float("inf") for name, _ in cases}
+    # Interleave the cases round by round so a burst of load elsewhere hits all of them alike; keep the fastest
+    # wall time (the least disturbed run) and the least CPU time of each.
+    wall = {name: float("inf") for name, _ in cases}
+    cpu = dict(wall)
     for _ in range(args.rounds):
         for name, work in cases:
-            best[name] = min(best[name], best_seconds(work, 1))
+            run_wall, run_cpu = timed(work)
+            wall[name], cpu[name] = min(wall[name], run_wall), min(cpu[name], run_cpu)
 
-    baseline = megabytes / best["hashlib.sha256 alone"]
+    baseline = "hashlib.sha256 alone"
     lines = [
         f"hashing benchmark: {args.mb} MiB random buffer, best of {args.rounds} rounds, MB = 10^6 bytes",
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}",
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end",
+        f"{'':<42} {'wall':>13}   {'ratio':>5}   {'CPU cost':>8}",
     ]
     for name, _ in cases:
-        throughput = megabytes / best[name]
-        lines.append(f"{name:<42} {throughput:8.0f} MB/s   ratio {throughput / baseline:5.2f}")
-    ours = megabytes / best["sha256 + CID, one buffer (digest_bytes)"] / baseline
-    verdict = "meets" if ours >= GOAL else "misses"
-    lines.append(f"one-pass ratio {ours:.2f} {verdict} the goal of {GOAL} x hashlib.sha256 alone")
+        throughput = megabytes / wall[name]
+        lines.append(
+            f"{name:<42} {throughput:8.0f} MB/s   {wall[baseline] / wall[name]:5.2f}   "
+            f"{cpu[name] / cpu[baseline]:7.2f}x"
+        )
+    ours = "sha256 + CID, one buffer (digest_bytes)"
+    ratio = wall[baseline] / wall[ours]
+    verdict = "meets" if ratio >= GOAL else "misses"
+    # Two sha256 passes cost about twice the CPU of one; only a second idle core turns that into wall-clock speed.
+    idle_estimate = min(1.0, 2 * cpu[baseline] / cpu[ours])
+    lines.append(f"one-pass ratio {ratio:.2f} {verdict} the goal of {GOAL} x hashlib.sha256 alone")
+    lines.append(
+        f"CPU cost {cpu[ours] / cpu[baseline]:.2f}x of hashlib alone: with 2 idle cores the ratio would be about "
+        f"{idle_estimate:.2f} (ratio falls toward 0.5 or below when other processes hold the second core)"
+    )
     report = "\n".join(lines) + "\n"
     print(report, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
