@@ -13,8 +13,8 @@ from mediaproof.errors import MediaproofError
 from mediaproof.ipfs_node import node_ports
 from mediaproof.settings import Settings
 from mediaproof.storage.config import ClusterConfig, cluster_data_dir, cluster_port
+from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.server import create_app
-from mediaproof.storage.signing_key import load_or_create_key
 
 
 def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:

@@ -33,8 +33,8 @@ class ClusterConfig:
 
 
 def cluster_data_dir(settings: Settings, index: int) -> Path:
-    """Data dir of the local system's cluster `index` (0-based): data_dir/clusters/cluster<index>."""
-    return settings.data_dir / "clusters" / f"cluster{index}"
+    """Data dir of the local system's cluster `index` (0-based): data_dir/clusters/<index + 1>."""
+    return settings.data_dir / "clusters" / str(index + 1)
 
 
 def cluster_port(settings: Settings, index: int) -> int:

@@ -38,8 +38,8 @@ from mediaproof.storage.claims import (
 )
 from mediaproof.storage.config import ClusterConfig
 from mediaproof.storage.ingest import hash_only, ingest
+from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.metadata import MetadataStore, StoredObject
-from mediaproof.storage.signing_key import load_or_create_key
 
 HEALTH_TIMEOUT = 3.0
 MAX_PAGE = 1000

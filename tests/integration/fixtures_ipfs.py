@@ -15,7 +15,7 @@ from mediaproof.ipfs_node import IpfsClient, IpfsNode
 from mediaproof.processes import ManagedProcess, free_port
 from mediaproof.storage.client import StorageClusterClient
 from mediaproof.storage.config import ClusterConfig
-from mediaproof.storage.process import cluster_process
+from mediaproof.storage.launch import config_process
 
 TEST_CHAIN_ID = 31337
 # Receipts only need some verifying contract for their EIP-712 domain; no chain is involved in these tests.
@@ -50,7 +50,7 @@ class ClusterHarness:
         """Stop the service and the daemon, then start both again on the same repo, data dir and ports."""
         self.stop()
         self.node.start()
-        self.process = cluster_process(self.config).start()
+        self.process = config_process(self.config).start()
         self.client = StorageClusterClient(self.config.endpoint, timeout=60)
         self.ipfs = self.node.client(timeout=30)
 
@@ -67,7 +67,7 @@ def start_cluster_harness(root: Path, cluster_id: int = 1) -> ClusterHarness:
         ipfs_timeout=30.0,
     )
     try:
-        process = cluster_process(config).start()
+        process = config_process(config).start()
     except BaseException:
         node.stop()
         raise

@@ -14,7 +14,7 @@ from PIL import Image
 from mediaproof.content import ContentDigest, digest_bytes
 from mediaproof.errors import ContentMismatch, NotRegistered
 from mediaproof.receipts import receipt_signer
-from mediaproof.storage.signing_key import KEY_FILE, cluster_signer_address
+from mediaproof.storage.keys import KEY_FILE, load_or_create_signer
 from tests.integration.fixtures_ipfs import TEST_CHAIN_ID, TEST_TOPOLOGY, ClusterHarness, storage_cluster
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ def test_store_jpeg_gives_receipt_signed_by_cluster_signer(storage_cluster: Clus
     digest = digest_bytes(data)
     receipt = storage_cluster.client.store(io.BytesIO(data), digest.sha256, digest.cid, digest.size, title="cat")
 
-    signer = cluster_signer_address(storage_cluster.config.data_dir)
+    signer = load_or_create_signer(storage_cluster.config.data_dir)
     assert receipt.signer == signer == storage_cluster.client.health()["signer"]
     assert (receipt.cluster_id, receipt.sha256, receipt.cid, receipt.size) == (1, digest.sha256, digest.cid, len(data))
     assert receipt_signer(receipt.receipt, receipt.signature, TEST_CHAIN_ID, TEST_TOPOLOGY) == signer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -11,8 +12,32 @@ from mediaproof.settings import Settings
 from mediaproof.storage.config import LOG_FILE, ClusterConfig, cluster_data_dir, cluster_port
 
 
-def cluster_process(config: ClusterConfig, ready_timeout: float = 30.0) -> ManagedProcess:
-    """A not yet started process serving `config`; its log is data_dir/cluster.log."""
+def cluster_process(
+    *,
+    cluster_id: int,
+    port: int,
+    ipfs_api: str,
+    data_dir: Path,
+    chain_id: int,
+    topology: str,
+    host: str = "127.0.0.1",
+    ready_timeout: float = 30.0,
+) -> ManagedProcess:
+    """A not yet started cluster process (`.start()` returns once /health answers); its log is data_dir/cluster.log."""
+    config = ClusterConfig(
+        cluster_id=cluster_id,
+        data_dir=data_dir,
+        ipfs_api=ipfs_api,
+        chain_id=chain_id,
+        topology=topology,
+        host=host,
+        port=port,
+    )
+    return config_process(config, ready_timeout)
+
+
+def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> ManagedProcess:
+    """A not yet started process serving `config` (limits other than the port come from its Settings)."""
     argv = [
         sys.executable,
         "-m",
@@ -66,4 +91,4 @@ def start_cluster(
     settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, ipfs_api: str
 ) -> ManagedProcess:
     """Start the local system's cluster `index` in front of the IPFS node at `ipfs_api`; returns once healthy."""
-    return cluster_process(cluster_config(settings, index, cluster_id, chain_id, topology, ipfs_api)).start()
+    return config_process(cluster_config(settings, index, cluster_id, chain_id, topology, ipfs_api)).start()

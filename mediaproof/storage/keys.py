@@ -41,6 +41,6 @@ def load_or_create_key(data_dir: Path) -> str:
     return key
 
 
-def cluster_signer_address(data_dir: Path) -> str:
+def load_or_create_signer(data_dir: Path) -> str:
     """The address a cluster with this data dir signs with (creating its key if needed): register it on chain."""
     return str(Account.from_key(load_or_create_key(data_dir)).address)
