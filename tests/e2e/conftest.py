@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ ANVIL_CHAIN_ID = 31337
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil account 0
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil account 1
 SERVER_START_TIMEOUT = 300
+
+# The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
+sys.path.insert(0, str(WEBAPP_DIR))
 
 
 def free_port() -> int:

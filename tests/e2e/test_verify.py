@@ -93,9 +93,10 @@ def test_one_byte_changed_is_not_registered(open_page, registered) -> None:
     expect_proven(page, proof)
 
 
-def test_without_a_wallet_the_page_asks_the_rpc_url(open_page, registered) -> None:
+@pytest.mark.parametrize("wallet", [None, WalletConfig(chain_id=1)], ids=["no-wallet", "wallet-on-chain-1"])
+def test_without_a_usable_wallet_the_page_asks_the_rpc_url(open_page, registered, wallet) -> None:
     path, proof = registered
-    page = ready(open_page("/verify", wallet=None))
+    page = ready(open_page("/verify", wallet=wallet))
     page.set_input_files("#verify-file", str(path))
     expect_proven(page, proof)
     expect(page.get_by_text("Checked through the chain's RPC URL")).to_be_visible()
@@ -118,7 +119,10 @@ def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_pag
         ("Clusters", "#empty-clusters"),
         ("Profile", "#profile-signed-out"),
     ]:
-        nav.get_by_text(label, exact=True).click()
+        link = nav.get_by_text(label, exact=True)
+        assert link.is_visible() and link.bounding_box()["x"] + link.bounding_box()["width"] <= 390
+        link.click()
         expect(page.locator(empty_id)).to_be_visible()
+        expect(nav.locator("[aria-current=page]")).to_have_text(label)
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     screenshot(page, "profile-signed-out-phone")

@@ -5,14 +5,19 @@ Pure: the caller passes the nonce, the clock and the origin; nothing here touche
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import siwe
 from eth_utils import is_address, to_checksum_address
 
 from mediaproof.errors import InputError
+
+with warnings.catch_warnings():
+    # siwe 4.4's grammar restates RFC 5234's core rules; abnf 2.7 warns about each at import. Harmless.
+    warnings.filterwarnings("ignore", message=r"rule '\w+' redefines")
+    import siwe
 
 STATEMENT = "Sign in to Mediaproof. This signature costs nothing and sends no transaction."
 # How long a signed-in session lasts; the message carries it as its Expiration Time.

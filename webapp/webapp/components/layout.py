@@ -15,6 +15,8 @@ NAVIGATION = (
 
 
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    path = rx.State.router.url.path
+    current = (path == href) | (path == href + "/")
     return rx.link(
         rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), spacing="1", align="center"),
         href=href,
@@ -22,6 +24,8 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
         white_space="nowrap",
         padding="0.25em 0.5em",
         border_radius="6px",
+        background=rx.cond(current, rx.color("accent", 4), "transparent"),
+        aria_current=rx.cond(current, "page", "false"),
         _hover={"background": rx.color("accent", 3)},
     )
 
@@ -41,11 +45,11 @@ def page_shell(heading: str, *children: rx.Component) -> rx.Component:
                 align="center",
                 width="100%",
             ),
-            # Scrolls sideways on a narrow phone instead of wrapping into a second header.
+            # Wraps onto a second row on a phone, so every page stays one tap away and nothing hides off-screen.
             rx.hstack(
                 *(_nav_link(*item) for item in NAVIGATION),
                 spacing="1",
-                overflow_x="auto",
+                flex_wrap="wrap",
                 width="100%",
                 padding_top="0.5em",
                 id="main-nav",

@@ -1,0 +1,142 @@
+"""The web app's pure rules, without a browser: the sign-in check and reading the deployment for the page.
+
+Here rather than in tests/unit because they need the web environment (siwe, Reflex's pins); they take < 1 s.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from webapp.deployment import MEDIA_APP_ABI_FILE, chain_config_from_files
+from webapp.signin import SESSION_LIFETIME, SIGNATURE_WINDOW, check_signature, issue_challenge
+
+from mediaproof.errors import DeploymentError, InputError
+
+KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ACCOUNT = Account.from_key(KEY)
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+MEDIA_APP = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+
+
+def challenge(**overrides):
+    args = {
+        "address": ACCOUNT.address.lower(),
+        "chain_id": 31337,
+        "origin": "http://127.0.0.1:3000",
+        "nonce": "n0nce12345678",
+        "now": NOW,
+    }
+    return issue_challenge(**{**args, **overrides})
+
+
+def sign(message: str, key: str = KEY) -> str:
+    return "0x" + Account.from_key(key).sign_message(encode_defunct(text=message)).signature.hex()
+
+
+def test_signin_message_is_eip4361_for_this_origin_and_chain() -> None:
+    issued = challenge()
+    lines = issued.message.splitlines()
+    assert lines[0] == "127.0.0.1:3000 wants you to sign in with your Ethereum account:"
+    assert lines[1] == ACCOUNT.address  # checksummed, as EIP-4361 requires
+    assert "URI: http://127.0.0.1:3000/" in lines
+    assert "Chain ID: 31337" in lines
+    assert "Nonce: n0nce12345678" in lines
+    assert f"Expiration Time: {(NOW + SESSION_LIFETIME).strftime('%Y-%m-%dT%H:%M:%SZ')}" in lines
+
+
+def test_signin_accepts_the_owners_signature() -> None:
+    issued = challenge()
+    assert check_signature(issued, issued.message, sign(issued.message), NOW + timedelta(seconds=5)) == ACCOUNT.address
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        ("other_key", "does not match"),
+        ("other_message", "different message"),
+        ("late", "too late"),
+        ("garbage_signature", "does not match"),
+    ],
+)
+def test_signin_rejects(tamper: str, expected: str) -> None:
+    issued = challenge()
+    message, signature, now = issued.message, sign(issued.message), NOW
+    if tamper == "other_key":
+        signature = sign(message, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+    elif tamper == "other_message":
+        message = message.replace("n0nce12345678", "n0nce87654321")
+        signature = sign(message)
+    elif tamper == "late":
+        now = NOW + SIGNATURE_WINDOW + timedelta(seconds=1)
+    elif tamper == "garbage_signature":
+        signature = "0x" + "ab" * 65
+    with pytest.raises(InputError, match=expected):
+        check_signature(issued, message, signature, now)
+
+
+def test_signin_refuses_a_bad_address_or_origin() -> None:
+    with pytest.raises(InputError, match="not an Ethereum address"):
+        challenge(address="0x1234")
+    with pytest.raises(InputError, match="origin"):
+        challenge(origin="")
+
+
+def write_deployment(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "deployment.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_chain_config_reads_deployment_and_decodes_proofs(tmp_path: Path) -> None:
+    path = write_deployment(tmp_path, {"chain_id": 31337, "block": 1, "contracts": {"MediaApp": MEDIA_APP.lower()}})
+    config = chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
+    assert (config.chain_id, config.chain_id_hex, config.media_app) == (31337, "0x7a69", MEDIA_APP)
+    digest = "ab" * 32
+    assert config.proof_of_calldata(digest) == config.proof_of_selector + digest
+    assert len(config.proof_of_selector) == 10
+
+    owner = ACCOUNT.address
+    answer = abi_encode(["address", "address", "uint64", "uint64"], [owner, MEDIA_APP, 1_700_000_000, 42])
+    proof = config.decode_proof("0x" + answer.hex())
+    assert proof.registered and proof.owner == owner and proof.block_number == 42
+    assert proof.time_utc == "2023-11-14 22:13:20 UTC"
+    unknown = config.decode_proof("0x" + bytes(128).hex())
+    assert not unknown.registered
+
+    with pytest.raises(DeploymentError, match="not a proof"):
+        config.decode_proof("0x1234")
+    with pytest.raises(InputError, match="sha256"):
+        config.proof_of_calldata("xyz")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no deployment"),
+        ("{not json", "not JSON"),
+        ({"chain_id": 31337, "contracts": {}}, "lacks chain_id or contracts.MediaApp"),
+        ({"chain_id": "31337", "contracts": {"MediaApp": MEDIA_APP}}, "lacks chain_id"),
+    ],
+)
+def test_chain_config_names_the_problem_with_the_deployment(tmp_path: Path, content: object, expected: str) -> None:
+    path = tmp_path / "deployment.json"
+    if isinstance(content, str):
+        path.write_text(content)
+    elif content is not None:
+        path.write_text(json.dumps(content))
+    with pytest.raises(DeploymentError, match=expected):
+        chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
+
+
+def test_chain_config_needs_proof_of_in_the_abi(tmp_path: Path) -> None:
+    path = write_deployment(tmp_path, {"chain_id": 31337, "contracts": {"MediaApp": MEDIA_APP}})
+    abi = tmp_path / "abi.json"
+    abi.write_text(json.dumps([{"type": "function", "name": "other", "inputs": [], "outputs": []}]))
+    with pytest.raises(DeploymentError, match="no proofOf"):
+        chain_config_from_files(path, abi, "http://127.0.0.1:8545")
