@@ -45,6 +45,13 @@
     }
   }
 
+  // For tests: what a user does in the wallet's own window.
+  window.__testWallet = {
+    switchAccount(address) {
+      config.address = address;
+      emit("accountsChanged", [address]);
+    },
+  };
   window.__walletLog = [];
   window.ethereum = {
     isMediaproofTestWallet: true,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eth_account import Account
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import OTHER_KEY, WalletConfig, screenshot
@@ -78,4 +79,14 @@ def test_signature_by_another_key_is_rejected_by_the_server(open_page) -> None:
     page = hydrated(open_page("/", wallet))
     page.click("#sign-in")
     expect(page.locator("#wallet-message")).to_contain_text("signature does not match")
+    expect(page.locator("#signed-in-address")).to_have_count(0)
+
+
+def test_switching_account_in_the_wallet_signs_out(open_page) -> None:
+    wallet = WalletConfig()
+    page = hydrated(open_page("/", wallet))
+    page.click("#sign-in")
+    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
+    page.evaluate("address => window.__testWallet.switchAccount(address)", Account.from_key(OTHER_KEY).address)
+    expect(page.locator("#wallet-message")).to_contain_text("switched to another account")
     expect(page.locator("#signed-in-address")).to_have_count(0)

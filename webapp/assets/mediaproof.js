@@ -147,5 +147,29 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
-  window.mediaproof = { connect, personalSign, switchChain, hashChosenFile, ethCall };
+  // The accounts the wallet already shares, without prompting (eth_accounts, not eth_requestAccounts).
+  async function currentAccount() {
+    const eth = window.ethereum;
+    if (!eth) return { error: "no_wallet" };
+    try {
+      const accounts = await eth.request({ method: "eth_accounts" });
+      const chainId = await eth.request({ method: "eth_chainId" });
+      return { address: (accounts && accounts[0]) || "", chainId: parseInt(chainId, 16) };
+    } catch (e) {
+      return failure(e);
+    }
+  }
+
+  // A wallet that changes account or chain must not leave the old address signed in. The backend hears of it
+  // through a hidden button (#wallet-changed) so the event takes Reflex's ordinary path.
+  if (window.ethereum && typeof window.ethereum.on === "function") {
+    const notify = () => {
+      const button = document.getElementById("wallet-changed");
+      if (button) button.click();
+    };
+    window.ethereum.on("accountsChanged", notify);
+    window.ethereum.on("chainChanged", notify);
+  }
+
+  window.mediaproof = { connect, personalSign, switchChain, hashChosenFile, ethCall, currentAccount };
 })();

@@ -139,6 +139,22 @@ class AuthState(rx.State):
         return AuthState.connect
 
     @rx.event
+    def wallet_changed(self):
+        """The wallet reported another account or chain; a signed-in session checks it still holds."""
+        if self.signed_in:
+            return rx.call_script(js_call("currentAccount"), callback=AuthState.still_signed_in)
+
+    @rx.event
+    def still_signed_in(self, answer: dict[str, Any]):
+        address = str(answer.get("address") or "")
+        chain_id = int(answer.get("chainId") or 0)
+        if address.lower() == self.address.lower() and chain_id == self.expected_chain_id:
+            return
+        self.reset()
+        self.problem = "error"
+        self.detail = "Your wallet switched to another account or chain, so you were signed out: sign in again."
+
+    @rx.event
     def sign_out(self):
         self.reset()
 

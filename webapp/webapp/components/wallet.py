@@ -6,6 +6,14 @@ from webapp.state import AuthState
 
 
 def wallet_button() -> rx.Component:
+    return rx.fragment(
+        # Clicked by assets/mediaproof.js when the wallet emits accountsChanged or chainChanged.
+        rx.el.button(on_click=AuthState.wallet_changed, id="wallet-changed", hidden=True, aria_hidden="true"),
+        _wallet_button_face(),
+    )
+
+
+def _wallet_button_face() -> rx.Component:
     return rx.cond(
         AuthState.signed_in,
         rx.hstack(
