@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import sqlite3
 from pathlib import Path
@@ -168,3 +169,18 @@ def test_generator_reports_an_unusable_database_path(tmp_path: Path) -> None:
     garbage.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="key generator database"):
         KeyGenerator(garbage)
+
+
+def test_forked_child_leases_its_own_range_instead_of_sharing_the_parents(tmp_path: Path) -> None:
+    gen = KeyGenerator(tmp_path / "g.db", lease_size=100)
+    gen.next_id()  # the parent now holds [0, 100) in memory
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put([gen.next_id() for _ in range(5)]))
+    child.start()
+    from_child = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    from_parent = [gen.next_id() for _ in range(5)]
+    assert not set(from_child) & set(from_parent)
+    assert min(gen.parse(i) for i in from_child) >= 100
