@@ -292,3 +292,108 @@ class Store:
 
     def deleted_positions(self) -> list[int]:
         return [r[0] for r in self.cursor().execute("SELECT pos FROM media WHERE deleted").fetchall()]
+
+    # -- reads the API serves ------------------------------------------------------------------------------------
+    def _dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.cursor()
+        cur.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    _MEDIA_COLS = (
+        "id, short_id, owner, user_contract, sha256, cid, title, media_type, size, parent, time, block, "
+        "tx_hash, deleted"
+    )
+
+    def media_by_positions(self, positions: list[int]) -> list[dict[str, Any]]:
+        """Media rows in the order of `positions` (search hits)."""
+        if not positions:
+            return []
+        marks = ", ".join("?" * len(positions))
+        rows = self._dicts(f"SELECT pos, {self._MEDIA_COLS} FROM media WHERE pos IN ({marks})", list(positions))
+        by_pos = {r.pop("pos"): r for r in rows}
+        return [by_pos[p] for p in positions if p in by_pos]
+
+    def media_detail(self, key: str) -> dict[str, Any] | None:
+        """One media record by id or sha256 (the first registration of those bytes), with its proof."""
+        rows = self._dicts(
+            f"SELECT {self._MEDIA_COLS} FROM media WHERE id = ? OR sha256 = ? ORDER BY pos LIMIT 1", [key, key]
+        )
+        if not rows:
+            return None
+        media = rows[0]
+        media["variants"] = self._dicts(
+            "SELECT name, sha256, cid, size FROM variants WHERE media_id = ? ORDER BY log_index", [media["id"]]
+        )
+        media["receipts"] = self._dicts(
+            "SELECT cluster_id, signer, pinned_at, signature FROM receipts WHERE media_id = ? ORDER BY log_index",
+            [media["id"]],
+        )
+        first = self._dicts(
+            "SELECT media_id, owner, user_contract, time, block, tx_hash FROM proofs WHERE sha256 = ?",
+            [media["sha256"]],
+        )
+        media["first_registration"] = first[0] if first else None
+        return media
+
+    def user_profile(self, address: str, limit: int, offset: int) -> dict[str, Any] | None:
+        users = self._dicts(
+            "SELECT owner, user_contract, deposit::VARCHAR AS deposit, time, block FROM users "
+            "WHERE owner = ? OR user_contract = ?",
+            [address, address],
+        )
+        if not users:
+            return None
+        user = users[0]
+        balance = self._dicts(
+            "SELECT balance::VARCHAR AS balance FROM deposits WHERE owner = ? "
+            "ORDER BY block DESC, tx_index DESC, log_index DESC LIMIT 1",
+            [user["owner"]],
+        )
+        user["deposit_balance"] = balance[0]["balance"] if balance else user["deposit"]
+        user["media_count"] = self._dicts(
+            "SELECT count(*) AS n FROM media WHERE owner = ? AND NOT deleted", [user["owner"]]
+        )[0]["n"]
+        user["media"] = self._dicts(
+            f"SELECT {self._MEDIA_COLS} FROM media WHERE owner = ? AND NOT deleted ORDER BY pos DESC LIMIT ? OFFSET ?",
+            [user["owner"], limit, offset],
+        )
+        return user
+
+    def recent_media(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return self._dicts(
+            f"SELECT {self._MEDIA_COLS} FROM media WHERE NOT deleted ORDER BY pos DESC LIMIT ? OFFSET ?",
+            [limit, offset],
+        )
+
+    def cluster_list(self) -> list[dict[str, Any]]:
+        return self._dicts(
+            """
+            SELECT c.cluster_id, c.signer, c.weight, c.endpoint, c.status, c.registered_time,
+                   count(DISTINCT m.id) AS objects
+            FROM clusters c
+            LEFT JOIN receipts r ON r.cluster_id = c.cluster_id
+            LEFT JOIN media m ON m.id = r.media_id AND NOT m.deleted
+            GROUP BY ALL ORDER BY c.cluster_id
+            """
+        )
+
+    def media_analytics(self, media_id: str) -> dict[str, Any]:
+        per_day = self._dicts(
+            "SELECT CAST(viewed_at AS DATE)::VARCHAR AS day, count(*) AS views FROM media_views "
+            "WHERE media_id = ? GROUP BY ALL ORDER BY day",
+            [media_id],
+        )
+        per_size = self._dicts(
+            "SELECT size, count(*) AS views FROM media_views WHERE media_id = ? GROUP BY ALL ORDER BY size",
+            [media_id],
+        )
+        return {
+            "media_id": media_id,
+            "views": sum(d["views"] for d in per_day),
+            "per_day": per_day,
+            "per_size": per_size,
+        }
+
+    def media_exists(self, media_id: str) -> bool:
+        return bool(self._dicts("SELECT 1 AS x FROM media WHERE id = ?", [media_id]))

@@ -1,0 +1,78 @@
+"""`python -m indexer --rpc URL --deployment FILE --db PATH --port P`: follow the chain and serve the read API
+in one process (the only DuckDB writer). `--once` catches up and exits without serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from indexer.engine import Follower
+from indexer.search import TitleIndex
+from indexer.source import JsonRpcSource
+from indexer.store import Store
+from mediaproof.deployment import read_deployment
+from mediaproof.errors import MediaproofError
+from mediaproof.settings import Settings
+
+
+def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
+    p.add_argument("--rpc", default=settings.rpc_url, help="Ethereum JSON-RPC URL")
+    p.add_argument("--deployment", type=Path, default=settings.resolved_deployment_file(), help="deployment file")
+    p.add_argument("--db", type=Path, default=settings.data_dir / "indexer.duckdb", help="DuckDB file")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8700, help="read API port")
+    p.add_argument("--confirmations", type=int, default=0, help="blocks to wait before indexing (0 on anvil)")
+    p.add_argument("--batch-blocks", type=int, default=2000, help="block range per eth_getLogs while behind")
+    p.add_argument("--poll", type=float, default=0.25, help="seconds between polls when caught up")
+    p.add_argument("--once", action="store_true", help="catch up, then exit (no API)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s indexer %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call drowns the useful ones
+    args = parse_args(argv, Settings())
+    if args.confirmations < 0 or args.batch_blocks < 1 or args.poll <= 0:
+        print("error: --confirmations must be ≥ 0, --batch-blocks ≥ 1 and --poll > 0", file=sys.stderr)
+        return 2
+    try:
+        deployment = read_deployment(args.deployment)
+        store = Store(args.db)
+        source = JsonRpcSource(args.rpc)
+        head = store.head()
+        logging.getLogger("indexer").info("following from block %s", head.number + 1 if head else deployment.block)
+        if args.once:
+            Follower(source, store, deployment, args.confirmations, args.batch_blocks).catch_up()
+            store.close()
+            return 0
+        index = TitleIndex(store)
+        follower = Follower(
+            source, store, deployment, args.confirmations, args.batch_blocks, index.refresh, index.rollback
+        )
+    except MediaproofError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    import uvicorn
+
+    from indexer.api import create_app
+
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(stop, args.poll), name="follower", daemon=True)
+    thread.start()
+    try:
+        uvicorn.run(create_app(store, index), host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

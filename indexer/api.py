@@ -1,0 +1,90 @@
+"""The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with proof, users, recent, clusters,
+analytics. It reads through the follower's store in the same process, so DuckDB keeps one writer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from indexer.search import TitleIndex
+from indexer.store import Store
+
+_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+MAX_LIMIT = 100
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=message)
+
+
+def create_app(store: Store, index: TitleIndex) -> FastAPI:
+    app = FastAPI(title="Mediaproof indexer", version="1", description="Search and browse what is on chain.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"] if p not in ("query", "path"))
+            parts.append(f"{where}: {err['msg']}")
+        return JSONResponse({"detail": "bad parameter: " + "; ".join(parts) + "."}, status_code=400)
+
+    @app.get("/search", summary="Titles matching the words; the last word may be a prefix being typed")
+    def search(
+        q: str = Query(..., min_length=1, max_length=200, description="words; a trailing partial word is a prefix"),
+        limit: int = Query(20, ge=1, le=MAX_LIMIT),
+        offset: int = Query(0, ge=0, le=10_000),
+    ) -> dict[str, Any]:
+        hits = index.search(q, limit=limit, offset=offset)
+        rows = store.media_by_positions([h.media_pos for h in hits])
+        for row, hit in zip(rows, hits, strict=False):
+            row["score"] = round(hit.score, 4)
+        return {"query": q, "limit": limit, "offset": offset, "results": rows}
+
+    @app.get("/media/{key}", summary="A media record by id or sha256, with its proof and receipts")
+    def media(key: str) -> dict[str, Any]:
+        if not _HASH.match(key):
+            raise _bad(f"{key!r} is not a media id or sha256: expected 0x and 64 hex digits")
+        found = store.media_detail(key.lower())
+        if found is None:
+            raise HTTPException(404, f"no media with id or sha256 {key} is indexed")
+        return found
+
+    @app.get("/users/{address}", summary="A user's profile and media, newest first")
+    def user(address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)) -> Any:
+        if not _ADDRESS.match(address):
+            raise _bad(f"{address!r} is not an address: expected 0x and 40 hex digits")
+        from eth_utils import to_checksum_address
+
+        found = store.user_profile(to_checksum_address(address), limit, offset)
+        if found is None:
+            raise HTTPException(404, f"{address} has not registered with Mediaproof")
+        return found
+
+    @app.get("/recent", summary="Media newest first")
+    def recent(limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+        return {"limit": limit, "offset": offset, "results": store.recent_media(limit, offset)}
+
+    @app.get("/clusters", summary="Storage clusters: status and how many objects each holds")
+    def clusters() -> dict[str, Any]:
+        return {"clusters": store.cluster_list()}
+
+    @app.get("/analytics/media/{media_id}", summary="Views per day and per size")
+    def analytics(media_id: str) -> dict[str, Any]:
+        if not _HASH.match(media_id):
+            raise _bad(f"{media_id!r} is not a media id: expected 0x and 64 hex digits")
+        if not store.media_exists(media_id.lower()):
+            raise HTTPException(404, f"no media with id {media_id} is indexed")
+        return store.media_analytics(media_id.lower())
+
+    @app.get("/health", summary="The indexed head block")
+    def health() -> dict[str, Any]:
+        head = store.head()
+        return {"block": head.number if head else None, "hash": head.hash if head else None}
+
+    return app
