@@ -28,6 +28,8 @@ from mediaproof.unixfs import (
 # Bytes gathered before hashing a batch: large enough that handing the whole-file hash to a second thread costs
 # little next to the work, small enough to stay in cache-friendly territory. A multiple of CHUNK_SIZE.
 _BATCH = 16 * CHUNK_SIZE
+# Below this, starting the worker thread costs more than the second pass it would overlap.
+_PARALLEL_MIN = 4 * CHUNK_SIZE
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -66,7 +68,11 @@ class ContentHasher:
     def update(self, data: bytes | bytearray | memoryview) -> None:
         if self._finished:
             raise InputError("this ContentHasher has already finished; start a new one for more bytes")
-        view = memoryview(data).cast("B")
+        self._absorb(memoryview(data).cast("B"), direct_from=_BATCH)
+
+    def _absorb(self, view: memoryview, direct_from: int) -> None:
+        """Hash every whole batch; keep the rest pending. A run of `direct_from` bytes or more that starts on a
+        chunk boundary is hashed in place, without a copy."""
         self._size += len(view)
         if self._filled:
             view = self._fill(view)
@@ -74,7 +80,7 @@ class ContentHasher:
                 return
             self._hash_full_chunks(self._pending)
             self._filled = 0
-        if len(view) >= _BATCH:
+        if len(view) >= direct_from:
             # Hash straight from the caller's buffer: no copy on the fast path of large reads.
             whole_chunks = len(view) - len(view) % CHUNK_SIZE
             self._hash_full_chunks(view[:whole_chunks])
@@ -115,14 +121,19 @@ class ContentHasher:
         if not len(buffer):
             return
         with memoryview(buffer) as view:
+            chunk_digests = (
+                hashlib.sha256(view[offset : offset + CHUNK_SIZE]).digest()
+                for offset in range(0, len(view), CHUNK_SIZE)
+            )
+            if len(view) < _PARALLEL_MIN:
+                self._whole.update(view)
+                self._chunk_digests.extend(chunk_digests)
+                return
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-hash")
             whole_pass = self._pool.submit(self._whole.update, view)
             try:
-                sha256 = hashlib.sha256
-                self._chunk_digests.extend(
-                    sha256(view[offset : offset + CHUNK_SIZE]).digest() for offset in range(0, len(view), CHUNK_SIZE)
-                )
+                self._chunk_digests.extend(chunk_digests)
             finally:
                 whole_pass.result()
 
@@ -130,7 +141,8 @@ class ContentHasher:
 def digest_bytes(data: bytes | bytearray | memoryview) -> ContentDigest:
     """sha256 and CID of bytes already in memory."""
     hasher = ContentHasher()
-    hasher.update(data)
+    # No more bytes will follow, so every whole chunk can be hashed in place: nothing is copied but the tail.
+    hasher._absorb(memoryview(data).cast("B"), direct_from=CHUNK_SIZE)
     return hasher.finish()
 
 
