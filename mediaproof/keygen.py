@@ -40,9 +40,7 @@ class ShortIdCodec:
     def __init__(self, key: bytes, width: int = DEFAULT_WIDTH):
         if not isinstance(key, bytes) or not 16 <= len(key) <= 64:
             raise InputError("the short-id key must be 16 to 64 bytes")
-        if isinstance(width, bool) or not isinstance(width, int) or not 2 <= width <= 10:
-            raise InputError(f"short-id width must be an integer from 2 to 10 characters, got {width!r}")
-        self.width = width
+        self.width = _checked_width(width)
         self.capacity = 62**width
         bits = (self.capacity - 1).bit_length()
         bits += bits & 1
@@ -93,6 +91,12 @@ class ShortIdCodec:
         for r in reversed(range(_FEISTEL_ROUNDS)):
             left, right = right ^ self._round(r, left), left
         return (left << self._half) | right
+
+
+def _checked_width(width: object) -> int:
+    if isinstance(width, bool) or not isinstance(width, int) or not 2 <= width <= 10:
+        raise InputError(f"short-id width must be an integer from 2 to 10 characters, got {width!r}")
+    return width
 
 
 def validate_short_id(short_id: object, width: int = DEFAULT_WIDTH) -> str:
@@ -150,7 +154,7 @@ class KeyGenerator:
         self._next = 0
         self._stop = 0  # empty range: the first next_id() leases
         self._pid = os.getpid()
-        key, stored_width = self._initialise(width)
+        key, stored_width = self._initialise(_checked_width(width))
         if stored_width != width:
             raise InputError(
                 f"{self.db_path} issues ids of {stored_width} characters, not {width}; "

@@ -146,6 +146,12 @@ def test_generator_refuses_a_width_other_than_the_databases(tmp_path: Path) -> N
         KeyGenerator(tmp_path / "g.db", width=8)
 
 
+def test_generator_with_a_bad_width_leaves_no_database_behind(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="width must be an integer from 2 to 10"):
+        KeyGenerator(tmp_path / "g.db", width=11)
+    assert not (tmp_path / "g.db").exists()
+
+
 def test_generator_says_when_the_id_space_is_used_up(tmp_path: Path) -> None:
     gen = KeyGenerator(tmp_path / "g.db", width=2, lease_size=3000)
     ids = [gen.next_id() for _ in range(62**2)]
