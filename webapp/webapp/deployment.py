@@ -110,7 +110,7 @@ def chain_config_from_files(deployment_file: Path, abi_file: Path, rpc_url: str)
         chain_id=chain_id,
         rpc_url=rpc_url,
         media_app=to_checksum_address(media_app),
-        proof_of_selector="0x" + function_abi_to_4byte_selector(entry).hex(),
+        proof_of_selector="0x" + function_abi_to_4byte_selector(entry).hex(),  # type: ignore[arg-type]
         proof_of_outputs=tuple(output["type"] for output in entry["outputs"]),
     )
 

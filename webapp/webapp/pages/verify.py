@@ -147,7 +147,7 @@ def _result() -> rx.Component:
                     rx.data_list.root(
                         _field("Owner", VerifyState.owner, "proof-owner"),
                         _field("Time", VerifyState.time_utc, "proof-time"),
-                        _field("Block", VerifyState.block_number.to_string(), "proof-block"),
+                        _field("Block", VerifyState.block_number, "proof-block"),
                         _field("User contract", VerifyState.user_contract, "proof-user-contract"),
                         orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
                     ),
@@ -184,7 +184,7 @@ def _file_facts() -> rx.Component:
     return rx.cond(
         VerifyState.sha256 != "",
         rx.vstack(
-            rx.text(VerifyState.file_name, " · ", VerifyState.file_size.to_string(), " bytes", size="2"),
+            rx.text(VerifyState.file_name, " · ", VerifyState.file_size, " bytes", size="2"),
             rx.text("SHA-256 ", rx.code(VerifyState.sha256, id="verify-sha256", word_break="break-all"), size="2"),
             rx.cond(
                 VerifyState.checked_via != "",
@@ -210,7 +210,7 @@ def verify_page() -> rx.Component:
                 "Checks MediaApp ",
                 rx.code(VerifyState.media_app, word_break="break-all"),
                 " on chain ",
-                VerifyState.chain_id.to_string(),
+                VerifyState.chain_id,
                 ".",
                 size="1",
                 color=rx.color("gray", 10),
