@@ -58,37 +58,39 @@ def main() -> None:
         ("sha256 + CID, streamed in 64 KiB pieces", streamed(buffer, 64 << 10)),
         ("sha256 + CID, streamed in 1 MiB pieces", streamed(buffer, 1 << 20)),
     ]
-    # Interleave the cases round by round so a burst of load elsewhere hits all of them alike; keep the fastest
-    # wall time (the least disturbed run) and the least CPU time of each.
-    wall = {name: float("inf") for name, _ in cases}
-    cpu = dict(wall)
+    # Interleave the cases round by round so a burst of load elsewhere hits all of them alike; keep each case's
+    # fastest run (the least disturbed) and its least CPU time.
+    best: dict[str, tuple[float, float]] = {name: (float("inf"), 0.0) for name, _ in cases}
+    cpu = {name: float("inf") for name, _ in cases}
     for _ in range(args.rounds):
         for name, work in cases:
-            run_wall, run_cpu = timed(work)
-            wall[name], cpu[name] = min(wall[name], run_wall), min(cpu[name], run_cpu)
+            run = timed(work)
+            best[name] = min(best[name], run)
+            cpu[name] = min(cpu[name], run[1])
 
     baseline = "hashlib.sha256 alone"
     lines = [
         f"hashing benchmark: {args.mb} MiB random buffer, best of {args.rounds} rounds, MB = 10^6 bytes",
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
         f"load average {os.getloadavg()[0]:.1f} at the end",
-        f"{'':<42} {'wall':>13}   {'ratio':>5}   {'CPU cost':>8}",
+        f"{'':<42} {'throughput':>13}   {'ratio':>5}   {'CPU cost':>8}   {'cores busy':>10}",
     ]
     for name, _ in cases:
-        throughput = megabytes / wall[name]
+        wall, run_cpu = best[name]
         lines.append(
-            f"{name:<42} {throughput:8.0f} MB/s   {wall[baseline] / wall[name]:5.2f}   "
-            f"{cpu[name] / cpu[baseline]:7.2f}x"
+            f"{name:<42} {megabytes / wall:8.0f} MB/s   {best[baseline][0] / wall:5.2f}   "
+            f"{cpu[name] / cpu[baseline]:7.2f}x   {run_cpu / wall:10.2f}"
         )
     ours = "sha256 + CID, one buffer (digest_bytes)"
-    ratio = wall[baseline] / wall[ours]
+    ratio = best[baseline][0] / best[ours][0]
     verdict = "meets" if ratio >= GOAL else "misses"
     # Two sha256 passes cost about twice the CPU of one; only a second idle core turns that into wall-clock speed.
-    idle_estimate = min(1.0, 2 * cpu[baseline] / cpu[ours])
+    # "cores busy" (CPU seconds / wall seconds of the fastest run) shows how much of a second core the run got.
+    bound = min(1.0, 2 * cpu[baseline] / cpu[ours])
     lines.append(f"one-pass ratio {ratio:.2f} {verdict} the goal of {GOAL} x hashlib.sha256 alone")
     lines.append(
-        f"CPU cost {cpu[ours] / cpu[baseline]:.2f}x of hashlib alone: with 2 idle cores the ratio would be about "
-        f"{idle_estimate:.2f} (ratio falls toward 0.5 or below when other processes hold the second core)"
+        f"CPU cost {cpu[ours] / cpu[baseline]:.2f}x of hashlib alone: with 2 idle cores and perfect overlap the "
+        f"ratio is at most {bound:.2f}; it falls toward 0.5 when other processes hold the second core"
     )
     report = "\n".join(lines) + "\n"
     print(report, end="")
