@@ -49,9 +49,10 @@ class ContentDigest:
 class ContentHasher:
     """Incremental sha256 + CID for streamed bytes: feed chunks of any size to `update`, then call `finish` once.
 
-    The whole-file sha256 and the per-chunk sha256s (the DAG's leaves) are two passes over the same bytes; hashlib
-    lets go of the GIL on large buffers, so each batch runs the whole-file pass on a worker thread while this thread
-    hashes the chunks. `update` is done with `data` when it returns, so callers may reuse their buffer.
+        The whole-file sha256 and the per-chunk sha256s (the DAG's leaves) are two passes over the same bytes; hashlib
+        lets go of the GIL on large buffers, so each batch runs the whole-file pass on a worker thread while this thread
+        hashes the chunks. `update` is done with `data` when it returns, so callers may reuse their buffer.
+    One hasher serves one stream: calls must not overlap (one thread at a time).
     """
 
     def __init__(self) -> None:
