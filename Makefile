@@ -8,7 +8,7 @@ SOLC_VERSION := 0.8.28
 SOLCX_DIR := $(HOME)/.solcx
 UV_VERSION := 0.13.8
 
-.PHONY: install up test test-fast lint fmt bench lock compile clean-data
+.PHONY: install web-install up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
 
 install: $(VENV)/.installed node_modules/.installed $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 
@@ -37,11 +37,21 @@ compile: install
 up: install
 	$(VENV)/bin/mediaproof up
 
-test: install
-	$(PY) -m pytest -q
+# Everything: the main suite (.venv) and the browser suite (.venv-web, real Chromium).
+test: test-unit test-e2e
+
+test-unit: install
+	$(PY) -m pytest -q --ignore=tests/e2e
 
 test-fast: install
-	$(PY) -m pytest -q -m "not integration"
+	$(PY) -m pytest -q --ignore=tests/e2e -m "not integration"
+
+# The web app has its own environment: Reflex and Ape cannot share one (TOOLCHAIN.md).
+web-install:
+	bash tooling/web_setup.sh
+
+test-e2e: install web-install
+	.venv-web/bin/pytest -q tests/e2e
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -57,6 +67,9 @@ bench: install
 
 lock:
 	uv pip compile -q requirements/ape.in -o requirements/ape.txt --python-version 3.11
+
+lock-web:
+	uv pip compile -q requirements/web.in -o requirements/web.txt --python-version 3.11
 
 clean-data:
 	rm -rf .data deployments/local.json
