@@ -7,6 +7,7 @@ were pinned. Nothing is kept of bytes that do not match.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from mediaproof.eip712 import StorageReceipt
 from mediaproof.errors import (
@@ -42,6 +44,7 @@ from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.metadata import MetadataStore, StoredObject
 
 HEALTH_TIMEOUT = 3.0
+logger = logging.getLogger(__name__)
 MAX_PAGE = 1000
 
 
@@ -127,6 +130,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
             "signer": state.signer,
             "ipfs": ipfs,
             "objects": state.db.count(),
+            "uploads_in_flight": state.uploads_in_flight,
         }
         return JSONResponse(body, status_code=200 if ipfs == "ok" else 503)
 
@@ -308,6 +312,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             {"detail": f"bad request parameters: {'; '.join(parts)}", "error": InputError.__name__}, status_code=422
         )
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The uploader hung up mid-body: the add was aborted and nothing pinned; no one is left to answer.
+        logger.info("upload to %s broken off by the client; nothing kept", request.url.path)
+        return Response(status_code=400)
+
     for kind, _ in _STATUS:
         app.add_exception_handler(kind, known_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import os
 import random
+import socket
 import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -204,6 +208,64 @@ def test_list_pages_and_delete_unpins(storage_cluster: ClusterHarness) -> None:
     assert not storage_cluster.client.has(gone.sha256)
     assert gone.cid not in storage_cluster.ipfs.pin_ls()
     assert storage_cluster.client.has(stored[1].sha256)
+
+
+def _vm(pid: int, field: str) -> int:
+    """A /proc/<pid>/status memory figure in bytes (VmRSS now, VmHWM the peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def test_store_streams_without_holding_the_file_in_memory(storage_cluster: ClusterHarness) -> None:
+    size = 32 << 20
+    data = os.urandom(size)
+    digest = digest_bytes(data)
+    pid = storage_cluster.process.proc.pid  # type: ignore[union-attr]
+    rss_before = _vm(pid, "VmRSS")
+
+    response = _put(storage_cluster, data, digest.sha256.hex(), digest.cid, digest.size)
+
+    assert response.status_code == 201, response.text
+    assert _vm(pid, "VmHWM") - rss_before < size // 2  # a buffered upload would add the whole 32 MiB
+    assert storage_cluster.client.fetch(digest.sha256, offset=size - 10) == data[-10:]
+
+
+def test_concurrent_uploads_of_the_same_bytes_pin_once(storage_cluster: ClusterHarness) -> None:
+    data = os.urandom(1 << 20)
+    digest = digest_bytes(data)
+    pins_before = storage_cluster.ipfs.pin_ls()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(
+            pool.map(lambda _: _put(storage_cluster, data, digest.sha256.hex(), digest.cid, digest.size), range(3))
+        )
+    assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers]
+    assert len({a.json()["signature"] for a in answers}) == 1  # one row, one pinned_at, one receipt
+    assert storage_cluster.ipfs.pin_ls() - pins_before == {digest.cid}
+    assert storage_cluster.client.fetch(digest.sha256) == data
+
+
+def test_upload_broken_off_keeps_nothing_and_service_carries_on(storage_cluster: ClusterHarness) -> None:
+    data = os.urandom(2 << 20)
+    digest = digest_bytes(data)
+    port = storage_cluster.config.port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = (
+            f"PUT /objects/{digest.sha256.hex()}?cid={digest.cid}&size={digest.size} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nContent-Length: {digest.size}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + data[: 600 << 10])
+    # The service notices the disconnect on its own time; the upload must end, not hang, and leave nothing.
+    deadline = time.monotonic() + 30
+    while storage_cluster.client.health()["uploads_in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert storage_cluster.client.health()["uploads_in_flight"] == 0
+    assert not storage_cluster.client.has(digest.sha256)
+    assert digest.cid not in storage_cluster.ipfs.pin_ls()
+    receipt = storage_cluster.client.store([data], digest.sha256, digest.cid, digest.size)
+    assert receipt.size == digest.size
+    assert storage_cluster.client.fetch(digest.sha256) == data
 
 
 def test_restart_of_daemon_and_service_keeps_data(storage_cluster: ClusterHarness) -> None:
