@@ -1,0 +1,141 @@
+"""Title search over N generated titles (default 1M): p50/p95 for 1-, 2-, 3-word queries and prefixes, for the
+indexer's TitleIndex beside SQLite FTS5 (bm25, prefix*) over the same titles in the same run.
+
+Run: .venv/bin/python bench/indexer_search.py [N]   (writes bench/results/indexer_search.txt)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from indexer.search import TitleIndex
+from indexer.store import Store
+from indexer.text import term_counts
+
+SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "be", "ri", "ta", "zu", "ve", "do", "pa", "ne", "xi"]
+
+
+def make_titles(n: int, rng: np.random.Generator) -> list[str]:
+    vocab_size = 50_000
+    vocab = ["".join(rng.choice(SYLLABLES, size=rng.integers(2, 5))) for _ in range(vocab_size)]
+    vocab[:200] = [str(1900 + i) for i in range(200)]  # years and numbers are searchable words too
+    p = 1 / np.arange(1, vocab_size + 1) ** 0.9
+    p /= p.sum()
+    lengths = rng.integers(2, 8, size=n)
+    words = rng.choice(vocab_size, size=int(lengths.sum()), p=p)
+    out, i = [], 0
+    for length in lengths:
+        out.append(" ".join(vocab[w] for w in words[i : i + length]))
+        i += length
+    return out
+
+
+def pct(samples: list[float]) -> tuple[float, float]:
+    arr = np.array(samples) * 1000
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rng = np.random.default_rng(42)
+    lines = [f"indexer search benchmark: {n:,} generated titles (Zipf words, 2-7 per title), top 20"]
+    t = time.perf_counter()
+    titles = make_titles(n, rng)
+    lines.append(f"generate titles: {time.perf_counter() - t:.1f} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "bench.duckdb")
+        t = time.perf_counter()
+        tok_rows = {"token": [], "media_pos": [], "tf": [], "title_len": [], "block": []}
+        for i, title in enumerate(titles):
+            counts, length = term_counts(title)
+            for token, tf in counts.items():
+                tok_rows["token"].append(token)
+                tok_rows["media_pos"].append(i)
+                tok_rows["tf"].append(tf)
+                tok_rows["title_len"].append(length)
+                tok_rows["block"].append(i // 10)
+        tokens = pd.DataFrame(tok_rows)  # noqa: F841 - read by DuckDB by name
+        media = pd.DataFrame({"pos": np.arange(n), "title": titles, "block": np.arange(n) // 10})  # noqa: F841
+        con = store.cursor()
+        con.execute("INSERT INTO search_tokens SELECT * FROM tokens")
+        con.execute(
+            "INSERT INTO media (pos, id, title, deleted, block) SELECT pos, 'm' || pos, title, false, block FROM media"
+        )
+        lines.append(
+            f"tokenise + load {len(tok_rows['token']):,} postings into DuckDB: {time.perf_counter() - t:.1f} s"
+        )
+        t = time.perf_counter()
+        index = TitleIndex(store)
+        lines.append(f"TitleIndex build from DuckDB: {time.perf_counter() - t:.1f} s")
+
+        lite = sqlite3.connect(":memory:")
+        t = time.perf_counter()
+        lite.execute("CREATE VIRTUAL TABLE t USING fts5(title, tokenize='unicode61 remove_diacritics 2')")
+        lite.executemany("INSERT INTO t(rowid, title) VALUES (?, ?)", enumerate(titles))
+        lite.commit()
+        lines.append(f"SQLite FTS5 build: {time.perf_counter() - t:.1f} s")
+
+        def sample_words(k: int) -> list[str]:
+            out = []
+            while len(out) < 200:
+                words = titles[int(rng.integers(n))].split()
+                if len(words) >= k:
+                    start = int(rng.integers(len(words) - k + 1))
+                    out.append(" ".join(words[start : start + k]))
+            return out
+
+        prefixes = []
+        while len(prefixes) < 200:
+            word = titles[int(rng.integers(n))].split()[0]
+            prefixes.append(word[: int(rng.integers(1, min(4, len(word)) + 1))])
+        kinds = {
+            "1 word": [q + " " for q in sample_words(1)],
+            "2 words": [q + " " for q in sample_words(2)],
+            "3 words": [q + " " for q in sample_words(3)],
+            "prefix (1-4 chars)": prefixes,
+            "word + prefix": [" ".join(q.split()[:-1]) + " " + q.split()[-1][:2] for q in sample_words(2)],
+        }
+        lines.append("")
+        lines.append(
+            f"{'query kind':<20} {'TitleIndex p50/p95 ms':>24} {'+ fetch rows p95':>17} {'FTS5 p50/p95 ms':>18}"
+        )
+        for kind, queries in kinds.items():
+            ours, fetch, fts = [], [], []
+            for q in queries:
+                t = time.perf_counter()
+                hits = index.search(q, limit=20)
+                ours.append(time.perf_counter() - t)
+                store.media_by_positions([h.media_pos for h in hits])
+                fetch.append(time.perf_counter() - t)
+                words = q.split()
+                match = (
+                    " ".join(f'"{w}"' for w in words)
+                    if q.endswith(" ")
+                    else " ".join([f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*'])
+                )
+                t = time.perf_counter()
+                lite.execute("SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT 20", [match]).fetchall()
+                fts.append(time.perf_counter() - t)
+            o, f, s = pct(ours), pct(fetch), pct(fts)
+            lines.append(f"{kind:<20} {o[0]:>11.2f} / {o[1]:<10.2f} {f[1]:>17.2f} {s[0]:>9.2f} / {s[1]:<8.2f}")
+        store.close()
+    lines.append("")
+    lines.append("goal: p95 <= 10 ms for words and prefixes (TitleIndex column); no timing asserts")
+    text = "\n".join(lines)
+    print(text)
+    out = Path(__file__).resolve().parent / "results" / "indexer_search.txt"
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
