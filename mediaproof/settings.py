@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     user_deposit_wei: int = Field(10**17, description="deposit sent when the CLI registers a new wallet")
     max_upload_bytes: int = Field(1 << 30, description="largest file accepted")
     http_timeout: float = Field(120.0, description="seconds to wait on a storage cluster or RPC call")
+    gateway_db: Path | None = Field(None, description="gateway database (short ids, renditions, placements)")
+    keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
+    upload_port: int = Field(8700, description="upload service port")
+    download_port: int = Field(8701, description="download service port")
+    indexer_port: int = Field(8702, description="indexer read API port")
+    webapp_port: int = Field(3000, description="web app port")
+    observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
+    observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
+
+    def resolved_gateway_db(self) -> Path:
+        return self.gateway_db or self.data_dir / "gateway.db"
 
     def resolved_deployment_file(self) -> Path:
         return self.deployment_file or PROJECT_ROOT / "deployments" / f"{self.network}.json"

@@ -1,0 +1,176 @@
+"""The gateway's own database: shareable short ids, each media's renditions, and where each blob is stored.
+
+SQLite in WAL mode. The upload service is the only writer; the download service and observer open it read-only
+(many readers, one writer, no locks held across requests). Ids and content are immutable once written, so readers
+may cache what they read for as long as they like; only a rendition's `ready` flag and placements change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS media_links (
+    short_id   TEXT PRIMARY KEY,          -- base62 id of the shareable link (/m/<short_id>)
+    media_id   TEXT UNIQUE,               -- 0x… EIP-712 digest of the record; NULL until registered on chain
+    sha256     TEXT NOT NULL,             -- hex of the original's bytes
+    owner      TEXT NOT NULL,             -- checksummed address
+    title      TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS media_links_sha256 ON media_links (sha256);
+CREATE TABLE IF NOT EXISTS renditions (
+    original   TEXT NOT NULL,             -- sha256 hex of the original
+    name       TEXT NOT NULL,             -- original | large | medium | small | poster
+    sha256     TEXT NOT NULL,
+    cid        TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    width      INTEGER,
+    height     INTEGER,
+    ready      INTEGER NOT NULL DEFAULT 0, -- 1 once R clusters hold it
+    PRIMARY KEY (original, name)
+);
+CREATE TABLE IF NOT EXISTS placements (
+    sha256     TEXT NOT NULL,             -- any blob: an original or a rendition
+    cluster_id INTEGER NOT NULL,
+    stored_at  INTEGER NOT NULL,
+    PRIMARY KEY (sha256, cluster_id)
+);
+"""
+SIZES = ("original", "large", "medium", "small", "poster")
+
+
+@dataclass(frozen=True)
+class Rendition:
+    name: str
+    sha256: str
+    cid: str
+    size: int
+    media_type: str
+    width: int | None
+    height: int | None
+    ready: bool
+
+
+@dataclass(frozen=True)
+class LinkedMedia:
+    short_id: str
+    media_id: str | None
+    sha256: str
+    owner: str
+    title: str
+    media_type: str
+    size: int
+    created_at: int
+    deleted: bool
+    renditions: dict[str, Rendition] = field(default_factory=dict)
+
+    def best(self, size: str) -> Rendition | None:
+        """The rendition to serve for `size`: that one if ready, else the original (the seed's fallback)."""
+        wanted = self.renditions.get(size)
+        if wanted is not None and wanted.ready:
+            return wanted
+        return self.renditions.get("original")
+
+
+class GatewayStore:
+    """Open `path`; `readonly=True` for the download service and observer."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        if readonly:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast commits
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- writes (upload service only) ---
+
+    def add_link(
+        self, short_id: str, sha256: str, owner: str, title: str, media_type: str, size: int, media_id: str | None
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
+        )
+
+    def set_media_id(self, short_id: str, media_id: str) -> None:
+        self._db.execute("UPDATE media_links SET media_id = ? WHERE short_id = ?", (media_id, short_id))
+
+    def mark_deleted(self, media_id: str) -> None:
+        self._db.execute("UPDATE media_links SET deleted = 1 WHERE media_id = ?", (media_id,))
+
+    def put_rendition(self, original: str, rendition: Rendition) -> None:
+        self._db.execute(
+            "INSERT INTO renditions (original, name, sha256, cid, size, media_type, width, height, ready)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (original, name) DO UPDATE SET"
+            " sha256 = excluded.sha256, cid = excluded.cid, size = excluded.size, media_type = excluded.media_type,"
+            " width = excluded.width, height = excluded.height, ready = excluded.ready",
+            (original, rendition.name, rendition.sha256, rendition.cid, rendition.size, rendition.media_type,
+             rendition.width, rendition.height, int(rendition.ready)),
+        )  # fmt: skip
+
+    def add_placement(self, sha256: str, cluster_id: int) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO placements (sha256, cluster_id, stored_at) VALUES (?, ?, ?)",
+            (sha256, cluster_id, int(time.time())),
+        )
+
+    def remove_placement(self, sha256: str, cluster_id: int) -> None:
+        self._db.execute("DELETE FROM placements WHERE sha256 = ? AND cluster_id = ?", (sha256, cluster_id))
+
+    # --- reads ---
+
+    def resolve(self, short_id: str) -> LinkedMedia | None:
+        row = self._db.execute(
+            "SELECT short_id, media_id, sha256, owner, title, media_type, size, created_at, deleted"
+            " FROM media_links WHERE short_id = ?",
+            (short_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        renditions = {
+            r[0]: Rendition(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+            for r in self._db.execute(
+                "SELECT name, sha256, cid, size, media_type, width, height, ready FROM renditions WHERE original = ?",
+                (row[2],),
+            )
+        }
+        return LinkedMedia(*row[:8], deleted=bool(row[8]), renditions=renditions)
+
+    def short_ids_for(self, sha256: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT short_id FROM media_links WHERE sha256 = ?", (sha256,))]
+
+    def live_links_to(self, sha256: str) -> int:
+        """How many undeleted records point at these bytes (as original or as a rendition)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM media_links m WHERE m.deleted = 0 AND (m.sha256 = ?"
+            " OR EXISTS (SELECT 1 FROM renditions r WHERE r.original = m.sha256 AND r.sha256 = ?))",
+            (sha256, sha256),
+        ).fetchone()
+        return int(row[0])
+
+    def placements(self, sha256: str) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT cluster_id FROM placements WHERE sha256 = ?", (sha256,))]
+
+    def blobs(self, after: str = "", limit: int = 1000) -> list[tuple[str, list[int]]]:
+        """Every stored blob with its clusters, in sha256 order (the observer's repair walk)."""
+        rows = self._db.execute(
+            "SELECT sha256, group_concat(cluster_id) FROM placements WHERE sha256 > ?"
+            " GROUP BY sha256 ORDER BY sha256 LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [(sha, [int(c) for c in clusters.split(",")]) for sha, clusters in rows]
