@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     gateway_db: Path | None = Field(None, description="gateway database (short ids, renditions, placements)")
     keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
     upload_port: int = Field(8700, description="upload service port")
+    upload_url: str | None = Field(None, description="upload service the CLI talks to (default: local upload_port)")
+    relayer_key: str | None = Field(
+        None, description="key the upload service relays transactions with; anvil's key 2 on a local chain"
+    )
+    variant_workers: int = Field(1, ge=0, le=16, description="upload service threads making variants (0: queue only)")
+    variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
+    prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
     download_port: int = Field(8701, description="download service port")
     indexer_port: int = Field(8702, description="indexer read API port")
     webapp_port: int = Field(3000, description="web app port")
@@ -52,6 +59,9 @@ class Settings(BaseSettings):
 
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"
+
+    def resolved_upload_url(self) -> str:
+        return (self.upload_url or f"http://127.0.0.1:{self.upload_port}").rstrip("/")
 
     def resolved_deployment_file(self) -> Path:
         return self.deployment_file or PROJECT_ROOT / "deployments" / f"{self.network}.json"
