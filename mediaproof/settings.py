@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     deployment_file: Path | None = Field(None, description="explicit deployment file (overrides network)")
     private_key: str | None = Field(None, description="key that signs and sends; anvil's key 0 on a local chain")
     anvil_port: int = Field(8545, description="port of the local anvil node started by `make up`")
-    cluster_count: int = Field(1, ge=1, le=16, description="storage clusters `make up` starts")
-    replication_factor: int = Field(1, ge=1, le=16, description="receipts required per registration (R)")
+    cluster_count: int = Field(3, ge=1, le=16, description="storage clusters `make up` starts")
+    replication_factor: int = Field(2, ge=1, le=16, description="receipts required per registration (R)")
     cluster_base_port: int = Field(8601, description="storage cluster i listens on base + i")
     ipfs_base_port: int = Field(5101, description="IPFS node i: API on base + 10*i, swarm and gateway next to it")
     user_deposit_wei: int = Field(10**17, description="deposit sent when the CLI registers a new wallet")
@@ -56,12 +56,25 @@ class Settings(BaseSettings):
     webapp_port: int = Field(3000, description="web app port")
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
+    observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")
+    observer_check_timeout: float = Field(3.0, gt=0, description="seconds one health check of a cluster may take")
+    observer_repair_interval: float = Field(30.0, gt=0, description="seconds between full replication sweeps")
+    download_workers: int = Field(1, ge=1, le=64, description="download service worker processes")
+    download_cache_bytes: int = Field(256 << 20, ge=0, description="memory for the download service's object cache")
+    download_cache_object_bytes: int = Field(4 << 20, ge=0, description="largest object the download cache keeps")
+    download_resolve_ttl: float = Field(2.0, ge=0, description="seconds a resolved short id is reused")
+    download_topology_refresh: float = Field(5.0, gt=0, description="seconds between topology reads from chain")
+    download_view_queue: int = Field(100_000, ge=1, description="views held in memory before new ones are dropped")
+    download_views_dir: Path | None = Field(None, description="where view records go (default data_dir/views)")
 
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"
 
     def resolved_upload_url(self) -> str:
         return (self.upload_url or f"http://127.0.0.1:{self.upload_port}").rstrip("/")
+
+    def resolved_views_dir(self) -> Path:
+        return self.download_views_dir or self.data_dir / "views"
 
     def resolved_deployment_file(self) -> Path:
         return self.deployment_file or PROJECT_ROOT / "deployments" / f"{self.network}.json"
