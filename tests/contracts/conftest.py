@@ -94,3 +94,31 @@ def owner_key(owner):
 @pytest.fixture(scope="module", autouse=True)
 def _deployed(user_media, kit):
     """Deploys everything before any test's snapshot, so Ape's per-test isolation never has to rebase."""
+
+
+class _NoTrace:
+    """Stands in for the call trace ape-foundry fetches and prints on every revert (seconds each on anvil);
+    the suite expects many reverts and checks each one's custom error, which needs no trace."""
+
+    revert_message = ""
+
+    def show(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _skip_revert_traces_on_anvil(networks):
+    provider = networks.provider
+    if provider.name != "foundry":
+        yield
+        return
+    provider_class = type(provider)
+    original = provider_class.get_virtual_machine_error
+
+    def without_trace(self, exception, **kwargs):
+        kwargs.setdefault("trace", _NoTrace())
+        return original(self, exception, **kwargs)
+
+    provider_class.get_virtual_machine_error = without_trace
+    yield
+    provider_class.get_virtual_machine_error = original

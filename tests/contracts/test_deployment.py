@@ -1,0 +1,100 @@
+"""mediaproof.deployment: the plain-web3 deploy that `make up` uses, the deployments/<network>.json round trip, and
+the committed ABIs/bytecode matching a fresh compile."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_account import Account
+from mediakit import cluster_key
+
+from mediaproof import deployment
+from mediaproof.errors import DeploymentError, InputError
+
+
+@pytest.fixture
+def deployer(accounts):
+    return Account.from_key(str(accounts[7].private_key))
+
+
+def test_deploy_with_web3_registers_clusters_and_roles(chain, deployer, accounts, tmp_path):
+    w3 = chain.provider.web3
+    specs = [deployment.ClusterSpec(cluster_key(i).address, f"http://127.0.0.1:{9000 + i}") for i in (1, 2)]
+    relayer, observer = accounts[8].address, accounts[9].address
+    result = deployment.deploy(
+        w3,
+        deployer,
+        network="test",
+        clusters=specs,
+        replication_factor=2,
+        minimum_deposit=123,
+        relayers=[relayer],
+        observers=[observer],
+    )
+    assert result.chain_id == chain.chain_id and result.deployer == deployer.address
+    assert [(c.id, c.signer, c.endpoint) for c in result.clusters] == [
+        (1, specs[0].signer, "http://127.0.0.1:9001"),
+        (2, specs[1].signer, "http://127.0.0.1:9002"),
+    ]
+    app = w3.eth.contract(address=result.media_app, abi=deployment.load_abi("MediaApp"))
+    topology = w3.eth.contract(address=result.storage_topology, abi=deployment.load_abi("StorageTopology"))
+    assert app.functions.topology().call() == result.storage_topology
+    assert app.functions.implementation().call() == result.user_media_implementation
+    assert app.functions.minimumDeposit().call() == 123
+    assert app.functions.isRelayer(relayer).call()
+    assert topology.functions.isObserver(observer).call()
+    assert topology.functions.replicationFactor().call() == 2
+    assert topology.functions.clusterOfSigner(specs[1].signer).call() == 2
+    assert w3.eth.get_block(result.block)["number"] == result.block
+
+    path = tmp_path / "deployments" / "test.json"
+    deployment.write_deployment(path, result)
+    assert set(json.loads(path.read_text())) == {"chain_id", "block", "network", "contracts", "deployer", "clusters"}
+    assert deployment.read_deployment(path, expected_chain_id=chain.chain_id) == result
+    with pytest.raises(DeploymentError, match="chain"):
+        deployment.read_deployment(path, expected_chain_id=chain.chain_id + 1)
+
+
+def test_deploy_rejects_more_receipts_than_clusters(chain, deployer):
+    with pytest.raises(InputError, match="replication factor 3"):
+        deployment.deploy(
+            chain.provider.web3,
+            deployer,
+            network="test",
+            clusters=[deployment.ClusterSpec(deployer.address, "x")],
+            replication_factor=3,
+        )
+
+
+def test_read_deployment_missing_or_malformed_file(tmp_path):
+    with pytest.raises(DeploymentError, match="no deployment file"):
+        deployment.read_deployment(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(DeploymentError, match="not valid JSON"):
+        deployment.read_deployment(bad)
+    bad.write_text(json.dumps({"chain_id": 1, "block": 0, "network": "x", "contracts": {}, "deployer": "0x0"}))
+    with pytest.raises(DeploymentError, match="malformed"):
+        deployment.read_deployment(bad)
+
+
+def test_cluster_spec_parse():
+    address = cluster_key(1).address
+    assert deployment.ClusterSpec.parse(f"{address.lower()}=http://h:1@250") == deployment.ClusterSpec(
+        address, "http://h:1", 250
+    )
+    assert deployment.ClusterSpec.parse(f"{address}=http://h:1").weight == deployment.DEFAULT_CLUSTER_WEIGHT
+    for bad in ("http://h:1", "0x12=http://h", f"{address}="):
+        with pytest.raises(InputError, match="SIGNER=ENDPOINT"):
+            deployment.ClusterSpec.parse(bad)
+
+
+def test_committed_abis_and_bytecode_equal_a_fresh_compile(project, tmp_path):
+    project.load_contracts()  # compiles whatever changed since the last build
+    fresh = deployment.export_artifacts(project.path / ".build" / "__local__.json", tmp_path)
+    for path in fresh:
+        committed = deployment.ABI_DIR / path.name
+        assert committed.read_text() == path.read_text(), (
+            f"mediaproof/abi/{path.name} is stale: run `ape run export_abis` and commit the result"
+        )
