@@ -11,7 +11,7 @@ import {MediaproofEIP712} from "./MediaproofEIP712.sol";
 contract UserMedia is IUserMedia {
     /// @notice Gas a relayed registration costs beyond what `gasleft()` can see: the 21000 base, the closing
     /// payRelayer call and its transfer. Calldata is added per byte on top (see `_repayRelayer`).
-    uint256 public constant RELAY_GAS_OVERHEAD = 50_000;
+    uint256 public constant RELAY_GAS_OVERHEAD = 40_000;
     /// @dev Calldata gas per non-zero byte; charging every byte at it keeps the relayer whole.
     uint256 private constant CALLDATA_GAS_PER_BYTE = 16;
 

@@ -223,9 +223,7 @@ def deploy(
         sender = _Sender(w3, deployer)
         topology, first_receipt = sender.deploy("StorageTopology", deployer.address)
         implementation, _ = sender.deploy("UserMedia")
-        app, _ = sender.deploy(
-            "MediaApp", topology.address, implementation.address, minimum_deposit, deployer.address
-        )
+        app, _ = sender.deploy("MediaApp", topology.address, implementation.address, minimum_deposit, deployer.address)
         if replication_factor != 1:
             sender.call(topology.functions.setReplicationFactor(replication_factor), "setReplicationFactor")
         entries = []
