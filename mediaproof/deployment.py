@@ -90,7 +90,7 @@ class Deployment:
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "deployment") -> Deployment:
         try:
-            contracts = {str(k): to_checksum_address(v) for k, v in data["contracts"].items()}
+            contracts = {str(k): str(to_checksum_address(v)) for k, v in data["contracts"].items()}
             for name in ("MediaApp", "StorageTopology", "UserMediaImplementation"):
                 if name not in contracts:
                     raise KeyError(f"contracts.{name}")
