@@ -1,0 +1,129 @@
+"""What the download service answers, decided without I/O: the route, the size, conditional and range requests.
+
+Caching rule: bytes are named by their sha256 (the ETag), but `/m/<id>?size=large` names the large variant only
+once it is ready; before that it falls back to the original's bytes. So an answer with the rendition that was
+asked for is `immutable` for a year, while a fallback gets a short max-age: the link then shows the variant soon
+after it is made, without a redirect round trip on every view.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from mediaproof.errors import InputError
+from mediaproof.gateway_store import LinkedMedia, Rendition
+from mediaproof.storage.claims import ByteRange, RangeNotSatisfiable, parse_range
+
+SIZES = ("small", "medium", "large", "original", "poster")
+DEFAULT_SIZE = "original"
+IMMUTABLE = b"public, max-age=31536000, immutable"
+FALLBACK_MAX_AGE = 60
+FALLBACK = b"public, max-age=%d" % FALLBACK_MAX_AGE
+_SHORT_ID = re.compile(r"[0-9A-Za-z]{1,64}")
+
+__all__ = ["ByteRange", "RangeNotSatisfiable"]
+
+
+class UnknownRoute(InputError):
+    """The path is not one the download service serves (a 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    short_id: str
+    size: str
+
+
+def parse_target(path: str, query: str) -> Wanted:
+    """`/m/<id>?size=<size>` or `/m/<id>/<size>` → Wanted; UnknownRoute for other paths, InputError for a bad size."""
+    parts = path.split("/")
+    # "/m/abc" → ["", "m", "abc"]; "/m/abc/small" → ["", "m", "abc", "small"]
+    if len(parts) not in (3, 4) or parts[0] != "" or parts[1] != "m" or not _SHORT_ID.fullmatch(parts[2]):
+        raise UnknownRoute(f"nothing is served at {path}: links look like /m/<short id>?size=small|medium|large")
+    size = parts[3] if len(parts) == 4 else DEFAULT_SIZE
+    if query:
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key == "size":
+                size = value
+    if size not in SIZES:
+        raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}; ask for ?size=small, medium or large")
+    return Wanted(parts[2], size)
+
+
+def etag_of(rendition: Rendition) -> bytes:
+    return b'"' + rendition.sha256.encode() + b'"'
+
+
+def etag_matches(header: str | None, etag: bytes) -> bool:
+    """If-None-Match: `*` or any listed tag, compared weakly (RFC 9110 13.1.2)."""
+    if not header:
+        return False
+    tag = etag.decode()
+    for item in header.split(","):
+        item = item.strip()
+        if item == "*" or item.removeprefix("W/") == tag:
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Status, headers, and which bytes of the rendition the body carries (offset, length)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    offset: int = 0
+    length: int = 0
+    body: bytes = b""  # for answers without the object's bytes (304, 416)
+
+
+def choose(media: LinkedMedia, size: str) -> tuple[Rendition, bool] | None:
+    """The rendition to serve and whether it is the one asked for (False: the original as a fallback)."""
+    rendition = media.best(size)
+    if rendition is None:
+        return None
+    return rendition, rendition.name == size
+
+
+def answer(
+    rendition: Rendition, exact: bool, if_none_match: str | None, range_header: str | None, if_range: str | None
+) -> Answer:
+    """The answer for a GET (a HEAD gets the same headers): 200, 206, 304 or 416."""
+    etag = etag_of(rendition)
+    headers = [
+        (b"etag", etag),
+        (b"cache-control", IMMUTABLE if exact else FALLBACK),
+        (b"accept-ranges", b"bytes"),
+    ]
+    if etag_matches(if_none_match, etag):
+        return Answer(304, headers)
+    headers.append((b"content-type", rendition.media_type.encode()))
+    headers.append((b"x-content-type-options", b"nosniff"))
+    if not exact:
+        headers.append((b"x-mediaproof-rendition", rendition.name.encode()))
+    size = rendition.size
+    wanted: ByteRange | None = None
+    # If-Range: honour the range only if the client's copy is this one (else send it all).
+    if range_header and (not if_range or if_range.strip().removeprefix("W/") == etag.decode()):
+        try:
+            wanted = parse_range(range_header, size)
+        except RangeNotSatisfiable as exc:
+            body = json.dumps({"detail": str(exc), "error": "RangeNotSatisfiable"}).encode()
+            return Answer(
+                416,
+                [
+                    (b"content-range", b"bytes */%d" % size),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(body)),
+                ],
+                body=body,
+            )
+    if wanted is None:
+        headers.append((b"content-length", b"%d" % size))
+        return Answer(200, headers, 0, size)
+    headers.append((b"content-length", b"%d" % wanted.length))
+    headers.append((b"content-range", b"bytes %d-%d/%d" % (wanted.offset, wanted.last, size)))
+    return Answer(206, headers, wanted.offset, wanted.length)

@@ -1,0 +1,286 @@
+"""The download service as a raw ASGI app: no framework on the read path, resolve and bytes cached in memory.
+
+GET|HEAD /m/<short id>[/<size>][?size=small|medium|large|original|poster] → the bytes (200, 206, 304, 416);
+GET /health → counters. Errors are JSON {"detail": <sentence>, "error": <kind>}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from mediaproof.download.answers import (
+    Answer,
+    UnknownRoute,
+    answer,
+    choose,
+    parse_target,
+)
+from mediaproof.download.cache import ByteCache
+from mediaproof.download.replicas import Replicas
+from mediaproof.download.views import ViewRecorder
+from mediaproof.errors import InputError, StorageError
+from mediaproof.gateway_store import GatewayStore, LinkedMedia, Rendition
+from mediaproof.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
+STREAM_CHUNK = 256 * 1024  # slices of a cached object handed to the server at once
+
+
+class DownloadApp:
+    """One per worker process; built from Settings, started by the ASGI lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cache = ByteCache(settings.download_cache_bytes, settings.download_cache_object_bytes)
+        self.views = ViewRecorder(settings.resolved_views_dir(), settings.download_view_queue)
+        self.replicas = Replicas(settings)
+        self._store: GatewayStore | None = None
+        self._resolved: dict[str, tuple[float, LinkedMedia, dict[str, list[int]]]] = {}
+        self._loading: dict[str, asyncio.Future[bytes]] = {}
+        self.served = 0
+        self.failed = 0
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self.views.start()
+        self.replicas.start()
+
+    def stop(self) -> None:
+        self.replicas.close()
+        self.views.close()
+        if self._store is not None:
+            self._store.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.start()
+                except Exception as exc:  # reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # --- the read path ---
+
+    async def _http(self, scope: Scope, send: Send) -> None:
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/health":
+            await _json(send, 200, self.health())
+            return
+        if method not in ("GET", "HEAD"):
+            await _error(
+                send, 405, "InputError", f"{method} is not served here; use GET or HEAD", [(b"allow", b"GET, HEAD")]
+            )
+            return
+        try:
+            wanted = parse_target(path, scope["query_string"].decode("latin-1"))
+        except UnknownRoute as exc:
+            await _error(send, 404, "NotFound", str(exc))
+            return
+        except InputError as exc:
+            await _error(send, 400, "InputError", str(exc))
+            return
+        found = self._resolve(wanted.short_id)
+        if found is None:
+            await _error(send, 404, "NotRegistered", f"no media has the id {wanted.short_id!r}; check the link")
+            return
+        media, placements = found
+        if media.deleted:
+            await _error(send, 410, "Deleted", f"media {wanted.short_id} was deleted by its owner")
+            return
+        chosen = choose(media, wanted.size)
+        if chosen is None:
+            await _error(send, 404, "NotRegistered", f"media {wanted.short_id} has no stored bytes yet; try again soon")
+            return
+        rendition, exact = chosen
+        if_none_match = range_header = if_range = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif name == b"range":
+                range_header = value.decode("latin-1")
+            elif name == b"if-range":
+                if_range = value.decode("latin-1")
+        plan = answer(rendition, exact, if_none_match, range_header, if_range)
+        if plan.status in (304, 416):
+            await _send_all(send, plan.status, plan.headers, b"" if method == "HEAD" else plan.body)
+            if plan.status == 304:
+                self._viewed(wanted.short_id, wanted.size, rendition, 304, 0, 0)
+            return
+        if method == "HEAD":
+            await _send_all(send, plan.status, plan.headers, b"")
+            return
+        blob_placements = placements.get(rendition.sha256)
+        if blob_placements is None:
+            blob_placements = placements[rendition.sha256] = self._placements(rendition.sha256)
+        if self.cache.fits(rendition.size):
+            await self._send_cached(send, plan, rendition, blob_placements)
+        else:
+            await self._send_streamed(send, plan, rendition, blob_placements)
+        self._viewed(wanted.short_id, wanted.size, rendition, plan.status, plan.offset, plan.length)
+
+    async def _send_cached(self, send: Send, plan: Answer, rendition: Rendition, placements: list[int]) -> None:
+        data = self.cache.get(rendition.sha256)
+        if data is None:
+            try:
+                data = await self._load(rendition, placements)
+            except StorageError as exc:
+                self.failed += 1
+                await _error(send, 503, "StorageError", str(exc), [(b"retry-after", b"5")])
+                return
+        body = data[plan.offset : plan.offset + plan.length] if plan.status == 206 else data
+        await _send_all(send, plan.status, plan.headers, body)
+        self.served += 1
+
+    async def _load(self, rendition: Rendition, placements: list[int]) -> bytes:
+        """The whole object into the cache; concurrent misses for the same bytes share one fetch."""
+        pending = self._loading.get(rendition.sha256)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._loading[rendition.sha256] = future
+        try:
+            data = await self.replicas.fetch(rendition.sha256, placements, rendition.size)
+            self.cache.put(rendition.sha256, data)
+            future.set_result(data)
+            return data
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited failure is not logged as lost
+            raise
+        finally:
+            del self._loading[rendition.sha256]
+
+    async def _send_streamed(self, send: Send, plan: Answer, rendition: Rendition, placements: list[int]) -> None:
+        chunks = self.replicas.stream(rendition.sha256, placements, plan.offset, plan.length)
+        try:
+            try:
+                first = await chunks.__anext__() if plan.length else b""
+            except StorageError as exc:
+                self.failed += 1
+                await _error(send, 503, "StorageError", str(exc), [(b"retry-after", b"5")])
+                return
+            except StopAsyncIteration:
+                first = b""
+            await send({"type": "http.response.start", "status": plan.status, "headers": plan.headers})
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            # A failure past this point cannot become an error answer (the status is sent): the exception
+            # propagates and the server drops the connection, so the client sees a short body, never wrong bytes.
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            self.served += 1
+        finally:
+            await chunks.aclose()
+
+    # --- lookups ---
+
+    def _resolve(self, short_id: str) -> tuple[LinkedMedia, dict[str, list[int]]] | None:
+        now = time.monotonic()
+        hit = self._resolved.get(short_id)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        store = self._open_store()
+        if store is None:
+            return None
+        try:
+            media = store.resolve(short_id)
+        except sqlite3.Error as exc:
+            logger.warning("gateway database read failed: %s", exc)
+            self._close_store()
+            return None
+        if media is None:
+            return None
+        if len(self._resolved) > 100_000:
+            self._resolved.clear()  # a crude bound; entries are cheap to rebuild
+        entry: tuple[float, LinkedMedia, dict[str, list[int]]] = (now + self.settings.download_resolve_ttl, media, {})
+        self._resolved[short_id] = entry
+        return media, entry[2]
+
+    def _placements(self, sha256: str) -> list[int]:
+        store = self._open_store()
+        try:
+            return store.placements(sha256) if store is not None else []
+        except sqlite3.Error:
+            return []
+
+    def _open_store(self) -> GatewayStore | None:
+        if self._store is None:
+            path = self.settings.resolved_gateway_db()
+            if not path.exists():
+                return None  # no upload yet: nothing to serve
+            try:
+                self._store = GatewayStore(path, readonly=True)
+            except sqlite3.Error as exc:
+                logger.warning("cannot open the gateway database %s: %s", path, exc)
+                return None
+        return self._store
+
+    def _close_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _viewed(self, short_id: str, size: str, rendition: Rendition, status: int, offset: int, length: int) -> None:
+        self.views.record(short_id, size, rendition.name, rendition.sha256, status, offset, length)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "served": self.served,
+            "failed": self.failed,
+            "cache": {"objects": len(self.cache), "bytes": self.cache.size, "hits": self.cache.hits},
+            "views": {"recorded": self.views.recorded, "pending": self.views.pending, "dropped": self.views.dropped},
+            "clusters": {
+                str(c.id): {"endpoint": c.endpoint, "status": c.status.name.lower()}
+                for c in self.replicas.topology.clusters.values()
+            },
+            "ring": self.replicas.topology.ring is not None,
+        }
+
+
+async def _send_all(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, payload: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), *(extra or [])]
+    await _send_all(send, status, headers, body)
+
+
+async def _error(
+    send: Send, status: int, kind: str, detail: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _json(send, status, {"detail": detail, "error": kind}, [(b"cache-control", b"no-store"), *(extra or [])])
+
+
+def create_app(settings: Settings | None = None) -> DownloadApp:
+    """The ASGI app (uvicorn's `--factory` target): Settings from the environment when none are given."""
+    return DownloadApp(settings or Settings())  # type: ignore[call-arg]

@@ -1,0 +1,34 @@
+"""Start the download service as its own process (for `make up`, tests, bench); ready once /health answers."""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """MEDIAPROOF_* variables that rebuild `settings` in a child process."""
+    return {
+        f"MEDIAPROOF_{name.upper()}": str(value) for name, value in settings.model_dump().items() if value is not None
+    }
+
+
+def download_process(settings: Settings, ready_timeout: float = 60.0) -> ManagedProcess:
+    """A not yet started download service on settings.download_port; its log is data_dir/download.log."""
+    url = f"http://127.0.0.1:{settings.download_port}/health"
+
+    def ready() -> bool:
+        return httpx.get(url, timeout=2.0).status_code == 200
+
+    return ManagedProcess(
+        name="download service",
+        argv=[sys.executable, "-m", "mediaproof.download"],
+        log_path=settings.data_dir / "download.log",
+        ready=ready,
+        env=settings_env(settings),
+        ready_timeout=ready_timeout,
+    )

@@ -1,0 +1,103 @@
+"""ViewRecorder: every view appended as a JSON line for the indexer, without ever slowing or failing a read.
+
+A read only appends a tuple to a bounded in-memory queue (dropped and counted when full); a background thread
+writes the queue out about once a second, whole lines in one write, to `<views dir>/views-<start>-<pid>.jsonl`
+(one file per process, so worker processes never interleave). Line format, one object per line:
+
+    {"ts": 1717000000.123, "short_id": "aZ3k9", "size": "large", "served": "original",
+     "sha256": "<64 hex of the bytes served>", "status": 200, "offset": 0, "bytes": 51200}
+
+`size` is what was asked for, `served` the rendition sent (differs while a variant is not ready), `status` 200, 206
+(a range: a video seeking; `offset` says where) or 304 (a revalidation). A reader should take only lines ending in a
+newline (the last one may be half written when it looks) and remember its byte offset per file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+FLUSH_SECONDS = 1.0
+
+
+class ViewRecorder:
+    """`record(...)` is O(1) and never raises; `start()` begins the flushing thread, `close()` flushes and stops."""
+
+    def __init__(self, directory: Path, capacity: int, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.directory = directory
+        self.capacity = capacity
+        self.flush_seconds = flush_seconds
+        self.recorded = 0
+        self.dropped = 0
+        self.path = directory / f"views-{int(time.time())}-{os.getpid()}.jsonl"
+        self._queue: deque[tuple[float, str, str, str, str, int, int, int]] = deque()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, short_id: str, size: str, served: str, sha256: str, status: int, offset: int, length: int) -> None:
+        # len() and append() on a deque are atomic under the GIL: no lock on the read path.
+        if len(self._queue) >= self.capacity:
+            self.dropped += 1
+            return
+        self._queue.append((time.time(), short_id, size, served, sha256, status, offset, length))
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> ViewRecorder:
+        self._thread = threading.Thread(target=self._run, name="view-recorder", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+
+    def flush(self) -> int:
+        """Write out what is queued; returns how many views were written (0 if writing failed: they are dropped)."""
+        batch = []
+        while self._queue:
+            batch.append(self._queue.popleft())
+        if not batch:
+            return 0
+        lines = "".join(
+            json.dumps(
+                {
+                    "ts": round(ts, 3),
+                    "short_id": short_id,
+                    "size": size,
+                    "served": served,
+                    "sha256": sha256,
+                    "status": status,
+                    "offset": offset,
+                    "bytes": length,
+                },
+                separators=(",", ":"),
+            )
+            + "\n"
+            for ts, short_id, size, served, sha256, status, offset, length in batch
+        )
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(lines)
+        except OSError as exc:
+            # A full or broken disk must not take reads down with it: count the loss and go on.
+            self.dropped += len(batch)
+            logger.warning("could not write %d view records to %s: %s", len(batch), self.path, exc)
+            return 0
+        self.recorded += len(batch)
+        return len(batch)
