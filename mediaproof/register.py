@@ -1,23 +1,26 @@
-"""Register a file from this machine: store it on R clusters, sign the record as its owner, put it on chain.
+"""Registering media on chain: the owner's wallet, a fresh record, and `registerMedia` with R receipts.
 
-The path `mediaproof upload` takes before the upload service exists to relay it; the owner sends the transaction.
+Shared by the upload service (which relays the owner's signed record) and `register_file`, the direct path where
+this machine stores the bytes itself and the owner sends the transaction.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
 
 from mediaproof import eip712, mediatype
 from mediaproof.chain import ZERO_ADDRESS, MediaproofChain
 from mediaproof.content import ContentDigest
 from mediaproof.errors import StorageError
+from mediaproof.storage.client import StoredReceipt
 
 SIGNATURE_LIFETIME = 3600  # seconds a signed record stays valid: long enough for slow replication
 
@@ -52,6 +55,72 @@ def active_clusters(chain: MediaproofChain) -> list[tuple[int, str]]:
     return [(c[0], c[4]) for c in chain.topology.functions.clusters().call() if c[3] == 1]
 
 
+def new_record(
+    digest: ContentDigest,
+    media_type: str,
+    title: str,
+    variants: tuple[eip712.MediaVariant, ...] = (),
+    parent: bytes = eip712.ZERO32,
+    now: float | None = None,
+) -> eip712.MediaRecord:
+    """A record for the owner to sign: a random unordered nonce and a deadline SIGNATURE_LIFETIME ahead."""
+    return eip712.MediaRecord(
+        sha256=digest.sha256,
+        cid=digest.cid,
+        size=digest.size,
+        media_type=media_type,
+        title=title,
+        nonce=secrets.randbits(256),
+        deadline=int(time.time() if now is None else now) + SIGNATURE_LIFETIME,
+        variants=variants,
+        parent=parent,
+    )
+
+
+def media_id_of(record: eip712.MediaRecord, chain_id: int, user_contract: str) -> str:
+    return "0x" + eip712.digest(eip712.record_typed_data(record, chain_id, user_contract)).hex()
+
+
+def receipt_arguments(receipts: Iterable[StoredReceipt]) -> list[tuple[int, int, bytes]]:
+    """`ReceiptSignature[]` for registerMedia: (cluster id, pinnedAt, signature) of each receipt."""
+    return [(r.cluster_id, r.pinned_at, r.signature) for r in receipts]
+
+
+def register_call(
+    chain: MediaproofChain,
+    user_contract: str,
+    record: eip712.MediaRecord,
+    signature: bytes,
+    receipts: Iterable[StoredReceipt],
+) -> ContractFunction:
+    """The `registerMedia` call, for whoever sends it (the owner, or an approved relayer)."""
+    user = chain.user_media(user_contract)
+    return user.functions.registerMedia(record.as_tuple(), signature, receipt_arguments(receipts))
+
+
+def submit_record(
+    chain: MediaproofChain,
+    sender: LocalAccount,
+    owner: str,
+    user_contract: str,
+    record: eip712.MediaRecord,
+    signature: bytes,
+    receipts: list[StoredReceipt],
+) -> Registration:
+    """Send `registerMedia` from `sender` (the owner or a relayer) and describe the registration."""
+    tx = chain.transact(sender, register_call(chain, user_contract, record, signature, receipts))
+    return Registration(
+        sha256=record.sha256.hex(),
+        cid=record.cid,
+        media_id=media_id_of(record, chain.chain_id, user_contract),
+        tx="0x" + bytes(tx["transactionHash"]).hex(),
+        block=int(tx["blockNumber"]),
+        owner=owner,
+        user_contract=user_contract,
+        clusters=[r.cluster_id for r in receipts],
+    )
+
+
 def register_file(
     chain: MediaproofChain,
     account: LocalAccount,
@@ -62,6 +131,7 @@ def register_file(
     timeout: float,
     progress: Callable[[int], None] | None = None,
 ) -> Registration:
+    """The direct path, without the upload service: store on the first R active clusters, sign, send as owner."""
     from mediaproof.storage.client import StorageClusterClient
 
     with path.open("rb") as handle:
@@ -71,32 +141,12 @@ def register_file(
     clusters = active_clusters(chain)
     if len(clusters) < factor:
         raise StorageError(f"only {len(clusters)} active storage clusters, but {factor} copies are required")
-    receipts = []
-    for cluster_id, endpoint in clusters[:factor]:
-        answer = StorageClusterClient(endpoint, timeout=timeout).store(
+    receipts = [
+        StorageClusterClient(endpoint, timeout=timeout).store(
             path, sha256=digest.sha256, cid=digest.cid, size=digest.size, title=title, progress=progress
         )
-        receipts.append((cluster_id, answer.pinned_at, answer.signature))
-    record = eip712.MediaRecord(
-        sha256=digest.sha256,
-        cid=digest.cid,
-        size=digest.size,
-        media_type=media_type,
-        title=title,
-        nonce=secrets.randbits(256),
-        deadline=int(time.time()) + SIGNATURE_LIFETIME,
-    )
-    typed = eip712.record_typed_data(record, chain.chain_id, user_contract)
-    signature = eip712.sign(typed, account.key)
-    user = chain.user_media(user_contract)
-    tx = chain.transact(account, user.functions.registerMedia(record.as_tuple(), signature, receipts))
-    return Registration(
-        sha256=digest.sha256.hex(),
-        cid=digest.cid,
-        media_id="0x" + eip712.digest(typed).hex(),
-        tx="0x" + bytes(tx["transactionHash"]).hex(),
-        block=int(tx["blockNumber"]),
-        owner=account.address,
-        user_contract=user_contract,
-        clusters=[r[0] for r in receipts],
-    )
+        for _, endpoint in clusters[:factor]
+    ]
+    record = new_record(digest, media_type, title)
+    signature = eip712.sign(eip712.record_typed_data(record, chain.chain_id, user_contract), account.key)
+    return submit_record(chain, account, account.address, user_contract, record, signature, receipts)

@@ -1,0 +1,182 @@
+"""Taking a file in: the request body streamed to a temp file while it is hashed, then checked by its content.
+
+Nothing is kept of a file that fails: the caller removes the temp file on any error. `inspect_media` decides what
+a file is from its bytes (never its name) and refuses anything that is not a whole, sane photo or video.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+from PIL import Image
+
+from mediaproof import mediatype, variants, video
+from mediaproof.content import ContentDigest, ContentHasher
+from mediaproof.errors import InputError, MediaTooLarge
+
+# Bytes gathered from the socket before one hand-off to a worker thread for writing and hashing: big enough that the
+# hop costs nothing next to the work, small enough to stay a few MiB per upload in flight.
+WRITE_BATCH = 4 << 20
+ACCEPTED = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
+    "video/mp4": None,
+    "video/quicktime": None,
+    "video/webm": None,
+}
+ACCEPTED_NAMES = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4, MOV or WebM"
+_heif_registered = False
+
+
+@dataclass(frozen=True)
+class Received:
+    path: Path
+    digest: ContentDigest
+    head: bytes  # the first bytes, for sniffing
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    media_type: str
+    width: int | None
+    height: int | None
+    duration: float | None = None  # seconds, videos only
+
+    @property
+    def is_video(self) -> bool:
+        return self.media_type.startswith("video/")
+
+
+def register_heif() -> None:
+    """Let Pillow open HEIC/HEIF (iPhone photos); once per process."""
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+async def receive(body: AsyncIterator[bytes], directory: Path, limit: int) -> Received:
+    """Stream `body` into a new file in `directory`, hashing it in the same pass; MediaTooLarge past `limit` bytes.
+
+    The temp file is removed on any failure (including the client hanging up); on success the caller owns it.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
+    path = Path(name)
+    hasher = ContentHasher()
+    head = b""
+    size = 0
+    pending: list[bytes] = []
+    pending_size = 0
+
+    def flush(chunks: list[bytes]) -> None:
+        data = b"".join(chunks)
+        _write_all(fd, data)
+        hasher.update(data)
+
+    try:
+        async for chunk in body:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if size > limit:
+                raise MediaTooLarge(
+                    f"the file is over the upload limit of {_human(limit)}: send a smaller file "
+                    "(the limit is MEDIAPROOF_MAX_UPLOAD_BYTES)"
+                )
+            if len(head) < mediatype.SNIFF_BYTES:
+                head += chunk[: mediatype.SNIFF_BYTES - len(head)]
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= WRITE_BATCH:
+                batch, pending, pending_size = pending, [], 0
+                await anyio.to_thread.run_sync(flush, batch)
+        if pending:
+            await anyio.to_thread.run_sync(flush, pending)
+        digest = hasher.finish()
+        os.close(fd)
+        fd = -1
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    return Received(path, digest, head)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} bytes"
+
+
+def inspect_media(path: Path, head: bytes, size: int) -> MediaFacts:
+    """What the file is and its dimensions; InputError with a sentence for anything Mediaproof does not accept."""
+    if size == 0:
+        raise InputError("the file is empty (0 bytes): there is nothing to register")
+    media_type = mediatype.sniff(head)
+    if media_type is None or media_type not in ACCEPTED:
+        seen = f" (its content looks like {media_type})" if media_type else ""
+        raise InputError(
+            f"the file is not a photo or video Mediaproof accepts{seen}: send {ACCEPTED_NAMES}; "
+            "the type is read from the bytes, not the file name"
+        )
+    if media_type.startswith("video/"):
+        info = video.probe(path)
+        return MediaFacts(media_type, info.width, info.height, info.duration)
+    width, height = check_image(path, ACCEPTED[media_type] or "")
+    return MediaFacts(media_type, width, height)
+
+
+def check_image(path: Path, expected_format: str) -> tuple[int, int]:
+    """Decode the image (a JPEG at 1/8 scale, which still reads every byte) to prove it is whole; its size."""
+    register_heif()
+    try:
+        with Image.open(path) as image:
+            if image.format != expected_format:
+                raise InputError(
+                    f"the file starts like {expected_format} but decodes as {image.format}: "
+                    "a disguised or polyglot file"
+                )
+            width, height = image.size
+            variants.check_pixels(width, height)
+            if image.format == "JPEG":
+                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            image.load()
+            if image.format == "GIF" and getattr(image, "n_frames", 1) > 1:
+                image.seek(image.n_frames - 1)  # reaching the last frame proves the animation is whole
+                image.load()
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError(
+            f"the image claims more pixels than the limit of {variants.MAX_PIXELS / 1e6:.0f} megapixels: "
+            "a decompression bomb"
+        ) from exc
+    except Exception as exc:  # Pillow's decoders raise many unrelated types (OSError, SyntaxError, struct.error…)
+        raise InputError(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})"[:300]) from exc
+    return width, height
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -1,0 +1,62 @@
+"""Start the upload service as its own process (for `make up`, the tests and the benchmarks)."""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import Settings
+
+LOG_FILE = "upload.log"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`settings` as the MEDIAPROOF_* variables a child process reads back into the same Settings."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"MEDIAPROOF_{name.upper()}"] = str(value)
+    return env
+
+
+def upload_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
+    """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/."""
+    env = settings_env(settings)
+    if rpc_url:
+        env["MEDIAPROOF_RPC_URL"] = rpc_url
+    url = f"http://127.0.0.1:{settings.upload_port}"
+
+    def ready() -> bool:
+        return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
+
+    return ManagedProcess(
+        name="upload service",
+        argv=[sys.executable, "-m", "mediaproof.upload"],
+        log_path=settings.data_dir / "upload" / LOG_FILE,
+        ready=ready,
+        env=env,
+        ready_timeout=ready_timeout,
+    )
+
+
+def approve_relayer(rpc_url: str, media_app: str, settings: Settings) -> str:
+    """On a local chain, have the deployer (anvil key 0, MediaApp's admin) approve the upload service's relayer."""
+    from eth_account import Account
+
+    from mediaproof.chain import connect
+    from mediaproof.deployment import load_abi
+    from mediaproof.settings import ANVIL_TEST_KEYS
+    from mediaproof.upload.relay import relayer_address
+
+    w3 = connect(rpc_url)
+    app = w3.eth.contract(address=media_app, abi=load_abi("MediaApp"))
+    relayer = relayer_address(settings)
+    if not app.functions.isRelayer(relayer).call():
+        admin = Account.from_key(ANVIL_TEST_KEYS[0])
+        tx = app.functions.setRelayer(relayer, True).build_transaction(
+            {"from": admin.address, "nonce": w3.eth.get_transaction_count(admin.address, "pending")}
+        )
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction))
+    return relayer

@@ -1,0 +1,222 @@
+"""The upload service's own tables in the gateway database: uploads on their way to chain, and the variant queue.
+
+Same SQLite file as GatewayStore (WAL). Jobs are rows, so the queue survives a restart: a job left `running` by a
+process that died is `pending` again when the service starts, and failures come back after a growing back-off.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id     TEXT PRIMARY KEY,
+    sha256        TEXT NOT NULL,
+    cid           TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    media_type    TEXT NOT NULL,
+    width         INTEGER,
+    height        INTEGER,
+    duration      REAL,              -- seconds, videos only
+    created_at    INTEGER NOT NULL,
+    state         TEXT NOT NULL,     -- stored | prepared | committed
+    owner         TEXT,              -- set by prepare: the record the owner signs
+    title         TEXT,
+    user_contract TEXT,
+    record        TEXT,              -- JSON of the prepared MediaRecord's fields (nonce as text)
+    media_id      TEXT,
+    short_id      TEXT,
+    tx            TEXT,
+    block         INTEGER
+);
+CREATE INDEX IF NOT EXISTS uploads_media_id ON uploads (media_id);
+CREATE TABLE IF NOT EXISTS variant_jobs (
+    original   TEXT PRIMARY KEY,     -- sha256 hex of the original the variants are made from
+    media_type TEXT NOT NULL,
+    state      TEXT NOT NULL,        -- pending | running | done | failed
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    REAL NOT NULL,        -- unix time before which a pending job is not taken
+    last_error TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS variant_jobs_due ON variant_jobs (state, next_at);
+"""
+RETRY_BASE_SECONDS = 1.0
+RETRY_CAP_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Upload:
+    upload_id: str
+    sha256: str
+    cid: str
+    size: int
+    media_type: str
+    width: int | None
+    height: int | None
+    duration: float | None
+    created_at: int
+    state: str
+    owner: str | None
+    title: str | None
+    user_contract: str | None
+    record: dict[str, Any] | None
+    media_id: str | None
+    short_id: str | None
+    tx: str | None
+    block: int | None
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    original: str
+    media_type: str
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before try number `attempts + 1`: doubling from RETRY_BASE_SECONDS, capped."""
+    return float(min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+
+
+class UploadLedger:
+    """One connection to the gateway database's upload tables; use one per thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- uploads ---
+
+    def add_upload(
+        self,
+        upload_id: str,
+        sha256: str,
+        cid: str,
+        size: int,
+        media_type: str,
+        width: int | None,
+        height: int | None,
+        duration: float | None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO uploads (upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored')",
+            (upload_id, sha256, cid, size, media_type, width, height, duration, int(time.time())),
+        )
+
+    def get(self, upload_id: str) -> Upload | None:
+        row = self._db.execute(f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+        return _upload(row) if row else None
+
+    def by_media_id(self, media_id: str) -> Upload | None:
+        row = self._db.execute(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE media_id = ? ORDER BY created_at LIMIT 1", (media_id,)
+        ).fetchone()
+        return _upload(row) if row else None
+
+    def prepare(self, upload_id: str, owner: str, title: str, user_contract: str, record: dict[str, Any]) -> None:
+        """Keep the record the owner is asked to sign; a new prepare replaces an unsigned one."""
+        self._db.execute(
+            "UPDATE uploads SET state = 'prepared', owner = ?, title = ?, user_contract = ?, record = ?"
+            " WHERE upload_id = ? AND state != 'committed'",
+            (owner, title, user_contract, json.dumps(record), upload_id),
+        )
+
+    def commit(self, upload_id: str, media_id: str, short_id: str, tx: str, block: int) -> None:
+        self._db.execute(
+            "UPDATE uploads SET state = 'committed', media_id = ?, short_id = ?, tx = ?, block = ? WHERE upload_id = ?",
+            (media_id, short_id, tx, block, upload_id),
+        )
+
+    def set_media_id(self, upload_id: str, media_id: str) -> None:
+        self._db.execute("UPDATE uploads SET media_id = ? WHERE upload_id = ?", (media_id, upload_id))
+
+    # --- the variant queue ---
+
+    def enqueue(self, original: str, media_type: str) -> None:
+        """Queue variants for `original`, unless already queued or made; a failed job gets a fresh start."""
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO variant_jobs (original, media_type, state, attempts, next_at, updated_at)"
+            " VALUES (?, ?, 'pending', 0, ?, ?) ON CONFLICT (original) DO UPDATE SET"
+            " state = 'pending', attempts = 0, next_at = excluded.next_at, last_error = NULL"
+            " WHERE variant_jobs.state = 'failed'",
+            (original, media_type, now, now),
+        )
+
+    def forget_job(self, original: str) -> None:
+        self._db.execute("DELETE FROM variant_jobs WHERE original = ?", (original,))
+
+    def job(self, original: str) -> VariantJob | None:
+        row = self._db.execute(
+            "SELECT original, media_type, state, attempts, last_error FROM variant_jobs WHERE original = ?",
+            (original,),
+        ).fetchone()
+        return VariantJob(*row) if row else None
+
+    def requeue_running(self) -> int:
+        """At start-up: jobs a dead process had taken go back to the queue."""
+        return self._db.execute(
+            "UPDATE variant_jobs SET state = 'pending', updated_at = ? WHERE state = 'running'", (time.time(),)
+        ).rowcount
+
+    def claim(self, now: float | None = None) -> VariantJob | None:
+        """Take the oldest due pending job (atomically: two workers never take the same one)."""
+        now = time.time() if now is None else now
+        row = self._db.execute(
+            "UPDATE variant_jobs SET state = 'running', attempts = attempts + 1, updated_at = ?"
+            " WHERE original = (SELECT original FROM variant_jobs WHERE state = 'pending' AND next_at <= ?"
+            " ORDER BY next_at LIMIT 1) AND state = 'pending'"
+            " RETURNING original, media_type, state, attempts, last_error",
+            (now, now),
+        ).fetchone()
+        return VariantJob(*row) if row else None
+
+    def finish(self, original: str) -> None:
+        self._db.execute(
+            "UPDATE variant_jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE original = ?",
+            (time.time(), original),
+        )
+
+    def fail(self, original: str, error: str, max_attempts: int, permanent: bool = False) -> str:
+        """Record a failed try; the job comes back after retry_delay, or stays failed. Returns the new state."""
+        row = self._db.execute("SELECT attempts FROM variant_jobs WHERE original = ?", (original,)).fetchone()
+        attempts = int(row[0]) if row else max_attempts
+        state = "failed" if permanent or attempts >= max_attempts else "pending"
+        now = time.time()
+        self._db.execute(
+            "UPDATE variant_jobs SET state = ?, last_error = ?, next_at = ?, updated_at = ? WHERE original = ?",
+            (state, error[:500], now + retry_delay(attempts), now, original),
+        )
+        return state
+
+    def next_due(self) -> float | None:
+        """When the earliest pending job falls due (unix time), or None when nothing is pending."""
+        row = self._db.execute("SELECT min(next_at) FROM variant_jobs WHERE state = 'pending'").fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+
+_UPLOAD_COLUMNS = (
+    "upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state, owner, title,"
+    " user_contract, record, media_id, short_id, tx, block"
+)
+
+
+def _upload(row: tuple[Any, ...]) -> Upload:
+    values = list(row)
+    values[13] = json.loads(values[13]) if values[13] else None
+    return Upload(*values)

@@ -1,0 +1,156 @@
+"""The upload service's side of the chain: wallets (onboarding), relayed registrations and deletes.
+
+The relayer is an account MediaApp's admin approved (`setRelayer`); UserMedia repays its gas from the owner's
+deposit. Transactions from the relayer go one at a time, so its nonces never collide.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, to_checksum_address
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import TxReceipt
+
+from mediaproof import eip712
+from mediaproof.chain import ZERO_ADDRESS, MediaproofChain, describe_revert
+from mediaproof.errors import ChainError, InputError, NotRegistered
+from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
+
+LOCAL_RELAYER_KEY = ANVIL_TEST_KEYS[2]
+RELAY_REPAY_GAS = 80_000  # MediaApp.payRelayer and its transfer, which the estimate leaves out
+
+
+def relayer_key(settings: Settings, chain_id: int | None = None) -> str:
+    """The relayer's key: the configured one, or anvil's public key 2 on a local chain only."""
+    if settings.relayer_key:
+        return settings.relayer_key
+    if chain_id is not None and chain_id != LOCAL_CHAIN_ID:
+        raise InputError(f"chain {chain_id} is not a local chain: set MEDIAPROOF_RELAYER_KEY for the upload service")
+    return LOCAL_RELAYER_KEY
+
+
+def relayer_address(settings: Settings) -> str:
+    return str(Account.from_key(relayer_key(settings)).address)
+
+
+def checked_address(value: object, what: str = "owner") -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise InputError(f"{what} {value!r} is not an Ethereum address (0x + 40 hex digits)")
+    return str(to_checksum_address(value))
+
+
+def parse_signature(value: object) -> bytes:
+    """65 bytes (r, s, v) from 0x-hex, as eth_signTypedData_v4 returns them."""
+    if not isinstance(value, str):
+        raise InputError("signature must be a 0x-hex string of 65 bytes, as eth_signTypedData_v4 returns it")
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise InputError("signature is not hex: send the 0x… string eth_signTypedData_v4 returned") from None
+    if len(raw) != 65:
+        raise InputError(f"signature must be 65 bytes (r, s, v), got {len(raw)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Wallet:
+    owner: str
+    user_contract: str | None
+    deposit_wei: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "registered": self.user_contract is not None,
+            "user_contract": self.user_contract,
+            "deposit_wei": str(self.deposit_wei),
+        }
+
+
+class Relay:
+    def __init__(self, chain: MediaproofChain, relayer: LocalAccount) -> None:
+        self.chain = chain
+        self.relayer = relayer
+        self._send_lock = threading.Lock()
+
+    def approved(self) -> bool:
+        return bool(self.chain.media_app.functions.isRelayer(self.relayer.address).call())
+
+    def wallet(self, owner: str) -> Wallet:
+        contract = str(self.chain.media_app.functions.userContract(owner).call())
+        deposit = int(self.chain.media_app.functions.depositOf(owner).call())
+        return Wallet(owner, None if contract == ZERO_ADDRESS else contract, deposit)
+
+    def user_contract(self, owner: str) -> str:
+        wallet = self.wallet(owner)
+        if wallet.user_contract is None:
+            raise NotRegistered(
+                f"wallet {owner} has no Mediaproof account yet: register it first (POST /users gives the transaction)"
+            )
+        return wallet.user_contract
+
+    def onboarding(self, owner: str, deposit_wei: int | None) -> dict[str, Any]:
+        """The transaction the wallet sends to register itself: MediaApp.register() with its deposit."""
+        minimum = int(self.chain.media_app.functions.minimumDeposit().call())
+        value = minimum if deposit_wei is None else deposit_wei
+        if value < minimum:
+            raise InputError(f"a deposit of {value} wei is below MediaApp's minimum of {minimum} wei")
+        existing = self.wallet(owner)
+        return {
+            "owner": owner,
+            "registered": existing.user_contract is not None,
+            "user_contract": existing.user_contract,
+            "transaction": {
+                "from": owner,
+                "to": self.chain.media_app.address,
+                "data": self.chain.media_app.encode_abi("register", []),
+                "value": hex(value),
+                "chainId": hex(self.chain.chain_id),
+            },
+            "minimum_deposit_wei": str(minimum),
+        }
+
+    def send(self, call: ContractFunction) -> TxReceipt:
+        """Send `call` from the relayer, one at a time; a revert becomes a ChainError naming the custom error."""
+        w3, sender = self.chain.w3, self.relayer.address
+        with self._send_lock:
+            try:
+                tx = call.build_transaction(
+                    {
+                        "from": sender,
+                        "nonce": w3.eth.get_transaction_count(sender, "pending"),
+                        "chainId": self.chain.chain_id,
+                    }
+                )
+            except ContractCustomError as exc:
+                raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
+            except (ContractLogicError, Web3RPCError) as exc:
+                raise ChainError(f"the contract refused: {exc}") from exc
+            # eth_estimateGas runs at gas price 0, where UserMedia skips repaying the relayer: add that path's cost.
+            tx["gas"] = int(tx["gas"] * 6 // 5) + RELAY_REPAY_GAS
+            tx_hash = w3.eth.send_raw_transaction(self.relayer.sign_transaction(tx).raw_transaction)
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise ChainError(f"relayed transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
+        return receipt
+
+    def calldata(self, call: ContractFunction, to: str) -> dict[str, Any]:
+        return {"to": to, "data": call._encode_transaction_data(), "chainId": hex(self.chain.chain_id)}
+
+    def delete_call(self, user_contract: str, order: eip712.DeleteMedia, signature: bytes) -> ContractFunction:
+        user = self.chain.user_media(user_contract)
+        return user.functions.deleteMediaBySig((order.media_id, order.nonce, order.deadline), signature)
+
+    def registered_in(self, user_contract: str, tx_hash: str, media_id: str) -> TxReceipt:
+        """The receipt of `tx_hash` if it registered `media_id` in `user_contract`; NotRegistered otherwise."""
+        receipt = self.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        events = self.chain.user_media(user_contract).events.MediaRegistered().process_receipt(receipt)
+        if receipt["status"] == 1 and any("0x" + bytes(e["args"]["mediaId"]).hex() == media_id for e in events):
+            return receipt
+        raise NotRegistered(f"transaction {tx_hash} did not register media {media_id} in {user_contract}")
