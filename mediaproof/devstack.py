@@ -44,6 +44,7 @@ class LocalStack:
         self.anvil = AnvilNode(settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json")
         self.clusters: list[ClusterParts] = []
         self.deployment: Deployment | None = None
+        self.upload: ManagedProcess | None = None
 
     def start(self) -> LocalStack:
         try:
@@ -81,6 +82,15 @@ class LocalStack:
                 chain_id=self.deployment.chain_id,
                 topology=self.deployment.storage_topology,
             ).start()
+        self._start_upload()
+
+    def _start_upload(self) -> None:
+        """The upload service (mediaproof/upload), with its relayer approved by the deployer on this local chain."""
+        from mediaproof.upload.launch import approve_relayer, upload_process
+
+        assert self.deployment is not None
+        approve_relayer(self.anvil.url, self.deployment.media_app, self.settings)
+        self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _deployment(self) -> Deployment:
         """The existing deployment when the chain still has it and it knows every cluster; otherwise a new one."""
@@ -108,6 +118,9 @@ class LocalStack:
         return fresh
 
     def stop(self) -> None:
+        if self.upload is not None:
+            self.upload.stop()
+            self.upload = None
         for parts in reversed(self.clusters):
             if parts.service is not None:
                 parts.service.stop()
@@ -121,6 +134,8 @@ class LocalStack:
             rows.append(("deployment", str(self.deployment_file)))
             rows.append(("MediaApp", self.deployment.media_app))
             rows.append(("StorageTopology", self.deployment.storage_topology))
+        if self.upload is not None:
+            rows.append(("upload service", f"http://127.0.0.1:{self.settings.upload_port}"))
         for parts in self.clusters:
             rows.append((f"storage cluster {parts.cluster_id} (signer {parts.signer})", parts.endpoint))
             rows.append((f"  its IPFS node (RPC API)", parts.ipfs.api_url))
