@@ -23,10 +23,15 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     p = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
     p.add_argument("--rpc", default=settings.rpc_url, help="Ethereum JSON-RPC URL")
     p.add_argument("--deployment", type=Path, default=settings.resolved_deployment_file(), help="deployment file")
-    p.add_argument("--db", type=Path, default=settings.data_dir / "indexer.duckdb", help="DuckDB file")
+    p.add_argument("--db", type=Path, default=settings.resolved_indexer_db(), help="DuckDB file")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8700, help="read API port")
-    p.add_argument("--confirmations", type=int, default=0, help="blocks to wait before indexing (0 on anvil)")
+    p.add_argument("--port", type=int, default=settings.indexer_port, help="read API port")
+    p.add_argument(
+        "--confirmations",
+        type=int,
+        default=settings.indexer_confirmations,
+        help="blocks to wait before indexing (0 on anvil)",
+    )
     p.add_argument("--batch-blocks", type=int, default=2000, help="block range per eth_getLogs while behind")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between polls when caught up")
     p.add_argument("--once", action="store_true", help="catch up, then exit (no API)")

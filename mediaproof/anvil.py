@@ -9,7 +9,10 @@ from pathlib import Path
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import PROJECT_ROOT
 
-ANVIL_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+# The platform package's native binary, not the npm wrapper script: a wrapper exits before the node it started
+# has written its state and released its port, so a quick restart would find the port still taken.
+_NATIVE = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+ANVIL_BIN = _NATIVE if _NATIVE.exists() else PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
 
 
 def rpc_answers(url: str) -> bool:

@@ -21,7 +21,6 @@ from mediaproof.errors import InputError, MediaproofError, NotRegistered
 from mediaproof.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console()
 err = Console(stderr=True)
 PROGRESS_THRESHOLD = 4 << 20  # files over 4 MiB get a progress bar
 
@@ -76,7 +75,7 @@ def emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
         print(json.dumps(data))
     else:
         for line in lines:
-            out.print(line, markup=False, highlight=False)
+            print(line)  # plain print: hashes and addresses must never be wrapped mid-value
 
 
 def _settings(rpc: str | None = None, deployment: Path | None = None) -> Settings:
@@ -103,33 +102,31 @@ def upload(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     rpc: str | None = typer.Option(None, "--rpc", help="Ethereum JSON-RPC URL"),
     deployment: Path | None = typer.Option(None, "--deployment", help="deployment file (deployments/<network>.json)"),
+    upload_url: str | None = typer.Option(None, "--upload-url", help="upload service (default MEDIAPROOF_UPLOAD_URL)"),
 ) -> None:
-    """Store a file on the storage clusters and register its proof on chain."""
+    """Store a file through the upload service (R clusters), sign its record here, and have it registered on chain."""
     settings = _settings(rpc, deployment)
     readable_file(path)
-    from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
-    from mediaproof.content import digest_file
-    from mediaproof.register import register_file
-
     if not title.strip():
         raise InputError("--title is empty: give the media a title")
+    from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
+    from mediaproof.content import digest_file
+    from mediaproof.upload.client import UploadClient, upload_and_register
+
     chain = MediaproofChain.from_settings(settings)
     account = chain.account(settings.private_key)
     size = path.stat().st_size
     with progress_bar("hashing", size, not as_json) as hashed:
         digest = digest_file(path, progress=hashed)
-    with progress_bar("storing", size, not as_json) as stored:
-        result = register_file(
-            chain, account, path, digest, title.strip(), settings.user_deposit_wei, settings.http_timeout, stored
+    with (
+        UploadClient(upload_url or settings.resolved_upload_url(), settings.http_timeout) as client,
+        progress_bar("uploading", size, not as_json) as sent,
+    ):
+        result = upload_and_register(
+            client, chain, account, path, digest, title.strip(), settings.user_deposit_wei, sent
         )
     emit(
-        {
-            "sha256": result.sha256,
-            "cid": result.cid,
-            "media_id": result.media_id,
-            "tx": result.tx,
-            "block": result.block,
-        },
+        result.as_dict(),
         as_json,
         [
             f"sha256    {result.sha256}",
@@ -137,6 +134,7 @@ def upload(
             f"media id  {result.media_id}",
             f"tx        {result.tx}",
             f"block     {result.block}",
+            f"link      {result.link}  (short id {result.short_id})",
             f"clusters  {', '.join(str(c) for c in result.clusters)}",
         ],
     )
@@ -171,6 +169,25 @@ def verify(
         state = "signature valid" if r.signature_valid else "SIGNATURE INVALID"
         lines.append(f"receipt   cluster {r.cluster_id} ({r.cluster_status}) signer {r.signer}: {state}")
     emit(report.as_dict(), as_json, lines)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="words of a title; the last one may be unfinished"),
+    limit: int = typer.Option(20, "--limit", min=1, max=100, help="results to show"),
+    offset: int = typer.Option(0, "--offset", min=0, help="results to skip (paging)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+) -> None:
+    """Find media by title through the indexer (BM25 ranking, prefix matching for the word being typed)."""
+    from indexer.client import search as search_titles
+
+    settings = Settings(**({"indexer_url": indexer} if indexer else {}))
+    if not query.strip():
+        raise InputError("the search query is empty: give at least one word")
+    results = search_titles(settings.resolved_indexer_url(), query, limit=limit, offset=offset)
+    lines = [f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}" for r in results]
+    emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 
 if __name__ == "__main__":

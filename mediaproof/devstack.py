@@ -10,17 +10,27 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from mediaproof.anvil import AnvilNode
-from mediaproof.chain import connect
-from mediaproof.deployment import ClusterSpec, Deployment, deploy, read_deployment, write_deployment
+from mediaproof.chain import MediaproofChain, connect
+from mediaproof.deployment import (
+    DEFAULT_CLUSTER_WEIGHT,
+    ClusterEntry,
+    ClusterSpec,
+    Deployment,
+    deploy,
+    read_deployment,
+    write_deployment,
+)
 from mediaproof.errors import DeploymentError, MediaproofError
 from mediaproof.ipfs_node import IpfsNode, node_from_settings
-from mediaproof.processes import ManagedProcess, port_open
+from mediaproof.processes import ManagedProcess, http_ok, port_open
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from mediaproof.storage.keys import load_or_create_signer
 from mediaproof.storage.launch import cluster_process
@@ -41,10 +51,13 @@ class LocalStack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.deployment_file: Path = settings.resolved_deployment_file()
-        self.anvil = AnvilNode(settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json")
+        self.anvil = AnvilNode(
+            settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json"
+        )
         self.clusters: list[ClusterParts] = []
         self.deployment: Deployment | None = None
         self.upload: ManagedProcess | None = None
+        self.indexer: ManagedProcess | None = None
 
     def start(self) -> LocalStack:
         try:
@@ -56,7 +69,7 @@ class LocalStack:
 
     def _start(self) -> None:
         s = self.settings
-        if port_open(s.anvil_port):
+        if _still_bound(s.anvil_port):
             raise MediaproofError(f"port {s.anvil_port} is taken: stop what listens there or set MEDIAPROOF_ANVIL_PORT")
         self.anvil.start()
         for index in range(s.cluster_count):
@@ -82,6 +95,7 @@ class LocalStack:
                 chain_id=self.deployment.chain_id,
                 topology=self.deployment.storage_topology,
             ).start()
+        self.indexer = self._indexer_process().start()
         self._start_upload()
 
     def _start_upload(self) -> None:
@@ -92,24 +106,31 @@ class LocalStack:
         approve_relayer(self.anvil.url, self.deployment.media_app, self.settings)
         self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
 
+    def _indexer_process(self) -> ManagedProcess:
+        s = self.settings
+        url = s.resolved_indexer_url()
+        argv = [sys.executable, "-m", "indexer", "--rpc", self.anvil.url, "--deployment", str(self.deployment_file),
+                "--db", str(s.resolved_indexer_db()), "--port", str(s.indexer_port)]  # fmt: skip
+        # Building the title index from DuckDB at start takes a while on a big database: be patient.
+        return ManagedProcess(
+            "indexer", argv, s.data_dir / "indexer.log", lambda: http_ok(url + "/health"), ready_timeout=180
+        )
+
     def _deployment(self) -> Deployment:
-        """The existing deployment when the chain still has it and it knows every cluster; otherwise a new one."""
+        """The existing deployment while the chain still has it (clusters added or R changed since are brought up
+        to date on chain, so earlier proofs stay valid); a new deployment only for a new chain."""
         w3 = connect(self.anvil.url)
-        signers = {c.signer for c in self.clusters}
+        admin = Account.from_key(ANVIL_TEST_KEYS[0])
         if self.deployment_file.exists():
             try:
                 existing = read_deployment(self.deployment_file, expected_chain_id=int(w3.eth.chain_id))
             except DeploymentError:
                 existing = None
-            if (
-                existing is not None
-                and w3.eth.get_code(existing.media_app)
-                and signers <= {c.signer for c in existing.clusters}
-            ):
-                return existing
+            if existing is not None and w3.eth.get_code(existing.media_app):
+                return self._reconcile(existing, admin)
         fresh = deploy(
             w3,
-            Account.from_key(ANVIL_TEST_KEYS[0]),
+            admin,
             network=self.settings.network,
             clusters=[ClusterSpec(c.signer, c.endpoint) for c in self.clusters],
             replication_factor=self.settings.replication_factor,
@@ -117,10 +138,33 @@ class LocalStack:
         write_deployment(self.deployment_file, fresh)
         return fresh
 
+    def _reconcile(self, existing: Deployment, admin: LocalAccount) -> Deployment:
+        chain = MediaproofChain(connect(self.anvil.url), existing)
+        topology = chain.topology.functions
+        known = {c.signer for c in existing.clusters}
+        entries = list(existing.clusters)
+        for parts in self.clusters:
+            if parts.signer not in known:
+                receipt = chain.transact(
+                    admin, topology.registerCluster(parts.signer, DEFAULT_CLUSTER_WEIGHT, parts.endpoint)
+                )
+                (event,) = chain.topology.events.ClusterRegistered().process_receipt(receipt)
+                entries.append(ClusterEntry(int(event["args"]["clusterId"]), parts.signer, parts.endpoint))
+        if topology.replicationFactor().call() != self.settings.replication_factor:
+            chain.transact(admin, topology.setReplicationFactor(self.settings.replication_factor))
+        if len(entries) == len(existing.clusters):
+            return existing
+        updated = replace(existing, clusters=tuple(entries))
+        write_deployment(self.deployment_file, updated)
+        return updated
+
     def stop(self) -> None:
         if self.upload is not None:
             self.upload.stop()
             self.upload = None
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer = None
         for parts in reversed(self.clusters):
             if parts.service is not None:
                 parts.service.stop()
@@ -129,24 +173,38 @@ class LocalStack:
         self.anvil.stop()  # SIGTERM: anvil writes its state file on the way out
 
     def describe(self) -> list[tuple[str, str]]:
-        rows = [("anvil (chain id %d)" % (self.deployment.chain_id if self.deployment else 0), self.anvil.url)]
+        rows = [(f"anvil (chain id {self.deployment.chain_id if self.deployment else '?'})", self.anvil.url)]
         if self.deployment is not None:
             rows.append(("deployment", str(self.deployment_file)))
             rows.append(("MediaApp", self.deployment.media_app))
             rows.append(("StorageTopology", self.deployment.storage_topology))
+        if self.indexer is not None:
+            rows.append(("indexer read API (search, feed, profiles)", self.settings.resolved_indexer_url()))
         if self.upload is not None:
             rows.append(("upload service", f"http://127.0.0.1:{self.settings.upload_port}"))
         for parts in self.clusters:
             rows.append((f"storage cluster {parts.cluster_id} (signer {parts.signer})", parts.endpoint))
-            rows.append((f"  its IPFS node (RPC API)", parts.ipfs.api_url))
+            rows.append(("  its IPFS node (RPC API)", parts.ipfs.api_url))
         return rows
+
+
+def _still_bound(port: int, wait: float = 10.0) -> bool:
+    """True when something keeps listening on `port` for `wait` seconds (a node we just stopped may take a moment)."""
+    deadline = time.monotonic() + wait
+    while port_open(port):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def run_until_interrupted(settings: Settings) -> None:
     """`make up`: start everything, print where each part listens, stop it all on Ctrl-C or SIGTERM."""
     stack = LocalStack(settings)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Set explicitly: a shell that starts `make up` in the background leaves SIGINT ignored otherwise.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         print("starting Mediaproof locally …", flush=True)
         stack.start()
@@ -156,8 +214,6 @@ def run_until_interrupted(settings: Settings) -> None:
         print("ready. Ctrl-C stops everything.", flush=True)
         while not stopping.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping …", file=sys.stderr, flush=True)
         stack.stop()

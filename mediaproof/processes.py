@@ -34,6 +34,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def http_ok(url: str) -> bool:
+    """True when a GET of `url` answers 200 within a second (a readiness check)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=1) as response:
+        return bool(response.status == 200)
+
+
 class ManagedProcess:
     """One child process with a log file; `start()` waits until `ready()` answers True."""
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
     download_port: int = Field(8701, description="download service port")
     indexer_port: int = Field(8702, description="indexer read API port")
+    indexer_url: str | None = Field(None, description="indexer read API the CLI asks (default: local indexer_port)")
+    indexer_db: Path | None = Field(None, description="the indexer's DuckDB file")
+    indexer_confirmations: int = Field(0, ge=0, description="blocks the indexer waits before applying one")
     webapp_port: int = Field(3000, description="web app port")
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
@@ -66,6 +69,12 @@ class Settings(BaseSettings):
     download_topology_refresh: float = Field(5.0, gt=0, description="seconds between topology reads from chain")
     download_view_queue: int = Field(100_000, ge=1, description="views held in memory before new ones are dropped")
     download_views_dir: Path | None = Field(None, description="where view records go (default data_dir/views)")
+
+    def resolved_indexer_db(self) -> Path:
+        return self.indexer_db or self.data_dir / "indexer.duckdb"
+
+    def resolved_indexer_url(self) -> str:
+        return (self.indexer_url or f"http://127.0.0.1:{self.indexer_port}").rstrip("/")
 
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"

@@ -39,6 +39,9 @@ def stack_settings(tmp: Path, clusters: int = 1, replication_factor: int = 1) ->
         cluster_base_port=free_port_block(list(range(clusters))),
         # IPFS node i: API at base + 10*i, swarm and gateway right after it (mediaproof.ipfs_node.node_ports)
         ipfs_base_port=free_port_block([10 * i + j for i in range(clusters) for j in range(3)]),
+        indexer_port=free_port_block([0]),
+        upload_port=free_port_block([0]),
+        download_port=free_port_block([0]),
         cluster_count=clusters,
         replication_factor=replication_factor,
     )
@@ -52,6 +55,8 @@ def cli_env(settings: Settings, private_key: str | None = None) -> dict[str, str
         **os.environ,
         "MEDIAPROOF_RPC_URL": f"http://127.0.0.1:{settings.anvil_port}",
         "MEDIAPROOF_DEPLOYMENT_FILE": str(settings.resolved_deployment_file()),
+        "MEDIAPROOF_INDEXER_URL": settings.resolved_indexer_url(),
+        "MEDIAPROOF_UPLOAD_URL": settings.resolved_upload_url(),
     }
     if private_key:
         env["MEDIAPROOF_PRIVATE_KEY"] = private_key

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,19 @@ def mediaproof(settings: Settings, *args: str, key: str | None = None) -> subpro
         timeout=300,
         env=cli_env(settings, key),
     )
+
+
+def search_until(settings: Settings, query: str, done: Callable[[list[dict]], bool], wait: float = 10.0) -> list[dict]:
+    """`mediaproof search` until `done(results)` (the indexer applies a block within about a second)."""
+    deadline = time.monotonic() + wait
+    while True:
+        result = mediaproof(settings, "search", query, "--json")
+        assert result.returncode == 0, result.stderr
+        rows = json.loads(result.stdout)["results"]
+        if done(rows) or time.monotonic() > deadline:
+            assert done(rows), rows
+            return rows
+        time.sleep(0.3)
 
 
 def real_photo(path: Path, seed: int = 7) -> Path:
@@ -70,6 +84,9 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     assert proof["media_type"] == "image/jpeg"
     assert len(proof["receipts"]) == settings.replication_factor
     assert all(r["signature_valid"] and r["signer_active"] for r in proof["receipts"])
+
+    found = search_until(settings, "harbour da", lambda rows: any(r["id"] == record["media_id"] for r in rows))
+    assert found[0]["title"] == "Harbour at dawn"
 
     tampered = tmp_path / "tampered.jpg"
     data = bytearray(photo.read_bytes())
