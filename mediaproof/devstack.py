@@ -57,6 +57,8 @@ class LocalStack:
         self.clusters: list[ClusterParts] = []
         self.deployment: Deployment | None = None
         self.upload: ManagedProcess | None = None
+        self.download: ManagedProcess | None = None
+        self.observer: ManagedProcess | None = None
         self.indexer: ManagedProcess | None = None
 
     def start(self) -> LocalStack:
@@ -97,6 +99,22 @@ class LocalStack:
             ).start()
         self.indexer = self._indexer_process().start()
         self._start_upload()
+        self._start_download()
+        self._start_observer()
+
+    def _start_download(self) -> None:
+        """The download service (mediaproof/download): reads the gateway database and the clusters."""
+        from mediaproof.download.launch import download_process
+
+        self.download = download_process(self.settings, rpc_url=self.anvil.url).start()
+
+    def _start_observer(self) -> None:
+        """The observer (mediaproof/observer), its key approved by the deployer on this local chain."""
+        from mediaproof.observer.launch import approve_observer, observer_process
+
+        assert self.deployment is not None
+        approve_observer(self.anvil.url, self.deployment, self.settings)
+        self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _start_upload(self) -> None:
         """The upload service (mediaproof/upload), with its relayer approved by the deployer on this local chain."""
@@ -159,6 +177,10 @@ class LocalStack:
         return updated
 
     def stop(self) -> None:
+        for service in (self.observer, self.download):
+            if service is not None:
+                service.stop()
+        self.observer = self.download = None
         if self.upload is not None:
             self.upload.stop()
             self.upload = None
@@ -182,6 +204,10 @@ class LocalStack:
             rows.append(("indexer read API (search, feed, profiles)", self.settings.resolved_indexer_url()))
         if self.upload is not None:
             rows.append(("upload service", f"http://127.0.0.1:{self.settings.upload_port}"))
+        if self.download is not None:
+            rows.append(("download service (/m/<short id>)", f"http://127.0.0.1:{self.settings.download_port}"))
+        if self.observer is not None:
+            rows.append(("observer (health, repair)", str(self.settings.data_dir / "observer.log")))
         for parts in self.clusters:
             rows.append((f"storage cluster {parts.cluster_id} (signer {parts.signer})", parts.endpoint))
             rows.append(("  its IPFS node (RPC API)", parts.ipfs.api_url))

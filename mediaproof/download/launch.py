@@ -17,8 +17,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def download_process(settings: Settings, ready_timeout: float = 60.0) -> ManagedProcess:
+def download_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
     """A not yet started download service on settings.download_port; its log is data_dir/download.log."""
+    if rpc_url is not None:
+        settings = settings.model_copy(update={"rpc_url": rpc_url})
     url = f"http://127.0.0.1:{settings.download_port}/health"
 
     def ready() -> bool:

@@ -1,0 +1,35 @@
+"""Run the observer: `python -m mediaproof.observer` (chain, gateway database, timings from MEDIAPROOF_* settings)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from mediaproof.chain import MediaproofChain
+from mediaproof.errors import MediaproofError
+from mediaproof.gateway_store import GatewayStore
+from mediaproof.observer.service import Observer, observer_account
+from mediaproof.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings()  # type: ignore[call-arg]  # every field has a default
+    try:
+        chain = MediaproofChain.from_settings(settings)
+        account = observer_account(settings, chain.chain_id)
+        # A writer connection (placements only, see service.py); creates the database if no upload came yet.
+        gateway = GatewayStore(settings.resolved_gateway_db())
+        observer = Observer(settings, chain, gateway, account)
+    except MediaproofError as exc:
+        sys.exit(f"observer: {exc}")
+    signal.signal(signal.SIGTERM, lambda *_: observer.stop())
+    signal.signal(signal.SIGINT, lambda *_: observer.stop())
+    print(f"observer {account.address} checking every {settings.observer_interval} s", flush=True)
+    observer.run()
+    gateway.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Start the observer as its own process (for `make up` and the tests); its log is data_dir/observer.log."""
+
+from __future__ import annotations
+
+import sys
+
+from eth_account import Account
+
+from mediaproof.chain import MediaproofChain, connect
+from mediaproof.deployment import Deployment
+from mediaproof.observer.service import observer_account
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import ANVIL_TEST_KEYS, Settings
+
+READY_LINE = b"observer 0x"
+
+
+def observer_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
+    """A not yet started observer; ready once it says it checks (on a bad setup it exits, with the reason logged)."""
+    if rpc_url is not None:
+        settings = settings.model_copy(update={"rpc_url": rpc_url})
+    log_path = settings.data_dir / "observer.log"
+    start_size = log_path.stat().st_size if log_path.exists() else 0
+
+    def ready() -> bool:
+        with open(log_path, "rb") as handle:
+            handle.seek(start_size)
+            text = handle.read()
+        return READY_LINE in text
+
+    env = {
+        f"MEDIAPROOF_{name.upper()}": str(value) for name, value in settings.model_dump().items() if value is not None
+    }
+    return ManagedProcess(
+        name="observer",
+        argv=[sys.executable, "-m", "mediaproof.observer"],
+        log_path=log_path,
+        ready=ready,
+        env=env,
+        ready_timeout=ready_timeout,
+    )
+
+
+def approve_observer(rpc_url: str, deployment: Deployment, settings: Settings) -> str:
+    """On a local chain, have the deployer (anvil key 0, StorageTopology's admin) approve the observer's key."""
+    chain = MediaproofChain(connect(rpc_url), deployment)
+    observer = observer_account(settings, chain.chain_id).address
+    if not chain.topology.functions.isObserver(observer).call():
+        chain.transact(Account.from_key(ANVIL_TEST_KEYS[0]), chain.topology.functions.setObserver(observer, True))
+    return observer

@@ -1,0 +1,290 @@
+"""The observer's loop: check every cluster each interval, mark Down / Active on chain, and sweep for lost copies.
+
+Health checks run every `observer_interval`; the repair sweep runs in its own thread (a copy can take minutes) at
+once after a cluster is marked Down and every `observer_repair_interval` after that.
+
+Where repairs are recorded: the observer is a second writer of the gateway database, of the placements table only,
+one short autocommit transaction per copy (SQLite WAL lets it write beside the upload service, which stays the only
+writer of links and renditions). The alternative, an upload-service endpoint to record a placement, would make
+repair depend on the upload service being up; a copy is only recorded after the target cluster verified the bytes
+(sha256, size and CID) and returned its receipt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from mediaproof.chain import MediaproofChain
+from mediaproof.errors import ChainError, InputError, MediaproofError, StorageError
+from mediaproof.gateway_store import GatewayStore
+from mediaproof.observer.health import HealthTracker, repair_targets
+from mediaproof.ring import ClusterRing, ClusterStatus
+from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
+from mediaproof.storage.client import StorageClusterClient
+
+logger = logging.getLogger(__name__)
+OBSERVER_KEY_INDEX = 3  # anvil's key 3 on local chains (0 deploys, 2 relays uploads)
+PAGE = 500
+
+
+def observer_account(settings: Settings, chain_id: int) -> LocalAccount:
+    if settings.observer_key:
+        try:
+            return Account.from_key(settings.observer_key)
+        except Exception as exc:
+            raise InputError("MEDIAPROOF_OBSERVER_KEY is not a valid 32-byte hex private key") from exc
+    if chain_id != LOCAL_CHAIN_ID:
+        raise InputError(f"chain {chain_id} is not a local chain: set MEDIAPROOF_OBSERVER_KEY to the observer's key")
+    return Account.from_key(ANVIL_TEST_KEYS[OBSERVER_KEY_INDEX])
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    id: int
+    weight: int
+    status: ClusterStatus
+    endpoint: str
+
+
+@dataclass
+class Snapshot:
+    """What the repair sweep works from: the ring, R, and the clusters that are Active and passing checks."""
+
+    ring: ClusterRing
+    replication: int
+    healthy: set[int]
+    endpoints: dict[int, str]
+
+
+@dataclass
+class RepairReport:
+    copied: int = 0
+    failed: int = 0
+    stranded: int = 0  # blobs with no healthy copy left to copy from
+    short: int = 0  # blobs still under R for want of healthy clusters
+
+
+@dataclass
+class Observer:
+    settings: Settings
+    chain: MediaproofChain
+    gateway: GatewayStore
+    account: LocalAccount
+    tracker: HealthTracker = field(init=False)
+    snapshot: Snapshot | None = None
+    last_report: RepairReport = field(default_factory=RepairReport)
+    sweeps: int = 0
+    _ring_key: tuple[tuple[int, int, int], ...] = ()
+    _ring: ClusterRing | None = None
+    _ours: set[int] = field(default_factory=set)
+    _clients: dict[str, StorageClusterClient] = field(default_factory=dict)
+    _sweep_now: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.tracker = HealthTracker(self.settings.observer_failures)
+        topology = self.chain.topology.functions
+        if not topology.isObserver(self.account.address).call() and topology.admin().call() != self.account.address:
+            raise ChainError(
+                f"{self.account.address} is not an observer of StorageTopology "
+                f"{self.chain.deployment.storage_topology}: the admin must call setObserver({self.account.address}, "
+                "true) (`make up` does this for the local chain)"
+            )
+        self._ours = self._marked_down_by_us()
+
+    # --- health ---
+
+    def rows(self) -> list[ClusterRow]:
+        return [
+            ClusterRow(int(r[0]), int(r[2]), ClusterStatus(int(r[3])), str(r[4]))
+            for r in self.chain.topology.functions.clusters().call()
+            if int(r[3]) != ClusterStatus.NONE
+        ]
+
+    def check(self, row: ClusterRow) -> bool:
+        try:
+            answer = self._client(row.endpoint, self.settings.observer_check_timeout).health()
+        except StorageError:
+            return False
+        return int(answer.get("cluster_id", -1)) == row.id  # another cluster at that address is no copy of this one
+
+    def check_once(self) -> None:
+        """One round: check all clusters at once, set the statuses that changed, hand the sweep a new snapshot."""
+        rows = self.rows()
+        with ThreadPoolExecutor(max_workers=max(1, len(rows))) as pool:
+            results = dict(zip((r.id for r in rows), pool.map(self.check, rows), strict=True))
+        marked_down = False
+        for row in rows:
+            new = self.tracker.observe(row.id, results[row.id], row.status, row.id in self._ours)
+            if new is None:
+                continue
+            try:
+                self.chain.transact(self.account, self.chain.topology.functions.setClusterStatus(row.id, int(new)))
+            except ChainError as exc:
+                logger.warning("could not mark cluster %d %s: %s", row.id, new.name, exc)
+                continue
+            logger.warning("marked cluster %d (%s) %s", row.id, row.endpoint, new.name)
+            if new is ClusterStatus.DOWN:
+                self._ours.add(row.id)
+                marked_down = True
+            else:
+                self._ours.discard(row.id)
+        if marked_down:
+            rows = self.rows()
+        # A check or two may fail in passing; a cluster counts as gone (its copies lost) once it is to be marked Down.
+        threshold = self.settings.observer_failures
+        healthy = {
+            r.id for r in rows if r.status is ClusterStatus.ACTIVE and self.tracker.failures.get(r.id, 0) < threshold
+        }
+        replication = int(self.chain.topology.functions.replicationFactor().call())
+        snapshot = Snapshot(self._ring_for(rows), replication, healthy, {r.id: r.endpoint for r in rows})
+        with self._lock:
+            previous, self.snapshot = self.snapshot, snapshot
+        if marked_down or previous is None or previous.healthy != healthy:
+            self._sweep_now.set()
+
+    def _ring_for(self, rows: list[ClusterRow]) -> ClusterRing:
+        key = tuple((r.id, r.weight, int(r.status)) for r in rows)
+        if self._ring is None or key != self._ring_key:
+            self._ring = ClusterRing.from_clusters([(r.id, "", r.weight, r.status, r.endpoint) for r in rows])
+            self._ring_key = key
+        return self._ring
+
+    def _marked_down_by_us(self) -> set[int]:
+        """Clusters whose latest status change was this observer marking them Down (so ours to bring back)."""
+        event = self.chain.topology.events.ClusterStatusChanged()
+        latest: dict[int, tuple[int, str]] = {}
+        for log in event.get_logs(from_block=self.chain.deployment.block):
+            latest[int(log["args"]["clusterId"])] = (int(log["args"]["status"]), str(log["args"]["changedBy"]))
+        return {
+            cid for cid, (status, by) in latest.items() if status == ClusterStatus.DOWN and by == self.account.address
+        }
+
+    # --- repair ---
+
+    def sweep(self) -> RepairReport:
+        """Walk every blob of the gateway database once; copy each that has fewer than R healthy copies."""
+        with self._lock:
+            snapshot = self.snapshot
+        report = RepairReport()
+        if snapshot is None:
+            return report
+        for sha256, holders in self._blobs():
+            if self._stop.is_set():
+                break
+            targets = repair_targets(sha256, holders, snapshot.ring, snapshot.healthy, snapshot.replication)
+            if not targets:
+                if len(set(holders) & snapshot.healthy) < snapshot.replication:
+                    report.short += 1
+                continue
+            sources = [c for c in holders if c in snapshot.healthy] + [c for c in holders if c not in snapshot.healthy]
+            for target in targets:
+                outcome = self._copy(sha256, sources, target, snapshot)
+                if outcome is None:
+                    report.stranded += 1
+                    break
+                if outcome:
+                    report.copied += 1
+                    sources.append(target)
+                else:
+                    report.failed += 1
+        self.last_report = report
+        self.sweeps += 1
+        return report
+
+    def _blobs(self) -> Iterator[tuple[str, list[int]]]:
+        after = ""
+        while True:
+            page = self.gateway.blobs(after, PAGE)
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = page[-1][0]
+
+    def _copy(self, sha256: str, sources: list[int], target: int, snapshot: Snapshot) -> bool | None:
+        """Stream the blob from the first source that has it to `target`, which verifies it; True when recorded,
+        False when the copy failed (retried next sweep), None when no source could give the bytes."""
+        timeout = self.settings.http_timeout
+        target_client = self._client(snapshot.endpoints[target], timeout)
+        for source in sources:
+            endpoint = snapshot.endpoints.get(source)
+            if endpoint is None:
+                continue
+            source_client = self._client(endpoint, timeout)
+            try:
+                held = source_client.receipt(sha256)
+            except StorageError:
+                continue
+            if held is None:
+                continue
+            try:
+                receipt = target_client.store(source_client.iter_bytes(sha256), sha256, held.cid, held.size)
+            except MediaproofError as exc:
+                logger.warning("copy of %s from cluster %d to %d failed: %s", sha256, source, target, exc)
+                return False
+            if (receipt.sha256.hex(), receipt.cid, receipt.size) != (sha256, held.cid, held.size):
+                logger.warning("cluster %d vouched for other bytes than %s; not recorded", target, sha256)
+                return False
+            self.gateway.add_placement(sha256, target)
+            logger.warning("copied %s from cluster %d to cluster %d", sha256, source, target)
+            return True
+        return None
+
+    def _client(self, endpoint: str, timeout: float) -> StorageClusterClient:
+        key = f"{endpoint}#{timeout}"
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = StorageClusterClient(endpoint, timeout=timeout)
+        return client
+
+    # --- running ---
+
+    def run(self) -> None:
+        """Check every interval and sweep in a second thread, until `stop()`."""
+        sweeper = threading.Thread(target=self._sweep_loop, name="repair", daemon=True)
+        sweeper.start()
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.check_once()
+                except Exception as exc:  # a chain hiccup must not end the observer; the next round retries
+                    logger.warning("health round failed: %s", exc)
+                self._stop.wait(max(0.0, self.settings.observer_interval - (time.monotonic() - started)))
+        finally:
+            self._stop.set()
+            self._sweep_now.set()
+            sweeper.join(timeout=30)
+            for client in self._clients.values():
+                client.close()
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.is_set():
+            self._sweep_now.wait(self.settings.observer_repair_interval)
+            self._sweep_now.clear()
+            if self._stop.is_set():
+                return
+            try:
+                report = self.sweep()
+            except Exception as exc:  # keep sweeping next time
+                logger.warning("repair sweep failed: %s", exc)
+                continue
+            if report.failed or report.stranded or report.short:
+                logger.warning("repair sweep left work: %s", report)
+            if report.failed:
+                # A copy failed on the way (not for want of clusters): try again soon, not a whole interval later.
+                self._stop.wait(self.settings.observer_interval)
+                self._sweep_now.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sweep_now.set()
