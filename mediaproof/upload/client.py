@@ -1,0 +1,212 @@
+"""HTTP client of the upload service, and the whole register-a-file flow the CLI runs through it.
+
+The client never signs blindly: the typed data `prepare` returns is checked against the file hashed here (sha256,
+CID, size), the title asked for, and the owner's own UserMedia on this chain before the key signs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account.signers.local import LocalAccount
+
+from mediaproof import eip712
+from mediaproof.chain import MediaproofChain
+from mediaproof.content import ContentDigest
+from mediaproof.errors import ChainError, ContentMismatch, InputError, MediaTooLarge, NotRegistered, StorageError
+
+CHUNK = 1 << 20
+
+
+class UploadClient:
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> UploadClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upload(self, path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """POST the file's bytes, streamed; the service's answer (upload id, sha256, cid, type, size, variants)."""
+        size = path.stat().st_size
+        return self._call("POST", "/uploads", content=_chunks(path, progress), headers={"content-length": str(size)})
+
+    def upload_bytes(self, data: bytes) -> dict[str, Any]:
+        return self._call("POST", "/uploads", content=data)
+
+    def status(self, upload_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/uploads/{upload_id}")
+
+    def prepare(self, upload_id: str, owner: str, title: str, parent: str | None = None) -> dict[str, Any]:
+        body = {"owner": owner, "title": title, **({"parent": parent} if parent else {})}
+        return self._call("POST", f"/uploads/{upload_id}/prepare", json=body)
+
+    def commit(self, upload_id: str, signature: bytes, send: str = "relayer") -> dict[str, Any]:
+        body = {"signature": "0x" + signature.hex(), "send": send}
+        return self._call("POST", f"/uploads/{upload_id}/commit", json=body)
+
+    def wallet(self, owner: str) -> dict[str, Any]:
+        return self._call("GET", f"/users/{owner}")
+
+    def onboarding(self, owner: str, deposit_wei: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"owner": owner}
+        if deposit_wei is not None:
+            body["deposit_wei"] = str(deposit_wei)
+        return self._call("POST", "/users", json=body)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StorageError(
+                f"the upload service at {self.url} does not answer ({exc}): start it with `make up`, "
+                "or point MEDIAPROOF_UPLOAD_URL / --upload-url at it"
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text or response.reason_phrase}
+        if response.status_code >= 400:
+            detail = str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+            message = f"the upload service refused: {detail}"
+            status = response.status_code
+            if status == 413:
+                raise MediaTooLarge(message)
+            if status == 404:
+                raise NotRegistered(message)
+            if status < 500:
+                raise InputError(message)
+            if status == 502:
+                raise ChainError(message)
+            raise StorageError(f"{message} (HTTP {status})")
+        return dict(body)
+
+
+def _chunks(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+            if progress is not None:
+                progress(len(chunk))
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    sha256: str
+    cid: str
+    media_id: str
+    tx: str
+    block: int
+    short_id: str
+    link: str
+    clusters: list[int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "cid": self.cid,
+            "media_id": self.media_id,
+            "tx": self.tx,
+            "block": self.block,
+            "short_id": self.short_id,
+            "link": self.link,
+        }
+
+
+def ensure_wallet(client: UploadClient, chain: MediaproofChain, account: LocalAccount, deposit_wei: int) -> str:
+    """The account's UserMedia; if it has none, send the onboarding transaction the service describes."""
+    wallet = client.wallet(account.address)
+    if wallet["registered"]:
+        return str(wallet["user_contract"])
+    tx = client.onboarding(account.address, deposit_wei)["transaction"]
+    w3 = chain.w3
+    prepared = {
+        "from": account.address,
+        "to": tx["to"],
+        "data": tx["data"],
+        "value": int(tx["value"], 16),
+        "chainId": int(tx["chainId"], 16),
+        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+    }
+    prepared["gas"] = w3.eth.estimate_gas(prepared)  # type: ignore[arg-type]
+    prepared.update(_fees(w3))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(prepared).raw_transaction)
+    )
+    if receipt["status"] != 1:
+        raise ChainError(f"registering wallet {account.address} reverted in block {receipt['blockNumber']}")
+    return str(client.wallet(account.address)["user_contract"])
+
+
+def _fees(w3: Any) -> dict[str, int]:
+    base = int(w3.eth.get_block("latest")["baseFeePerGas"])
+    tip = int(w3.eth.max_priority_fee)
+    return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+
+def check_typed_data(
+    typed: dict[str, Any], digest: ContentDigest, title: str, chain_id: int, user_contract: str
+) -> None:
+    """Refuse to sign a record that is not for these bytes, this title and the owner's own contract."""
+    message, domain = typed.get("message", {}), typed.get("domain", {})
+    expected = {
+        "sha256": "0x" + digest.sha256.hex(),
+        "cid": digest.cid,
+        "size": digest.size,
+        "title": title,
+    }
+    for key, value in expected.items():
+        if message.get(key) != value:
+            raise ContentMismatch(
+                f"the upload service asked to sign a record whose {key} is {message.get(key)!r}, not {value!r}: "
+                "nothing was signed"
+            )
+    if int(domain.get("chainId", -1)) != chain_id or str(domain.get("verifyingContract", "")).lower() != (
+        user_contract.lower()
+    ):
+        raise ContentMismatch("the record to sign is not for your own UserMedia contract on this chain: nothing signed")
+
+
+def upload_and_register(
+    client: UploadClient,
+    chain: MediaproofChain,
+    account: LocalAccount,
+    path: Path,
+    digest: ContentDigest,
+    title: str,
+    deposit_wei: int,
+    progress: Callable[[int], None] | None = None,
+) -> Uploaded:
+    """Stream the file through the service, sign its record locally, and have the service register it."""
+    user_contract = ensure_wallet(client, chain, account, deposit_wei)
+    stored = client.upload(path, progress)
+    if stored["sha256"] != digest.sha256_hex or stored["cid"] != digest.cid:
+        raise ContentMismatch(
+            f"the upload service hashed the file to {stored['sha256']} / {stored['cid']}, not "
+            f"{digest.sha256_hex} / {digest.cid}: the bytes changed on the way"
+        )
+    prepared = client.prepare(stored["upload_id"], account.address, title)
+    typed = prepared["typed_data"]
+    check_typed_data(typed, digest, title, chain.chain_id, user_contract)
+    signature = eip712.sign(typed, account.key)
+    done = client.commit(stored["upload_id"], signature)
+    return Uploaded(
+        sha256=done["sha256"],
+        cid=done["cid"],
+        media_id=done["media_id"],
+        tx=done["tx"],
+        block=int(done["block"]),
+        short_id=done["short_id"],
+        link=done["link"],
+        clusters=list(done.get("clusters", [])),
+    )

@@ -1,0 +1,88 @@
+"""The variant queue in the gateway database: atomic claims, retries with back-off, survival of a restart."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from mediaproof.upload.ledger import UploadLedger, retry_delay
+
+
+def test_claim_takes_each_job_once_across_threads(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    ledger = UploadLedger(db)
+    for n in range(40):
+        ledger.enqueue(f"{n:064x}", "image/jpeg")
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        own = UploadLedger(db)
+        while (job := own.claim()) is not None:
+            with lock:
+                taken.append(job.original)
+        own.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken) == [f"{n:064x}" for n in range(40)]
+
+
+def test_failure_comes_back_after_back_off_then_fails_for_good(tmp_path: Path) -> None:
+    ledger = UploadLedger(tmp_path / "gateway.db")
+    ledger.enqueue("aa" * 32, "image/png")
+    job = ledger.claim()
+    assert job is not None and job.attempts == 1
+    assert ledger.fail(job.original, "cluster 2 down", max_attempts=3) == "pending"
+    assert ledger.claim() is None  # not due yet: back-off
+    due = ledger.next_due()
+    assert due is not None
+    job = ledger.claim(now=due)
+    assert job is not None and job.attempts == 2
+    assert ledger.fail(job.original, "cluster 2 down", max_attempts=3) == "pending"
+    job = ledger.claim(now=ledger.next_due())  # type: ignore[arg-type]
+    assert job is not None and job.attempts == 3
+    assert ledger.fail(job.original, "cluster 2 down", max_attempts=3) == "failed"
+    assert ledger.job("aa" * 32).state == "failed"  # type: ignore[union-attr]
+    ledger.enqueue("aa" * 32, "image/png")  # a new upload of the same bytes gives it a fresh start
+    assert ledger.job("aa" * 32).state == "pending"  # type: ignore[union-attr]
+
+
+def test_permanent_failure_is_not_retried(tmp_path: Path) -> None:
+    ledger = UploadLedger(tmp_path / "gateway.db")
+    ledger.enqueue("bb" * 32, "image/gif")
+    job = ledger.claim()
+    assert job is not None
+    assert ledger.fail(job.original, "corrupt", max_attempts=5, permanent=True) == "failed"
+
+
+def test_running_jobs_of_a_dead_process_are_queued_again(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    first = UploadLedger(db)
+    first.enqueue("cc" * 32, "video/mp4")
+    assert first.claim() is not None  # the process dies holding it
+    first.close()
+    second = UploadLedger(db)
+    assert second.claim() is None
+    assert second.requeue_running() == 1
+    job = second.claim()
+    assert job is not None and job.original == "cc" * 32
+
+
+def test_enqueue_does_not_restart_a_done_or_queued_job(tmp_path: Path) -> None:
+    ledger = UploadLedger(tmp_path / "gateway.db")
+    ledger.enqueue("dd" * 32, "image/jpeg")
+    ledger.enqueue("dd" * 32, "image/jpeg")
+    job = ledger.claim()
+    assert job is not None
+    ledger.finish(job.original)
+    ledger.enqueue("dd" * 32, "image/jpeg")
+    assert ledger.job("dd" * 32).state == "done"  # type: ignore[union-attr]
+
+
+def test_retry_delay_doubles_and_is_capped() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert retry_delay(40) == 300.0
