@@ -21,7 +21,6 @@ from mediaproof.errors import InputError, MediaproofError, NotRegistered
 from mediaproof.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console()
 err = Console(stderr=True)
 PROGRESS_THRESHOLD = 4 << 20  # files over 4 MiB get a progress bar
 
@@ -76,7 +75,7 @@ def emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
         print(json.dumps(data))
     else:
         for line in lines:
-            out.print(line, markup=False, highlight=False)
+            print(line)  # plain print: hashes and addresses must never be wrapped mid-value
 
 
 def _settings(rpc: str | None = None, deployment: Path | None = None) -> Settings:
@@ -170,6 +169,25 @@ def verify(
         state = "signature valid" if r.signature_valid else "SIGNATURE INVALID"
         lines.append(f"receipt   cluster {r.cluster_id} ({r.cluster_status}) signer {r.signer}: {state}")
     emit(report.as_dict(), as_json, lines)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="words of a title; the last one may be unfinished"),
+    limit: int = typer.Option(20, "--limit", min=1, max=100, help="results to show"),
+    offset: int = typer.Option(0, "--offset", min=0, help="results to skip (paging)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+) -> None:
+    """Find media by title through the indexer (BM25 ranking, prefix matching for the word being typed)."""
+    from indexer.client import search as search_titles
+
+    settings = Settings(**({"indexer_url": indexer} if indexer else {}))
+    if not query.strip():
+        raise InputError("the search query is empty: give at least one word")
+    results = search_titles(settings.resolved_indexer_url(), query, limit=limit, offset=offset)
+    lines = [f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}" for r in results]
+    emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 
 if __name__ == "__main__":
