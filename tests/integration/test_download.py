@@ -102,29 +102,28 @@ class DownloadHarness:
 
 
 def service_settings(stack: LocalStack, **overrides: object) -> Settings:
-    return stack.settings.model_copy(
-        update={
-            "rpc_url": stack.anvil.url,
-            "download_port": free_port(),
-            "download_resolve_ttl": 0.2,
-            "download_topology_refresh": 0.5,
-            "download_cache_object_bytes": STREAM_THRESHOLD,
-            **overrides,
-        }
-    )
+    """Settings for a second download service beside the stack's."""
+    return stack.settings.model_copy(update={"download_port": free_port(), **overrides})
 
 
 @pytest.fixture(scope="module")
 def download(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DownloadHarness]:
     tmp = tmp_path_factory.mktemp("download")
     base = stack_settings(tmp, clusters=3, replication_factor=2)
-    base = base.model_copy(update={"gateway_db": tmp / "gateway.db"})
-    stack = LocalStack(base).start()
-    service = None
+    settings = base.model_copy(
+        update={
+            "download_resolve_ttl": 0.2,
+            "download_topology_refresh": 0.5,
+            "download_cache_object_bytes": STREAM_THRESHOLD,
+            "observer_interval": 600.0,  # this module tests failover in the reader, before any observer reacts
+        }
+    )
+    stack = LocalStack(settings).start()  # with the download service, on settings.download_port
     try:
-        ring, replication = topology_ring(base, stack)
+        assert stack.download is not None
+        ring, replication = topology_ring(settings, stack)
         assert replication == 2
-        seeder = Seeder(stack, GatewayStore(base.resolved_gateway_db()), ring, replication)
+        seeder = Seeder(stack, GatewayStore(settings.resolved_gateway_db()), ring, replication)
         media = {
             "photo1": seeder.media(
                 "photo1",
@@ -141,12 +140,10 @@ def download(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DownloadHarne
                 random.Random(100 + i).randbytes(150_000 if i % 3 == 0 else 20_000),
                 variants={"small": random.Random(200 + i).randbytes(3_000)},
             )
-        settings = service_settings(stack)
-        service = download_process(settings).start()
-        yield DownloadHarness(stack, settings, seeder, service, f"http://127.0.0.1:{settings.download_port}", media)
+        yield DownloadHarness(
+            stack, settings, seeder, stack.download, f"http://127.0.0.1:{settings.download_port}", media
+        )
     finally:
-        if service is not None:
-            service.stop()
         stack.stop()
 
 
@@ -307,7 +304,7 @@ def test_views_that_cannot_be_written_never_fail_a_read(download: DownloadHarnes
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the views directory should be")
     settings = service_settings(download.stack, download_views_dir=blocker / "views", download_view_queue=5)
-    service = download_process(settings).start()
+    service = download_process(settings, rpc_url=download.stack.anvil.url).start()
     try:
         url = f"http://127.0.0.1:{settings.download_port}"
         for _ in range(30):
