@@ -1,0 +1,184 @@
+"""The download service's pure parts: routes and sizes, ETags, ranges and caching headers, the cache, view records,
+and the read order over replicas."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mediaproof.download.answers import (
+    FALLBACK,
+    IMMUTABLE,
+    UnknownRoute,
+    Wanted,
+    answer,
+    choose,
+    etag_matches,
+    parse_target,
+)
+from mediaproof.download.cache import ByteCache
+from mediaproof.download.replicas import ClusterView, Topology, read_order
+from mediaproof.download.views import ViewRecorder
+from mediaproof.errors import InputError
+from mediaproof.gateway_store import LinkedMedia, Rendition
+from mediaproof.ring import ClusterRing, ClusterStatus, RingMember
+
+SHA = "ab" * 32
+
+
+def rendition(name: str = "small", size: int = 1000, ready: bool = True, sha: str = SHA) -> Rendition:
+    return Rendition(name, sha, "bafk", size, "image/jpeg", None, None, ready)
+
+
+def headers(result: object) -> dict[bytes, bytes]:
+    return dict(result.headers)  # type: ignore[attr-defined]
+
+
+def test_parse_target_sizes_and_aliases() -> None:
+    assert parse_target("/m/abc", "") == Wanted("abc", "original")
+    assert parse_target("/m/abc", "size=small").size == "small"
+    assert parse_target("/m/abc/medium", "").size == "medium"
+    assert parse_target("/m/abc", "x=1&size=large").size == "large"
+
+
+@pytest.mark.parametrize("path", ["/", "/m", "/m/", "/x/abc", "/m/a-b", "/m/abc/small/extra", "/m/" + "a" * 65])
+def test_parse_target_unknown_routes(path: str) -> None:
+    with pytest.raises(UnknownRoute):
+        parse_target(path, "")
+
+
+@pytest.mark.parametrize("query", ["size=huge", "size=", "size=SMALL"])
+def test_parse_target_bad_size_names_the_choices(query: str) -> None:
+    with pytest.raises(InputError, match="small, medium, large"):
+        parse_target("/m/abc", query)
+
+
+def test_etag_matching_is_weak_and_lists() -> None:
+    tag = f'"{SHA}"'.encode()
+    assert etag_matches(f'"{SHA}"', tag)
+    assert etag_matches(f'W/"{SHA}"', tag)
+    assert etag_matches(f'"x", "{SHA}"', tag)
+    assert etag_matches("*", tag)
+    assert not etag_matches('"x"', tag)
+    assert not etag_matches(None, tag)
+
+
+def test_choose_falls_back_to_original_when_variant_not_ready() -> None:
+    original = rendition("original", 5000, sha="cd" * 32)
+    media = LinkedMedia(
+        "abc", None, "cd" * 32, "0x", "t", "image/jpeg", 5000, 0, False,
+        {"original": original, "small": rendition("small", ready=True), "large": rendition("large", ready=False)},
+    )  # fmt: skip
+    assert choose(media, "small") == (media.renditions["small"], True)
+    assert choose(media, "large") == (original, False)
+    assert choose(media, "medium") == (original, False)
+    assert choose(media, "original") == (original, True)
+
+
+def test_exact_answers_are_immutable_and_fallbacks_short() -> None:
+    exact = answer(rendition(), True, None, None, None)
+    assert exact.status == 200 and headers(exact)[b"cache-control"] == IMMUTABLE
+    assert headers(exact)[b"etag"] == f'"{SHA}"'.encode() and headers(exact)[b"content-length"] == b"1000"
+    fallback = answer(rendition("original"), False, None, None, None)
+    assert headers(fallback)[b"cache-control"] == FALLBACK
+    assert headers(fallback)[b"x-mediaproof-rendition"] == b"original"
+
+
+def test_not_modified_and_unsatisfiable() -> None:
+    assert answer(rendition(), True, f'"{SHA}"', "bytes=0-1", None).status == 304
+    unsatisfiable = answer(rendition(size=100), True, None, "bytes=100-", None)
+    assert unsatisfiable.status == 416 and headers(unsatisfiable)[b"content-range"] == b"bytes */100"
+    assert "outside" in json.loads(unsatisfiable.body)["detail"]
+
+
+def test_if_range_with_another_tag_sends_everything() -> None:
+    assert answer(rendition(), True, None, "bytes=0-9", '"other"').status == 200
+    assert answer(rendition(), True, None, "bytes=0-9", f'"{SHA}"').status == 206
+
+
+@given(
+    size=st.integers(1, 10_000),
+    first=st.one_of(st.none(), st.integers(0, 12_000)),
+    last=st.one_of(st.none(), st.integers(0, 12_000)),
+)
+def test_fuzz_range_answers_slice_exactly(size: int, first: int | None, last: int | None) -> None:
+    header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    result = answer(rendition(size=size), True, None, header, None)
+    data = bytes(i % 251 for i in range(size))
+    if result.status == 416:
+        assert headers(result)[b"content-range"] == b"bytes */%d" % size
+        return
+    body = data[result.offset : result.offset + result.length]
+    assert int(headers(result)[b"content-length"]) == len(body) == result.length
+    if result.status == 200:
+        assert body == data  # no range, or one RFC 9110 lets us ignore
+        return
+    assert result.status == 206 and result.length >= 1
+    start, end = (int(x) for x in headers(result)[b"content-range"].split(b" ")[1].split(b"/")[0].split(b"-"))
+    assert (start, end - start + 1) == (result.offset, result.length)
+    if first is not None:
+        assert start == first and end == min(last if last is not None else size - 1, size - 1)
+    else:
+        assert last is not None and body == data[-last:]
+
+
+def test_cache_is_bounded_in_bytes_and_keeps_recent() -> None:
+    cache = ByteCache(capacity=1000, max_object=400)
+    cache.put("a", b"x" * 400)
+    cache.put("b", b"x" * 400)
+    assert cache.get("a") is not None  # a is now the most recent
+    cache.put("c", b"x" * 400)  # over 1000: the least recent (b) goes
+    assert "b" not in cache and "a" in cache and "c" in cache
+    assert cache.size == 800 <= cache.capacity
+    cache.put("big", b"x" * 401)
+    assert "big" not in cache and not cache.fits(401)
+
+
+def test_view_recorder_writes_json_lines(tmp_path: Path) -> None:
+    recorder = ViewRecorder(tmp_path / "views", capacity=10, flush_seconds=60)
+    recorder.record("abc", "large", "original", SHA, 200, 0, 5000)
+    assert recorder.flush() == 1
+    (line,) = recorder.path.read_text().splitlines()
+    assert json.loads(line) | {"ts": 0} == {
+        "ts": 0, "short_id": "abc", "size": "large", "served": "original", "sha256": SHA, "status": 200,
+        "offset": 0, "bytes": 5000,
+    }  # fmt: skip
+
+
+def test_view_recorder_drops_and_counts_when_full_and_never_blocks(tmp_path: Path) -> None:
+    recorder = ViewRecorder(tmp_path / "views", capacity=100, flush_seconds=60)
+    started = time.perf_counter()
+    for _ in range(10_000):
+        recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    per_record = (time.perf_counter() - started) / 10_000
+    assert recorder.pending == 100 and recorder.dropped == 9_900
+    assert per_record < 50e-6  # an append, not I/O
+
+
+def test_view_recorder_survives_an_unwritable_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    recorder = ViewRecorder(blocker / "views", capacity=10, flush_seconds=60)
+    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    assert recorder.flush() == 0 and recorder.dropped == 1
+
+
+def test_read_order_is_placements_in_ring_order_without_down_and_suspects_last() -> None:
+    members = [RingMember(i, 1, ClusterStatus.ACTIVE) for i in (1, 2, 3)]
+    ring = ClusterRing(members, vnodes_per_weight=50)
+    views = {i: ClusterView(i, f"http://c{i}", 1, ClusterStatus.ACTIVE) for i in (1, 2, 3)}
+    topology = Topology(views, ring)
+    preferred = ring.preference_list(SHA)
+    holders = preferred[1:]
+    assert read_order(topology, SHA, holders, set()) == holders
+    assert read_order(topology, SHA, [], set()) == preferred  # no placements recorded: every readable cluster
+    assert read_order(topology, SHA, holders, {holders[0]}) == [holders[1], holders[0]]
+    down = Topology({**views, holders[0]: ClusterView(holders[0], "x", 1, ClusterStatus.DOWN)}, ring)
+    assert read_order(down, SHA, holders, set()) == [holders[1]]
+    no_ring = Topology(views, None)
+    assert read_order(no_ring, SHA, [3, 1], set()) == [3, 1]
