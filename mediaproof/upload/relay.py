@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from mediaproof import eip712
@@ -150,7 +151,7 @@ class Relay:
     def registered_in(self, user_contract: str, tx_hash: str, media_id: str) -> TxReceipt:
         """The receipt of `tx_hash` if it registered `media_id` in `user_contract`; NotRegistered otherwise."""
         receipt = self.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        events = self.chain.user_media(user_contract).events.MediaRegistered().process_receipt(receipt)
+        events = self.chain.user_media(user_contract).events.MediaRegistered().process_receipt(receipt, errors=DISCARD)
         if receipt["status"] == 1 and any("0x" + bytes(e["args"]["mediaId"]).hex() == media_id for e in events):
             return receipt
         raise NotRegistered(f"transaction {tx_hash} did not register media {media_id} in {user_contract}")
