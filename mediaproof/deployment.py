@@ -20,7 +20,8 @@ ABI_DIR = Path(__file__).resolve().parent / "abi"
 BYTECODE_FILE = ABI_DIR / "bytecode.json"
 # Contracts whose ABI (and creation bytecode) ship with the package; interfaces are not needed off chain.
 CONTRACT_NAMES = ("MediaApp", "StorageTopology", "UserMedia")
-DEFAULT_CLUSTER_WEIGHT = 100
+# Weights are small integers (1 = a standard cluster): the ring gives each unit of weight its own 4000 vnodes.
+DEFAULT_CLUSTER_WEIGHT = 1
 DEFAULT_MINIMUM_DEPOSIT_WEI = 10**16
 RECEIPT_TIMEOUT_SECONDS = 120
 

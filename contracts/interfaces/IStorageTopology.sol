@@ -28,7 +28,8 @@ interface IStorageTopology {
     error TopologyClusterNotActive(uint32 clusterId, ClusterStatus status);
     error TopologyDuplicateReceipt(uint32 clusterId);
 
-    /// @notice Registers a cluster as Active. Admin only.
+    /// @notice Registers a cluster as Active. Admin only. `weight` is a small integer share of new placements
+    /// (1 = a standard cluster, 2 = twice the capacity); 0 is refused.
     /// @return clusterId the new cluster's id (1, 2, ...)
     function registerCluster(address signer, uint16 weight, string calldata endpoint) external returns (uint32 clusterId);
 
