@@ -70,7 +70,8 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     uploaded = mediaproof(settings, "upload", str(photo), "--title", "Harbour at dawn", "--json")
     assert uploaded.returncode == 0, uploaded.stderr
     record = json.loads(uploaded.stdout)
-    assert set(record) == {"sha256", "cid", "media_id", "tx", "block"}
+    assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "short_id", "link"}
+    assert record["link"] == f"/m/{record['short_id']}"
     assert record["cid"].startswith("bafy")  # > 256 KiB: a dag-pb root over raw leaves
 
     verified = mediaproof(settings, "verify", str(photo), "--json")
