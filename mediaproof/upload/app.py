@@ -90,12 +90,14 @@ class Service:
         """This thread's connection to the gateway database (sqlite connections are not shared across threads)."""
         if not hasattr(self._local, "store"):
             self._local.store = GatewayStore(self.db_path)
-        return self._local.store  # type: ignore[no-any-return]
+        store: GatewayStore = self._local.store
+        return store
 
     def ledger(self) -> UploadLedger:
         if not hasattr(self._local, "ledger"):
             self._local.ledger = UploadLedger(self.db_path)
-        return self._local.ledger  # type: ignore[no-any-return]
+        ledger: UploadLedger = self._local.ledger
+        return ledger
 
     def commit_lock(self, upload_id: str) -> threading.Lock:
         with self._locks_guard:

@@ -162,8 +162,9 @@ def check_image(path: Path, expected_format: str) -> tuple[int, int]:
             if image.format == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             image.load()
-            if image.format == "GIF" and getattr(image, "n_frames", 1) > 1:
-                image.seek(image.n_frames - 1)  # reaching the last frame proves the animation is whole
+            frames = int(getattr(image, "n_frames", 1))
+            if image.format == "GIF" and frames > 1:
+                image.seek(frames - 1)  # reaching the last frame proves the animation is whole
                 image.load()
     except InputError:
         raise

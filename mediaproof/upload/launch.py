@@ -51,7 +51,7 @@ def approve_relayer(rpc_url: str, media_app: str, settings: Settings) -> str:
     from mediaproof.upload.relay import relayer_address
 
     w3 = connect(rpc_url)
-    app = w3.eth.contract(address=media_app, abi=load_abi("MediaApp"))
+    app = w3.eth.contract(address=w3.to_checksum_address(media_app), abi=load_abi("MediaApp"))
     relayer = relayer_address(settings)
     if not app.functions.isRelayer(relayer).call():
         admin = Account.from_key(ANVIL_TEST_KEYS[0])

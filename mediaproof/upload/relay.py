@@ -135,7 +135,8 @@ class Relay:
                 raise ChainError(f"the contract refused: {exc}") from exc
             # eth_estimateGas runs at gas price 0, where UserMedia skips repaying the relayer: add that path's cost.
             tx["gas"] = int(tx["gas"] * 6 // 5) + RELAY_REPAY_GAS
-            tx_hash = w3.eth.send_raw_transaction(self.relayer.sign_transaction(tx).raw_transaction)
+            signed = self.relayer.sign_transaction(tx)  # type: ignore[arg-type]
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
             raise ChainError(f"relayed transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
