@@ -5,12 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SOLC_VERSION := 0.8.28
-SOLCX_DIR := $(HOME)/.solcx
+# py-solc-x looks for solc-v<version> here; inside the checkout, so two clones never point at each other's shim.
+export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 UV_VERSION := 0.13.8
 
 .PHONY: install web-install up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
 
-install: $(VENV)/.installed node_modules/.installed $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+install: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
 # uv resolves and installs in seconds where pip takes ~80 s; it lives outside the venv so `sync` keeps the venv exact.
 $(VENV)/.installed: requirements/ape.txt pyproject.toml
@@ -25,9 +26,10 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# py-solc-x runs ~/.solcx/solc-v<version>; a symlink to our Node wrapper around the wasm compiler (npm `solc`).
-$(SOLCX_DIR)/solc-v$(SOLC_VERSION): tooling/solc.js node_modules/.installed
-	@mkdir -p $(SOLCX_DIR)
+# No native solc is reachable: a symlink to our Node wrapper around the wasm compiler (npm `solc`). A symlink, not a
+# copy, so the wrapper finds node_modules/solc next to its real path.
+$(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION): tooling/solc.js node_modules/.installed
+	@mkdir -p $(SOLCX_BINARY_PATH)
 	@chmod +x tooling/solc.js
 	ln -sfn $(CURDIR)/tooling/solc.js $@
 

@@ -1,7 +1,9 @@
-"""Fixtures for the browser tests: anvil with the contracts deployed, the Reflex app in prod mode, Debian's
-Chromium, and an injected EIP-1193 wallet that signs with an anvil test key.
+"""Fixtures for the browser tests: the local system (anvil with the contracts, a storage cluster with its IPFS node,
+indexer, upload and download services), the Reflex app in prod mode, Debian's Chromium, and an injected EIP-1193
+wallet that signs with an anvil test key.
 
-Runs in .venv-web (Reflex, Playwright); the chain set-up runs in .venv through tests/e2e/chain_setup.py.
+Runs in .venv-web (Reflex, Playwright); the rest of the system (mediaproof.devstack.LocalStack) runs in .venv
+through tests/e2e/stack_runner.py.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ MAIN_PYTHON = ROOT / ".venv" / "bin" / "python"
 WEB_BIN = ROOT / ".venv-web" / "bin"
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 BUN = ROOT / "tooling" / "web" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
-CHAIN_SETUP = Path(__file__).with_name("chain_setup.py")
 WALLET_SCRIPT = Path(__file__).with_name("injected_wallet.js")
 # The tests' own build and state directories, so a running `make up` (webapp/.web) is never disturbed;
 # kept between runs so the front end rebuilds warm (~12 s instead of ~25 s).
@@ -51,6 +52,9 @@ ANVIL_CHAIN_ID = 31337
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil account 0
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil account 1
 SERVER_START_TIMEOUT = 300
+# The app's upload limit in the tests: small, so the too-large case needs no huge file.
+MAX_UPLOAD_BYTES = 4_000_000
+NEW_USER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # anvil account 5, never onboarded
 
 # The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
 sys.path.insert(0, str(WEBAPP_DIR))
@@ -62,13 +66,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop_group(process: subprocess.Popen[Any]) -> None:
+def stop_group(process: subprocess.Popen[Any], timeout: float = 15) -> None:
     """Stops a process started with start_new_session=True together with everything it started."""
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=5)
@@ -96,44 +100,89 @@ def rpc(url: str, method: str, params: list[Any]) -> Any:
     return body["result"]
 
 
-def main_env(script: Path, *args: str) -> dict[str, Any]:
-    """Runs a chain set-up step in the main environment and returns the JSON it prints."""
-    done = subprocess.run([str(MAIN_PYTHON), str(script), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    if done.returncode != 0:
-        raise RuntimeError(f"{script.name} {args[0]} failed:\n{done.stderr[-4000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+STACK_START_TIMEOUT = 240
 
 
 @dataclass
 class Chain:
+    """The running system: anvil with the contracts, one storage cluster, indexer, upload and download services."""
+
     rpc_url: str
     deployment_file: Path
-    deployment: dict[str, Any]
+    indexer_url: str
+    upload_url: str
+    download_port: int
 
-    def register(self, path: Path, title: str) -> dict[str, Any]:
-        return main_env(CHAIN_SETUP, "register", self.rpc_url, str(self.deployment_file), str(path), title)
+    def register(self, path: Path, title: str, key: str = ANVIL_KEY) -> dict[str, Any]:
+        """Uploads and registers `path` through the upload service's API as the wallet of `key` (as the CLI
+        would), and returns the proof MediaApp.proofOf then gives: sha256, owner, user_contract, timestamp, block."""
+        owner = Account.from_key(key)
+        up = self.upload_url
+        wallet = httpx.get(f"{up}/users/{owner.address}", timeout=30).json()
+        if not wallet["registered"]:
+            tx = httpx.post(f"{up}/users", json={"owner": owner.address}, timeout=30).json()["transaction"]
+            # anvil keeps its test accounts unlocked, so it signs the onboarding for the test
+            tx_hash = rpc(self.rpc_url, "eth_sendTransaction", [{k: tx[k] for k in ("from", "to", "data", "value")}])
+            wait_for(lambda: rpc(self.rpc_url, "eth_getTransactionReceipt", [tx_hash]), 30, "onboarding mined")
+        stored = httpx.post(f"{up}/uploads", content=path.read_bytes(), timeout=120)
+        assert stored.status_code == 201, stored.text
+        upload_id = stored.json()["upload_id"]
+        prepared = httpx.post(
+            f"{up}/uploads/{upload_id}/prepare", json={"owner": owner.address, "title": title}, timeout=120
+        ).json()
+        signature = owner.sign_message(encode_typed_data(full_message=prepared["typed_data"])).signature.hex()
+        done = httpx.post(f"{up}/uploads/{upload_id}/commit", json={"signature": "0x" + signature}, timeout=120)
+        assert done.status_code == 200, done.text
+        committed = done.json()
+        block = rpc(self.rpc_url, "eth_getBlockByNumber", [hex(committed["block"]), False])
+        return {
+            "sha256": committed["sha256"],
+            "short_id": committed["short_id"],
+            "media_id": committed["media_id"],
+            "owner": owner.address,
+            "user_contract": prepared["user_contract"],
+            "timestamp": int(block["timestamp"], 16),
+            "block": committed["block"],
+        }
+
+
+def wait_for(done: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := done():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    work = tmp_path_factory.mktemp("chain")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = work / "anvil.log"
+    """mediaproof.devstack.LocalStack run by tests/e2e/stack_runner.py in the main environment (.venv)."""
+    work = tmp_path_factory.mktemp("stack")
+    log = work / "stack.log"
+    ready = work / "stack.json"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(ANVIL), "--host", "127.0.0.1", "--port", str(port)],
+            [str(MAIN_PYTHON), "-m", "tests.e2e.stack_runner", str(work)],
+            cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        wait_until(lambda: rpc(url, "eth_chainId", []) is not None, 30, "anvil", process, log)
-        deployment_file = work / "deployment.json"
-        deployment = main_env(CHAIN_SETUP, "deploy", url, str(deployment_file))
-        yield Chain(url, deployment_file, deployment)
+        started = time.monotonic()
+        wait_until(ready.exists, STACK_START_TIMEOUT, "local stack", process, log)
+        print(f"local stack ready in {time.monotonic() - started:.1f} s")
+        described = json.loads(ready.read_text())
+        yield Chain(
+            rpc_url=described["rpc_url"],
+            deployment_file=Path(described["deployment_file"]),
+            indexer_url=described["indexer_url"],
+            upload_url=described["upload_url"],
+            download_port=int(described["download_port"]),
+        )
     finally:
-        stop_group(process)
+        stop_group(process, timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +201,11 @@ def app_url(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "REFLEX_STATES_WORKDIR": str(REFLEX_WORK / "states"),
         "MEDIAPROOF_RPC_URL": chain.rpc_url,
         "MEDIAPROOF_DEPLOYMENT_FILE": str(chain.deployment_file),
+        "MEDIAPROOF_INDEXER_URL": chain.indexer_url,
+        "MEDIAPROOF_UPLOAD_URL": chain.upload_url,
+        "MEDIAPROOF_DOWNLOAD_PORT": str(chain.download_port),
+        "MEDIAPROOF_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "REFLEX_UPLOADED_FILES_DIR": str(REFLEX_WORK / "uploaded_files"),
     }
     command = [str(WEB_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)]
     command += ["--backend-host", "127.0.0.1"]
@@ -193,6 +247,7 @@ class WalletConfig:
     chain_id: int = ANVIL_CHAIN_ID
     refuse_connect: bool = False
     refuse_sign: bool = False
+    refuse_typed_sign: bool = False  # signs in, then refuses the record (eth_signTypedData_v4)
     signing_key: str = ANVIL_KEY
     key: str = ANVIL_KEY
     calls: list[str] = field(default_factory=list)
@@ -230,6 +285,7 @@ def install_wallet(context: BrowserContext, wallet: WalletConfig, rpc_url: str) 
         "address": wallet.address,
         "refuseConnect": wallet.refuse_connect,
         "refuseSign": wallet.refuse_sign,
+        "refuseTypedSign": wallet.refuse_typed_sign,
     }
     context.add_init_script(WALLET_SCRIPT.read_text().replace("__WALLET_CONFIG__", json.dumps(settings)))
 

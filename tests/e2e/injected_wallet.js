@@ -34,7 +34,7 @@
         if (config.refuseSign) throw refused();
         return await window.__walletPersonalSign(params[0], params[1]);
       case "eth_signTypedData_v4":
-        if (config.refuseSign) throw refused();
+        if (config.refuseSign || config.refuseTypedSign) throw refused();
         return await window.__walletSignTypedData(params[0], params[1]);
       default:
         // A wallet on another chain cannot reach the test chain at all.

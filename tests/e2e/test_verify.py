@@ -113,10 +113,10 @@ def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_pag
 
     nav = page.locator("#main-nav")
     for label, empty_id in [
-        ("Feed", "#empty-feed"),
-        ("Upload", "#empty-upload"),
-        ("Search", "#empty-search"),
-        ("Clusters", "#empty-clusters"),
+        ("Feed", "#feed-grid"),
+        ("Upload", "#upload-signed-out"),
+        ("Search", "#search-hint"),
+        ("Clusters", "#clusters-list"),
         ("Profile", "#profile-signed-out"),
     ]:
         link = nav.get_by_text(label, exact=True)

@@ -1,4 +1,4 @@
-"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address and its proofOf call.
+"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address, its proofOf and depositOf calls.
 
 Read once from deployments/<network>.json and mediaproof/abi/MediaApp.json; the page gets plain values, the
 backend keeps the ABI to decode what the browser's own eth_call returns.
@@ -50,6 +50,7 @@ class ChainConfig:
     media_app: str
     proof_of_selector: str  # 0x + 8 hex digits
     proof_of_outputs: tuple[str, ...]  # ABI types of proofOf's return values
+    deposit_of_selector: str = ""  # 0x + 8 hex digits of depositOf(address)
 
     @property
     def chain_id_hex(self) -> str:
@@ -61,6 +62,12 @@ class ChainConfig:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
         return self.proof_of_selector + digest
+
+    def deposit_of_calldata(self, address: str) -> str:
+        """The eth_call data for depositOf(address): the wallet's balance held by MediaApp for its registrations."""
+        if not is_address(address):
+            raise InputError(f"not an Ethereum address: {address!r}")
+        return self.deposit_of_selector + "00" * 12 + address.lower().removeprefix("0x")
 
     def decode_proof(self, result_hex: str) -> Proof:
         """Decode proofOf's return data (hex from eth_call)."""
@@ -75,11 +82,15 @@ class ChainConfig:
         return Proof(to_checksum_address(owner), to_checksum_address(user_contract), timestamp, block_number)
 
 
-def _proof_of_entry(abi: list[dict[str, Any]], abi_file: Path) -> dict[str, Any]:
+def _function_entry(abi: list[dict[str, Any]], abi_file: Path, name: str) -> dict[str, Any]:
     for entry in abi:
-        if entry.get("type") == "function" and entry.get("name") == "proofOf":
+        if entry.get("type") == "function" and entry.get("name") == name:
             return entry
-    raise DeploymentError(f"{abi_file} has no proofOf function: rebuild the ABI files (`make compile`)")
+    raise DeploymentError(f"{abi_file} has no {name} function: rebuild the ABI files (`make compile`)")
+
+
+def _selector(entry: dict[str, Any]) -> str:
+    return "0x" + function_abi_to_4byte_selector(entry).hex()  # type: ignore[arg-type]
 
 
 def chain_config_from_files(deployment_file: Path, abi_file: Path, rpc_url: str) -> ChainConfig:
@@ -105,13 +116,14 @@ def chain_config_from_files(deployment_file: Path, abi_file: Path, rpc_url: str)
             f"{deployment_file} lacks chain_id or contracts.MediaApp (found chain_id={chain_id!r}, "
             f"MediaApp={media_app!r}): deploy again"
         )
-    entry = _proof_of_entry(abi, abi_file)
+    entry = _function_entry(abi, abi_file, "proofOf")
     return ChainConfig(
         chain_id=chain_id,
         rpc_url=rpc_url,
         media_app=to_checksum_address(media_app),
-        proof_of_selector="0x" + function_abi_to_4byte_selector(entry).hex(),  # type: ignore[arg-type]
+        proof_of_selector=_selector(entry),
         proof_of_outputs=tuple(output["type"] for output in entry["outputs"]),
+        deposit_of_selector=_selector(_function_entry(abi, abi_file, "depositOf")),
     )
 
 

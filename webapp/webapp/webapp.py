@@ -2,7 +2,12 @@
 
 import reflex as rx
 
-from webapp.pages.planned import clusters_page, feed_page, profile_page, search_page, upload_page
+from webapp.pages.clusters import ClustersState, clusters_page
+from webapp.pages.feed import FeedState, feed_page
+from webapp.pages.media import MediaState, media_page
+from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
+from webapp.pages.search import search_page
+from webapp.pages.upload import UploadState, upload_page
 from webapp.pages.verify import VerifyState, verify_page
 from webapp.state import AuthState
 
@@ -10,8 +15,10 @@ app = rx.App(
     head_components=[rx.el.script(src="/mediaproof.js")],
 )
 
-app.add_page(feed_page, route="/", title="Mediaproof", on_load=AuthState.expire_session)
-app.add_page(upload_page, route="/upload", title="Upload · Mediaproof", on_load=AuthState.expire_session)
+app.add_page(feed_page, route="/", title="Mediaproof", on_load=[AuthState.expire_session, FeedState.load])
+app.add_page(
+    upload_page, route="/upload", title="Upload · Mediaproof", on_load=[AuthState.expire_session, UploadState.load]
+)
 app.add_page(search_page, route="/search", title="Search · Mediaproof", on_load=AuthState.expire_session)
 app.add_page(
     verify_page,
@@ -19,5 +26,24 @@ app.add_page(
     title="Verify a file · Mediaproof",
     on_load=[AuthState.expire_session, VerifyState.load_config],
 )
-app.add_page(clusters_page, route="/clusters", title="Clusters · Mediaproof", on_load=AuthState.expire_session)
-app.add_page(profile_page, route="/profile", title="Profile · Mediaproof", on_load=AuthState.expire_session)
+app.add_page(
+    clusters_page,
+    route="/clusters",
+    title="Clusters · Mediaproof",
+    on_load=[AuthState.expire_session, ClustersState.load],
+)
+app.add_page(
+    own_profile_page,
+    route="/profile",
+    title="Profile · Mediaproof",
+    on_load=[AuthState.expire_session, OwnProfileState.go_to_own],
+)
+app.add_page(
+    profile_page,
+    route="/u/[wallet]",
+    title="Profile · Mediaproof",
+    on_load=[AuthState.expire_session, ProfileState.load],
+)
+app.add_page(
+    media_page, route="/m/[media_key]", title="Media · Mediaproof", on_load=[AuthState.expire_session, MediaState.load]
+)

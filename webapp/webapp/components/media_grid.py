@@ -1,0 +1,82 @@
+"""The grid of media cards (feed, search, profile): thumbnail with its title as alt text, title, owner, time."""
+
+import reflex as rx
+
+
+def _thumbnail(card: rx.Var) -> rx.Component:
+    return rx.cond(
+        card["thumb"] != "",
+        rx.image(
+            src=card["thumb"],
+            alt=card["title"],
+            loading="lazy",
+            width="100%",
+            height="100%",
+            object_fit="cover",
+        ),
+        rx.center(
+            rx.icon(rx.cond(card["kind"] == "video", "film", "image"), size=36, color=rx.color("gray", 8)),
+            width="100%",
+            height="100%",
+            role="img",
+            aria_label=card["title"],
+        ),
+    )
+
+
+def media_card(card: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.inset(
+                rx.box(_thumbnail(card), aspect_ratio="4 / 3", background=rx.color("gray", 3), overflow="hidden"),
+                side="top",
+                pb="current",
+            ),
+            rx.text(card["title"], weight="medium", trim="both", truncate=True, class_name="media-title"),
+            rx.text(card["owner_short"], " · ", card["time"], size="1", color=rx.color("gray", 10), truncate=True),
+            width="100%",
+        ),
+        href=card["link"],
+        underline="none",
+        color="inherit",
+        class_name="media-card",
+        data_media_id=card["id"],
+        min_width="0",
+    )
+
+
+def media_grid(cards: rx.Var, **props) -> rx.Component:
+    return rx.grid(
+        rx.foreach(cards, media_card),
+        columns=rx.breakpoints(initial="2", sm="3", md="4"),
+        spacing="3",
+        width="100%",
+        **props,
+    )
+
+
+def loading_grid(**props) -> rx.Component:
+    """Placeholders in the grid's shape while the first answer is on its way."""
+    return rx.grid(
+        *(rx.skeleton(rx.box(aspect_ratio="4 / 3", width="100%"), loading=True) for _ in range(8)),
+        columns=rx.breakpoints(initial="2", sm="3", md="4"),
+        spacing="3",
+        width="100%",
+        **props,
+    )
+
+
+def error_callout(message: rx.Var, retry, **props) -> rx.Component:
+    return rx.callout(
+        rx.hstack(
+            rx.text(message),
+            rx.button("Try again", on_click=retry, size="1", variant="soft"),
+            spacing="3",
+            align="center",
+            flex_wrap="wrap",
+        ),
+        icon="triangle-alert",
+        color_scheme="red",
+        width="100%",
+        **props,
+    )

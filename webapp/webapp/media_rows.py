@@ -1,0 +1,66 @@
+"""How the indexer's rows read on a page: cards for grids, sizes, times, ether. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+WEI_PER_ETH = Decimal(10) ** 18
+
+
+def short_address(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+
+
+def time_utc(timestamp: int | None) -> str:
+    if not timestamp:
+        return ""
+    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
+
+
+def ether(wei: int | str | None) -> str:
+    """Wei as ether for people: up to 6 decimals, trailing zeros dropped (0.1 ETH, not 0.100000)."""
+    amount = Decimal(int(wei or 0)) / WEI_PER_ETH
+    text = f"{amount:.6f}".rstrip("0").rstrip(".")
+    return f"{text} ETH"
+
+
+def kind_of(media_type: str | None) -> str:
+    """'image', 'video' or 'file': what the page shows."""
+    major = (media_type or "").split("/", 1)[0]
+    return major if major in ("image", "video") else "file"
+
+
+def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[str, str]:
+    """One grid card from an indexer media row: title, owner, time, where it links, its thumbnail (if a link exists).
+
+    Values are all strings so a Reflex foreach can render them without type juggling.
+    """
+    kind = kind_of(row.get("media_type"))
+    thumb = ""
+    if short_id:
+        thumb = f"{download_base}/m/{short_id}?size={'poster' if kind == 'video' else 'small'}"
+    owner = str(row.get("owner") or "")
+    return {
+        "id": str(row.get("id") or ""),
+        "title": str(row.get("title") or "(untitled)"),
+        "owner": owner,
+        "owner_short": short_address(owner),
+        "time": time_utc(row.get("time")),
+        "link": f"/m/{short_id}" if short_id else f"/m/{row.get('id')}",
+        "thumb": thumb,
+        "kind": kind,
+        "size": human_size(row.get("size")),
+    }

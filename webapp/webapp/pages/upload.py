@@ -1,0 +1,556 @@
+"""/upload: pick or drop a photo or video, see it, title it, sign its record in the wallet, get its link.
+
+The file goes browser → this backend → the upload service, which hashes it, checks its type by content and stores
+it on the clusters. Nothing is registered on chain until the owner's signature comes back; a refused signature
+leaves only stored bytes that no record points to.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+import reflex as rx
+
+from mediaproof.errors import MediaproofError
+from mediaproof.settings import Settings
+from webapp import services
+from webapp.components.layout import page_shell
+from webapp.media_rows import ether, human_size, kind_of, short_address, time_utc
+from webapp.state import AuthState, js_call
+
+UPLOAD_ID = "media-upload"
+# What the upload service accepts (it checks by content; this only filters the browser's file picker).
+ACCEPT = {
+    "image/jpeg": [".jpg", ".jpeg"],
+    "image/png": [".png"],
+    "image/gif": [".gif"],
+    "image/webp": [".webp"],
+    "image/heic": [".heic"],
+    "image/heif": [".heif"],
+    "image/avif": [".avif"],
+    "video/mp4": [".mp4", ".m4v"],
+    "video/quicktime": [".mov"],
+    "video/webm": [".webm"],
+}
+CHUNK = 1 << 20
+
+
+def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
+    """Words for react-dropzone's rejection codes (the browser-side checks)."""
+    reasons = []
+    for item in rejected:
+        name = str((item.get("file") or {}).get("path") or "the file").lstrip("./")
+        codes = {str(e.get("code")) for e in item.get("errors") or []}
+        if "file-too-large" in codes:
+            reasons.append(f"{name} is too large: the limit is {human_size(limit)}.")
+        elif "file-invalid-type" in codes:
+            reasons.append(
+                f"{name} is not a photo or video this service accepts (JPEG, PNG, GIF, WebP, HEIC, MP4, MOV, WebM)."
+            )
+        elif "too-many-files" in codes:
+            reasons.append("Drop one file at a time.")
+        else:
+            reasons.append(f"{name} was not accepted.")
+    return " ".join(dict.fromkeys(reasons)) or "That file was not accepted."
+
+
+async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    while block := file.read(CHUNK):
+        yield block
+
+
+class UploadState(rx.State):
+    # "pick" | "sending" | "review" | "preparing" | "record" | "signing" | "registering" | "done"
+    stage: str = "pick"
+    progress: int = 0
+    error: str = ""
+    file_name: str = ""
+    preview_name: str = ""
+    kind: str = ""
+    media_type: str = ""
+    size_text: str = ""
+    dimensions: str = ""
+    sha256: str = ""
+    deduplicated: bool = False
+    title: str = ""
+    record: dict[str, str] = rx.field(default_factory=dict)
+    result: dict[str, str] = rx.field(default_factory=dict)
+    # the signed-in wallet's Mediaproof account: "" (not asked) | "checking" | "none" | "registering" | "ready"
+    account: str = ""
+    account_detail: str = ""
+    deposit: str = ""
+    max_bytes: int = 0
+
+    _upload_id: str = ""
+    _typed_json: str = ""
+
+    @rx.var
+    def max_size_text(self) -> str:
+        return human_size(self.max_bytes)
+
+    @rx.event
+    async def load(self):
+        self.max_bytes = Settings().max_upload_bytes
+        await self._check_account()
+
+    async def _check_account(self) -> None:
+        auth = await self.get_state(AuthState)
+        if not auth.signed_in:
+            self.account = ""
+            return
+        self.account = "checking"
+        try:
+            wallet = await services.wallet(Settings(), auth.address)
+        except MediaproofError as exc:
+            self.account, self.account_detail = "", f"The upload service could not be asked about your wallet: {exc}"
+            return
+        self.account = "ready" if wallet.get("registered") else "none"
+        self.deposit = ether(wallet.get("deposit_wei"))
+        self.account_detail = ""
+
+    @rx.event
+    async def recheck_account(self):
+        await self._check_account()
+
+    # --- first visit: the wallet registers with its deposit ---
+
+    @rx.event
+    async def register_account(self):
+        auth = await self.get_state(AuthState)
+        if not auth.signed_in:
+            self.account_detail = "Sign in first."
+            return
+        try:
+            onboarding = await services.onboarding(Settings(), auth.address)
+        except MediaproofError as exc:
+            self.account_detail = f"Registration could not start: {exc}"
+            return
+        if onboarding.get("registered"):
+            self.account = "ready"
+            return
+        tx = onboarding["transaction"]
+        self.account, self.account_detail = (
+            "registering",
+            "Confirm in your wallet: one transaction that creates your account and deposits "
+            f"{ether(int(tx['value'], 16))}.",
+        )
+        wallet_tx = {k: tx[k] for k in ("from", "to", "data", "value")}
+        return rx.call_script(js_call("sendTransaction", wallet_tx, 120_000), callback=UploadState.registered)
+
+    @rx.event
+    async def registered(self, answer: dict[str, Any]):
+        if answer.get("error") == "refused":
+            self.account, self.account_detail = "none", "You declined the registration; nothing was sent."
+            return
+        if answer.get("error") or answer.get("status") != 1:
+            self.account = "none"
+            self.account_detail = f"The registration failed: {answer.get('message') or 'the transaction reverted'}."
+            return
+        await self._check_account()
+
+    # --- the file ---
+
+    @rx.event
+    def rejected(self, files: list[dict[str, Any]]):
+        self.stage, self.progress = "pick", 0
+        self.error = _rejection_message(files, self.max_bytes or Settings().max_upload_bytes)
+
+    @rx.event
+    def sending_progress(self, progress: dict[str, Any]):
+        # Progress arrives over the websocket, the file over HTTP: the last report can land after `receive` has
+        # finished, so only a transfer still under way may move the page (back) to the progress bar.
+        fraction = float(progress.get("progress") or 0)
+        if fraction < 1 and self.stage in ("pick", "sending"):
+            self.stage, self.progress = "sending", round(fraction * 100)
+
+    @rx.event
+    async def receive(self, files: list[rx.UploadFile]):
+        settings = Settings()
+        self.error, self.result, self.record = "", {}, {}
+        if len(files) != 1:
+            self.stage, self.error = "pick", "Drop or choose exactly one file."
+            return
+        file = files[0]
+        size = int(file.size or 0)
+        if size > settings.max_upload_bytes:  # the browser's check can be skipped; this one cannot
+            self.stage = "pick"
+            limit = human_size(settings.max_upload_bytes)
+            self.error = f"{file.name} is too large: {human_size(size)}, over the limit of {limit}."
+            return
+        if size == 0:
+            self.stage, self.error = "pick", f"{file.name} is empty."
+            return
+        self.stage, self.progress, self.file_name = "sending", 100, str(file.name)
+        yield
+        try:
+            stored = await services.send_file(settings, _chunks(file.file), size)
+        except MediaproofError as exc:
+            self.stage = "pick"
+            self.error = f"The upload service did not accept {file.name}: {exc}"
+            return
+        self._forget_preview()
+        self.preview_name = f"preview-{secrets.token_hex(8)}{Path(str(file.name)).suffix.lower()[:8]}"
+        file.file.seek(0)
+        with (rx.get_upload_dir() / self.preview_name).open("wb") as out:
+            while block := file.file.read(CHUNK):
+                out.write(block)
+        self._upload_id = str(stored["upload_id"])
+        self.media_type = str(stored.get("media_type") or "")
+        self.kind = kind_of(self.media_type)
+        self.size_text = human_size(stored.get("size"))
+        self.dimensions = f"{stored['width']}×{stored['height']}" if stored.get("width") else ""
+        self.sha256 = str(stored.get("sha256") or "")
+        self.deduplicated = bool(stored.get("deduplicated"))
+        if not self.title:
+            self.title = Path(str(file.name)).stem.replace("_", " ").replace("-", " ")[:200]
+        self.stage = "review"
+
+    def _forget_preview(self) -> None:
+        if self.preview_name:
+            (rx.get_upload_dir() / self.preview_name).unlink(missing_ok=True)
+            self.preview_name = ""
+
+    @rx.event
+    def set_title(self, title: str):
+        self.title = title
+
+    @rx.event
+    def start_over(self):
+        self._forget_preview()
+        self.stage, self.progress, self.error, self.title = "pick", 0, "", ""
+        self.record, self.result, self._upload_id, self._typed_json = {}, {}, "", ""
+
+    # --- the record: prepared by the service, read by the user, signed in the wallet ---
+
+    @rx.event
+    async def prepare(self):
+        auth = await self.get_state(AuthState)
+        if not auth.signed_in:
+            self.error = "Sign in with your wallet first (top right): the record is signed by your address."
+            return
+        if self.account != "ready":
+            self.error = "Register your wallet first (the step above): registrations are paid from its deposit."
+            return
+        if not self.title.strip():
+            self.error = "Give it a title: the title is part of the signed record and how people find it."
+            return
+        self.stage, self.error = "preparing", ""
+        yield
+        try:
+            prepared = await services.prepare(Settings(), self._upload_id, auth.address, self.title.strip())
+        except MediaproofError as exc:
+            self.stage, self.error = "review", f"The record could not be prepared: {exc}"
+            return
+        typed = prepared["typed_data"]
+        message = typed["message"]
+        self._typed_json = json.dumps(typed)
+        self.record = {
+            "title": str(message["title"]),
+            "media_type": str(message["mediaType"]),
+            "size": human_size(int(message["size"])),
+            "sha256": str(message["sha256"]),
+            "cid": str(message["cid"]),
+            "variants": ", ".join(v["name"] for v in message["variants"]) or "none yet (only the original)",
+            "contract": str(prepared["user_contract"]),
+            "chain": str(typed["domain"]["chainId"]),
+            "expires": time_utc(int(message["deadline"])),
+            "owner": str(prepared["owner"]),
+            "owner_short": short_address(str(prepared["owner"])),
+        }
+        self.stage = "record"
+
+    @rx.event
+    async def sign(self):
+        auth = await self.get_state(AuthState)
+        if not self._typed_json or not auth.signed_in:
+            self.error = "Nothing to sign: prepare the record again."
+            return
+        self.stage, self.error = "signing", ""
+        return rx.call_script(js_call("signTypedData", auth.address, self._typed_json), callback=UploadState.signed)
+
+    @rx.event
+    async def signed(self, answer: dict[str, Any]):
+        if answer.get("error") == "refused":
+            self.stage = "record"
+            self.error = "You declined to sign, so nothing was registered. Press Sign to try again, or start over."
+            return
+        if answer.get("error"):
+            self.stage, self.error = (
+                "record",
+                f"Your wallet could not sign: {answer.get('message')}. Nothing was registered.",
+            )
+            return
+        self.stage = "registering"
+        yield
+        try:
+            done = await services.commit(Settings(), self._upload_id, str(answer.get("signature")))
+        except MediaproofError as exc:
+            self.stage, self.error = "record", f"The registration failed, nothing was registered: {exc}"
+            return
+        services.known_links.learn(str(done["short_id"]), str(done["media_id"]), str(done["sha256"]))
+        self.result = {
+            "short_id": str(done["short_id"]),
+            "link": str(done["link"]),
+            "tx": str(done["tx"]),
+            "block": str(done["block"]),
+            "media_id": str(done["media_id"]),
+        }
+        self._forget_preview()
+        self.stage, self._typed_json = "done", ""
+        await self._check_account()
+
+
+# --- the page ---
+
+
+def _account_step() -> rx.Component:
+    return rx.match(
+        UploadState.account,
+        ("checking", rx.callout("Checking your wallet's Mediaproof account…", icon="loader")),
+        (
+            "none",
+            rx.card(
+                rx.vstack(
+                    rx.heading("Step 1 · Create your Mediaproof account", size="4"),
+                    rx.text(
+                        "Your wallet is new here. One transaction creates your account contract and deposits a "
+                        "little ETH that pays for registering your media. You can withdraw what is left.",
+                    ),
+                    rx.button(
+                        "Create account with deposit", on_click=UploadState.register_account, id="register-account"
+                    ),
+                    rx.cond(
+                        UploadState.account_detail != "",
+                        rx.text(UploadState.account_detail, size="2", id="account-detail"),
+                    ),
+                    spacing="3",
+                    align="start",
+                ),
+                width="100%",
+                id="account-step",
+            ),
+        ),
+        (
+            "registering",
+            rx.callout(UploadState.account_detail, icon="loader", id="account-registering"),
+        ),
+        (
+            "ready",
+            rx.text(
+                "Account ready · deposit ",
+                UploadState.deposit,
+                size="2",
+                color=rx.color("gray", 11),
+                id="account-ready",
+            ),
+        ),
+        rx.cond(UploadState.account_detail != "", rx.callout(UploadState.account_detail, color_scheme="red")),
+    )
+
+
+def _drop_zone() -> rx.Component:
+    return rx.upload.root(
+        rx.vstack(
+            rx.icon("image-up", size=36, color=rx.color("accent", 9)),
+            rx.text("Drop a photo or video here, or tap to choose one", weight="medium"),
+            rx.text(
+                "JPEG, PNG, GIF, WebP, HEIC, MP4, MOV or WebM · up to ",
+                UploadState.max_size_text,
+                size="2",
+                color=rx.color("gray", 11),
+            ),
+            align="center",
+            spacing="2",
+        ),
+        id=UPLOAD_ID,
+        accept=ACCEPT,
+        max_files=1,
+        multiple=False,
+        max_size=UploadState.max_bytes,
+        on_drop=UploadState.receive(
+            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=UploadState.sending_progress)
+        ),
+        on_drop_rejected=UploadState.rejected,
+        border=f"2px dashed {rx.color('accent', 7)}",
+        border_radius="12px",
+        padding="2.5em 1em",
+        width="100%",
+        cursor="pointer",
+        drag_active_style={"background": rx.color("accent", 3)},
+    )
+
+
+def _preview() -> rx.Component:
+    return rx.cond(
+        UploadState.kind == "video",
+        rx.video(src=rx.get_upload_url(UploadState.preview_name), controls=True, width="100%", id="upload-preview"),
+        rx.image(
+            src=rx.get_upload_url(UploadState.preview_name),
+            alt=UploadState.title,
+            max_height="50vh",
+            max_width="100%",
+            border_radius="8px",
+            id="upload-preview",
+        ),
+    )
+
+
+def _review() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            _preview(),
+            rx.text(
+                UploadState.file_name,
+                " · ",
+                UploadState.media_type,
+                " · ",
+                UploadState.size_text,
+                " ",
+                UploadState.dimensions,
+                size="2",
+                color=rx.color("gray", 11),
+                id="upload-facts",
+            ),
+            rx.cond(
+                UploadState.deduplicated,
+                rx.text("These bytes were already stored; nothing was copied again.", size="1"),
+            ),
+            rx.text("Title", weight="medium"),
+            rx.input(
+                value=UploadState.title,
+                on_change=UploadState.set_title,
+                id="upload-title",
+                width="100%",
+                max_length=200,
+                placeholder="What is it?",
+            ),
+            rx.hstack(
+                rx.button(
+                    "Continue: show the record to sign",
+                    on_click=UploadState.prepare,
+                    loading=UploadState.stage == "preparing",
+                    id="upload-prepare",
+                ),
+                rx.button("Start over", on_click=UploadState.start_over, variant="soft", color_scheme="gray"),
+                flex_wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _record_row(label: str, key: str) -> rx.Component:
+    return rx.data_list.item(
+        rx.data_list.label(label),
+        rx.data_list.value(rx.text(UploadState.record[key], word_break="break-all", id=f"record-{key}")),
+    )
+
+
+def _record() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("The record you are about to sign", size="4"),
+            rx.text(
+                "You, ",
+                rx.code(UploadState.record["owner_short"]),
+                ", declare that you register the file with this "
+                "title and these exact bytes. Signing costs nothing; the upload service sends the transaction and "
+                "pays its gas from your deposit.",
+                size="2",
+            ),
+            rx.data_list.root(
+                _record_row("Title", "title"),
+                _record_row("Type", "media_type"),
+                _record_row("Size", "size"),
+                _record_row("SHA-256", "sha256"),
+                _record_row("CID", "cid"),
+                _record_row("Variants", "variants"),
+                _record_row("Your account contract", "contract"),
+                _record_row("Chain", "chain"),
+                _record_row("Signature valid until", "expires"),
+                orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("pen-line", size=16),
+                    "Sign in wallet and register",
+                    on_click=UploadState.sign,
+                    loading=(UploadState.stage == "signing") | (UploadState.stage == "registering"),
+                    id="upload-sign",
+                ),
+                rx.button("Start over", on_click=UploadState.start_over, variant="soft", color_scheme="gray"),
+                flex_wrap="wrap",
+            ),
+            rx.cond(
+                UploadState.stage == "registering",
+                rx.text("Storing receipts and registering on chain…", size="2", id="upload-registering"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="upload-record",
+    )
+
+
+def _result() -> rx.Component:
+    return rx.callout(
+        rx.vstack(
+            rx.text("Registered on chain.", weight="bold"),
+            rx.text("Link: ", rx.link(UploadState.result["link"], href=UploadState.result["link"], id="upload-link")),
+            rx.text("Transaction ", rx.code(UploadState.result["tx"], word_break="break-all", id="upload-tx")),
+            rx.text("Block ", rx.code(UploadState.result["block"], id="upload-block")),
+            rx.button("Upload another", on_click=UploadState.start_over, variant="soft", size="1"),
+            spacing="2",
+            align="start",
+        ),
+        icon="badge-check",
+        color_scheme="green",
+        id="upload-result",
+        width="100%",
+    )
+
+
+def upload_page() -> rx.Component:
+    return page_shell(
+        "Upload",
+        rx.cond(
+            AuthState.signed_in,
+            _account_step(),
+            rx.callout(
+                "Sign in with your wallet (top right) to register what you upload.",
+                icon="wallet",
+                id="upload-signed-out",
+            ),
+        ),
+        rx.cond(
+            UploadState.error != "",
+            rx.callout(UploadState.error, icon="triangle-alert", color_scheme="red", id="upload-error", width="100%"),
+        ),
+        rx.match(
+            UploadState.stage,
+            ("pick", _drop_zone()),
+            (
+                "sending",
+                rx.vstack(
+                    rx.text(
+                        "Uploading ", UploadState.file_name, "… ", UploadState.progress, "%", id="upload-progress-text"
+                    ),
+                    rx.progress(value=UploadState.progress, max=100, width="100%", id="upload-progress"),
+                    rx.text("Then it is checked, hashed and stored on the storage clusters.", size="1"),
+                    width="100%",
+                ),
+            ),
+            ("review", _review()),
+            ("preparing", _review()),
+            ("done", _result()),
+            _record(),
+        ),
+    )

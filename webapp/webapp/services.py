@@ -1,0 +1,205 @@
+"""The rest of Mediaproof as the web app's backend reaches it: the indexer, upload and download services, over HTTP.
+
+Every failure becomes a ServiceUnavailable or the service's own 4xx sentence, so a page can say what went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from mediaproof.errors import InputError, MediaproofError, NotRegistered
+from mediaproof.settings import Settings
+
+SIZES = ("small", "medium", "large", "original")
+_MEDIA_KEY = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+TIMEOUT = 15.0
+# prepare waits for variants and commit waits for receipts and a mined transaction: give them the cluster timeout.
+SLOW_TIMEOUT = 180.0
+
+
+class ServiceUnavailable(MediaproofError, ConnectionError):
+    """A service did not answer, or answered with a server error."""
+
+
+class ServiceRefused(InputError):
+    """A service refused the request (4xx); `detail` is its own sentence, `status` its HTTP status."""
+
+    def __init__(self, detail: str, status: int) -> None:
+        super().__init__(detail)
+        self.detail, self.status = detail, status
+
+
+def is_media_key(key: str) -> bool:
+    """A media id or sha256 (0x + 64 hex digits), as the indexer's /media/{key} takes it."""
+    return bool(_MEDIA_KEY.match(key))
+
+
+def is_short_id(key: str) -> bool:
+    return bool(_SHORT_ID.match(key))
+
+
+def download_base(settings: Settings) -> str:
+    """Where the browser fetches bytes: the download service (an <img src> needs no CORS)."""
+    return f"http://127.0.0.1:{settings.download_port}"
+
+
+def download_url(settings: Settings, short_id: str, size: str = "original") -> str:
+    if size not in SIZES:
+        raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}")
+    return f"{download_base(settings)}/m/{short_id}?size={size}"
+
+
+class KnownLinks:
+    """Short ids this process learned from the uploads it committed, by media id and by sha256.
+
+    The indexer's rows carry `short_id` only once it indexes the gateway's links; until then this fills the gap
+    for media uploaded through this web app (one backend worker without Redis, so one map).
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def learn(self, short_id: str, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._by_key[key.lower().removeprefix("0x")] = short_id
+
+    def short_id(self, row: dict[str, Any]) -> str:
+        if row.get("short_id"):
+            return str(row["short_id"])
+        with self._lock:
+            for key in (row.get("id"), row.get("sha256")):
+                if key and (found := self._by_key.get(str(key).lower().removeprefix("0x"))):
+                    return found
+        return ""
+
+
+known_links = KnownLinks()
+
+
+async def _json(method: str, url: str, what: str, timeout: float = TIMEOUT, **kwargs: Any) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            reply = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
+    return _answer(reply, what)
+
+
+def _answer(reply: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = reply.json()
+    except ValueError:
+        body = {}
+    detail = str(body.get("detail") or reply.text[:200]) if isinstance(body, dict) else reply.text[:200]
+    if reply.status_code == 404:
+        raise NotRegistered(detail)
+    if 400 <= reply.status_code < 500:
+        raise ServiceRefused(detail, reply.status_code)
+    if reply.status_code >= 500 or not isinstance(body, dict):
+        raise ServiceUnavailable(f"the {what} failed ({reply.status_code}): {detail}")
+    return body
+
+
+# --- the indexer (search, feed, profiles, clusters) ---
+
+
+def _indexer(settings: Settings, path: str) -> str:
+    return settings.resolved_indexer_url() + path
+
+
+async def recent(settings: Settings, limit: int, offset: int) -> list[dict[str, Any]]:
+    body = await _json("GET", _indexer(settings, "/recent"), "indexer", params={"limit": limit, "offset": offset})
+    return list(body["results"])
+
+
+async def search(settings: Settings, query: str, limit: int = 24) -> list[dict[str, Any]]:
+    body = await _json("GET", _indexer(settings, "/search"), "indexer", params={"q": query, "limit": limit})
+    return list(body["results"])
+
+
+async def media(settings: Settings, key: str) -> dict[str, Any]:
+    return await _json("GET", _indexer(settings, f"/media/{key}"), "indexer")
+
+
+async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, Any]:
+    return await _json("GET", _indexer(settings, f"/users/{address}"), "indexer", params={"limit": limit})
+
+
+async def clusters(settings: Settings) -> list[dict[str, Any]]:
+    body = await _json("GET", _indexer(settings, "/clusters"), "indexer")
+    return list(body["clusters"])
+
+
+# --- the download service ---
+
+
+async def sha256_of_short_id(settings: Settings, short_id: str) -> str:
+    """The original's sha256 behind a short link: the download service names bytes by their hash (the ETag)."""
+    url = download_url(settings, short_id, "original")
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            reply = await client.head(url)
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(
+            f"the download service did not answer ({type(exc).__name__}): is it running?"
+        ) from None
+    if reply.status_code == 404:
+        raise NotRegistered(f"no media has the link /m/{short_id}")
+    if reply.status_code != 200 or not reply.headers.get("etag"):
+        raise ServiceUnavailable(f"the download service answered {reply.status_code} for /m/{short_id}")
+    return "0x" + reply.headers["etag"].strip('"').removeprefix("W/").strip('"')
+
+
+# --- the upload service ---
+
+
+def _upload(settings: Settings, path: str) -> str:
+    return settings.resolved_upload_url() + path
+
+
+async def wallet(settings: Settings, address: str) -> dict[str, Any]:
+    return await _json("GET", _upload(settings, f"/users/{address}"), "upload service")
+
+
+async def onboarding(settings: Settings, address: str) -> dict[str, Any]:
+    return await _json("POST", _upload(settings, "/users"), "upload service", json={"owner": address})
+
+
+async def send_file(settings: Settings, chunks: AsyncIterator[bytes], size: int) -> dict[str, Any]:
+    """Streams a file to POST /uploads; the service hashes, validates by content and stores it on R clusters."""
+    return await _json(
+        "POST",
+        _upload(settings, "/uploads"),
+        "upload service",
+        timeout=SLOW_TIMEOUT,
+        content=chunks,
+        headers={"content-length": str(size), "content-type": "application/octet-stream"},
+    )
+
+
+async def prepare(settings: Settings, upload_id: str, owner: str, title: str) -> dict[str, Any]:
+    return await _json(
+        "POST",
+        _upload(settings, f"/uploads/{upload_id}/prepare"),
+        "upload service",
+        timeout=SLOW_TIMEOUT,
+        json={"owner": owner, "title": title},
+    )
+
+
+async def commit(settings: Settings, upload_id: str, signature: str) -> dict[str, Any]:
+    return await _json(
+        "POST",
+        _upload(settings, f"/uploads/{upload_id}/commit"),
+        "upload service",
+        timeout=SLOW_TIMEOUT,
+        json={"signature": signature},
+    )
