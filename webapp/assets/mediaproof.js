@@ -171,5 +171,52 @@
     window.ethereum.on("chainChanged", notify);
   }
 
-  window.mediaproof = { connect, personalSign, switchChain, hashChosenFile, ethCall, currentAccount };
+  // EIP-712 typed data arrives as a JSON string and goes to the wallet as one: parsing it here would round the
+  // record's 256-bit nonce to a float.
+  async function signTypedData(address, typedJson) {
+    if (!window.ethereum) return { error: "no_wallet" };
+    try {
+      const signature = await window.ethereum.request({
+        method: "eth_signTypedData_v4",
+        params: [address, typedJson],
+      });
+      return { signature };
+    } catch (e) {
+      return failure(e);
+    }
+  }
+
+  // Sends a transaction from the wallet and waits until it is mined (polling its receipt through the wallet).
+  async function sendTransaction(tx, timeoutMs) {
+    const eth = window.ethereum;
+    if (!eth) return { error: "no_wallet" };
+    let hash;
+    try {
+      hash = await eth.request({ method: "eth_sendTransaction", params: [tx] });
+    } catch (e) {
+      return failure(e);
+    }
+    const deadline = Date.now() + (timeoutMs || 120000);
+    while (Date.now() < deadline) {
+      try {
+        const receipt = await eth.request({ method: "eth_getTransactionReceipt", params: [hash] });
+        if (receipt) return { hash, status: parseInt(receipt.status, 16), block: parseInt(receipt.blockNumber, 16) };
+      } catch (e) {
+        return { ...failure(e), hash };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return { error: "timeout", hash, message: `transaction ${hash} was not mined in time` };
+  }
+
+  window.mediaproof = {
+    connect,
+    personalSign,
+    switchChain,
+    hashChosenFile,
+    ethCall,
+    currentAccount,
+    signTypedData,
+    sendTransaction,
+  };
 })();

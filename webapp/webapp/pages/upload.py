@@ -170,6 +170,8 @@ class UploadState(rx.State):
     @rx.event
     async def receive(self, files: list[rx.UploadFile]):
         settings = Settings()
+        if not files:  # react-dropzone rejected the file: `rejected` says why
+            return
         self.error, self.result, self.record = "", {}, {}
         if len(files) != 1:
             self.stage, self.error = "pick", "Drop or choose exactly one file."
