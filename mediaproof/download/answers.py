@@ -44,7 +44,9 @@ def parse_target(path: str, query: str) -> Wanted:
     if len(parts) not in (3, 4) or parts[0] != "" or parts[1] != "m" or not _SHORT_ID.fullmatch(parts[2]):
         raise UnknownRoute(f"nothing is served at {path}: links look like /m/<short id>?size=small|medium|large")
     size = parts[3] if len(parts) == 4 else DEFAULT_SIZE
-    if query:
+    if query.startswith("size=") and not any(c in query for c in "&%+"):
+        size = query[5:]
+    elif query:
         for key, value in parse_qsl(query, keep_blank_values=True):
             if key == "size":
                 size = value

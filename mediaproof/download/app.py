@@ -48,6 +48,7 @@ class DownloadApp:
         self._store: GatewayStore | None = None
         self._resolved: dict[str, tuple[float, LinkedMedia, dict[str, list[int]]]] = {}
         self._loading: dict[str, asyncio.Future[bytes]] = {}
+        self._plain: dict[tuple[str, bool, str], Answer] = {}
         self.served = 0
         self.failed = 0
 
@@ -127,7 +128,12 @@ class DownloadApp:
                 range_header = value.decode("latin-1")
             elif name == b"if-range":
                 if_range = value.decode("latin-1")
-        plan = answer(rendition, exact, if_none_match, range_header, if_range)
+        if if_none_match is None and range_header is None:
+            # The common case (a first view): the same answer every time, so made once per rendition.
+            key = (rendition.sha256, exact, rendition.media_type)
+            plan = self._plain.get(key) or self._plain.setdefault(key, answer(rendition, exact, None, None, None))
+        else:
+            plan = answer(rendition, exact, if_none_match, range_header, if_range)
         if plan.status in (304, 416):
             await _send_all(send, plan.status, plan.headers, b"" if method == "HEAD" else plan.body)
             if plan.status == 304:

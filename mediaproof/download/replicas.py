@@ -7,6 +7,7 @@ A cluster that failed a read is tried last for a while, so one dead node costs o
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -193,3 +194,6 @@ class Replicas:
         ring = ClusterRing.from_clusters([(c.id, "", c.weight, c.status, c.endpoint) for c in views.values()])
         self.topology = Topology(views, ring)
         self._signature = signature
+        # The ring is a few big lists that live until the next change: keep the collector from walking them.
+        gc.collect()
+        gc.freeze()
