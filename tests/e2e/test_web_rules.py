@@ -140,3 +140,29 @@ def test_chain_config_needs_proof_of_in_the_abi(tmp_path: Path) -> None:
     abi.write_text(json.dumps([{"type": "function", "name": "other", "inputs": [], "outputs": []}]))
     with pytest.raises(DeploymentError, match="no proofOf"):
         chain_config_from_files(path, abi, "http://127.0.0.1:8545")
+
+
+def test_rejection_message_names_the_file_and_the_reason() -> None:
+    from webapp.pages.upload import _rejection_message
+
+    too_large = [{"file": {"path": "./big.jpg"}, "errors": [{"code": "file-too-large", "message": "File is larger"}]}]
+    assert _rejection_message(too_large, 4_000_000) == "big.jpg is too large: the limit is 4.0 MB."
+    wrong = [{"file": {}, "errors": [{"code": "file-invalid-type"}]}]
+    assert "the file is not a photo or video" in _rejection_message(wrong, 1)
+    assert _rejection_message([{"file": "odd", "errors": None}], 1) == "the file was not accepted."
+    assert _rejection_message([], 1) == "That file was not accepted."
+
+
+def test_media_card_links_by_short_id_and_falls_back_to_media_id() -> None:
+    from webapp.media_rows import ether, human_size, media_card
+
+    row = {"id": "0x" + "ab" * 32, "title": "Harbour", "owner": "0x" + "12" * 20, "media_type": "image/jpeg",
+           "time": 1_700_000_000, "size": 15_400}  # fmt: skip
+    card = media_card(row, "aZ3k9", "http://127.0.0.1:8701")
+    assert card["link"] == "/m/aZ3k9" and card["thumb"] == "http://127.0.0.1:8701/m/aZ3k9?size=small"
+    assert card["owner_short"] == "0x1212…1212" and card["time"] == "2023-11-14 22:13 UTC"
+    unlinked = media_card(row, "", "http://127.0.0.1:8701")
+    assert unlinked["link"] == "/m/0x" + "ab" * 32 and unlinked["thumb"] == ""
+    assert media_card({**row, "media_type": "video/mp4"}, "v1", "http://d")["thumb"] == "http://d/m/v1?size=poster"
+    assert human_size(15_400) == "15.4 KB" and human_size(999) == "999 bytes"
+    assert ether(10**16) == "0.01 ETH" and ether(0) == "0 ETH" and ether("9472000000000000") == "0.009472 ETH"

@@ -42,9 +42,14 @@ CHUNK = 1 << 20
 def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
     """Words for react-dropzone's rejection codes (the browser-side checks)."""
     reasons = []
-    for item in rejected:
-        name = str((item.get("file") or {}).get("path") or "the file").lstrip("./")
-        codes = {str(e.get("code")) for e in item.get("errors") or []}
+    for item in rejected if isinstance(rejected, list) else []:
+        item = item if isinstance(item, dict) else {}
+        # The browser's File object reaches the backend as whatever JSON made of it: a dict with `path`, or less.
+        file = item.get("file")
+        name = str((file.get("path") or file.get("name") or "") if isinstance(file, dict) else "") or "the file"
+        name = name.removeprefix("./")
+        errors = item.get("errors")
+        codes = {str(e.get("code")) for e in (errors if isinstance(errors, list) else []) if isinstance(e, dict)}
         if "file-too-large" in codes:
             reasons.append(f"{name} is too large: the limit is {human_size(limit)}.")
         elif "file-invalid-type" in codes:
@@ -354,6 +359,25 @@ def _account_step() -> rx.Component:
     )
 
 
+def _rejections_as_plain_data(rejected: rx.Var) -> rx.event.EventSpec:
+    """Only names and reason codes go to the backend: the rejected File itself would travel over the websocket as a
+    binary attachment (megabytes, for a file refused as too large)."""
+    plain = (
+        rejected.to(list)
+        .to(rx.vars.ArrayVar)
+        .map(
+            lambda item: rx.Var.create(
+                {
+                    "file": {"path": item.to(dict).to(rx.vars.ObjectVar)["file"].to(rx.vars.ObjectVar)["path"]},
+                    "errors": item.to(dict).to(rx.vars.ObjectVar)["errors"].to(rx.vars.ArrayVar)
+                    .map(lambda error: rx.Var.create({"code": error.to(dict).to(rx.vars.ObjectVar)["code"]})),
+                }
+            )
+        )
+    )  # fmt: skip
+    return UploadState.rejected(plain)
+
+
 def _drop_zone() -> rx.Component:
     return rx.upload.root(
         rx.vstack(
@@ -376,7 +400,7 @@ def _drop_zone() -> rx.Component:
         on_drop=UploadState.receive(
             rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=UploadState.sending_progress)
         ),
-        on_drop_rejected=UploadState.rejected,
+        on_drop_rejected=_rejections_as_plain_data,
         border=f"2px dashed {rx.color('accent', 7)}",
         border_radius="12px",
         padding="2.5em 1em",
