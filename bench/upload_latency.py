@@ -33,7 +33,7 @@ def photo_2mb(seed: int) -> bytes:
     """A 12 MP-shaped photo (gradient + noise), JPEG ~2 MB: like a phone photo, not random bytes."""
     rng = np.random.default_rng(seed)
     gradient = np.linspace(0, 255, 3000, dtype=np.float32)[None, :, None]
-    pixels = np.clip(gradient + rng.normal(0, 9, (2250, 3000, 3)), 0, 255).astype(np.uint8)
+    pixels = np.clip(gradient + rng.normal(0, 12, (2250, 3000, 3)), 0, 255).astype(np.uint8)
     out = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(out, "JPEG", quality=88)
     return out.getvalue()
