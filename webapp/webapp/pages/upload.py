@@ -283,7 +283,7 @@ class UploadState(rx.State):
     async def signed(self, answer: dict[str, Any]):
         if answer.get("error") == "refused":
             self.stage = "record"
-            self.error = "You declined to sign, so nothing was registered. Press Sign to try again, or start over."
+            self.error = "You declined to sign, so nothing was registered. Sign again, or start over."
             return
         if answer.get("error"):
             self.stage, self.error = (
