@@ -36,7 +36,7 @@ $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION): tooling/solc.js node_modules/.instal
 compile: install
 	$(VENV)/bin/ape compile
 
-up: install
+up: install web-install
 	$(VENV)/bin/mediaproof up
 
 # Everything: the main suite (.venv) and the browser suite (.venv-web, real Chromium).

@@ -31,7 +31,7 @@ from mediaproof.deployment import (
 from mediaproof.errors import DeploymentError, MediaproofError
 from mediaproof.ipfs_node import IpfsNode, node_from_settings
 from mediaproof.processes import ManagedProcess, http_ok, port_open
-from mediaproof.settings import ANVIL_TEST_KEYS, Settings
+from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT, Settings
 from mediaproof.storage.keys import load_or_create_signer
 from mediaproof.storage.launch import cluster_process
 
@@ -48,8 +48,9 @@ class ClusterParts:
 class LocalStack:
     """Everything `make up` runs, built from one Settings object."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, with_webapp: bool = False) -> None:
         self.settings = settings
+        self.with_webapp = with_webapp
         self.deployment_file: Path = settings.resolved_deployment_file()
         self.anvil = AnvilNode(
             settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json"
@@ -60,6 +61,7 @@ class LocalStack:
         self.download: ManagedProcess | None = None
         self.observer: ManagedProcess | None = None
         self.indexer: ManagedProcess | None = None
+        self.webapp: ManagedProcess | None = None
 
     def start(self) -> LocalStack:
         try:
@@ -101,6 +103,8 @@ class LocalStack:
         self._start_upload()
         self._start_download()
         self._start_observer()
+        if self.with_webapp:
+            self.webapp = self._webapp_process().start()
 
     def _start_download(self) -> None:
         """The download service (mediaproof/download): reads the gateway database and the clusters."""
@@ -123,6 +127,16 @@ class LocalStack:
         assert self.deployment is not None
         approve_relayer(self.anvil.url, self.deployment.media_app, self.settings)
         self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
+
+    def _webapp_process(self) -> ManagedProcess:
+        """The Reflex web app, from its own environment (.venv-web, made by `make web-install`)."""
+        s = self.settings
+        script = PROJECT_ROOT / "tooling" / "web" / "serve.sh"
+        env = {**s.as_env(), "MEDIAPROOF_RPC_URL": self.anvil.url}
+        url = f"http://127.0.0.1:{s.webapp_port}/ping"
+        # The first production build of the front end takes ~30 s on these machines.
+        return ManagedProcess("web app", ["bash", str(script), str(s.webapp_port)], s.data_dir / "webapp.log",
+                              lambda: http_ok(url), env=env, ready_timeout=300)  # fmt: skip
 
     def _indexer_process(self) -> ManagedProcess:
         s = self.settings
@@ -177,6 +191,9 @@ class LocalStack:
         return updated
 
     def stop(self) -> None:
+        if self.webapp is not None:
+            self.webapp.stop()
+            self.webapp = None
         for service in (self.observer, self.download):
             if service is not None:
                 service.stop()
@@ -200,6 +217,8 @@ class LocalStack:
             rows.append(("deployment", str(self.deployment_file)))
             rows.append(("MediaApp", self.deployment.media_app))
             rows.append(("StorageTopology", self.deployment.storage_topology))
+        if self.webapp is not None:
+            rows.append(("web app", f"http://127.0.0.1:{self.settings.webapp_port}"))
         if self.indexer is not None:
             rows.append(("indexer read API (search, feed, profiles)", self.settings.resolved_indexer_url()))
         if self.upload is not None:
@@ -226,7 +245,7 @@ def _still_bound(port: int, wait: float = 10.0) -> bool:
 
 def run_until_interrupted(settings: Settings) -> None:
     """`make up`: start everything, print where each part listens, stop it all on Ctrl-C or SIGTERM."""
-    stack = LocalStack(settings)
+    stack = LocalStack(settings, with_webapp=True)
     stopping = threading.Event()
     # Set explicitly: a shell that starts `make up` in the background leaves SIGINT ignored otherwise.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

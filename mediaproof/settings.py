@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
     prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
     download_port: int = Field(8701, description="download service port")
+    download_url: str | None = Field(None, description="download service as browsers reach it (default: local port)")
     indexer_port: int = Field(8702, description="indexer read API port")
     indexer_url: str | None = Field(None, description="indexer read API the CLI asks (default: local indexer_port)")
     indexer_db: Path | None = Field(None, description="the indexer's DuckDB file")
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     def resolved_indexer_url(self) -> str:
         return (self.indexer_url or f"http://127.0.0.1:{self.indexer_port}").rstrip("/")
 
+    def resolved_download_url(self) -> str:
+        return (self.download_url or f"http://127.0.0.1:{self.download_port}").rstrip("/")
+
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"
 
@@ -84,6 +88,10 @@ class Settings(BaseSettings):
 
     def resolved_views_dir(self) -> Path:
         return self.download_views_dir or self.data_dir / "views"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the MEDIAPROOF_* variables that rebuild them in a child process."""
+        return {f"MEDIAPROOF_{name.upper()}": str(v) for name, v in self.model_dump().items() if v is not None}
 
     def resolved_deployment_file(self) -> Path:
         return self.deployment_file or PROJECT_ROOT / "deployments" / f"{self.network}.json"

@@ -10,13 +10,6 @@ from mediaproof.processes import ManagedProcess
 from mediaproof.settings import Settings
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """MEDIAPROOF_* variables that rebuild `settings` in a child process."""
-    return {
-        f"MEDIAPROOF_{name.upper()}": str(value) for name, value in settings.model_dump().items() if value is not None
-    }
-
-
 def download_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
     """A not yet started download service on settings.download_port; its log is data_dir/download.log."""
     if rpc_url is not None:
@@ -31,6 +24,6 @@ def download_process(settings: Settings, rpc_url: str | None = None, ready_timeo
         argv=[sys.executable, "-m", "mediaproof.download"],
         log_path=settings.data_dir / "download.log",
         ready=ready,
-        env=settings_env(settings),
+        env=settings.as_env(),
         ready_timeout=ready_timeout,
     )

@@ -28,9 +28,7 @@ def observer_process(settings: Settings, rpc_url: str | None = None, ready_timeo
             text = handle.read()
         return READY_LINE in text
 
-    env = {
-        f"MEDIAPROOF_{name.upper()}": str(value) for name, value in settings.model_dump().items() if value is not None
-    }
+    env = settings.as_env()
     return ManagedProcess(
         name="observer",
         argv=[sys.executable, "-m", "mediaproof.observer"],

@@ -12,18 +12,9 @@ from mediaproof.settings import Settings
 LOG_FILE = "upload.log"
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """`settings` as the MEDIAPROOF_* variables a child process reads back into the same Settings."""
-    env = {}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"MEDIAPROOF_{name.upper()}"] = str(value)
-    return env
-
-
 def upload_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
     """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/."""
-    env = settings_env(settings)
+    env = settings.as_env()
     if rpc_url:
         env["MEDIAPROOF_RPC_URL"] = rpc_url
     url = f"http://127.0.0.1:{settings.upload_port}"

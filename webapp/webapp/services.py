@@ -46,7 +46,7 @@ def is_short_id(key: str) -> bool:
 
 def download_base(settings: Settings) -> str:
     """Where the browser fetches bytes: the download service (an <img src> needs no CORS)."""
-    return f"http://127.0.0.1:{settings.download_port}"
+    return settings.resolved_download_url()
 
 
 def download_url(settings: Settings, short_id: str, size: str = "original") -> str:
