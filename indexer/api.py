@@ -40,10 +40,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         limit: int = Query(20, ge=1, le=MAX_LIMIT),
         offset: int = Query(0, ge=0, le=10_000),
     ) -> dict[str, Any]:
-        hits = index.search(q, limit=limit, offset=offset)
-        rows = store.media_by_positions([h.media_pos for h in hits])
-        for row, hit in zip(rows, hits, strict=False):
-            row["score"] = round(hit.score, 4)
+        rows = index.rows(index.search(q, limit=limit, offset=offset))
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
     @app.get("/media/{key}", summary="A media record by id or sha256, with its proof and receipts")

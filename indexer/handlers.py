@@ -133,16 +133,16 @@ def _media_registered(e: ChainEvent) -> HandlerResult:
         "deleted_block": None,
         "deleted_tx_hash": None,
     }
-    writes: list[Write] = [Insert("media", row | _where(e))]
     counts, length = term_counts(a["title"])
-    for token, tf in counts.items():
-        writes.append(
-            Insert(
-                "search_tokens",
-                {"token": token, "media_pos": pos, "tf": tf, "title_len": length, "block": e.position.block},
-            )
-        )
-    return HandlerResult(writes)
+    # One row per title: its distinct tokens with their counts (the store unnests them when the index loads).
+    tokens_row = {
+        "media_pos": pos,
+        "tokens": list(counts),
+        "tfs": list(counts.values()),
+        "title_len": length,
+        "block": e.position.block,
+    }
+    return HandlerResult([Insert("media", row | _where(e)), Insert("search_tokens", tokens_row)])
 
 
 def _variant(e: ChainEvent) -> HandlerResult:

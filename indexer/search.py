@@ -1,9 +1,10 @@
 """Title search: BM25 over the tokens the store keeps, with prefix matching for the word being typed.
 
 The durable inverted index is DuckDB's `search_tokens` table (rolled back with its block like every other row).
-This module holds a read-optimised copy in memory (numpy postings per term, sorted term list for prefix ranges)
-because DuckDB's own scans take 70-300 ms over 1M titles; the follower refreshes it after every commit and
-rollback, so a title is searchable as soon as its block is written.
+This module holds a read-optimised copy in memory because DuckDB's own scans take 70-300 ms over 1M titles:
+every title gets a dense ordinal in chain order, each term a sorted array of ordinals, and the media rows of the
+hits come from compact columns by ordinal. The follower refreshes it after every commit and rollback, so a title
+is searchable as soon as its block is written.
 """
 
 from __future__ import annotations
@@ -13,33 +14,36 @@ import math
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from indexer.media_rows import MediaRows
 from indexer.store import Store
 from indexer.text import parse_query
 
 K1 = 1.2
 B = 0.75
 PREFIX_COMPLETIONS = 16  # the word being typed expands to its most frequent completions
-MERGE_DELTA_POSTINGS = 100_000  # fold recent postings into the sorted arrays past this many
+MERGE_RECENT_TITLES = 20_000  # fold recent titles into the sorted arrays past this many
 
 
 @dataclass(frozen=True)
 class Hit:
     media_pos: int
     score: float
+    ordinal: int = -1
 
 
 class _Postings:
-    """One term's postings: media positions ascending, with tf and title length, plus its impact order."""
+    """One term's postings: document ordinals ascending, with tf and title length, plus its impact order."""
 
-    __slots__ = ("by_impact", "length", "pos", "tf")
+    __slots__ = ("by_impact", "length", "ords", "tf")
 
-    def __init__(self, pos: np.ndarray, tf: np.ndarray, length: np.ndarray, avg_len: float):
-        self.pos, self.tf, self.length = pos, tf, length
+    def __init__(self, ords: np.ndarray, tf: np.ndarray, length: np.ndarray, avg_len: float):
+        self.ords, self.tf, self.length = ords, tf, length
         # Within one term BM25 depends only on tf and title length: sort once, answer single terms by slicing.
-        self.by_impact = np.lexsort((-pos, -_tf_norm(tf, length, avg_len)))
+        self.by_impact = np.lexsort((-ords, -_tf_norm(tf, length, avg_len)))
 
 
 def _tf_norm(tf: np.ndarray, length: np.ndarray, avg_len: float) -> np.ndarray:
@@ -48,7 +52,7 @@ def _tf_norm(tf: np.ndarray, length: np.ndarray, avg_len: float) -> np.ndarray:
 
 
 class TitleIndex:
-    """Thread-safe: the follower calls refresh/rollback, API threads call search."""
+    """Thread-safe: the follower calls refresh/rollback/set_short_ids, API threads call search and rows."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -57,70 +61,107 @@ class TitleIndex:
 
     # -- keeping up with the store ---------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        terms, cols = self.store.load_postings()
-        term, pos, tf, length, block = (cols[k] for k in ("term", "media_pos", "tf", "title_len", "block"))
-        docs = np.unique(pos)
-        total_len = 0
-        if len(pos):
-            # every posting of a title carries the title's length: count each title once
-            order = np.argsort(pos, kind="stable")
-            first = np.concatenate(([True], np.diff(pos[order]) != 0))
-            total_len = int(length[order][first].sum())
-        avg_len = total_len / len(docs) if len(docs) else 1.0
+        terms, cols, docs = self.store.load_postings()
+        doc_pos = docs["media_pos"].astype(np.int64)
+        doc_len = docs["title_len"].astype(np.int64)
+        term = cols["term"]
+        ords = np.searchsorted(doc_pos, cols["media_pos"]).astype(np.int32)
+        tf, length = cols["tf"].astype(np.int32), cols["title_len"].astype(np.int32)
+        total_len = int(doc_len.sum())
+        avg_len = total_len / len(doc_pos) if len(doc_pos) else 1.0
         bounds = np.searchsorted(term, np.arange(len(terms) + 1))
         main = {
             t: _Postings(
-                pos[bounds[i] : bounds[i + 1]],
+                ords[bounds[i] : bounds[i + 1]],
                 tf[bounds[i] : bounds[i + 1]],
                 length[bounds[i] : bounds[i + 1]],
                 avg_len,
             )
             for i, t in enumerate(terms)
         }
+        media = self.store.media_columns()
+        if len(media["id"]) != len(doc_pos):
+            raise RuntimeError(f"{len(doc_pos)} titles but {len(media['id'])} media rows: the store is inconsistent")
+        rows = MediaRows(media)
+        deleted = self.store.deleted_positions()
+        term_df = np.diff(bounds).astype(np.int64)
         with self._lock:
             self._terms = terms
+            self._term_df = term_df
             self._main = main
-            self._main_block = int(block.max()) if len(block) else -1
-            self._main_docs = (len(docs), total_len)
-            self._doc_count, self._total_len = self._main_docs
-            self._delta: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
-            self._delta_terms: list[str] = []
-            self._delta_size = 0
+            self._main_docs = len(doc_pos)
+            self._main_len = total_len
+            self._main_block = int(docs["block"].max()) if len(doc_pos) else -1
+            self._pos = list(doc_pos.tolist())  # ordinal → media position (chain order, ascending)
+            self._pos_array = doc_pos
+            self._total_len = total_len
+            self._recent: dict[str, list[tuple[int, int, int]]] = defaultdict(list)  # term → (ordinal, tf, len)
+            self._recent_terms: list[str] = []
             self._seen_block = self._main_block
-            self._deleted = np.array(sorted(self.store.deleted_positions()), dtype=np.int64)
+            self._rows = rows
+            self._dead = np.zeros(len(doc_pos), dtype=bool)
+            self._slot = np.full(len(doc_pos), -1, dtype=np.int32)  # scratch: ordinal → candidate index
+            self._mark_dead(deleted)
 
     def refresh(self) -> None:
-        """Takes in what the store committed since the last call (new titles, deletions)."""
-        rows = self.store.postings_after(self._seen_block)
-        deleted = np.array(sorted(self.store.deleted_positions()), dtype=np.int64)
+        """Takes in what the store committed since the last call (new titles, deletions, short ids)."""
+        titles = self.store.titles_after(self._seen_block)
+        media = self.store.media_after(self._seen_block)
+        deleted = self.store.deleted_positions()
         with self._lock:
-            last_pos = None
-            for token, pos, tf, length, block in rows:
-                if token not in self._delta:
-                    bisect.insort(self._delta_terms, token)
-                self._delta[token].append((pos, tf, length, block))
-                if pos != last_pos:
-                    self._doc_count += 1
-                    self._total_len += length
-                    last_pos = pos
+            for pos, tokens, tfs, length, block in titles:
+                row = media[pos]
+                ordinal = len(self._pos)
+                self._pos.append(pos)
+                self._total_len += length
+                for token, tf in zip(tokens, tfs, strict=True):
+                    if token not in self._recent:
+                        bisect.insort(self._recent_terms, token)
+                    self._recent[token].append((ordinal, tf, length))
                 self._seen_block = max(self._seen_block, block)
-            self._delta_size += len(rows)
-            self._deleted = deleted
-        if self._delta_size > MERGE_DELTA_POSTINGS:
+                self._rows.append([row])
+            self._grow(len(self._pos))
+            self._dead[:] = False
+            self._mark_dead(deleted)
+        if len(self._pos) - self._main_docs > MERGE_RECENT_TITLES:
             self._rebuild()
 
+    def _grow(self, n: int) -> None:
+        if len(self._pos_array) != n:
+            self._pos_array = np.array(self._pos, dtype=np.int64)
+        if len(self._dead) < n:
+            self._dead = np.concatenate((self._dead, np.zeros(max(n - len(self._dead), 1024), dtype=bool)))
+            self._slot = np.concatenate((self._slot, np.full(len(self._dead) - len(self._slot), -1, np.int32)))
+
+    def _mark_dead(self, positions: list[int]) -> None:
+        wanted = np.array(positions, dtype=np.int64)
+        ords = np.searchsorted(self._pos_array, wanted)
+        inside = ords < len(self._pos_array)
+        ords, wanted = ords[inside], wanted[inside]
+        self._dead[ords[self._pos_array[ords] == wanted]] = True
+
     def rollback(self, block: int) -> None:
-        """Forgets postings of blocks after `block` (the store has just rolled them back)."""
+        """Forgets titles of blocks after `block` (the store has just rolled them back)."""
         if block < self._main_block:
             self._rebuild()
             return
         with self._lock:
-            self._delta = defaultdict(list)
-            self._delta_terms = []
-            self._delta_size = 0
+            del self._pos[self._main_docs :]
+            self._pos_array = self._pos_array[: self._main_docs]
+            self._total_len = self._main_len
+            self._recent = defaultdict(list)
+            self._recent_terms = []
             self._seen_block = self._main_block
-            self._doc_count, self._total_len = self._main_docs
+            self._rows.truncate(self._main_docs)
         self.refresh()
+
+    def set_short_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Short ids the gateway gave media after they were indexed: (media position, short id)."""
+        with self._lock:
+            for pos, short_id in pairs:
+                ordinal = bisect.bisect_left(self._pos, pos)
+                if ordinal < len(self._pos) and self._pos[ordinal] == pos:
+                    self._rows.set_short_id(ordinal, short_id)
 
     # -- searching -----------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int = 20, offset: int = 0) -> list[Hit]:
@@ -130,39 +171,59 @@ class TitleIndex:
         with self._lock:
             return self._search(words, prefix, limit, offset)
 
+    def rows(self, hits: list[Hit]) -> list[dict[str, Any]]:
+        """The media rows of hits (with their scores), from memory."""
+        with self._lock:
+            out = []
+            for hit in hits:
+                ordinal = hit.ordinal
+                if not (0 <= ordinal < len(self._pos) and self._pos[ordinal] == hit.media_pos):
+                    ordinal = bisect.bisect_left(self._pos, hit.media_pos)  # the index was rebuilt meanwhile
+                    if ordinal >= len(self._pos) or self._pos[ordinal] != hit.media_pos:
+                        continue  # rolled back meanwhile
+                out.append(self._rows.get(ordinal) | {"score": round(hit.score, 4)})
+            return out
+
     def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(pos, tf, length) of a token, main then recent, positions ascending."""
+        """(ordinals, tf, length) of a token, main then recent, ordinals ascending."""
         main = self._main.get(token)
-        recent = self._delta.get(token)
+        recent = self._recent.get(token)
         if recent is None:
             if main is None:
                 return _EMPTY, _EMPTY, _EMPTY
-            return main.pos, main.tf, main.length
-        r = np.array([(p, tf, ln) for p, tf, ln, _ in recent], dtype=np.int64).reshape(-1, 3)
+            return main.ords, main.tf, main.length
+        r = np.array(recent, dtype=np.int64).reshape(-1, 3)
         if main is None:
             return r[:, 0], r[:, 1], r[:, 2]
         return (
-            np.concatenate((main.pos, r[:, 0])),
+            np.concatenate((main.ords, r[:, 0])),
             np.concatenate((main.tf, r[:, 1])),
             np.concatenate((main.length, r[:, 2])),
         )
 
     def _df(self, token: str) -> int:
         main = self._main.get(token)
-        return (len(main.pos) if main is not None else 0) + len(self._delta.get(token, ()))
+        return (len(main.ords) if main is not None else 0) + len(self._recent.get(token, ()))
 
     def _idf(self, df: int) -> float:
-        return math.log(1 + (self._doc_count - df + 0.5) / (df + 0.5))
+        n = len(self._pos)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def _avg_len(self) -> float:
-        return self._total_len / self._doc_count if self._doc_count else 1.0
+        return self._total_len / len(self._pos) if self._pos else 1.0
 
     def _completions(self, prefix: str) -> list[str]:
-        found = set()
-        for terms in (self._terms, self._delta_terms):
-            lo = bisect.bisect_left(terms, prefix)
-            hi = bisect.bisect_left(terms, prefix + "\U0010ffff")
-            found.update(terms[lo:hi])
+        """The prefix's most frequent completions; the main terms' counts are one numpy slice."""
+        lo = bisect.bisect_left(self._terms, prefix)
+        hi = bisect.bisect_left(self._terms, prefix + "\U0010ffff")
+        if hi - lo > PREFIX_COMPLETIONS:
+            top = np.argpartition(-self._term_df[lo:hi], PREFIX_COMPLETIONS - 1)[:PREFIX_COMPLETIONS]
+            found = {self._terms[lo + int(i)] for i in top}
+        else:
+            found = set(self._terms[lo:hi])
+        lo = bisect.bisect_left(self._recent_terms, prefix)
+        hi = bisect.bisect_left(self._recent_terms, prefix + "\U0010ffff")
+        found.update(self._recent_terms[lo:hi])
         return sorted(found, key=lambda t: (-self._df(t), t))[:PREFIX_COMPLETIONS]
 
     def _search(self, words: list[str], prefix: str | None, limit: int, offset: int) -> list[Hit]:
@@ -172,65 +233,110 @@ class TitleIndex:
         if prefix is not None and not completions:
             return []
         if not words:
-            # Only the word being typed: each completion's best titles come first in its impact order.
-            pos_parts, score_parts = [], []
-            for term in completions:
-                pos, tf, length = self._take_best(term, want + len(self._deleted))
-                pos_parts.append(pos)
-                score_parts.append(self._idf(self._df(term)) * _tf_norm(tf, length, avg))
-            pos = np.concatenate(pos_parts)
-            scores = np.concatenate(score_parts)
-            order = np.lexsort((-pos, -scores))
-            pos, scores = pos[order], scores[order]
-            _, first = np.unique(pos, return_index=True)  # one hit per title: its best completion
-            keep = np.sort(first)
-            return self._page(pos[keep], scores[keep], limit, offset)
+            return self._best_of(completions, want, avg, limit, offset)
+        if len(words) == 1 and not completions:
+            return self._best_of(words, want, avg, limit, offset)
         lists = sorted(((*self._postings(w), self._idf(self._df(w))) for w in words), key=lambda p: len(p[0]))
         cand, tf, length, idf = lists[0]
         scores = idf * _tf_norm(tf, length, avg)
-        for other_pos, other_tf, other_len, other_idf in lists[1:]:
-            idx = np.searchsorted(other_pos, cand)
-            idx[idx >= len(other_pos)] = 0
-            hit = other_pos[idx] == cand if len(other_pos) else np.zeros(len(cand), bool)
-            cand, idx, scores = cand[hit], idx[hit], scores[hit]
-            scores = scores + other_idf * _tf_norm(other_tf[idx], other_len[idx], avg)
-        if completions:
+        # Whole words first: each narrows the candidates, the rarest first, so the prefix meets few titles.
+        for other, other_tf, other_len, other_idf in lists[1:]:
+            if not len(cand):
+                return []
+            at_cand, at_other = self._common(cand, other)
+            cand, scores = (
+                cand[at_cand],
+                scores[at_cand] + other_idf * _tf_norm(other_tf[at_other], other_len[at_other], avg),
+            )
+        if completions and len(cand):
             best = np.full(len(cand), -1.0)
-            for term in completions:
-                c_pos, c_tf, c_len = self._postings(term)
-                if not len(c_pos):
-                    continue
-                idx = np.searchsorted(c_pos, cand)
-                idx[idx >= len(c_pos)] = 0
-                hit = c_pos[idx] == cand
-                s = self._idf(self._df(term)) * _tf_norm(c_tf[idx], c_len[idx], avg)
-                best = np.where(hit & (s > best), s, best)
+            slot = self._slot
+            slot[cand] = np.arange(len(cand), dtype=np.int32)  # marked once for every completion
+            try:
+                for term in completions:
+                    c_ords, c_tf, c_len = self._postings(term)
+                    at_cand, at_c = self._common(cand, c_ords, marked=True)
+                    if not len(at_cand):
+                        continue
+                    s = self._idf(self._df(term)) * _tf_norm(c_tf[at_c], c_len[at_c], avg)
+                    best[at_cand] = np.maximum(best[at_cand], s)  # one posting per title and term: no repeats
+            finally:
+                slot[cand] = -1
             keep = best >= 0
             cand, scores = cand[keep], scores[keep] + best[keep]
         return self._page(cand, scores, limit, offset)
+
+    def _common(self, cand: np.ndarray, other: np.ndarray, marked: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Indexes into `cand` and into `other` (both ascending ordinals) of the ordinals they share. Binary search
+        from the shorter side when one is far shorter, else one pass over `other` through the scratch array
+        (`marked`: the caller has already written the candidates' indexes into it)."""
+        if not len(other):
+            return _EMPTY, _EMPTY
+        if len(other) > 16 * len(cand):
+            idx = np.searchsorted(other, cand)
+            idx[idx >= len(other)] = 0
+            hit = other[idx] == cand
+            return np.flatnonzero(hit), idx[hit]
+        if len(cand) > 16 * len(other):
+            idx = np.searchsorted(cand, other)
+            idx[idx >= len(cand)] = 0
+            hit = cand[idx] == other
+            return idx[hit], np.flatnonzero(hit)
+        slot = self._slot
+        if not marked:
+            slot[cand] = np.arange(len(cand), dtype=np.int32)
+        try:
+            at = slot[other]
+        finally:
+            if not marked:
+                slot[cand] = -1
+        hit = at >= 0
+        return at[hit], np.flatnonzero(hit)
+
+    def _best_of(self, terms: list[str], want: int, avg: float, limit: int, offset: int) -> list[Hit]:
+        """Titles with any of `terms`, best first: each term's best titles come first in its impact order."""
+        ord_parts, score_parts = [], []
+        reserve = want + int(self._dead.sum())
+        for term in terms:
+            ords, tf, length = self._take_best(term, reserve)
+            ord_parts.append(ords)
+            score_parts.append(self._idf(self._df(term)) * _tf_norm(tf, length, avg))
+        ords = np.concatenate(ord_parts)
+        scores = np.concatenate(score_parts)
+        order = np.lexsort((-ords, -scores))
+        ords, scores = ords[order], scores[order]
+        _, first = np.unique(ords, return_index=True)  # one hit per title: its best completion
+        keep = np.sort(first)
+        return self._page(ords[keep], scores[keep], limit, offset)
 
     def _take_best(self, term: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         main = self._main.get(term)
         parts = []
         if main is not None:
             top = main.by_impact[:n]
-            parts.append((main.pos[top], main.tf[top], main.length[top]))
-        recent = self._delta.get(term)
+            parts.append((main.ords[top], main.tf[top], main.length[top]))
+        recent = self._recent.get(term)
         if recent:
-            r = np.array([(p, tf, ln) for p, tf, ln, _ in recent], dtype=np.int64)
+            r = np.array(recent, dtype=np.int64).reshape(-1, 3)
             parts.append((r[:, 0], r[:, 1], r[:, 2]))
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+        if not parts:
+            return _EMPTY, _EMPTY, _EMPTY
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
 
-    def _page(self, pos: np.ndarray, scores: np.ndarray, limit: int, offset: int) -> list[Hit]:
-        if len(self._deleted) and len(pos):
-            alive = ~np.isin(pos, self._deleted)
-            pos, scores = pos[alive], scores[alive]
+    def _page(self, ords: np.ndarray, scores: np.ndarray, limit: int, offset: int) -> list[Hit]:
+        if len(ords):
+            alive = ~self._dead[ords]
+            ords, scores = ords[alive], scores[alive]
         want = limit + offset
-        if len(pos) > want:
+        if len(ords) > want:
             top = np.argpartition(-scores, want - 1)[:want]
-            pos, scores = pos[top], scores[top]
-        order = np.lexsort((-pos, -scores))[offset:want]
-        return [Hit(int(pos[i]), float(scores[i])) for i in order]
+            ords, scores = ords[top], scores[top]
+        order = np.lexsort((-ords, -scores))[offset:want]
+        return [Hit(self._pos[int(ords[i])], float(scores[i]), int(ords[i])) for i in order]
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)

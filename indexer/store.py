@@ -7,6 +7,7 @@ same connection, so there is never a second writer.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -15,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from indexer.handlers import Insert, MarkDeleted, Write
+from indexer.media_rows import MEDIA_COLUMNS
 from mediaproof.errors import DeploymentError
+
+log = logging.getLogger("indexer")
+# Bumped when a table's layout changes: an older file is then rebuilt from its sources.
+SCHEMA_VERSION = "2"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -102,15 +108,17 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("args", "VARCHAR"),
         *_WHERE,
     ],
-    # One row per distinct token of a title: the inverted index the title search loads.
+    # One row per title: its distinct tokens and their counts, what the in-memory title index is built from.
     "search_tokens": [
-        ("token", "VARCHAR"),
         ("media_pos", "BIGINT"),
-        ("tf", "SMALLINT"),
+        ("tokens", "VARCHAR[]"),
+        ("tfs", "SMALLINT[]"),
         ("title_len", "SMALLINT"),
         ("block", "BIGINT"),
     ],
 }
+
+_BLOCK_COLS = [("number", "BIGINT"), ("hash", "VARCHAR"), ("parent_hash", "VARCHAR"), ("time", "BIGINT")]
 
 _EXTRA_DDL = """
 CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash VARCHAR NOT NULL,
@@ -135,6 +143,50 @@ CREATE OR REPLACE VIEW cluster_status_history AS
 """
 
 
+_INT_TYPES = ("BIGINT", "INTEGER", "SMALLINT")
+
+
+def _columns(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> tuple[dict[str, np.ndarray], str]:
+    """Rows turned into numpy columns that DuckDB scans by name, and the SELECT list that casts them back.
+
+    Ints and booleans go as int64/bool arrays (no per-object type sniffing), everything else as object arrays of
+    str. Missing values travel as a separate bool mask, lists (of ints, or of tokens, which never hold a space)
+    as space-joined text: DuckDB's numpy scan fails on object columns whose first 1000 values are None.
+    """
+    incoming: dict[str, np.ndarray] = {}
+    select = []
+    for name, type_ in cols:
+        values: list[Any] = [r.get(name) for r in rows]
+        missing = [v is None for v in values]
+        if all(missing):
+            select.append(f"NULL::{type_}")
+            continue
+        if any(missing):
+            blank: Any = 0 if type_ in _INT_TYPES else False if type_ == "BOOLEAN" else ""
+            values = [blank if v is None else v for v in values]
+            incoming[name + "__null"] = np.array(missing, dtype=bool)
+        if type_ in _INT_TYPES:
+            column = np.array(values, dtype=np.int64)
+            expr = f"CAST({name} AS {type_})"
+        elif type_ == "BOOLEAN":
+            column = np.array(values, dtype=bool)
+            expr = name
+        else:
+            if type_.endswith("[]"):
+                values = [" ".join(map(str, v)) for v in values]
+                expr = f"if({name} = '', []::{type_}, CAST(string_split({name}, ' ') AS {type_}))"
+            elif type_ == "HUGEINT":
+                values = [str(v) for v in values]  # wei amounts can pass int64: DuckDB casts the text
+                expr = f"CAST(NULLIF({name}, '') AS HUGEINT)"
+            else:
+                expr = name
+            column = np.empty(len(values), dtype=object)
+            column[:] = values
+        incoming[name] = column
+        select.append(f"if({name}__null, NULL, {expr})" if any(missing) else expr)
+    return incoming, ", ".join(select)
+
+
 @dataclass(frozen=True)
 class BlockRef:
     number: int
@@ -151,10 +203,32 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(self.path))
         self._write_lock = threading.Lock()
+        self._drop_older_schema()
         for table, cols in TABLES.items():
             body = ", ".join(f"{name} {type_}" for name, type_ in cols)
             self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
         self._con.execute(_EXTRA_DDL)
+        self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+
+    def _drop_older_schema(self) -> None:
+        """Everything here is derived (from the chain, the gateway and view files), so a database of an older
+        layout is emptied and rebuilt rather than migrated."""
+        names = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if not names:
+            return
+        version = None
+        if "meta" in names:
+            row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            version = row[0] if row else None
+        if version == SCHEMA_VERSION:
+            return
+        log.warning(
+            "%s has an older layout (schema %s, now %s): re-indexing from scratch", self.path, version, SCHEMA_VERSION
+        )
+        for kind, name in self._con.execute(
+            "SELECT table_type, table_name FROM information_schema.tables ORDER BY table_type = 'VIEW' DESC"
+        ).fetchall():
+            self._con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
     def close(self) -> None:
         self._con.close()
@@ -211,10 +285,7 @@ class Store:
                         [d.block, d.tx_hash, d.media_id],
                     )
                 if blocks:
-                    con.executemany(
-                        "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?)",
-                        [[b.number, b.hash, b.parent_hash, b.time] for b in blocks],
-                    )
+                    self._insert_blocks(blocks)
                     # Older blocks are final for our purposes; the newest always stays as the cursor.
                     con.execute("DELETE FROM blocks WHERE number < ?", [blocks[-1].number - keep_blocks])
                 con.execute("COMMIT")
@@ -223,20 +294,14 @@ class Store:
                 raise
 
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
-        cols = TABLES[table]
-        frame = pd.DataFrame(
-            {
-                # Wei amounts can pass int64: hand them over as text and let DuckDB cast.
-                name: [str(r[name]) if type_ == "HUGEINT" and r.get(name) is not None else r.get(name) for r in rows]
-                for name, type_ in cols
-            }
-        )
-        select = ", ".join(f"CAST({name} AS {type_})" for name, type_ in cols)
-        self._con.register("incoming_rows", frame)
-        try:
-            self._con.execute(f"INSERT INTO {table} SELECT {select} FROM incoming_rows")
-        finally:
-            self._con.unregister("incoming_rows")
+        """One INSERT per table per range: DuckDB scans the columns as numpy arrays (no per-row statements)."""
+        incoming, select = _columns(rows, TABLES[table])  # noqa: RUF059 - DuckDB finds `incoming` by name
+        self._con.execute(f"INSERT INTO {table} SELECT {select} FROM incoming")
+
+    def _insert_blocks(self, blocks: Sequence[BlockRef]) -> None:
+        rows = [{"number": b.number, "hash": b.hash, "parent_hash": b.parent_hash, "time": b.time} for b in blocks]
+        incoming, select = _columns(rows, _BLOCK_COLS)  # noqa: RUF059 - read by name, as above
+        self._con.execute(f"INSERT OR REPLACE INTO blocks SELECT {select} FROM incoming")
 
     def rollback_to(self, number: int) -> None:
         """Removes everything written for blocks after `number`, in one transaction."""
@@ -264,31 +329,54 @@ class Store:
         return self.cursor().execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()
 
     # -- the title index's inputs -----------------------------------------------------------------------------
-    def load_postings(self) -> tuple[list[str], dict[str, Any]]:
-        """Every token (sorted) and every posting as numpy columns (term number, media pos, tf, title length,
-        block), ordered by term then media position: what the in-memory title index is built from."""
+    def load_postings(self) -> tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """What the in-memory title index is built from: every token (sorted); every posting as numpy columns
+        (term number, media pos, tf, title length) ordered by term then media position; and every title
+        (media pos, title length, block) ordered by media position."""
         cur = self.cursor()
-        terms = [r[0] for r in cur.execute("SELECT DISTINCT token FROM search_tokens ORDER BY token").fetchall()]
-        columns = cur.execute(
+        cur.execute(
             """
-            WITH terms AS (SELECT token, (row_number() OVER (ORDER BY token) - 1)::INTEGER AS term
-                           FROM (SELECT DISTINCT token FROM search_tokens))
-            SELECT term, media_pos, tf, title_len, block FROM search_tokens JOIN terms USING (token)
-            ORDER BY term, media_pos
+            CREATE OR REPLACE TEMP TABLE postings AS
+              SELECT unnest(tokens) AS token, media_pos, unnest(tfs) AS tf, title_len FROM search_tokens
             """
-        ).fetchnumpy()
-        return terms, columns
+        )
+        try:
+            terms = [r[0] for r in cur.execute("SELECT DISTINCT token FROM postings ORDER BY token").fetchall()]
+            columns = cur.execute(
+                """
+                WITH terms AS (SELECT token, (row_number() OVER (ORDER BY token) - 1)::INTEGER AS term
+                               FROM (SELECT DISTINCT token FROM postings))
+                SELECT term, media_pos, tf, title_len FROM postings JOIN terms USING (token)
+                ORDER BY term, media_pos
+                """
+            ).fetchnumpy()
+        finally:
+            cur.execute("DROP TABLE IF EXISTS postings")
+        docs = cur.execute("SELECT media_pos, title_len, block FROM search_tokens ORDER BY media_pos").fetchnumpy()
+        return terms, columns, docs
 
-    def postings_after(self, block: int) -> list[tuple[str, int, int, int, int]]:
-        """Postings of blocks after `block`, in chain order: (token, media pos, tf, title length, block)."""
+    def titles_after(self, block: int) -> list[tuple[int, list[str], list[int], int, int]]:
+        """Titles of blocks after `block`, in chain order: (media pos, tokens, their counts, length, block)."""
         return (
             self.cursor()
             .execute(
-                "SELECT token, media_pos, tf, title_len, block FROM search_tokens WHERE block > ? ORDER BY media_pos",
+                "SELECT media_pos, tokens, tfs, title_len, block FROM search_tokens WHERE block > ? ORDER BY media_pos",
                 [block],
             )
             .fetchall()
         )
+
+    def media_columns(self) -> dict[str, Any]:
+        """Every media row as columns (lists or numpy arrays, None for NULL), ordered by position."""
+        columns = self.cursor().execute(f"SELECT {', '.join(MEDIA_COLUMNS)} FROM media ORDER BY pos").fetchnumpy()
+        return {
+            k: v.tolist() if isinstance(v, np.ma.MaskedArray) or v.dtype == object else v for k, v in columns.items()
+        }
+
+    def media_after(self, block: int) -> dict[int, dict[str, Any]]:
+        """Media rows of blocks after `block`, by position."""
+        rows = self._dicts(f"SELECT pos, {', '.join(MEDIA_COLUMNS)} FROM media WHERE block > ?", [block])
+        return {r.pop("pos"): r for r in rows}
 
     def deleted_positions(self) -> list[int]:
         return [r[0] for r in self.cursor().execute("SELECT pos FROM media WHERE deleted").fetchall()]

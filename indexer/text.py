@@ -16,6 +16,8 @@ MAX_TOKEN_CHARS = 64
 
 def fold(text: str) -> str:
     """Case- and accent-folded text: "Été à Zürich" → "ete a zurich"."""
+    if text.isascii():
+        return text.lower()  # most titles: nothing to decompose, and casefold equals lower on ASCII
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.casefold()
