@@ -125,8 +125,10 @@ def upload(
         result = upload_and_register(
             client, chain, account, path, digest, title.strip(), settings.user_deposit_wei, sent
         )
+    # The service answers a path; people share the whole URL of the download service (sizes by ?size=).
+    link = settings.resolved_download_url() + result.link
     emit(
-        result.as_dict(),
+        {**result.as_dict(), "link": link},
         as_json,
         [
             f"sha256    {result.sha256}",
@@ -134,7 +136,7 @@ def upload(
             f"media id  {result.media_id}",
             f"tx        {result.tx}",
             f"block     {result.block}",
-            f"link      {result.link}  (short id {result.short_id})",
+            f"link      {link}  (add ?size=small|medium|large|original)",
             f"clusters  {', '.join(str(c) for c in result.clusters)}",
         ],
     )

@@ -2,7 +2,9 @@
 
 MediaproofError
 ├── InputError (ValueError)            bad file, path, parameter
-│   └── MediaTooLarge
+│   ├── MediaTooLarge
+│   ├── SignatureRefused               a signature that is not the owner's
+│   └── UploadConflict                 a step taken out of order (commit before prepare)
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   └── DeploymentError                missing or mismatched deployments/<network>.json
@@ -24,6 +26,14 @@ class InputError(MediaproofError, ValueError):
 
 class MediaTooLarge(InputError):
     """The file is over the configured size limit."""
+
+
+class SignatureRefused(InputError):
+    """A signature that does not come from the owner of the record (the upload service answers 403)."""
+
+
+class UploadConflict(InputError):
+    """An upload step taken out of order, e.g. commit before prepare (the upload service answers 409)."""
 
 
 class NotRegistered(MediaproofError, LookupError):

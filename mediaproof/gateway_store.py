@@ -123,6 +123,10 @@ class GatewayStore:
              rendition.width, rendition.height, int(rendition.ready)),
         )  # fmt: skip
 
+    def drop_renditions(self, original: str) -> None:
+        """Forget every rendition of `original` (its last record was deleted: a re-upload starts afresh)."""
+        self._db.execute("DELETE FROM renditions WHERE original = ?", (original,))
+
     def add_placement(self, sha256: str, cluster_id: int) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO placements (sha256, cluster_id, stored_at) VALUES (?, ?, ?)",
@@ -142,14 +146,16 @@ class GatewayStore:
         ).fetchone()
         if row is None:
             return None
-        renditions = {
-            r[0]: Rendition(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
-            for r in self._db.execute(
-                "SELECT name, sha256, cid, size, media_type, width, height, ready FROM renditions WHERE original = ?",
-                (row[2],),
-            )
-        }
+        renditions = self.renditions_of(row[2])
         return LinkedMedia(*row[:8], deleted=bool(row[8]), renditions=renditions)
+
+    def renditions_of(self, original: str) -> dict[str, Rendition]:
+        """Every rendition of `original` by name (ready or not), the original itself included once stored."""
+        rows = self._db.execute(
+            "SELECT name, sha256, cid, size, media_type, width, height, ready FROM renditions WHERE original = ?",
+            (original,),
+        )
+        return {r[0]: Rendition(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows}
 
     def short_ids_for(self, sha256: str) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT short_id FROM media_links WHERE sha256 = ?", (sha256,))]

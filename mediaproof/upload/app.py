@@ -42,7 +42,9 @@ from mediaproof.errors import (
     MediaTooLarge,
     NotRegistered,
     ReceiptError,
+    SignatureRefused,
     StorageError,
+    UploadConflict,
 )
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
@@ -58,14 +60,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 VARIANT_ORDER = ("large", "medium", "small", "poster")
 VARIANT_POLL = 0.05
-
-
-class SignatureRefused(InputError):
-    """A signature that does not come from the owner (answered 403)."""
-
-
-class UploadConflict(InputError):
-    """A step taken out of order, e.g. commit before prepare (answered 409)."""
 
 
 @dataclass
@@ -271,7 +265,7 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
     ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
                       facts.duration)  # fmt: skip
     job = ledger.job(sha)
-    made = any(name != "original" for name in renditions(store, sha))
+    made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
         if not service.spool.path(sha).exists():
             service.spool.keep(path, sha)  # the worker makes the variants from this copy
@@ -284,19 +278,19 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
     return answer
 
 
-def renditions(store: GatewayStore, sha: str) -> dict[str, Any]:
-    rows = store._db.execute(
-        "SELECT name, sha256, cid, size, media_type, width, height, ready FROM renditions WHERE original = ?", (sha,)
-    ).fetchall()
-    return {r[0]: r for r in rows}
-
-
 def describe(service: Service, upload: Upload) -> dict[str, Any]:
     store = service.store()
     made = {
-        name: {"sha256": r[1], "cid": r[2], "size": r[3], "media_type": r[4], "width": r[5], "height": r[6]}
-        for name, r in renditions(store, upload.sha256).items()
-        if name != "original" and r[7]
+        name: {
+            "sha256": r.sha256,
+            "cid": r.cid,
+            "size": r.size,
+            "media_type": r.media_type,
+            "width": r.width,
+            "height": r.height,
+        }
+        for name, r in store.renditions_of(upload.sha256).items()
+        if name != "original" and r.ready
     }
     job = service.ledger().job(upload.sha256)
     answer: dict[str, Any] = {
@@ -337,11 +331,11 @@ async def wait_for_variants(service: Service, sha256: str, seconds: float) -> No
 
 def prepare_record(service: Service, upload: Upload, owner: str, title: str, parent: bytes) -> dict[str, Any]:
     user_contract = service.relay.user_contract(owner)
-    rows = renditions(service.store(), upload.sha256)
+    rows = service.store().renditions_of(upload.sha256)
     variants = tuple(
-        eip712.MediaVariant(name, bytes.fromhex(rows[name][1]), rows[name][2], rows[name][3])
+        eip712.MediaVariant(name, bytes.fromhex(rows[name].sha256), rows[name].cid, rows[name].size)
         for name in VARIANT_ORDER
-        if name in rows and rows[name][7]
+        if name in rows and rows[name].ready
     )
     digest = ContentDigest(bytes.fromhex(upload.sha256), upload.cid, upload.size)
     record = new_record(digest, upload.media_type, title, variants, parent)
@@ -514,13 +508,13 @@ def delete_media(service: Service, media: str, nonce: int, deadline: int, signat
     store = service.store()
     store.mark_deleted(media)
     unpinned: dict[str, list[int]] = {}
-    rows = renditions(store, upload.sha256)
-    for sha in [upload.sha256, *(r[1] for name, r in rows.items() if name != "original")]:
+    rows = store.renditions_of(upload.sha256)
+    for sha in [upload.sha256, *(r.sha256 for name, r in rows.items() if name != "original")]:
         if store.live_links_to(sha) == 0:
             unpinned[sha] = service.placer.unpin(store, sha)
     if store.live_links_to(upload.sha256) == 0:
         # Nothing points at these bytes any more: a later upload of them starts afresh (store and variants).
-        store._db.execute("DELETE FROM renditions WHERE original = ?", (upload.sha256,))
+        store.drop_renditions(upload.sha256)
         service.ledger().forget_job(upload.sha256)
         service.spool.drop(upload.sha256)
     return {

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from eth_account import Account
@@ -71,7 +72,9 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     assert uploaded.returncode == 0, uploaded.stderr
     record = json.loads(uploaded.stdout)
     assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "short_id", "link"}
-    assert record["link"] == f"/m/{record['short_id']}"
+    assert record["link"] == f"{settings.resolved_download_url()}/m/{record['short_id']}"
+    shared = httpx.get(record["link"], params={"size": "original"}, timeout=30)
+    assert shared.status_code == 200 and shared.content == photo.read_bytes()
     assert record["cid"].startswith("bafy")  # > 256 KiB: a dag-pb root over raw leaves
 
     verified = mediaproof(settings, "verify", str(photo), "--json")
