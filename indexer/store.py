@@ -203,32 +203,40 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(self.path))
         self._write_lock = threading.Lock()
-        self._drop_older_schema()
-        for table, cols in TABLES.items():
-            body = ", ".join(f"{name} {type_}" for name, type_ in cols)
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
-        self._con.execute(_EXTRA_DDL)
-        self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+        if self._schema_version() != SCHEMA_VERSION:
+            self._create_schema()
 
-    def _drop_older_schema(self) -> None:
-        """Everything here is derived (from the chain, the gateway and view files), so a database of an older
-        layout is emptied and rebuilt rather than migrated."""
+    def _schema_version(self) -> str | None:
         names = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if not names:
-            return
-        version = None
-        if "meta" in names:
-            row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            version = row[0] if row else None
-        if version == SCHEMA_VERSION:
-            return
-        log.warning(
-            "%s has an older layout (schema %s, now %s): re-indexing from scratch", self.path, version, SCHEMA_VERSION
-        )
-        for kind, name in self._con.execute(
-            "SELECT table_type, table_name FROM information_schema.tables ORDER BY table_type = 'VIEW' DESC"
-        ).fetchall():
-            self._con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+        if "meta" not in names:
+            return "none" if names else None
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        return row[0] if row else "none"
+
+    def _create_schema(self) -> None:
+        """One transaction (one sync to disk: a restart costs milliseconds, not one sync per table). Everything
+        here is derived (from the chain, the gateway and view files), so a database of an older layout is
+        emptied and rebuilt rather than migrated."""
+        con = self._con
+        version = self._schema_version()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if version is not None:
+                log.warning("%s has an older layout (schema %s, now %s): re-indexing from scratch", self.path,
+                            version, SCHEMA_VERSION)  # fmt: skip
+                for kind, name in con.execute(
+                    "SELECT table_type, table_name FROM information_schema.tables ORDER BY table_type = 'VIEW' DESC"
+                ).fetchall():
+                    con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+            for table, cols in TABLES.items():
+                body = ", ".join(f"{name} {type_}" for name, type_ in cols)
+                con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+            con.execute(_EXTRA_DDL)
+            con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._con.close()
