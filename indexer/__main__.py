@@ -12,8 +12,10 @@ from pathlib import Path
 
 from indexer.engine import Follower
 from indexer.search import TitleIndex
+from indexer.short_links import ShortLinkSync
 from indexer.source import JsonRpcSource
 from indexer.store import Store
+from indexer.views import ViewIngester
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError
 from mediaproof.settings import Settings
@@ -32,6 +34,8 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         default=settings.indexer_confirmations,
         help="blocks to wait before indexing (0 on anvil)",
     )
+    p.add_argument("--gateway-db", type=Path, default=settings.resolved_gateway_db(), help="short ids (read-only)")
+    p.add_argument("--views-dir", type=Path, default=settings.resolved_views_dir(), help="download view records")
     p.add_argument("--batch-blocks", type=int, default=2000, help="block range per eth_getLogs while behind")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between polls when caught up")
     p.add_argument("--once", action="store_true", help="catch up, then exit (no API)")
@@ -51,13 +55,26 @@ def main(argv: list[str] | None = None) -> int:
         source = JsonRpcSource(args.rpc)
         head = store.head()
         logging.getLogger("indexer").info("following from block %s", head.number + 1 if head else deployment.block)
+        links = ShortLinkSync(store, args.gateway_db)
+        views = ViewIngester(store, args.views_dir)
         if args.once:
             Follower(source, store, deployment, args.confirmations, args.batch_blocks).catch_up()
+            links.sync()
+            views.ingest()
             store.close()
             return 0
         index = TitleIndex(store)
+
+        def on_rollback(block: int) -> None:
+            index.rollback(block)
+            links.forget_after(block)
+
+        def side_work() -> None:
+            index.set_short_ids(links.sync())
+            views.ingest()
+
         follower = Follower(
-            source, store, deployment, args.confirmations, args.batch_blocks, index.refresh, index.rollback
+            source, store, deployment, args.confirmations, args.batch_blocks, index.refresh, on_rollback
         )
     except MediaproofError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -68,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.api import create_app
 
     stop = threading.Event()
-    thread = threading.Thread(target=follower.run, args=(stop, args.poll), name="follower", daemon=True)
+    thread = threading.Thread(target=follower.run, args=(stop, args.poll, side_work), name="follower", daemon=True)
     thread.start()
     try:
         uvicorn.run(create_app(store, index), host=args.host, port=args.port, log_level="warning")

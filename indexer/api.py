@@ -16,6 +16,7 @@ from indexer.store import Store
 
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")  # the gateway's base62 link ids
 MAX_LIMIT = 100
 
 
@@ -43,11 +44,20 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         rows = index.rows(index.search(q, limit=limit, offset=offset))
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
-    @app.get("/media/{key}", summary="A media record by id or sha256, with its proof and receipts")
+    def media_id_of(key: str) -> str:
+        """A media id from a media id, or from a short id the gateway gave it (sha256 is for /media only)."""
+        if _HASH.match(key):
+            return key.lower()
+        if _SHORT_ID.match(key):
+            media_id = store.media_id_of_short_id(key)
+            if media_id is None:
+                raise HTTPException(404, f"no media with the short id {key} is known to the indexer (yet)")
+            return media_id
+        raise _bad(f"{key!r} is not a media id, sha256 or short id: expected 0x and 64 hex digits, or a base62 id")
+
+    @app.get("/media/{key}", summary="A media record by id, sha256 or short id, with its proof and receipts")
     def media(key: str) -> dict[str, Any]:
-        if not _HASH.match(key):
-            raise _bad(f"{key!r} is not a media id or sha256: expected 0x and 64 hex digits")
-        found = store.media_detail(key.lower())
+        found = store.media_detail(media_id_of(key))
         if found is None:
             raise HTTPException(404, f"no media with id or sha256 {key} is indexed")
         return found
@@ -71,13 +81,14 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
     def clusters() -> dict[str, Any]:
         return {"clusters": store.cluster_list()}
 
-    @app.get("/analytics/media/{media_id}", summary="Views per day and per size")
-    def analytics(media_id: str) -> dict[str, Any]:
-        if not _HASH.match(media_id):
-            raise _bad(f"{media_id!r} is not a media id: expected 0x and 64 hex digits")
-        if not store.media_exists(media_id.lower()):
+    @app.get("/analytics/media/{key}", summary="Views per UTC day and per size, by media id or short id")
+    def analytics(key: str) -> dict[str, Any]:
+        if not _HASH.match(key) and not _SHORT_ID.match(key):
+            raise _bad(f"{key!r} is not a media id or short id: expected 0x and 64 hex digits, or a base62 id")
+        media_id = media_id_of(key)
+        if not store.media_exists(media_id):
             raise HTTPException(404, f"no media with id {media_id} is indexed")
-        return store.media_analytics(media_id.lower())
+        return store.media_analytics(media_id)
 
     @app.get("/health", summary="The indexed head block")
     def health() -> dict[str, Any]:

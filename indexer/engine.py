@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from eth_utils import to_checksum_address
@@ -156,14 +157,28 @@ class Follower:
             self.on_rollback(ancestor)
 
     # -- the loop --------------------------------------------------------------------------------------------
-    def run(self, stop: threading.Event, poll_seconds: float = 0.25) -> None:
-        """Steps until `stop` is set; sleeps when caught up; survives a node that is briefly away."""
+    def run(
+        self,
+        stop: threading.Event,
+        poll_seconds: float = 0.25,
+        side_work: Callable[[], None] | None = None,
+        side_seconds: float = 1.0,
+    ) -> None:
+        """Steps until `stop` is set; sleeps when caught up; survives a node that is briefly away. `side_work`
+        (views, short links: the same single writer) runs about every `side_seconds`, between steps."""
+        next_side = 0.0
         while not stop.is_set():
             try:
                 busy = self.step()
             except ChainError as exc:
                 log.warning("%s; retrying", exc)
                 busy = False
+            if side_work is not None and time.monotonic() >= next_side:
+                next_side = time.monotonic() + side_seconds
+                try:
+                    side_work()
+                except Exception:  # a broken view file or gateway must not stop the chain being followed
+                    log.exception("side work failed; retrying in %.0f s", side_seconds)
             if not busy:
                 stop.wait(poll_seconds)
 

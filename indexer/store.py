@@ -24,7 +24,7 @@ from mediaproof.errors import DeploymentError
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -118,15 +118,31 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+_VIEW_COLS = [
+    ("file", "VARCHAR"),
+    ("viewed_at", "DOUBLE"),
+    ("day", "DATE"),
+    ("short_id", "VARCHAR"),
+    ("size", "VARCHAR"),
+    ("served", "VARCHAR"),
+    ("status", "SMALLINT"),
+    ("byte_offset", "BIGINT"),
+    ("bytes", "BIGINT"),
+    ("counted", "BOOLEAN"),
+]
 _BLOCK_COLS = [("number", "BIGINT"), ("hash", "VARCHAR"), ("parent_hash", "VARCHAR"), ("time", "BIGINT")]
 
 _EXTRA_DDL = """
 CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash VARCHAR NOT NULL,
                                    parent_hash VARCHAR NOT NULL, time BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
--- Views counted by the download service, from its records (not chain data: rollbacks leave it alone).
-CREATE TABLE IF NOT EXISTS media_views (record_id VARCHAR PRIMARY KEY, media_id VARCHAR NOT NULL,
-  size VARCHAR NOT NULL, cluster_id INTEGER, viewed_at TIMESTAMP NOT NULL);
+-- Not chain data (rollbacks leave them alone): the download service's view records, each file read up to
+-- read_bytes, and the gateway's short links mirrored up to the meta key 'gateway_rowid'.
+CREATE TABLE IF NOT EXISTS media_views (file VARCHAR NOT NULL, viewed_at DOUBLE NOT NULL, day DATE NOT NULL,
+  short_id VARCHAR NOT NULL, size VARCHAR NOT NULL, served VARCHAR NOT NULL, status SMALLINT NOT NULL,
+  byte_offset BIGINT NOT NULL, bytes BIGINT NOT NULL, counted BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS view_files (file VARCHAR PRIMARY KEY, read_bytes BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS short_links (short_id VARCHAR PRIMARY KEY, media_id VARCHAR);
 CREATE INDEX IF NOT EXISTS media_id_idx ON media(id);
 CREATE INDEX IF NOT EXISTS media_pos_idx ON media(pos);
 CREATE OR REPLACE VIEW clusters AS
@@ -475,14 +491,14 @@ class Store:
         )
 
     def media_analytics(self, media_id: str) -> dict[str, Any]:
+        """Views of a media (through its short links) per UTC day and per size asked for."""
+        where = "counted AND short_id IN (SELECT short_id FROM short_links WHERE media_id = ?)"
         per_day = self._dicts(
-            "SELECT CAST(viewed_at AS DATE)::VARCHAR AS day, count(*) AS views FROM media_views "
-            "WHERE media_id = ? GROUP BY ALL ORDER BY day",
+            f"SELECT day::VARCHAR AS day, count(*) AS views FROM media_views WHERE {where} GROUP BY ALL ORDER BY day",
             [media_id],
         )
         per_size = self._dicts(
-            "SELECT size, count(*) AS views FROM media_views WHERE media_id = ? GROUP BY ALL ORDER BY size",
-            [media_id],
+            f"SELECT size, count(*) AS views FROM media_views WHERE {where} GROUP BY ALL ORDER BY size", [media_id]
         )
         return {
             "media_id": media_id,
@@ -490,6 +506,70 @@ class Store:
             "per_day": per_day,
             "per_size": per_size,
         }
+
+    # -- views and short links (not chain data) -------------------------------------------------------------------
+    def view_cursors(self) -> dict[str, int]:
+        """View file name → how many of its bytes are in media_views."""
+        return dict(self.cursor().execute("SELECT file, read_bytes FROM view_files").fetchall())
+
+    def add_views(self, file: str, read_bytes: int, records: Sequence[Any]) -> None:
+        """The records of one file's next lines and its new cursor, in one transaction."""
+        rows = [{"file": file} | vars(r) for r in records]
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if rows:
+                    incoming, select = _columns(rows, _VIEW_COLS)  # noqa: RUF059 - read by name, as above
+                    con.execute(f"INSERT INTO media_views SELECT {select} FROM incoming")
+                con.execute("INSERT OR REPLACE INTO view_files VALUES (?, ?)", [file, read_bytes])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def short_link_cursor(self) -> int:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'gateway_rowid'").fetchone()
+        return int(row[0]) if row else 0
+
+    def add_short_links(self, links: Sequence[tuple[int, str, str | None]]) -> list[tuple[int, str]]:
+        """Mirrors gateway links (rowid, short id, media id), moves the cursor past them and sets the short id of
+        media already indexed, in one transaction; returns (media position, short id) of those media."""
+        if not links:
+            return []
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                incoming = {  # noqa: F841 - read by name, as above
+                    "short_id": np.array([link[1] for link in links], dtype=object),
+                    "media_id": np.array([link[2] or "" for link in links], dtype=object),
+                }
+                con.execute("INSERT OR REPLACE INTO short_links SELECT short_id, NULLIF(media_id, '') FROM incoming")
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('gateway_rowid', ?)", [str(links[-1][0])])
+                filled = con.execute(
+                    "UPDATE media SET short_id = l.short_id FROM incoming l WHERE media.id = l.media_id "
+                    "AND media.short_id IS DISTINCT FROM l.short_id RETURNING media.pos, media.short_id"
+                ).fetchall()
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return [(int(pos), str(short_id)) for pos, short_id in filled]
+
+    def fill_short_ids(self, after_block: int) -> list[tuple[int, str]]:
+        """Sets the short id of media of blocks after `after_block` whose link is already mirrored."""
+        with self._write_lock:
+            rows = self._con.execute(
+                "UPDATE media SET short_id = l.short_id FROM short_links l WHERE media.block > ? "
+                "AND media.short_id IS NULL AND l.media_id = media.id RETURNING media.pos, media.short_id",
+                [after_block],
+            ).fetchall()
+        return [(int(pos), str(short_id)) for pos, short_id in rows]
+
+    def media_id_of_short_id(self, short_id: str) -> str | None:
+        row = self.cursor().execute("SELECT media_id FROM short_links WHERE short_id = ?", [short_id]).fetchone()
+        return row[0] if row else None
 
     def media_exists(self, media_id: str) -> bool:
         return bool(self._dicts("SELECT 1 AS x FROM media WHERE id = ?", [media_id]))

@@ -1,4 +1,5 @@
-"""The follower on a real anvil chain: what it stores, the read API over it, reorgs, and SIGKILLs mid-backfill."""
+"""The follower on a real anvil chain: what it stores, the read API over it, reorgs, SIGKILLs mid-backfill, and the
+indexer process taking in short ids and views while it serves."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from indexer_chainwork import ChainWork
 
@@ -21,6 +24,9 @@ from indexer.source import JsonRpcSource
 from indexer.store import TABLES, Store
 from mediaproof.anvil import AnvilNode
 from mediaproof.deployment import write_deployment
+from mediaproof.download.views import ViewRecorder
+from mediaproof.gateway_store import GatewayStore
+from mediaproof.processes import free_port
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT
 
 ALICE, BOB = ANVIL_TEST_KEYS[1], ANVIL_TEST_KEYS[2]
@@ -80,7 +86,8 @@ def test_follower_indexes_chain_and_api_serves_it(anvil: AnvilNode, work: ChainW
     assert api.get(f"/analytics/media/{first}").json()["views"] == 0
     assert api.get("/search", params={"q": "x", "limit": 0}).status_code == 400
     assert "limit" in api.get("/search", params={"q": "x", "limit": 0}).json()["detail"]
-    assert api.get("/media/nope").status_code == 400
+    assert api.get("/media/no-pe").status_code == 400
+    assert api.get("/media/nope").status_code == 404  # could be a short id the gateway has not given yet
     assert api.get("/media/0x" + "11" * 32).status_code == 404
     assert api.get("/users/0x12").status_code == 400
     assert "/search" in api.get("/openapi.json").json()["paths"]
@@ -126,6 +133,7 @@ def test_sigkill_during_backfill_then_restart_equals_an_uninterrupted_run(
     write_deployment(deployment_file, work.deployment)
     db = tmp_path / "killed.duckdb"
     args = ["--rpc", anvil.url, "--deployment", str(deployment_file), "--db", str(db), "--batch-blocks", "1", "--once"]
+    args += ["--gateway-db", str(tmp_path / "no-gateway.db"), "--views-dir", str(tmp_path / "no-views")]
     # Each run is the entry point's main() in a process forked from this one (no thread, no open database
     # here), which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds.
     # Ranges of one block are written one transaction at a time, and SIGKILL lands anywhere among them.
@@ -154,3 +162,52 @@ def test_sigkill_during_backfill_then_restart_equals_an_uninterrupted_run(
     whole = index_once(anvil.url, work, tmp_path / "whole.duckdb")
     assert snapshot(killed) == snapshot(whole)
     assert len(killed.table_rows("media")) == 40
+
+
+def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilNode, work: ChainWork, tmp_path: Path):
+    alice = work.register_user(ALICE)
+    first = work.register_media(ALICE, alice, "served title")
+    deployment_file = tmp_path / "deployment.json"
+    write_deployment(deployment_file, work.deployment)
+    gateway = GatewayStore(tmp_path / "gateway.db")
+    views = tmp_path / "views"
+    port = free_port()
+    argv = [sys.executable, "-m", "indexer", "--rpc", anvil.url, "--deployment", str(deployment_file),
+            "--db", str(tmp_path / "i.duckdb"), "--port", str(port), "--gateway-db", str(tmp_path / "gateway.db"),
+            "--views-dir", str(views)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def eventually(check, seconds: float = 60.0):
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                answer = check()
+                if answer:
+                    return answer
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "the indexer exited"
+            assert time.monotonic() < deadline, "the indexer did not get there in time"
+            time.sleep(0.1)
+
+    try:
+        eventually(lambda: httpx.get(base + "/search", params={"q": "served"}).json()["results"])
+        # the upload service links it and the download service records views while the indexer runs
+        gateway.add_link("Sv1", "00" * 32, "0xowner", "served title", "image/jpeg", 1, first)
+        recorder = ViewRecorder(views, capacity=10)
+        recorder.record("Sv1", "small", "small", "ab" * 32, 200, 0, 10)
+        recorder.record("Sv1", "large", "original", "cd" * 32, 200, 0, 10)
+        recorder.close()
+        rows = eventually(
+            lambda: [r for r in httpx.get(base + "/search", params={"q": "served"}).json()["results"] if r["short_id"]]
+        )
+        assert rows[0]["short_id"] == "Sv1"
+        assert httpx.get(base + "/media/Sv1").json()["id"] == first
+        stats = eventually(lambda: (a := httpx.get(base + "/analytics/media/Sv1").json())["views"] == 2 and a)
+        assert stats["per_size"] == [{"size": "large", "views": 1}, {"size": "small", "views": 1}]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        gateway.close()
