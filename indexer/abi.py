@@ -102,6 +102,12 @@ def _checksum(raw: bytes) -> str:
     return to_checksum_address(raw)
 
 
+@lru_cache(maxsize=65536)
+def checksum_address(address: str) -> str:
+    """A log's emitting address, checksummed (cached like the addresses inside events)."""
+    return to_checksum_address(address)
+
+
 def _word_reader(type_: str) -> Callable[[bytes], Any] | None:
     """A reader of one 32-byte word of a static type, normalised as `_normalise` would; None if not static."""
     if type_ == "address":

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from eth_utils import to_checksum_address
 
-from indexer.abi import EventDecoder, all_topics, load_events
+from indexer.abi import EventDecoder, all_topics, checksum_address, load_events
 from indexer.handlers import ChainEvent, Position, Write, handle
 from indexer.source import ChainSource, RawLog
 from indexer.store import BlockRef, Store
@@ -114,7 +114,7 @@ class Follower:
         return [headers[n] for n in numbers], writes
 
     def _decode(self, lg: RawLog, block_time: int) -> ChainEvent | None:
-        address = to_checksum_address(lg.address)
+        address = checksum_address(lg.address)
         if address == self._media_app:
             role = "MediaApp"
         elif address == self._topology:

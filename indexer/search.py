@@ -127,8 +127,9 @@ class TitleIndex:
             self._rebuild()
 
     def _grow(self, n: int) -> None:
-        if len(self._pos_array) != n:
-            self._pos_array = np.array(self._pos, dtype=np.int64)
+        if len(self._pos_array) < n:  # only new titles are copied in, never the whole list again
+            new = np.array(self._pos[len(self._pos_array) :], dtype=np.int64)
+            self._pos_array = np.concatenate((self._pos_array, new))
         if len(self._dead) < n:
             self._dead = np.concatenate((self._dead, np.zeros(max(n - len(self._dead), 1024), dtype=bool)))
             self._slot = np.concatenate((self._slot, np.full(len(self._dead) - len(self._slot), -1, np.int32)))

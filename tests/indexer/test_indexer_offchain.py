@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from test_indexer_search import deleted_event, media_event, write_block
@@ -160,3 +161,19 @@ def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: P
     index.refresh()
     assert api.get("/search", params={"q": "night"}).json()["results"] == []
     gateway.close()
+
+
+def test_a_database_of_an_older_layout_is_rebuilt_from_scratch(tmp_path: Path):
+    old = duckdb.connect(str(tmp_path / "old.duckdb"))
+    old.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    old.execute("INSERT INTO meta VALUES ('deployment', '{}')")
+    old.execute("CREATE TABLE search_tokens (token VARCHAR, media_pos BIGINT, tf SMALLINT, title_len SMALLINT)")
+    old.execute("CREATE VIEW clusters AS SELECT 1 AS cluster_id")
+    old.close()
+    store = Store(tmp_path / "old.duckdb")
+    try:
+        write_block(store, 1, [media_event(1, "harbour at dawn")])  # the new layout takes rows
+        assert [r[1] for r in store.table_rows("search_tokens")] == [["harbour", "at", "dawn"]]
+        assert store.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone() is None
+    finally:
+        store.close()

@@ -132,3 +132,47 @@ def test_search_matches_a_brute_force_scan_fuzz(tmp_path_factory, docs, query_wo
         assert {h.media_pos for h in index.search(query, limit=100)} == expected
     finally:
         store.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.lists(WORDS, min_size=1, max_size=4), min_size=1, max_size=12),
+    st.integers(0, 12),
+    st.sets(st.integers(1, 12), max_size=4),
+    st.lists(WORDS, min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_search_of_titles_added_after_the_build_matches_a_brute_force_scan_fuzz(
+    tmp_path_factory, docs, built_after, deleted, query_words, typing
+):
+    """Titles before `built_after` are in the sorted arrays, later ones arrive by refresh; some get deleted."""
+    store = Store(tmp_path_factory.mktemp("fuzz") / "f.duckdb")
+    try:
+        index = None
+        for i, words in enumerate(docs):
+            if i == built_after:
+                index = TitleIndex(store)
+            write_block(store, i + 1, [media_event(i + 1, " ".join(words))])
+            if index is not None:
+                index.refresh()
+        index = index or TitleIndex(store)
+        gone = sorted(d for d in deleted if d <= len(docs))
+        for n, block in enumerate(gone):
+            write_block(
+                store, len(docs) + 1 + n, [deleted_event(len(docs) + 1 + n, media_event(block, "").args["mediaId"])]
+            )
+        index.refresh()
+        query = " ".join(query_words) + ("" if typing else " ")
+        whole, prefix = parse_query(query)
+        expected = set()
+        for i, words in enumerate(docs):
+            toks = set(tokens(" ".join(words)))
+            if i + 1 in gone:
+                continue
+            if all(w in toks for w in whole) and (prefix is None or any(t.startswith(prefix) for t in toks)):
+                expected.add(media_event(i + 1, "").position.key)
+        hits = index.search(query, limit=100)
+        assert {h.media_pos for h in hits} == expected
+        assert [r["title"] for r in index.rows(hits)] == [" ".join(docs[(h.media_pos >> 32) - 1]) for h in hits]
+    finally:
+        store.close()
