@@ -32,10 +32,12 @@ def free_port_block(offsets: list[int], start: int = 20000, stop: int = 60000) -
 
 def stack_settings(tmp: Path, clusters: int = 1, replication_factor: int = 1) -> Settings:
     """Settings for a LocalStack that shares nothing with `make up` or with other tests."""
+    anvil_port = free_port_block([0])
     return Settings(
         data_dir=tmp / "data",
         deployment_file=tmp / "deployment.json",
-        anvil_port=free_port_block([0]),
+        anvil_port=anvil_port,
+        rpc_url=f"http://127.0.0.1:{anvil_port}",
         cluster_base_port=free_port_block(list(range(clusters))),
         # IPFS node i: API at base + 10*i, swarm and gateway right after it (mediaproof.ipfs_node.node_ports)
         ipfs_base_port=free_port_block([10 * i + j for i in range(clusters) for j in range(3)]),
@@ -51,13 +53,7 @@ def cli_env(settings: Settings, private_key: str | None = None) -> dict[str, str
     """Environment for a `mediaproof` subprocess aimed at this stack."""
     import os
 
-    env = {
-        **os.environ,
-        "MEDIAPROOF_RPC_URL": f"http://127.0.0.1:{settings.anvil_port}",
-        "MEDIAPROOF_DEPLOYMENT_FILE": str(settings.resolved_deployment_file()),
-        "MEDIAPROOF_INDEXER_URL": settings.resolved_indexer_url(),
-        "MEDIAPROOF_UPLOAD_URL": settings.resolved_upload_url(),
-    }
+    env = {**os.environ, **settings.as_env()}
     if private_key:
         env["MEDIAPROOF_PRIVATE_KEY"] = private_key
     return env
