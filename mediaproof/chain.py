@@ -6,7 +6,7 @@ Talks JSON-RPC through web3.py only: `verify` needs nothing but an RPC endpoint 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from mediaproof.deployment import Deployment, load_abi, read_deployment
 from mediaproof.errors import ChainError, DeploymentError, InputError
@@ -115,20 +115,19 @@ class MediaproofChain:
 
     def transact(self, account: LocalAccount, call: ContractFunction, value: int = 0) -> TxReceipt:
         """Sign and send a call from `account`; a revert becomes a ChainError naming the custom error."""
+        params: TxParams = {
+            "from": account.address,
+            "value": Wei(value),
+            "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": self.chain_id,
+        }
         try:
-            tx = call.build_transaction(
-                {
-                    "from": account.address,
-                    "value": value,
-                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
-                    "chainId": self.chain_id,
-                }
-            )
+            tx = call.build_transaction(params)
         except ContractCustomError as exc:
             raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
         except (ContractLogicError, Web3RPCError) as exc:
             raise ChainError(f"the contract refused: {exc}") from exc
-        signed = account.sign_transaction(tx)
+        signed = account.sign_transaction(cast(dict[str, Any], tx))
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:

@@ -184,7 +184,7 @@ def search(
     """Find media by title through the indexer (BM25 ranking, prefix matching for the word being typed)."""
     from indexer.client import search as search_titles
 
-    settings = Settings(**({"indexer_url": indexer} if indexer else {}))
+    settings = Settings(indexer_url=indexer) if indexer else Settings()
     if not query.strip():
         raise InputError("the search query is empty: give at least one word")
     results = search_titles(settings.resolved_indexer_url(), query, limit=limit, offset=offset)

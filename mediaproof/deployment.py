@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_typing import ChecksumAddress
 from eth_utils import is_address, to_checksum_address
 
 from mediaproof.errors import ChainError, DeploymentError, InputError
@@ -67,16 +68,16 @@ class Deployment:
     clusters: tuple[ClusterEntry, ...] = field(default_factory=tuple)
 
     @property
-    def media_app(self) -> str:
-        return self.contracts["MediaApp"]
+    def media_app(self) -> ChecksumAddress:
+        return to_checksum_address(self.contracts["MediaApp"])
 
     @property
-    def storage_topology(self) -> str:
-        return self.contracts["StorageTopology"]
+    def storage_topology(self) -> ChecksumAddress:
+        return to_checksum_address(self.contracts["StorageTopology"])
 
     @property
-    def user_media_implementation(self) -> str:
-        return self.contracts["UserMediaImplementation"]
+    def user_media_implementation(self) -> ChecksumAddress:
+        return to_checksum_address(self.contracts["UserMediaImplementation"])
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -147,7 +147,10 @@ class GatewayStore:
         if row is None:
             return None
         renditions = self.renditions_of(row[2])
-        return LinkedMedia(*row[:8], deleted=bool(row[8]), renditions=renditions)
+        short_id, media_id, sha256, owner, title, media_type, size, created_at, deleted = row
+        return LinkedMedia(
+            short_id, media_id, sha256, owner, title, media_type, size, created_at, bool(deleted), renditions
+        )
 
     def renditions_of(self, original: str) -> dict[str, Rendition]:
         """Every rendition of `original` by name (ready or not), the original itself included once stored."""

@@ -11,7 +11,7 @@ from mediaproof.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()  # type: ignore[call-arg]  # every field has a default
+    settings = Settings()
     common: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": settings.download_port,

@@ -289,4 +289,4 @@ async def _error(
 
 def create_app(settings: Settings | None = None) -> DownloadApp:
     """The ASGI app (uvicorn's `--factory` target): Settings from the environment when none are given."""
-    return DownloadApp(settings or Settings())  # type: ignore[call-arg]
+    return DownloadApp(settings or Settings())

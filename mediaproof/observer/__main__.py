@@ -15,7 +15,7 @@ from mediaproof.settings import Settings
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings()  # type: ignore[call-arg]  # every field has a default
+    settings = Settings()
     try:
         chain = MediaproofChain.from_settings(settings)
         account = observer_account(settings, chain.chain_id)

@@ -50,7 +50,7 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = Settings()  # type: ignore[call-arg]  # every field has a default; mypy lacks the pydantic plugin
+    settings = Settings()
     config = parse_config(sys.argv[1:] if argv is None else argv, settings)
     try:
         load_or_create_key(config.data_dir)  # fail before binding the port if the key file is unusable

@@ -9,7 +9,7 @@ from mediaproof.upload.app import create_app
 
 
 def main() -> None:
-    settings = Settings()  # type: ignore[call-arg]  # every field has a default; mypy lacks the pydantic plugin
+    settings = Settings()
     uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.upload_port, log_level="warning")
 
 
