@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from indexer.store import Store
+from mediaproof.gateway_store import GatewayStore
 
 log = logging.getLogger("indexer")
 BATCH = 50_000
@@ -33,14 +34,11 @@ class ShortLinkSync:
         if not self.gateway_db.exists():
             return []
         try:
-            db = sqlite3.connect(f"file:{self.gateway_db}?mode=ro", uri=True)
+            gateway = GatewayStore(self.gateway_db, readonly=True)
             try:
-                return db.execute(
-                    "SELECT rowid, short_id, media_id FROM media_links WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (after, BATCH),
-                ).fetchall()
+                return gateway.links_after(after, BATCH)
             finally:
-                db.close()
+                gateway.close()
         except sqlite3.Error as exc:
             log.warning("cannot read short links from %s: %s", self.gateway_db, exc)
             return []

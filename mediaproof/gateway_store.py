@@ -160,6 +160,13 @@ class GatewayStore:
         )
         return {r[0]: Rendition(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows}
 
+    def links_after(self, rowid: int, limit: int) -> list[tuple[int, str, str | None]]:
+        """(rowid, short id, media id) of links written after `rowid`, oldest first: a reader's cursor."""
+        rows = self._db.execute(
+            "SELECT rowid, short_id, media_id FROM media_links WHERE rowid > ? ORDER BY rowid LIMIT ?", (rowid, limit)
+        )
+        return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
     def short_ids_for(self, sha256: str) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT short_id FROM media_links WHERE sha256 = ?", (sha256,))]
 
