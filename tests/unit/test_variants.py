@@ -103,3 +103,20 @@ def test_target_size_hits_the_long_edge_and_keeps_aspect(width: int, height: int
     assert max(w, h) == edge
     assert min(w, h) >= 1
     assert abs(w / h - width / height) <= max(width / height, height / width) * (1 / min(w, h) + 1e-9) + 1 / h
+
+
+@given(st.integers(2, 400), st.integers(2, 400), st.integers(1, 399))
+def test_shrink_gives_exactly_the_size_asked_for_property(width: int, height: int, edge: int) -> None:
+    from mediaproof.variants import shrink
+
+    image = Image.new("RGB", (width, height), "white")
+    size = target_size(width, height, min(edge, max(width, height) - 1) or 1)
+    assert shrink(image, size).size == size
+
+
+def test_shrink_by_an_exact_factor_averages_pixels() -> None:
+    from mediaproof.variants import shrink
+
+    checker = Image.new("L", (4, 2))
+    checker.putdata([0, 255, 0, 255, 255, 0, 255, 0])
+    assert list(shrink(checker, (2, 1)).getdata()) == [128, 128]  # a box average, not a sample of one pixel
