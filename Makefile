@@ -64,8 +64,11 @@ fmt: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Each prints its figure beside a baseline measured in the same run and writes it to bench/results/.
+# read_path needs wrk and nginx (Debian packages); bench/_*.py are shared helpers, not benchmarks.
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx)
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lock:
 	uv pip compile -q requirements/ape.in -o requirements/ape.txt --python-version 3.11

@@ -18,7 +18,7 @@ from eth_account import Account
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.upload_common import start_stack
+from bench._upload_common import start_stack
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
 from mediaproof.settings import ANVIL_TEST_KEYS

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.upload_common import start_stack
+from bench._upload_common import start_stack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "upload_throughput.txt"
 FRAME_BYTES = 1280 * 720 * 3  # one rgb24 720p frame (QuickTime stores raw video as packed RGB)
