@@ -1,5 +1,6 @@
 """Title search over N generated titles (default 1M): p50/p95 for 1-, 2-, 3-word queries and prefixes, for the
-indexer's TitleIndex beside SQLite FTS5 (bm25, prefix*) over the same titles in the same run.
+indexer's TitleIndex beside SQLite FTS5 (bm25, prefix*) and DuckDB's own FTS extension (match_bm25, whole words
+only: it has no prefix search) over the same titles in the same run.
 
 Run: .venv/bin/python bench/indexer_search.py [N]   (writes bench/results/indexer_search.txt)
 """
@@ -12,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -19,6 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from indexer.search import TitleIndex
 from indexer.store import Store
 from indexer.text import term_counts
+
+DUCKDB_FTS_QUERIES = 30
+
+
+def fts_extension() -> Path:
+    """DuckDB's fts extension as the pinned PyPI package ships it (INSTALL would download, which fails here)."""
+    import duckdb_extension_fts
+
+    return next(Path(duckdb_extension_fts.__file__).parent.rglob("fts.duckdb_extension"))
+
 
 SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "be", "ri", "ta", "zu", "ve", "do", "pa", "ne", "xi"]
 
@@ -100,6 +112,19 @@ def main() -> None:
         lite.commit()
         lines.append(f"SQLite FTS5 build: {time.perf_counter() - t:.1f} s")
 
+        duck = duckdb.connect()
+        t = time.perf_counter()
+        duck.execute(f"LOAD '{fts_extension()}'")
+        duck.execute("CREATE TABLE titles (id INTEGER, title VARCHAR)")
+        duck.execute(
+            "INSERT INTO titles SELECT * FROM (SELECT unnest(range(?)) AS id, unnest(?) AS title)", [n, titles]
+        )
+        duck.execute(
+            "PRAGMA create_fts_index('titles', 'id', 'title', stemmer='none', "
+            "ignore='(\\.|[^a-z0-9])+', strip_accents=1, lower=1)"
+        )
+        lines.append(f"DuckDB FTS extension index build: {time.perf_counter() - t:.1f} s")
+
         def sample_words(k: int) -> list[str]:
             out = []
             while len(out) < 200:
@@ -123,6 +148,7 @@ def main() -> None:
         lines.append("")
         lines.append(
             f"{'query kind':<20} {'TitleIndex p50/p95 ms':>24} {'+ fetch rows p95':>17} {'FTS5 p50/p95 ms':>18}"
+            f" {'DuckDB FTS p50/p95 ms':>24}"
         )
         for kind, queries in kinds.items():
             ours, fetch, fts = [], [], []
@@ -142,8 +168,24 @@ def main() -> None:
                 lite.execute("SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT 20", [match]).fetchall()
                 fts.append(time.perf_counter() - t)
             o, f, s = pct(ours), pct(fetch), pct(fts)
-            lines.append(f"{kind:<20} {o[0]:>11.2f} / {o[1]:<10.2f} {f[1]:>17.2f} {s[0]:>9.2f} / {s[1]:<8.2f}")
+            duck_cell = "n/a (no prefix search)"
+            if kind in ("1 word", "2 words", "3 words"):
+                duck_times = []
+                for q in queries[:DUCKDB_FTS_QUERIES]:  # each query scans every document: keep the run short
+                    t = time.perf_counter()
+                    duck.execute(
+                        "SELECT id, fts_main_titles.match_bm25(id, ?) AS score FROM titles"
+                        " WHERE score IS NOT NULL ORDER BY score DESC LIMIT 20",
+                        [q.strip()],
+                    ).fetchall()
+                    duck_times.append(time.perf_counter() - t)
+                d = pct(duck_times)
+                duck_cell = f"{d[0]:>9.2f} / {d[1]:<8.2f}"
+            lines.append(
+                f"{kind:<20} {o[0]:>11.2f} / {o[1]:<10.2f} {f[1]:>17.2f} {s[0]:>9.2f} / {s[1]:<8.2f} {duck_cell:>24}"
+            )
         store.close()
+        duck.close()
     lines.append("")
     lines.append("goal: p95 <= 10 ms for words and prefixes (TitleIndex column); no timing asserts")
     text = "\n".join(lines)
