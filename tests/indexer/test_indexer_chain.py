@@ -207,6 +207,13 @@ def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilN
         assert httpx.get(base + "/media/Sv1").json()["id"] == first
         stats = eventually(lambda: (a := httpx.get(base + "/analytics/media/Sv1").json())["views"] == 2 and a)
         assert stats["per_size"] == [{"size": "large", "views": 1}, {"size": "small", "views": 1}]
+
+        # issue 4: a title is searchable within 2 s of its block (the follower polls every 0.25 s)
+        fresh = work.register_media(ALICE, alice, "lighthouse zq7 freshness")
+        mined = time.monotonic()
+        eventually(lambda: [r for r in httpx.get(base + "/search", params={"q": "zq7"}).json()["results"]])
+        assert time.monotonic() - mined < 2.0
+        assert httpx.get(base + "/search", params={"q": "zq7"}).json()["results"][0]["id"] == fresh
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
