@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     indexer_db: Path | None = Field(None, description="the indexer's DuckDB file")
     indexer_confirmations: int = Field(0, ge=0, description="blocks the indexer waits before applying one")
     webapp_port: int = Field(3000, description="web app port")
+    upload_cors_origins: str | None = Field(
+        None,
+        description="comma-separated browser origins that may call the upload service (default: the local web app)",
+    )
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
     observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")
@@ -85,6 +89,12 @@ class Settings(BaseSettings):
 
     def resolved_upload_url(self) -> str:
         return (self.upload_url or f"http://127.0.0.1:{self.upload_port}").rstrip("/")
+
+    def resolved_upload_cors_origins(self) -> list[str]:
+        """Origins whose pages may send files straight to the upload service; "" allows none."""
+        if self.upload_cors_origins is None:
+            return [f"http://127.0.0.1:{self.webapp_port}", f"http://localhost:{self.webapp_port}"]
+        return [origin.strip().rstrip("/") for origin in self.upload_cors_origins.split(",") if origin.strip()]
 
     def resolved_views_dir(self) -> Path:
         return self.download_views_dir or self.data_dir / "views"

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from eth_account import Account
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 from web3.exceptions import TransactionNotFound
@@ -137,6 +138,15 @@ def create_app(settings: Settings) -> FastAPI:
             service.placer.close()
 
     app = FastAPI(title="Mediaproof upload service", lifespan=lifespan)
+    # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress), so its origin
+    # must be allowed; the JSON calls that follow come from the web app's backend and need no CORS.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.resolved_upload_cors_origins(),
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+        max_age=600,
+    )
     _add_error_handlers(app)
 
     def service_of(request: Request) -> Service:
