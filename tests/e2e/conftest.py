@@ -156,14 +156,20 @@ def wait_for(done: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+def webapp_port() -> int:
+    """Chosen before the stack starts: the upload service allows the web app's origin (CORS) by this port."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory, webapp_port: int) -> Iterator[Chain]:
     """mediaproof.devstack.LocalStack run by tests/e2e/stack_runner.py in the main environment (.venv)."""
     work = tmp_path_factory.mktemp("stack")
     log = work / "stack.log"
     ready = work / "stack.json"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(MAIN_PYTHON), "-m", "tests.e2e.stack_runner", str(work)],
+            [str(MAIN_PYTHON), "-m", "tests.e2e.stack_runner", str(work), str(webapp_port)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -186,9 +192,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 
 
 @pytest.fixture(scope="session")
-def app_url(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(chain: Chain, webapp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`reflex run --env prod` on a free port, pointed at the test chain; front and back end share the port."""
-    port = free_port()
+    port = webapp_port
     log = tmp_path_factory.mktemp("reflex") / "reflex.log"
     REFLEX_WORK.mkdir(parents=True, exist_ok=True)
     env = {

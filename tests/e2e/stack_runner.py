@@ -1,10 +1,10 @@
 """The whole local system for the browser tests, run in the main environment (.venv):
 
-    python -m tests.e2e.stack_runner WORK_DIR      (from the repository root)
+    python -m tests.e2e.stack_runner WORK_DIR WEBAPP_PORT      (from the repository root)
 
 Starts mediaproof.devstack.LocalStack (anvil, one IPFS node and storage cluster, indexer, upload and download
 services, observer) on free ports under WORK_DIR, writes WORK_DIR/stack.json (its URLs) once everything answers,
-and stops it all on SIGTERM or SIGINT.
+and stops it all on SIGTERM or SIGINT. The upload service lets pages from http://127.0.0.1:WEBAPP_PORT send it files.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from mediaproof.devstack import LocalStack
 from tests.integration.stack import stack_settings
 
 
-def main(work: Path) -> None:
+def main(work: Path, webapp_port: int) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    settings = stack_settings(work)
+    settings = stack_settings(work).model_copy(update={"webapp_port": webapp_port})
     stack = LocalStack(settings).start()
     try:
         description = {
@@ -45,4 +45,4 @@ def main(work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), int(sys.argv[2]))

@@ -209,6 +209,87 @@
     return { error: "timeout", hash, message: `transaction ${hash} was not mined in time` };
   }
 
+  // The upload page: the drop zone hands the accepted file to holdFile, and its bytes then go from this page
+  // straight to the upload service (POST /uploads), so the progress bar follows the real transfer. Progress
+  // reaches the Reflex backend through a hidden button (#upload-progress-report) that reads uploadProgress().
+  let heldFile = null;
+  let heldPreview = "";
+  let progressPercent = 0;
+  const PROGRESS_INTERVAL_MS = 100; // at most ~10 reports a second over the websocket
+
+  function forgetHeldFile() {
+    if (heldPreview) URL.revokeObjectURL(heldPreview);
+    heldFile = null;
+    heldPreview = "";
+    progressPercent = 0;
+    return { ok: true };
+  }
+
+  function holdFile(files) {
+    forgetHeldFile();
+    heldFile = (files && files[0]) || null;
+    if (!heldFile) return { name: "", size: 0, type: "" };
+    return { name: heldFile.name, size: heldFile.size, type: heldFile.type };
+  }
+
+  const uploadProgress = () => progressPercent;
+
+  function reportProgress(percent) {
+    progressPercent = percent;
+    const button = document.getElementById("upload-progress-report");
+    if (button) button.click();
+  }
+
+  // Resolves to {answer, preview} with the upload service's JSON answer and an object URL of the file for the
+  // preview, or to {error: "rejected" (a 4xx/5xx with the service's sentence) | "unreachable" | "no_file", message}.
+  function sendHeldFile(uploadUrl) {
+    const file = heldFile;
+    if (!file) return Promise.resolve({ error: "no_file", message: "no file was chosen" });
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      let reportedAt = 0;
+      let reported = -1;
+      xhr.upload.addEventListener("progress", (event) => {
+        if (!event.lengthComputable || event.total === 0) return;
+        const percent = Math.floor((100 * event.loaded) / event.total);
+        const now = Date.now();
+        if (percent !== reported && (percent === 100 || now - reportedAt >= PROGRESS_INTERVAL_MS)) {
+          reported = percent;
+          reportedAt = now;
+          reportProgress(percent);
+        }
+      });
+      xhr.upload.addEventListener("load", () => {
+        if (reported !== 100) reportProgress(100);
+      });
+      xhr.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch (e) {
+          body = null;
+        }
+        if (xhr.status === 201 && body && body.upload_id) {
+          if (file !== heldFile) return resolve({ error: "replaced", message: "another file was chosen meanwhile" });
+          heldPreview = URL.createObjectURL(file);
+          resolve({ answer: body, preview: heldPreview });
+        } else {
+          const detail = body && body.detail ? body.detail : xhr.statusText || "no explanation";
+          resolve({ error: "rejected", status: xhr.status, message: String(detail) });
+        }
+      });
+      // A refused CORS preflight, a stopped service and a connection the service closed all land here.
+      xhr.addEventListener("error", () =>
+        resolve({ error: "unreachable", message: `the upload service at ${uploadUrl} could not be reached` }),
+      );
+      xhr.addEventListener("abort", () => resolve({ error: "aborted", message: "the upload was stopped" }));
+      xhr.open("POST", `${uploadUrl}/uploads`);
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      reportProgress(0);
+      xhr.send(file);
+    });
+  }
+
   window.mediaproof = {
     connect,
     personalSign,
@@ -218,5 +299,9 @@
     currentAccount,
     signTypedData,
     sendTransaction,
+    holdFile,
+    forgetHeldFile,
+    sendHeldFile,
+    uploadProgress,
   };
 })();

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from mediaproof.settings import Settings
 SIZES = ("small", "medium", "large", "original")
 _MEDIA_KEY = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_UPLOAD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")  # secrets.token_urlsafe
 TIMEOUT = 15.0
 # prepare waits for variants and commit waits for receipts and a mined transaction: give them the cluster timeout.
 SLOW_TIMEOUT = 180.0
@@ -173,16 +173,20 @@ async def onboarding(settings: Settings, address: str) -> dict[str, Any]:
     return await _json("POST", _upload(settings, "/users"), "upload service", json={"owner": address})
 
 
-async def send_file(settings: Settings, chunks: AsyncIterator[bytes], size: int) -> dict[str, Any]:
-    """Streams a file to POST /uploads; the service hashes, validates by content and stores it on R clusters."""
-    return await _json(
-        "POST",
-        _upload(settings, "/uploads"),
-        "upload service",
-        timeout=SLOW_TIMEOUT,
-        content=chunks,
-        headers={"content-length": str(size), "content-type": "application/octet-stream"},
-    )
+def upload_base(settings: Settings) -> str:
+    """Where the browser sends a file's bytes itself (POST /uploads); the service allows this app's origin (CORS)."""
+    return settings.resolved_upload_url()
+
+
+def is_upload_id(value: str) -> bool:
+    return bool(_UPLOAD_ID.match(value))
+
+
+async def upload(settings: Settings, upload_id: str) -> dict[str, Any]:
+    """What the upload service holds for an upload the browser sent: sha256, cid, type, size, variants so far."""
+    if not is_upload_id(upload_id):
+        raise InputError(f"{upload_id!r} is not an upload id")
+    return await _json("GET", _upload(settings, f"/uploads/{upload_id}"), "upload service")
 
 
 async def prepare(settings: Settings, upload_id: str, owner: str, title: str) -> dict[str, Any]:

@@ -63,6 +63,13 @@ class MediaState(rx.State):
     def original_url(self) -> str:
         return f"{self.download_base}/m/{self.short_id}?size=original" if self.short_id else ""
 
+    @rx.var
+    def poster_url(self) -> str:
+        """A video's poster frame from the download service, once the upload service has made one."""
+        if not self.short_id or "poster" not in self.variant_names:
+            return ""
+        return f"{self.download_base}/m/{self.short_id}?size=poster"
+
     @rx.event
     def choose_size(self, size: str | list[str]):
         chosen = size if isinstance(size, str) else size[0]
@@ -205,7 +212,21 @@ def _viewer() -> rx.Component:
         rx.vstack(
             rx.cond(
                 MediaState.kind == "video",
-                rx.video(src=MediaState.original_url, controls=True, width="100%", id="media-video"),
+                # A plain <video>: the browser streams the original with range requests and shows the poster
+                # frame until it plays.
+                rx.el.video(
+                    src=MediaState.original_url,
+                    poster=MediaState.poster_url,
+                    controls=True,
+                    preload="metadata",
+                    plays_inline=True,
+                    style={"width": "100%"},  # the width attribute takes pixels only
+                    max_height="75vh",
+                    border_radius="8px",
+                    background="black",
+                    aria_label=MediaState.title,
+                    id="media-video",
+                ),
                 rx.vstack(
                     rx.segmented_control.root(
                         rx.segmented_control.item("Small", value="small"),

@@ -1,19 +1,19 @@
 """/upload: pick or drop a photo or video, see it, title it, sign its record in the wallet, get its link.
 
-The file goes browser → this backend → the upload service, which hashes it, checks its type by content and stores
-it on the clusters. Nothing is registered on chain until the owner's signature comes back; a refused signature
-leaves only stored bytes that no record points to.
+The page sends the file's bytes itself, straight to the upload service (assets/mediaproof.js, XMLHttpRequest, so the
+progress bar follows the real transfer); the service hashes it, checks its type and size by content and stores it on
+the clusters, and its answer comes back here. Nothing is registered on chain until the owner's signature comes back;
+a refused signature leaves only stored bytes that no record points to.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import reflex as rx
+from reflex_components_core.core.upload import Upload
 
 from mediaproof.errors import MediaproofError
 from mediaproof.settings import Settings
@@ -36,7 +36,6 @@ ACCEPT = {
     "video/quicktime": [".mov"],
     "video/webm": [".webm"],
 }
-CHUNK = 1 << 20
 
 
 def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
@@ -63,18 +62,13 @@ def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
     return " ".join(dict.fromkeys(reasons)) or "That file was not accepted."
 
 
-async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
-    while block := file.read(CHUNK):
-        yield block
-
-
 class UploadState(rx.State):
     # "pick" | "sending" | "review" | "preparing" | "record" | "signing" | "registering" | "done"
     stage: str = "pick"
     progress: int = 0
     error: str = ""
     file_name: str = ""
-    preview_name: str = ""
+    preview_url: str = ""  # an object URL of the file in the page (blob:…): the preview never leaves the browser
     kind: str = ""
     media_type: str = ""
     size_text: str = ""
@@ -165,61 +159,62 @@ class UploadState(rx.State):
         self.error = _rejection_message(files, self.max_bytes or Settings().max_upload_bytes)
 
     @rx.event
-    def sending_progress(self, progress: dict[str, Any]):
-        # Progress arrives over the websocket, the file over HTTP: the last report can land after `receive` has
-        # finished, so only a transfer still under way may move the page (back) to the progress bar.
-        fraction = float(progress.get("progress") or 0)
-        if fraction < 1 and self.stage in ("pick", "sending"):
-            self.stage, self.progress = "sending", round(fraction * 100)
+    def sending_progress(self, percent: int):
+        # Reports travel over the websocket, the bytes over their own HTTP request: a late report must not move a
+        # page that has already gone on to the review.
+        if self.stage == "sending":
+            self.progress = max(0, min(100, int(percent or 0)))
 
     @rx.event
-    async def receive(self, files: list[rx.UploadFile]):
+    def picked(self, file: dict[str, Any]):
+        """The drop zone accepted a file and the page holds it; the page sends it on to the upload service."""
         settings = Settings()
-        if not files:  # react-dropzone rejected the file: `rejected` says why
-            return
         self.error, self.result, self.record = "", {}, {}
-        if len(files) != 1:
-            self.stage, self.error = "pick", "Drop or choose exactly one file."
-            return
-        file = files[0]
-        size = int(file.size or 0)
-        if size > settings.max_upload_bytes:  # the browser's check can be skipped; this one cannot
+        name = str(file.get("name") or "the file")
+        size = int(file.get("size") or 0)
+        if size > settings.max_upload_bytes:  # react-dropzone's check, again (the service checks while streaming)
             self.stage = "pick"
             limit = human_size(settings.max_upload_bytes)
-            self.error = f"{file.name} is too large: {human_size(size)}, over the limit of {limit}."
+            self.error = f"{name} is too large: {human_size(size)}, over the limit of {limit}."
             return
         if size == 0:
-            self.stage, self.error = "pick", f"{file.name} is empty."
+            self.stage, self.error = "pick", f"{name} is empty."
             return
-        self.stage, self.progress, self.file_name = "sending", 100, str(file.name)
-        yield
-        try:
-            stored = await services.send_file(settings, _chunks(file.file), size)
-        except MediaproofError as exc:
+        self.stage, self.progress, self.file_name = "sending", 0, name
+        return rx.call_script(js_call("sendHeldFile", services.upload_base(settings)), callback=UploadState.stored)
+
+    @rx.event
+    async def stored(self, sent: dict[str, Any]):
+        """The upload service's answer to the page's POST /uploads (or why there is none)."""
+        if self.stage != "sending":  # started over meanwhile
+            return
+        error = sent.get("error")
+        if error == "rejected":
             self.stage = "pick"
-            self.error = f"The upload service did not accept {file.name}: {exc}"
+            self.error = f"The upload service did not accept {self.file_name}: {sent.get('message')}"
             return
-        self._forget_preview()
-        self.preview_name = f"preview-{secrets.token_hex(8)}{Path(str(file.name)).suffix.lower()[:8]}"
-        file.file.seek(0)
-        with (rx.get_upload_dir() / self.preview_name).open("wb") as out:
-            while block := file.file.read(CHUNK):
-                out.write(block)
+        if error:
+            self.stage, self.error = "pick", f"{self.file_name} was not uploaded: {sent.get('message') or error}."
+            return
+        answer = sent.get("answer") if isinstance(sent.get("answer"), dict) else {}
+        try:
+            # The service's own record of it, not the page's word: what prepare will put in the signed record.
+            stored = await services.upload(Settings(), str(answer.get("upload_id") or ""))
+        except MediaproofError as exc:
+            self.stage, self.error = "pick", f"The upload service lost track of {self.file_name}: {exc}"
+            return
+        preview = str(sent.get("preview") or "")
+        self.preview_url = preview if preview.startswith("blob:") else ""
         self._upload_id = str(stored["upload_id"])
         self.media_type = str(stored.get("media_type") or "")
         self.kind = kind_of(self.media_type)
         self.size_text = human_size(stored.get("size"))
         self.dimensions = f"{stored['width']}×{stored['height']}" if stored.get("width") else ""
         self.sha256 = str(stored.get("sha256") or "")
-        self.deduplicated = bool(stored.get("deduplicated"))
+        self.deduplicated = bool(answer.get("deduplicated"))
         if not self.title:
-            self.title = Path(str(file.name)).stem.replace("_", " ").replace("-", " ")[:200]
+            self.title = Path(self.file_name).stem.replace("_", " ").replace("-", " ")[:200]
         self.stage = "review"
-
-    def _forget_preview(self) -> None:
-        if self.preview_name:
-            (rx.get_upload_dir() / self.preview_name).unlink(missing_ok=True)
-            self.preview_name = ""
 
     @rx.event
     def set_title(self, title: str):
@@ -227,9 +222,9 @@ class UploadState(rx.State):
 
     @rx.event
     def start_over(self):
-        self._forget_preview()
-        self.stage, self.progress, self.error, self.title = "pick", 0, "", ""
+        self.stage, self.progress, self.error, self.title, self.preview_url = "pick", 0, "", "", ""
         self.record, self.result, self._upload_id, self._typed_json = {}, {}, "", ""
+        return rx.call_script(js_call("forgetHeldFile"))
 
     # --- the record: prepared by the service, read by the user, signed in the wallet ---
 
@@ -306,7 +301,6 @@ class UploadState(rx.State):
             "block": str(done["block"]),
             "media_id": str(done["media_id"]),
         }
-        self._forget_preview()
         self.stage, self._typed_json = "done", ""
         await self._check_account()
 
@@ -378,6 +372,31 @@ def _rejections_as_plain_data(rejected: rx.Var) -> rx.event.EventSpec:
     return UploadState.rejected(plain)
 
 
+def _hold_in_page() -> rx.event.EventSpec:
+    """The accepted file stays in the page (mediaproof.js holds it for its XMLHttpRequest); only its name, size and
+    type reach the backend."""
+    # Reflex 0.10.1 nests the events of a lambda given to rx.upload's on_drop one list too deep, so the handler is
+    # called here on the Var that names the dropped files in the compiled drop handler.
+    drop_spec = Upload.get_event_triggers()["on_drop"]
+    files = rx.event.parse_args_spec(drop_spec[0] if isinstance(drop_spec, tuple) else drop_spec)[0][0]
+    held = rx.Var(
+        _js_expr=f"window.mediaproof.holdFile({files!s})", _var_type=dict, _var_data=files._get_all_var_data()
+    )
+    return UploadState.picked(held)
+
+
+def _progress_report() -> rx.Component:
+    """Clicked by mediaproof.js on each progress report of the transfer it runs: reads the percentage from there."""
+    return rx.el.button(
+        on_click=UploadState.sending_progress(rx.Var(_js_expr="window.mediaproof.uploadProgress()", _var_type=int)),
+        id="upload-progress-report",
+        type="button",
+        hidden=True,
+        aria_hidden="true",
+        tab_index=-1,
+    )
+
+
 def _drop_zone() -> rx.Component:
     return rx.upload.root(
         rx.vstack(
@@ -397,9 +416,7 @@ def _drop_zone() -> rx.Component:
         max_files=1,
         multiple=False,
         max_size=UploadState.max_bytes,
-        on_drop=UploadState.receive(
-            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=UploadState.sending_progress)
-        ),
+        on_drop=_hold_in_page(),
         on_drop_rejected=_rejections_as_plain_data,
         border=f"2px dashed {rx.color('accent', 7)}",
         border_radius="12px",
@@ -413,9 +430,19 @@ def _drop_zone() -> rx.Component:
 def _preview() -> rx.Component:
     return rx.cond(
         UploadState.kind == "video",
-        rx.video(src=rx.get_upload_url(UploadState.preview_name), controls=True, width="100%", id="upload-preview"),
+        rx.el.video(
+            src=UploadState.preview_url,
+            controls=True,
+            muted=True,
+            plays_inline=True,
+            preload="metadata",
+            style={"width": "100%"},  # the width attribute takes pixels only
+            max_height="50vh",
+            border_radius="8px",
+            id="upload-preview",
+        ),
         rx.image(
-            src=rx.get_upload_url(UploadState.preview_name),
+            src=UploadState.preview_url,
             alt=UploadState.title,
             max_height="50vh",
             max_width="100%",
@@ -544,9 +571,30 @@ def _result() -> rx.Component:
     )
 
 
+def _sending() -> rx.Component:
+    return rx.vstack(
+        rx.text("Uploading ", UploadState.file_name, "… ", UploadState.progress, "%", id="upload-progress-text"),
+        rx.progress(
+            value=UploadState.progress, max=100, width="100%", id="upload-progress", data_progress=UploadState.progress
+        ),
+        rx.cond(
+            UploadState.progress < 100,
+            rx.text("Then it is checked, hashed and stored on the storage clusters.", size="1"),
+            rx.hstack(
+                rx.spinner(size="1"),
+                rx.text("All bytes sent. The upload service is checking, hashing and storing it…", size="1"),
+                align="center",
+                id="upload-storing",
+            ),
+        ),
+        width="100%",
+    )
+
+
 def upload_page() -> rx.Component:
     return page_shell(
         "Upload",
+        _progress_report(),
         rx.cond(
             AuthState.signed_in,
             _account_step(),
@@ -563,17 +611,7 @@ def upload_page() -> rx.Component:
         rx.match(
             UploadState.stage,
             ("pick", _drop_zone()),
-            (
-                "sending",
-                rx.vstack(
-                    rx.text(
-                        "Uploading ", UploadState.file_name, "… ", UploadState.progress, "%", id="upload-progress-text"
-                    ),
-                    rx.progress(value=UploadState.progress, max=100, width="100%", id="upload-progress"),
-                    rx.text("Then it is checked, hashed and stored on the storage clusters.", size="1"),
-                    width="100%",
-                ),
-            ),
+            ("sending", _sending()),
             ("review", _review()),
             ("preparing", _review()),
             ("done", _result()),
