@@ -2,6 +2,10 @@
 
 GET|HEAD /m/<short id>[/<size>][?size=small|medium|large|original|poster] → the bytes (200, 206, 304, 416);
 GET /health → counters. Errors are JSON {"detail": <sentence>, "error": <kind>}.
+
+A plain GET already answered 200 from the cache is answered again from `_hot` (path and query → pre-built
+answer) with one dict lookup; `_hot` and the resolved ids are dropped every `download_resolve_ttl` seconds so a
+deletion or a variant made later shows within that time. Also an RSGI app (granian's faster interface; rsgi.py).
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ import asyncio
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from mediaproof.download import rsgi
 from mediaproof.download.answers import (
     Answer,
     UnknownRoute,
@@ -23,7 +27,7 @@ from mediaproof.download.answers import (
 )
 from mediaproof.download.cache import ByteCache
 from mediaproof.download.replicas import Replicas
-from mediaproof.download.views import ViewRecorder
+from mediaproof.download.views import View, ViewRecorder, view
 from mediaproof.errors import InputError, StorageError
 from mediaproof.gateway_store import GatewayStore, LinkedMedia, Rendition
 from mediaproof.settings import Settings
@@ -35,6 +39,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 STREAM_CHUNK = 256 * 1024  # slices of a cached object handed to the server at once
+RESOLVED_LIMIT = 100_000  # ids (and hot answers) kept between sweeps; a crude bound, entries are cheap to rebuild
+# (ASGI response start, ASGI response body, view, RSGI headers, body): sent as they are, so the servers must not
+# change them (none does). Keyed by (path, query) with the query both as ASGI's bytes and as RSGI's str.
+Hot = tuple[Message, Message, View, list[tuple[str, str]], bytes]
 
 
 class DownloadApp:
@@ -46,7 +54,11 @@ class DownloadApp:
         self.views = ViewRecorder(settings.resolved_views_dir(), settings.download_view_queue)
         self.replicas = Replicas(settings)
         self._store: GatewayStore | None = None
-        self._resolved: dict[str, tuple[float, LinkedMedia, dict[str, list[int]]]] = {}
+        self._resolved: dict[str, tuple[LinkedMedia, dict[str, list[int]]]] = {}
+        self._hot: dict[tuple[str, bytes | str], Hot] = {}
+        self._generation = 0  # bumped by each sweep: an answer built from older reads is not kept
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._loading: dict[str, asyncio.Future[bytes]] = {}
         self._plain: dict[tuple[str, bool, str], Answer] = {}
         self.served = 0
@@ -54,22 +66,70 @@ class DownloadApp:
 
     # --- lifecycle ---
 
-    def start(self) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Starts the view recorder, the topology reader and the sweeps on `loop` (default: the running one)."""
         self.views.start()
         self.replicas.start()
+        if self.settings.download_resolve_ttl > 0:
+            # On the serving loop, so a sweep never runs in the middle of a request's bookkeeping.
+            self._loop = loop or asyncio.get_running_loop()
+            self._sweeper = self._loop.call_later(self.settings.download_resolve_ttl, self._sweep)
 
     def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         self.replicas.close()
         self.views.close()
         if self._store is not None:
             self._store.close()
 
+    def _sweep(self) -> None:
+        self._resolved.clear()
+        self._hot.clear()
+        if len(self._plain) > RESOLVED_LIMIT:
+            self._plain.clear()
+        self._generation += 1
+        if self._loop is not None:
+            self._sweeper = self._loop.call_later(self.settings.download_resolve_ttl, self._sweep)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, send)
-        elif kind == "lifespan":
+        if scope["type"] == "http":
+            if scope["method"] == "GET":
+                hot = self._hot.get((scope["path"], scope["query_string"]))
+                if hot is not None:
+                    for name, _ in scope["headers"]:
+                        if name == b"if-none-match" or name == b"range":
+                            break  # a conditional or partial GET: the full path decides
+                    else:
+                        await send(hot[0])
+                        await send(hot[1])
+                        self.views.record_view(hot[2])
+                        self.served += 1
+                        return
+            await self.http(scope, send)
+        elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+
+    # RSGI (granian): the same hot table, the answer in one call; the rest through the ASGI path.
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.start(loop)
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.stop()
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.method == "GET":
+            hot = self._hot.get((scope.path, scope.query_string))
+            if hot is not None:
+                headers = scope.headers
+                if "if-none-match" not in headers and "range" not in headers:
+                    protocol.response_bytes(200, hot[3], hot[4])
+                    self.views.record_view(hot[2])
+                    self.served += 1
+                    return
+        await rsgi.serve(self, scope, protocol)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -88,7 +148,8 @@ class DownloadApp:
 
     # --- the read path ---
 
-    async def _http(self, scope: Scope, send: Send) -> None:
+    async def http(self, scope: Scope, send: Send) -> None:
+        """Any HTTP request, the full way: route, resolve, choose, conditions, bytes; the hot table filled."""
         method = scope["method"]
         path = scope["path"]
         if path == "/health":
@@ -146,12 +207,34 @@ class DownloadApp:
         if blob_placements is None:
             blob_placements = placements[rendition.sha256] = self._placements(rendition.sha256)
         if self.cache.fits(rendition.size):
-            await self._send_cached(send, plan, rendition, blob_placements)
+            generation = self._generation
+            data = await self._send_cached(send, plan, rendition, blob_placements)
+            if (
+                data is not None
+                and plan.status == 200
+                and if_none_match is None
+                and range_header is None
+                and generation == self._generation
+                and self._sweeper is not None
+                and len(self._hot) < RESOLVED_LIMIT
+            ):
+                self._keep_hot(path, scope["query_string"], plan, data, wanted.short_id, wanted.size, rendition)
         else:
             await self._send_streamed(send, plan, rendition, blob_placements)
         self._viewed(wanted.short_id, wanted.size, rendition, plan.status, plan.offset, plan.length)
 
-    async def _send_cached(self, send: Send, plan: Answer, rendition: Rendition, placements: list[int]) -> None:
+    def _keep_hot(
+        self, path: str, query: bytes, plan: Answer, data: bytes, short_id: str, size: str, rendition: Rendition
+    ) -> None:
+        line = view(short_id, size, rendition.name, rendition.sha256, 200, 0, plan.length)
+        start = {"type": "http.response.start", "status": 200, "headers": plan.headers}
+        body = {"type": "http.response.body", "body": data}
+        str_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in plan.headers]
+        entry = (start, body, line, str_headers, data)
+        self._hot[(path, query)] = self._hot[(path, query.decode("latin-1"))] = entry
+
+    async def _send_cached(self, send: Send, plan: Answer, rendition: Rendition, placements: list[int]) -> bytes | None:
+        """Sends the answer from the cached object (loading it first); returns the object, None if it failed."""
         data = self.cache.get(rendition.sha256)
         if data is None:
             try:
@@ -159,10 +242,11 @@ class DownloadApp:
             except StorageError as exc:
                 self.failed += 1
                 await _error(send, 503, "StorageError", str(exc), [(b"retry-after", b"5")])
-                return
+                return None
         body = data[plan.offset : plan.offset + plan.length] if plan.status == 206 else data
         await _send_all(send, plan.status, plan.headers, body)
         self.served += 1
+        return data
 
     async def _load(self, rendition: Rendition, placements: list[int]) -> bytes:
         """The whole object into the cache; concurrent misses for the same bytes share one fetch."""
@@ -208,10 +292,9 @@ class DownloadApp:
     # --- lookups ---
 
     def _resolve(self, short_id: str) -> tuple[LinkedMedia, dict[str, list[int]]] | None:
-        now = time.monotonic()
         hit = self._resolved.get(short_id)
-        if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+        if hit is not None:
+            return hit
         store = self._open_store()
         if store is None:
             return None
@@ -223,11 +306,11 @@ class DownloadApp:
             return None
         if media is None:
             return None
-        if len(self._resolved) > 100_000:
-            self._resolved.clear()  # a crude bound; entries are cheap to rebuild
-        entry: tuple[float, LinkedMedia, dict[str, list[int]]] = (now + self.settings.download_resolve_ttl, media, {})
-        self._resolved[short_id] = entry
-        return media, entry[2]
+        entry: tuple[LinkedMedia, dict[str, list[int]]] = (media, {})
+        # Kept until the next sweep; without sweeps (no lifespan, or a ttl of 0) every read asks the database.
+        if self._sweeper is not None and len(self._resolved) < RESOLVED_LIMIT:
+            self._resolved[short_id] = entry
+        return entry
 
     def _placements(self, sha256: str) -> list[int]:
         store = self._open_store()

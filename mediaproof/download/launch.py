@@ -10,8 +10,11 @@ from mediaproof.processes import ManagedProcess
 from mediaproof.settings import Settings
 
 
-def download_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
-    """A not yet started download service on settings.download_port; its log is data_dir/download.log."""
+def download_process(
+    settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0, server: str | None = None
+) -> ManagedProcess:
+    """A not yet started download service on settings.download_port; its log is data_dir/download.log.
+    `server` ("granian" or "uvicorn") picks the HTTP server; None: granian when installed."""
     if rpc_url is not None:
         settings = settings.model_copy(update={"rpc_url": rpc_url})
     url = f"http://127.0.0.1:{settings.download_port}/health"
@@ -21,7 +24,7 @@ def download_process(settings: Settings, rpc_url: str | None = None, ready_timeo
 
     return ManagedProcess(
         name="download service",
-        argv=[sys.executable, "-m", "mediaproof.download"],
+        argv=[sys.executable, "-m", "mediaproof.download", *(["--server", server] if server else [])],
         log_path=settings.data_dir / "download.log",
         ready=ready,
         env=settings.as_env(),

@@ -23,7 +23,14 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
-_LINE = '{"ts":%.3f,"short_id":"%s","size":"%s","served":"%s","sha256":"%s","status":%d,"offset":%d,"bytes":%d}\n'
+_TAIL = ',"short_id":"%s","size":"%s","served":"%s","sha256":"%s","status":%d,"offset":%d,"bytes":%d}\n'
+View = str  # a line without its time: made once per cached answer, so a flush only formats the time
+
+
+def view(short_id: str, size: str, served: str, sha256: str, status: int, offset: int, length: int) -> View:
+    # Every field is a number, a base62 id, a size name or hex: nothing to escape, so plain formatting makes the
+    # JSON (json.dumps per record would hold the GIL long enough to show in the read path's p99).
+    return _TAIL % (short_id, size, served, sha256, status, offset, length)
 
 
 class ViewRecorder:
@@ -36,16 +43,20 @@ class ViewRecorder:
         self.recorded = 0
         self.dropped = 0
         self.path = directory / f"views-{int(time.time())}-{os.getpid()}.jsonl"
-        self._queue: deque[tuple[float, str, str, str, str, int, int, int]] = deque()
+        self._queue: deque[tuple[float, View]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def record(self, short_id: str, size: str, served: str, sha256: str, status: int, offset: int, length: int) -> None:
+        self.record_view(view(short_id, size, served, sha256, status, offset, length))
+
+    def record_view(self, line: View) -> None:
+        """The read path's form: a line from `view()`, made once per cached answer, queued with the time."""
         # len() and append() on a deque are atomic under the GIL: no lock on the read path.
         if len(self._queue) >= self.capacity:
             self.dropped += 1
             return
-        self._queue.append((time.time(), short_id, size, served, sha256, status, offset, length))
+        self._queue.append((time.time(), line))
 
     @property
     def pending(self) -> int:
@@ -73,12 +84,7 @@ class ViewRecorder:
             batch.append(self._queue.popleft())
         if not batch:
             return 0
-        # Every field is a number, a base62 id, a size name or hex: nothing to escape, so plain formatting makes the
-        # JSON (json.dumps per record would hold the GIL long enough to show in the read path's p99).
-        lines = "".join(
-            _LINE % (ts, short_id, size, served, sha256, status, offset, length)
-            for ts, short_id, size, served, sha256, status, offset, length in batch
-        )
+        lines = "".join([f'{{"ts":{ts:.3f}{tail}' for ts, tail in batch])
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as handle:
