@@ -69,6 +69,18 @@ def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
     return w3
 
 
+def signing_account(key: str | None, chain_id: int, setting: str, anvil_index: int) -> LocalAccount:
+    """The account for `key`; without one, anvil's public test key `anvil_index`, on a local chain only."""
+    if key:
+        try:
+            return Account.from_key(key)
+        except Exception as exc:
+            raise InputError(f"{setting} is not a valid 32-byte hex private key") from exc
+    if chain_id != LOCAL_CHAIN_ID:
+        raise InputError(f"chain {chain_id} is not a local chain: set {setting} to the key that should sign")
+    return Account.from_key(ANVIL_TEST_KEYS[anvil_index])
+
+
 class MediaproofChain:
     """Contract handles for one deployment on one connected node (checked to be the same chain)."""
 
@@ -102,19 +114,13 @@ class MediaproofChain:
 
     def account(self, private_key: str | None) -> LocalAccount:
         """The signing account: the given key, or anvil's first public test key on a local chain only."""
-        if private_key:
-            try:
-                return Account.from_key(private_key)
-            except Exception as exc:
-                raise InputError("MEDIAPROOF_PRIVATE_KEY is not a valid 32-byte hex private key") from exc
-        if self.chain_id != LOCAL_CHAIN_ID:
-            raise InputError(
-                f"chain {self.chain_id} is not a local chain: set MEDIAPROOF_PRIVATE_KEY to the key that should sign"
-            )
-        return Account.from_key(ANVIL_TEST_KEYS[0])
+        return signing_account(private_key, self.chain_id, "MEDIAPROOF_PRIVATE_KEY", anvil_index=0)
 
-    def transact(self, account: LocalAccount, call: ContractFunction, value: int = 0) -> TxReceipt:
-        """Sign and send a call from `account`; a revert becomes a ChainError naming the custom error."""
+    def transact(self, account: LocalAccount, call: ContractFunction, value: int = 0, extra_gas: int = 0) -> TxReceipt:
+        """Sign and send a call from `account`; a revert becomes a ChainError naming the custom error.
+
+        `extra_gas` is added to a 20% margin over the estimate, for work the estimate cannot see (eth_estimateGas runs
+        at gas price 0, where UserMedia skips repaying a relayer)."""
         params: TxParams = {
             "from": account.address,
             "value": Wei(value),
@@ -127,6 +133,8 @@ class MediaproofChain:
             raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
         except (ContractLogicError, Web3RPCError) as exc:
             raise ChainError(f"the contract refused: {exc}") from exc
+        if extra_gas:
+            tx["gas"] = int(tx["gas"] * 6 // 5) + extra_gas
         signed = account.sign_transaction(cast(dict[str, Any], tx))
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)

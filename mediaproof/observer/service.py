@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from mediaproof.chain import MediaproofChain
-from mediaproof.errors import ChainError, InputError, MediaproofError, StorageError
+from mediaproof.chain import MediaproofChain, signing_account
+from mediaproof.errors import ChainError, MediaproofError, StorageError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.observer.health import HealthTracker, repair_targets
 from mediaproof.ring import ClusterRing, ClusterStatus
-from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
+from mediaproof.settings import Settings
 from mediaproof.storage.client import StorageClusterClient
 
 logger = logging.getLogger(__name__)
@@ -36,14 +35,7 @@ PAGE = 500
 
 
 def observer_account(settings: Settings, chain_id: int) -> LocalAccount:
-    if settings.observer_key:
-        try:
-            return Account.from_key(settings.observer_key)
-        except Exception as exc:
-            raise InputError("MEDIAPROOF_OBSERVER_KEY is not a valid 32-byte hex private key") from exc
-    if chain_id != LOCAL_CHAIN_ID:
-        raise InputError(f"chain {chain_id} is not a local chain: set MEDIAPROOF_OBSERVER_KEY to the observer's key")
-    return Account.from_key(ANVIL_TEST_KEYS[OBSERVER_KEY_INDEX])
+    return signing_account(settings.observer_key, chain_id, "MEDIAPROOF_OBSERVER_KEY", OBSERVER_KEY_INDEX)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from mediaproof import eip712
-from mediaproof.chain import ZERO_ADDRESS, MediaproofChain, describe_revert
-from mediaproof.errors import ChainError, InputError, NotRegistered
+from mediaproof.chain import ZERO_ADDRESS, MediaproofChain
+from mediaproof.errors import InputError, NotRegistered
 from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
 
 LOCAL_RELAYER_KEY = ANVIL_TEST_KEYS[2]
@@ -118,29 +117,9 @@ class Relay:
         }
 
     def send(self, call: ContractFunction) -> TxReceipt:
-        """Send `call` from the relayer, one at a time; a revert becomes a ChainError naming the custom error."""
-        w3, sender = self.chain.w3, self.relayer.address
+        """Send `call` from the relayer, one at a time so its nonces never collide."""
         with self._send_lock:
-            try:
-                tx = call.build_transaction(
-                    {
-                        "from": sender,
-                        "nonce": w3.eth.get_transaction_count(sender, "pending"),
-                        "chainId": self.chain.chain_id,
-                    }
-                )
-            except ContractCustomError as exc:
-                raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
-            except (ContractLogicError, Web3RPCError) as exc:
-                raise ChainError(f"the contract refused: {exc}") from exc
-            # eth_estimateGas runs at gas price 0, where UserMedia skips repaying the relayer: add that path's cost.
-            tx["gas"] = int(tx["gas"] * 6 // 5) + RELAY_REPAY_GAS
-            signed = self.relayer.sign_transaction(tx)  # type: ignore[arg-type]
-            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-        if receipt["status"] != 1:
-            raise ChainError(f"relayed transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
-        return receipt
+            return self.chain.transact(self.relayer, call, extra_gas=RELAY_REPAY_GAS)
 
     def calldata(self, call: ContractFunction, to: str) -> dict[str, Any]:
         return {"to": to, "data": call._encode_transaction_data(), "chainId": hex(self.chain.chain_id)}
