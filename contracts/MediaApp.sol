@@ -1,46 +1,68 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IMediaApp} from "./interfaces/IMediaApp.sol";
 import {IUserMedia} from "./interfaces/IUserMedia.sol";
-import {Proof} from "./interfaces/IMediaTypes.sol";
+import {MediaRecord, Proof} from "./types/MediaTypes.sol";
+import {MediaHashes} from "./libraries/MediaHashes.sol";
+import {OwnerSignature} from "./libraries/OwnerSignature.sol";
+import {UserMedia} from "./UserMedia.sol";
 
-/// @title MediaApp: user directory, UserMedia factory (EIP-1167 clones), deposits and the global proof index
-contract MediaApp is IMediaApp {
-    /// @dev A proof in two storage slots (a registration writes one per original and per variant, so this is the
-    /// hot path): the owner is looked up from the user contract, and 40/56-bit time and block outlast any chain.
+/// @title MediaApp: user directory, UserMedia factory, deposits, batch anchors and the global proof index
+contract MediaApp is IMediaApp, EIP712, Ownable2Step {
+    /// @dev The earliest proof of some bytes in one slot (a direct registration writes one per file).
     struct StoredProof {
-        address userContract;
+        address owner;
         uint40 timestamp;
-        uint56 blockNumber;
-        bytes32 mediaId;
+        uint48 blockNumber;
+        bool batched;
+    }
+
+    /// @dev Where a root was anchored, keyed by the root: one fresh slot per batch is what an anchor costs.
+    struct Anchor {
+        uint48 blockNumber;
+        uint40 timestamp;
+    }
+
+    struct Withdrawal {
+        uint192 amount;
+        uint64 availableAt;
     }
 
     address private immutable _topology;
     address private immutable _implementation;
-    address private _admin;
+    uint64 private immutable _withdrawalDelay;
     uint256 private _minimumDeposit;
     uint256 private _userCount;
     mapping(address owner => address userContract) private _userContracts;
     mapping(address userContract => address owner) private _ownerOfUserContract;
     mapping(address owner => uint256) private _deposits;
+    mapping(address owner => Withdrawal) private _withdrawals;
     mapping(address account => bool) private _relayers;
+    mapping(address account => bool) private _sequencers;
     mapping(bytes32 sha256 => StoredProof) private _proofs;
-
-    modifier onlyAdmin() {
-        if (msg.sender != _admin) revert MediaAppNotAdmin(msg.sender);
-        _;
-    }
+    mapping(bytes32 root => Anchor) private _anchors;
 
     /// @param topology_ the StorageTopology every UserMedia checks receipts with
-    /// @param implementation_ the UserMedia every clone delegates to
     /// @param minimumDeposit_ wei `register()` requires
-    /// @param admin_ sets relayers and the minimum deposit
-    constructor(address topology_, address implementation_, uint256 minimumDeposit_, address admin_) {
+    /// @param withdrawalDelay_ seconds from a withdrawal request to its payout; longer than any record's signature
+    /// lifetime, so a relayer that accepted a record can always be paid
+    /// @param admin_ sets relayers, sequencers and the minimum deposit (two-step handover)
+    constructor(address topology_, uint256 minimumDeposit_, uint64 withdrawalDelay_, address admin_)
+        EIP712("Mediaproof", "1")
+        Ownable(admin_)
+    {
+        if (topology_ == address(0)) revert MediaAppZeroAddress();
         _topology = topology_;
-        _implementation = implementation_;
+        _withdrawalDelay = withdrawalDelay_;
+        // The implementation learns this app, the topology and this domain as immutables: clones read them from
+        // its code, not from storage.
+        _implementation = address(new UserMedia(address(this), topology_, _domainSeparatorV4()));
         _setMinimumDeposit(minimumDeposit_);
-        _setAdmin(admin_);
     }
 
     /// @inheritdoc IMediaApp
@@ -48,12 +70,13 @@ contract MediaApp is IMediaApp {
         address existing = _userContracts[msg.sender];
         if (existing != address(0)) revert MediaAppAlreadyRegistered(msg.sender, existing);
         if (msg.value < _minimumDeposit) revert MediaAppDepositTooLow(msg.value, _minimumDeposit);
-        userContract_ = _cloneImplementation(msg.sender);
+        // Salted by the owner, so a wallet's UserMedia address is known before it exists.
+        userContract_ = Clones.cloneDeterministic(_implementation, bytes32(uint256(uint160(msg.sender))));
         _userContracts[msg.sender] = userContract_;
         _ownerOfUserContract[userContract_] = msg.sender;
         _deposits[msg.sender] = msg.value;
         ++_userCount;
-        IUserMedia(userContract_).initialize(msg.sender, address(this), _topology);
+        IUserMedia(userContract_).initialize(msg.sender);
         emit UserRegistered(msg.sender, userContract_, msg.value);
     }
 
@@ -66,80 +89,181 @@ contract MediaApp is IMediaApp {
     }
 
     /// @inheritdoc IMediaApp
-    function withdraw(uint256 amount) external {
-        uint256 balance = _debit(msg.sender, amount);
+    function requestWithdrawal(uint256 amount) external {
+        uint256 available = _deposits[msg.sender];
+        if (amount > available) revert MediaAppInsufficientDeposit(available, amount);
+        uint64 availableAt = amount == 0 ? 0 : uint64(block.timestamp) + _withdrawalDelay;
+        _withdrawals[msg.sender] = Withdrawal({amount: uint192(amount), availableAt: availableAt});
+        emit WithdrawalRequested(msg.sender, amount, availableAt);
+    }
+
+    /// @inheritdoc IMediaApp
+    function withdraw() external {
+        Withdrawal memory request = _withdrawals[msg.sender];
+        if (request.availableAt == 0 || block.timestamp < request.availableAt) {
+            revert MediaAppWithdrawalNotReady(request.availableAt);
+        }
+        delete _withdrawals[msg.sender];
+        uint256 available = _deposits[msg.sender];
+        // Relayers may have been paid meanwhile: pay what is left of the request.
+        uint256 amount = request.amount < available ? request.amount : available;
+        uint256 balance = available - amount;
+        _deposits[msg.sender] = balance;
         emit DepositWithdrawn(msg.sender, amount, balance);
         _send(msg.sender, amount);
     }
 
     /// @inheritdoc IMediaApp
-    function setRelayer(address relayer, bool allowed) external onlyAdmin {
+    function setRelayer(address relayer, bool allowed) external onlyOwner {
+        if (relayer == address(0)) revert MediaAppZeroAddress();
         _relayers[relayer] = allowed;
         emit RelayerSet(relayer, allowed);
     }
 
     /// @inheritdoc IMediaApp
-    function setMinimumDeposit(uint256 minimumDeposit_) external onlyAdmin {
+    function setSequencer(address sequencer, bool allowed) external onlyOwner {
+        if (sequencer == address(0)) revert MediaAppZeroAddress();
+        _sequencers[sequencer] = allowed;
+        emit SequencerSet(sequencer, allowed);
+    }
+
+    /// @inheritdoc IMediaApp
+    function setMinimumDeposit(uint256 minimumDeposit_) external onlyOwner {
         _setMinimumDeposit(minimumDeposit_);
     }
 
-    /// @inheritdoc IMediaApp
-    function transferAdmin(address newAdmin) external onlyAdmin {
-        _setAdmin(newAdmin);
+    /// @notice Always reverts: the app must keep an admin (hand over with transferOwnership + acceptOwnership).
+    function renounceOwnership() public view override onlyOwner {
+        revert MediaAppCannotRenounce();
     }
 
     /// @inheritdoc IMediaApp
-    /// @dev Only a UserMedia this app created, for its own owner: the proof's owner is then never spoofed.
-    function recordProof(bytes32 sha256, bytes32 mediaId, address owner) external returns (bool first) {
-        if (owner == address(0) || _ownerOfUserContract[msg.sender] != owner) {
-            revert MediaAppNotUserContract(msg.sender);
+    /// @dev The hot path of the whole system: one sequencer check, one fresh slot, one event.
+    function anchorBatch(bytes32 root, bytes calldata manifestCid) external returns (uint256 batch) {
+        if (!_sequencers[msg.sender]) revert MediaAppNotSequencer(msg.sender);
+        if (root == bytes32(0)) revert MediaAppEmptyBatch();
+        Anchor storage anchor = _anchors[root];
+        uint48 anchoredIn = anchor.blockNumber;
+        if (anchoredIn != 0) revert MediaAppBatchAlreadyAnchored(root, anchoredIn);
+        anchor.blockNumber = uint48(block.number);
+        anchor.timestamp = uint40(block.timestamp);
+        emit BatchAnchored(root, msg.sender, manifestCid);
+        return block.number;
+    }
+
+    /// @inheritdoc IMediaApp
+    function verifyInclusion(bytes32 leaf, bytes32[] calldata proof, uint256 batch) external view returns (bool) {
+        uint48 anchoredIn = _anchors[MerkleProof.processProofCalldata(proof, leaf)].blockNumber;
+        return anchoredIn != 0 && anchoredIn == batch;
+    }
+
+    /// @inheritdoc IMediaApp
+    function batchLeaf(bytes32 sha256, address owner_, bytes32 mediaId, bytes32 receiptsHash)
+        external
+        pure
+        returns (bytes32)
+    {
+        return MediaHashes.batchLeaf(sha256, owner_, mediaId, receiptsHash);
+    }
+
+    /// @inheritdoc IMediaApp
+    function anchorOf(bytes32 root) external view returns (uint64 batch, uint64 timestamp) {
+        Anchor storage anchor = _anchors[root];
+        return (anchor.blockNumber, anchor.timestamp);
+    }
+
+    /// @inheritdoc IMediaApp
+    function revealProof(
+        MediaRecord calldata record,
+        bytes calldata ownerSignature,
+        bytes32 receiptsHash,
+        bytes32[] calldata proof,
+        uint256 batch
+    ) external returns (bytes32 mediaId) {
+        mediaId = _hashTypedDataV4(MediaHashes.hashRecord(record));
+        if (!OwnerSignature.isValid(record.owner, mediaId, ownerSignature)) {
+            revert MediaAppBadOwnerSignature(record.owner);
         }
-        if (_proofs[sha256].userContract != address(0)) return false;
-        _proofs[sha256] = StoredProof({
-            userContract: msg.sender,
-            timestamp: uint40(block.timestamp),
-            blockNumber: uint56(block.number),
-            mediaId: mediaId
+        bytes32 leaf = MediaHashes.batchLeaf(record.sha256, record.owner, mediaId, receiptsHash);
+        Anchor memory anchor = _anchors[MerkleProof.processProofCalldata(proof, leaf)];
+        if (anchor.blockNumber == 0 || anchor.blockNumber != batch) revert MediaAppNotInBatch(batch);
+        StoredProof storage existing = _proofs[record.sha256];
+        // Monotone: only a strictly earlier block replaces a proof (the sequencer puts no two owners of the same
+        // bytes in one batch, so one block never holds two competing batched proofs).
+        if (existing.owner != address(0) && existing.blockNumber <= anchor.blockNumber) {
+            revert MediaAppProofNotEarlier(batch, existing.blockNumber);
+        }
+        _proofs[record.sha256] = StoredProof({
+            owner: record.owner,
+            timestamp: anchor.timestamp,
+            blockNumber: anchor.blockNumber,
+            batched: true
         });
-        emit ProofRecorded(sha256, mediaId, owner, msg.sender);
-        return true;
+        emit ProofRevealed(record.sha256, mediaId, record.owner, anchor.blockNumber, msg.sender);
     }
 
     /// @inheritdoc IMediaApp
-    /// @dev Only the owner's own UserMedia may spend the owner's deposit, and only towards an approved relayer.
-    function payRelayer(address owner, address relayer, uint256 amount) external {
-        if (_userContracts[owner] != msg.sender) revert MediaAppNotUserContract(msg.sender);
-        if (!_relayers[relayer]) revert MediaAppNotRelayer(relayer);
-        uint256 balance = _debit(owner, amount);
-        emit RelayFeePaid(owner, relayer, amount, balance);
-        _send(relayer, amount);
+    /// @dev Only the owner's own UserMedia may call, so a proof's owner is never spoofed and only that owner's
+    /// deposit is spent; the fee was capped by the owner's signed `maxFee` there.
+    function recordDirect(bytes32 sha256, address owner_, address relayer, uint256 fee) external {
+        if (owner_ == address(0) || _userContracts[owner_] != msg.sender) revert MediaAppNotUserContract(msg.sender);
+        // The registration's own MediaRegistered event says so; no second event for the proof.
+        if (_proofs[sha256].owner == address(0)) {
+            _proofs[sha256] = StoredProof({
+                owner: owner_,
+                timestamp: uint40(block.timestamp),
+                blockNumber: uint48(block.number),
+                batched: false
+            });
+        }
+        if (relayer != address(0)) {
+            if (!_relayers[relayer]) revert MediaAppNotRelayer(relayer);
+            if (fee != 0) {
+                uint256 available = _deposits[owner_];
+                if (fee > available) revert MediaAppInsufficientDeposit(available, fee);
+                uint256 balance = available - fee;
+                _deposits[owner_] = balance;
+                emit RelayFeePaid(owner_, relayer, fee, balance);
+                _send(relayer, fee);
+            }
+        }
     }
 
     /// @inheritdoc IMediaApp
     function proofOf(bytes32 sha256)
         external
         view
-        returns (address owner, address userContract_, uint64 timestamp, uint64 blockNumber)
+        returns (address owner_, address userContract_, uint64 timestamp, uint64 blockNumber)
     {
         StoredProof storage p = _proofs[sha256];
-        return (_ownerOfUserContract[p.userContract], p.userContract, p.timestamp, p.blockNumber);
+        return (p.owner, _userContracts[p.owner], p.timestamp, p.blockNumber);
     }
 
     /// @inheritdoc IMediaApp
     function proofDetail(bytes32 sha256) external view returns (Proof memory) {
         StoredProof storage p = _proofs[sha256];
         return Proof({
-            owner: _ownerOfUserContract[p.userContract],
-            userContract: p.userContract,
-            mediaId: p.mediaId,
+            owner: p.owner,
+            userContract: _userContracts[p.owner],
             timestamp: p.timestamp,
-            blockNumber: p.blockNumber
+            blockNumber: p.blockNumber,
+            batched: p.batched
         });
     }
 
     /// @inheritdoc IMediaApp
-    function userContract(address owner) external view returns (address) {
-        return _userContracts[owner];
+    function recordDigest(MediaRecord calldata record) external view returns (bytes32) {
+        return _hashTypedDataV4(MediaHashes.hashRecord(record));
+    }
+
+    /// @inheritdoc IMediaApp
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IMediaApp
+    function userContract(address owner_) external view returns (address) {
+        return _userContracts[owner_];
     }
 
     /// @inheritdoc IMediaApp
@@ -153,8 +277,24 @@ contract MediaApp is IMediaApp {
     }
 
     /// @inheritdoc IMediaApp
-    function depositOf(address owner) external view returns (uint256) {
-        return _deposits[owner];
+    function isSequencer(address account) external view returns (bool) {
+        return _sequencers[account];
+    }
+
+    /// @inheritdoc IMediaApp
+    function depositOf(address owner_) external view returns (uint256) {
+        return _deposits[owner_];
+    }
+
+    /// @inheritdoc IMediaApp
+    function pendingWithdrawal(address owner_) external view returns (uint256 amount, uint64 availableAt) {
+        Withdrawal storage request = _withdrawals[owner_];
+        return (request.amount, request.availableAt);
+    }
+
+    /// @inheritdoc IMediaApp
+    function withdrawalDelay() external view returns (uint64) {
+        return _withdrawalDelay;
     }
 
     /// @inheritdoc IMediaApp
@@ -177,31 +317,6 @@ contract MediaApp is IMediaApp {
         return _implementation;
     }
 
-    /// @inheritdoc IMediaApp
-    function admin() external view returns (address) {
-        return _admin;
-    }
-
-    /// @dev EIP-1167 minimal proxy, created with CREATE2 salted by the owner so its address is known in advance.
-    function _cloneImplementation(address owner) private returns (address instance) {
-        bytes memory code = abi.encodePacked(
-            hex"3d602d80600a3d3981f3363d3d373d3d3d363d73", _implementation, hex"5af43d82803e903d91602b57fd5bf3"
-        );
-        bytes32 salt = bytes32(uint256(uint160(owner)));
-        assembly ("memory-safe") {
-            instance := create2(0, add(code, 0x20), mload(code), salt)
-        }
-        // CREATE2 fails only on an address collision, which the one-clone-per-owner check rules out.
-        if (instance == address(0)) revert MediaAppAlreadyRegistered(owner, instance);
-    }
-
-    function _debit(address owner, uint256 amount) private returns (uint256 balance) {
-        uint256 available = _deposits[owner];
-        if (amount > available) revert MediaAppInsufficientDeposit(available, amount);
-        balance = available - amount;
-        _deposits[owner] = balance;
-    }
-
     function _send(address to, uint256 amount) private {
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert MediaAppTransferFailed(to, amount);
@@ -210,11 +325,5 @@ contract MediaApp is IMediaApp {
     function _setMinimumDeposit(uint256 minimumDeposit_) private {
         _minimumDeposit = minimumDeposit_;
         emit MinimumDepositChanged(minimumDeposit_);
-    }
-
-    function _setAdmin(address newAdmin) private {
-        address previous = _admin;
-        _admin = newAdmin;
-        emit AdminTransferred(previous, newAdmin);
     }
 }

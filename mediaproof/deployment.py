@@ -21,9 +21,16 @@ ABI_DIR = Path(__file__).resolve().parent / "abi"
 BYTECODE_FILE = ABI_DIR / "bytecode.json"
 # Contracts whose ABI (and creation bytecode) ship with the package; interfaces are not needed off chain.
 CONTRACT_NAMES = ("MediaApp", "StorageTopology", "UserMedia")
+# Contracts deployed on their own (UserMedia's implementation is created by MediaApp's constructor).
+DEPLOYED_CONTRACTS = ("MediaApp", "StorageTopology")
 # Weights are small integers (1 = a standard cluster): the ring gives each unit of weight its own 4000 vnodes.
 DEFAULT_CLUSTER_WEIGHT = 1
 DEFAULT_MINIMUM_DEPOSIT_WEI = 10**16
+# A storage receipt is good for an hour: long enough for a slow registration, short enough that receipts lifted
+# from old events are worthless.
+DEFAULT_RECEIPT_LIFETIME = 3600
+# Longer than any record's signature lifetime (an hour), so a relayer that accepted a record is always paid.
+DEFAULT_WITHDRAWAL_DELAY = 2 * 86400
 RECEIPT_TIMEOUT_SECONDS = 120
 
 
@@ -167,7 +174,8 @@ def export_artifacts(manifest: Path, out_dir: Path = ABI_DIR) -> list[Path]:
         path = out_dir / f"{name}.json"
         path.write_text(json.dumps(contract_type["abi"], indent=1, sort_keys=True) + "\n")
         written.append(path)
-        bytecode[name] = contract_type["deploymentBytecode"]["bytecode"]
+        if name in DEPLOYED_CONTRACTS:
+            bytecode[name] = contract_type["deploymentBytecode"]["bytecode"]
     bytecode_path = out_dir / BYTECODE_FILE.name
     bytecode_path.write_text(json.dumps(bytecode, indent=1, sort_keys=True) + "\n")
     written.append(bytecode_path)
@@ -211,33 +219,43 @@ def deploy(
     replication_factor: int = 1,
     minimum_deposit: int = DEFAULT_MINIMUM_DEPOSIT_WEI,
     relayers: Iterable[str] = (),
+    sequencers: Iterable[str] = (),
+    gateways: Iterable[str] = (),
     observers: Iterable[str] = (),
+    receipt_lifetime: int = DEFAULT_RECEIPT_LIFETIME,
+    withdrawal_delay: int = DEFAULT_WITHDRAWAL_DELAY,
 ) -> Deployment:
-    """Deploys StorageTopology, the UserMedia implementation and MediaApp from `deployer` (an eth_account
-    LocalAccount), registers `clusters`, sets R, approves relayers and observers, and returns the Deployment
-    (write it with `write_deployment`). `w3` is any connected web3.Web3.
+    """Deploys StorageTopology and MediaApp (which creates the UserMedia implementation) from `deployer` (an
+    eth_account LocalAccount, or anything with `.address` and `.sign_transaction`), registers `clusters`, sets R,
+    approves relayers, sequencers, gateways and observers, and returns the Deployment (write it with
+    `write_deployment`). `w3` is any connected web3.Web3.
     """
     if not 1 <= replication_factor <= 255:
         raise InputError(f"replication factor {replication_factor} must be between 1 and 255")
-    if clusters and replication_factor > len(clusters):
+    if replication_factor > max(len(clusters), 1):
         raise InputError(f"replication factor {replication_factor} exceeds the {len(clusters)} clusters")
     try:
         sender = _Sender(w3, deployer)
-        topology, first_receipt = sender.deploy("StorageTopology", deployer.address)
-        implementation, _ = sender.deploy("UserMedia")
-        app, _ = sender.deploy("MediaApp", topology.address, implementation.address, minimum_deposit, deployer.address)
-        if replication_factor != 1:
-            sender.call(topology.functions.setReplicationFactor(replication_factor), "setReplicationFactor")
+        topology, first_receipt = sender.deploy("StorageTopology", deployer.address, receipt_lifetime)
+        app, _ = sender.deploy("MediaApp", topology.address, minimum_deposit, withdrawal_delay, deployer.address)
         entries = []
         for spec in clusters:
             fn = topology.functions.registerCluster(spec.signer, spec.weight, spec.endpoint)
             receipt = sender.call(fn, f"registerCluster({spec.signer})")
             (event,) = topology.events.ClusterRegistered().process_receipt(receipt)
             entries.append(ClusterEntry(int(event["args"]["clusterId"]), spec.signer, spec.endpoint))
-        for relayer in relayers:
-            sender.call(app.functions.setRelayer(to_checksum_address(relayer), True), "setRelayer")
-        for observer in observers:
-            sender.call(topology.functions.setObserver(to_checksum_address(observer), True), "setObserver")
+        if replication_factor != 1:
+            sender.call(topology.functions.setReplicationFactor(replication_factor), "setReplicationFactor")
+        roles = [
+            (relayers, app.functions.setRelayer, "setRelayer"),
+            (sequencers, app.functions.setSequencer, "setSequencer"),
+            (gateways, topology.functions.setGateway, "setGateway"),
+            (observers, topology.functions.setObserver, "setObserver"),
+        ]
+        for accounts, setter, what in roles:
+            for account in dict.fromkeys(to_checksum_address(a) for a in accounts):
+                sender.call(setter(account, True), f"{what}({account})")
+        implementation = app.functions.implementation().call()
     except ChainError:
         raise
     except (ConnectionError, OSError) as exc:
@@ -249,7 +267,7 @@ def deploy(
         contracts={
             "MediaApp": app.address,
             "StorageTopology": topology.address,
-            "UserMediaImplementation": implementation.address,
+            "UserMediaImplementation": to_checksum_address(implementation),
         },
         deployer=deployer.address,
         clusters=tuple(entries),

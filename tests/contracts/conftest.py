@@ -1,10 +1,13 @@
-"""Contract fixtures: a deployed Mediaproof (topology with three clusters, R=2, MediaApp, one registered owner) and
-a MediaKit (mediakit.py) that builds records and signs them with mediaproof.eip712 exactly as the upload service will.
+"""Contract fixtures: a deployed Mediaproof (topology with three clusters, R=2, a gateway; MediaApp with a relayer
+and a sequencer; one registered owner) and a MediaKit (mediakit.py) that builds records, receipts and batches and
+signs them with mediaproof.eip712 exactly as the services will.
 
 Runs on Ape's local chain by default; test_on_anvil.py runs this same directory again on real anvil.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from mediakit import (
@@ -12,7 +15,9 @@ from mediakit import (
     CLUSTER_COUNT,
     MIN_DEPOSIT,
     OWNER_DEPOSIT,
+    RECEIPT_LIFETIME,
     REPLICATION_FACTOR,
+    WITHDRAWAL_DELAY,
     MediaKit,
     cluster_key,
     private_key,
@@ -49,6 +54,11 @@ def other_owner(accounts):
     return accounts[3]
 
 
+@pytest.fixture(scope="session")
+def sequencer(accounts):
+    return accounts[4]
+
+
 @pytest.fixture
 def stranger(accounts):
     return accounts[5]
@@ -56,29 +66,46 @@ def stranger(accounts):
 
 @pytest.fixture(scope="module")
 def topology(project, admin):
-    contract = project.StorageTopology.deploy(admin, sender=admin)
+    contract = project.StorageTopology.deploy(admin, RECEIPT_LIFETIME, sender=admin)
     for i in range(1, CLUSTER_COUNT + 1):
-        contract.registerCluster(cluster_key(i).address, 100, f"http://127.0.0.1:{8600 + i}", sender=admin)
+        contract.registerCluster(cluster_key(i).address, 1, f"http://127.0.0.1:{8600 + i}", sender=admin)
     contract.setReplicationFactor(REPLICATION_FACTOR, sender=admin)
     return contract
 
 
 @pytest.fixture(scope="module")
-def implementation(project, admin):
-    return project.UserMedia.deploy(sender=admin)
+def app(project, admin, relayer, sequencer, topology):
+    contract = project.MediaApp.deploy(topology, MIN_DEPOSIT, WITHDRAWAL_DELAY, admin, sender=admin)
+    contract.setRelayer(relayer, True, sender=admin)
+    contract.setSequencer(sequencer, True, sender=admin)
+    return contract
 
 
 @pytest.fixture(scope="module")
-def app(project, admin, relayer, topology, implementation):
-    contract = project.MediaApp.deploy(topology, implementation, MIN_DEPOSIT, admin, sender=admin)
-    contract.setRelayer(relayer, True, sender=admin)
-    return contract
+def implementation(project, app):
+    return project.UserMedia.at(app.implementation())
 
 
 @pytest.fixture(scope="module")
 def user_media(project, app, owner):
     app.register(sender=owner, value=OWNER_DEPOSIT)
     return project.UserMedia.at(app.userContract(owner))
+
+
+@pytest.fixture(scope="session")
+def compile_test_contract(project):
+    """Compiles a test-only contract from tests/contracts/solidity (not part of what Mediaproof deploys)."""
+    from ape import compilers
+
+    compiled = {}
+
+    def compile_named(name: str):
+        if name not in compiled:
+            source = (Path(__file__).parent / "solidity" / f"{name}.sol").read_text()
+            compiled[name] = compilers.compile_source("solidity", source, project=project, contractName=name)
+        return compiled[name]
+
+    return compile_named
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ the committed ABIs/bytecode matching a fresh compile."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from eth_account import Account
@@ -30,7 +31,10 @@ def test_deploy_with_web3_registers_clusters_and_roles(chain, deployer, accounts
         replication_factor=2,
         minimum_deposit=123,
         relayers=[relayer],
+        sequencers=[relayer],
+        gateways=[relayer, observer],
         observers=[observer],
+        receipt_lifetime=600,
     )
     assert result.chain_id == chain.chain_id and result.deployer == deployer.address
     assert [(c.id, c.signer, c.endpoint) for c in result.clusters] == [
@@ -42,8 +46,11 @@ def test_deploy_with_web3_registers_clusters_and_roles(chain, deployer, accounts
     assert app.functions.topology().call() == result.storage_topology
     assert app.functions.implementation().call() == result.user_media_implementation
     assert app.functions.minimumDeposit().call() == 123
-    assert app.functions.isRelayer(relayer).call()
+    assert app.functions.isRelayer(relayer).call() and app.functions.isSequencer(relayer).call()
+    assert app.functions.owner().call() == topology.functions.owner().call() == deployer.address
+    assert topology.functions.isGateway(relayer).call() and topology.functions.isGateway(observer).call()
     assert topology.functions.isObserver(observer).call()
+    assert topology.functions.receiptLifetime().call() == 600
     assert topology.functions.replicationFactor().call() == 2
     assert topology.functions.clusterOfSigner(specs[1].signer).call() == 2
     assert w3.eth.get_block(result.block)["number"] == result.block
@@ -108,10 +115,15 @@ def test_committed_abis_and_bytecode_equal_a_fresh_compile(project, tmp_path):
         )
 
 
+# solc's CBOR metadata: {"ipfs": <34-byte multihash>, "solc": <3-byte version>}, then its 2-byte length (0x0033).
+_METADATA = re.compile(rb"\xa2dipfsX\x22.{34}dsolcC.{3}\x003", re.S)
+
+
 def without_metadata(bytecode: str) -> str:
-    """Creation code minus solc's trailing CBOR metadata (its last two bytes give its length). The metadata hashes
-    source paths and comments, so it differs between two checkouts of the same code; the code itself must not."""
+    """Creation code minus every solc CBOR metadata block (MediaApp carries UserMedia's creation code, with its own
+    block, inside it). The metadata hashes source paths and comments, so it differs between two checkouts of the
+    same code; the code itself must not."""
     raw = bytes.fromhex(bytecode.removeprefix("0x"))
-    length = int.from_bytes(raw[-2:], "big")
-    assert 0 < length < 128 and raw[-2 - length] in (0xA1, 0xA2, 0xA3), "no CBOR metadata where solc puts it"
-    return raw[: -2 - length].hex()
+    stripped, found = _METADATA.subn(b"", raw)
+    assert found >= 1, "no CBOR metadata where solc puts it"
+    return stripped.hex()

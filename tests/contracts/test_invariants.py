@@ -1,5 +1,8 @@
-"""Invariant test: random registrations of overlapping bytes by several owners, deletes and cluster status changes,
-checked after every step against ghost state kept in Python."""
+"""Invariant test with an attacker: honest owners upload bytes (receipts are handed only to whoever uploaded, as the
+gateway does) and prove them directly or in batches; an attacker who sees everything public (pending calldata,
+events, batch roots, other people's bundles) tries every route the review found. After every step, against ghost
+state kept in Python: proofOf names only a legitimate uploader, the earliest proof recorded so far, and it never
+moves later."""
 
 from __future__ import annotations
 
@@ -8,103 +11,174 @@ from dataclasses import replace
 import ape
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from mediakit import CLUSTER_COUNT, private_key
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import run_state_machine_as_test
+from mediakit import RECEIPT_LIFETIME, BatchEntry, private_key
 
 from mediaproof import eip712
 
-ACTIVE, DRAINING, DOWN = 1, 2, 3
-# Few distinct hashes, so owners collide on the same bytes often (as originals and as variants).
+# Few distinct hashes, so owners and the attacker collide on the same bytes often.
 SHA_POOL = [bytes([i]) * 32 for i in range(1, 5)]
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
-def test_invariant_first_registration_wins_and_never_changes(project, chain, app, topology, kit, accounts, admin):
-    owners = [accounts[2], accounts[3], accounts[4]]
-    for extra in owners[1:]:
-        app.register(sender=extra, value=10**17)
-    user_contracts = [project.UserMedia.at(app.userContract(o)) for o in owners]
-    keys = [private_key(o) for o in owners]
+def test_invariant_attacker_never_gets_an_earlier_proof(project, chain, app, topology, kit, accounts, sequencer):
+    honest = [accounts[2], accounts[3]]
+    attacker = accounts[6]
+    for account in [honest[1], attacker]:
+        app.register(sender=account, value=10**17)
+    contracts = {a.address: project.UserMedia.at(app.userContract(a)) for a in [*honest, attacker]}
+    keys = {a.address: private_key(a) for a in [*honest, attacker]}
 
-    class MediaRegistryMachine(RuleBasedStateMachine):
+    class AttackedRegistry(RuleBasedStateMachine):
         @initialize()
         def start(self):
             self.snapshot = chain.snapshot()
-            self.first_owner: dict[bytes, tuple[str, int]] = {}  # sha256 -> (owner, block)
-            self.media: dict[bytes, tuple[int, bytes]] = {}  # media id -> (owner index, sha256)
-            self.deleted: set[bytes] = set()
-            self.status = dict.fromkeys(range(1, CLUSTER_COUNT + 1), ACTIVE)
+            self.uploaded: dict[bytes, set[str]] = {}  # sha -> owners the gateway handed receipts for it
+            self.seen: list[BatchEntry] = []  # everything the attacker has seen: pending calls, events, bundles
+            self.pending: list[BatchEntry] = []  # the sequencer's open batch
+            self.anchored: list[tuple[BatchEntry, list[bytes], int]] = []  # (entry, path, batch)
+            self.best: dict[bytes, int] = {}  # sha -> earliest block recorded in proofOf so far
+            self.nonce = 0
 
         def teardown(self):
             if hasattr(self, "snapshot"):
                 chain.restore(self.snapshot)
 
-        @rule(
-            who=st.integers(0, len(owners) - 1),
-            sha=st.sampled_from(SHA_POOL),
-            variant=st.none() | st.sampled_from(SHA_POOL),
-            clusters=st.sampled_from([(1, 2), (2, 3), (1, 3), (3, 1)]),
-        )
-        def register(self, who, sha, variant, clusters):
-            record = kit.record(sha256=sha)
-            if variant is not None:
-                record = replace(record, variants=(eip712.MediaVariant("small", variant, "bafkreismall", 10),))
-            user_media = user_contracts[who]
-            signature = kit.sign_record(record, keys[who], user_media)
-            receipts = kit.receipts(record, clusters)
-            inactive = [c for c in clusters if self.status[c] != ACTIVE]
-            if inactive:
-                with ape.reverts(topology.TopologyClusterNotActive, clusterId=inactive[0]):
-                    user_media.registerMedia(record.as_tuple(), signature, receipts, sender=owners[who])
-                return
-            tx = user_media.registerMedia(record.as_tuple(), signature, receipts, sender=owners[who])
-            (event,) = tx.decode_logs(user_media.MediaRegistered)
-            assert all(self.status[c] == ACTIVE for c in event.clusterIds)
-            self.media[bytes(event.mediaId)] = (who, sha)
-            for registered in {sha, variant} - {None}:
-                self.first_owner.setdefault(registered, (owners[who].address, tx.block_number))
+        def fresh_record(self, owner: str, sha: bytes, **kw) -> eip712.MediaRecord:
+            self.nonce += 1
+            return kit.record(owner, sha256=sha, nonce=self.nonce, **kw)
 
+        def upload(self, owner: str, sha: bytes, **kw) -> BatchEntry:
+            """What the gateway does for someone who sent the bytes: a record to sign, receipts bound to it."""
+            self.uploaded.setdefault(sha, set()).add(owner)
+            entry = kit.entry(self.fresh_record(owner, sha, **kw), keys[owner])
+            self.seen.append(entry)
+            return entry
+
+        def note_proof(self, sha: bytes) -> None:
+            block = int(app.proofDetail(sha).blockNumber)
+            assert sha not in self.best or block <= self.best[sha], "proofOf moved to a later proof"
+            self.best[sha] = block
+
+        @rule(who=st.sampled_from([0, 1]), sha=st.sampled_from(SHA_POOL))
+        def honest_direct(self, who, sha):
+            owner = honest[who].address
+            e = self.upload(owner, sha)
+            contracts[owner].registerMedia(e.record.as_tuple(), e.signature, e.receipts, sender=honest[who])
+            self.note_proof(sha)
+
+        @rule(who=st.sampled_from([0, 1]), sha=st.sampled_from(SHA_POOL))
+        def honest_batched(self, who, sha):
+            # The sequencer puts no two owners of the same bytes in one batch.
+            if any(p.record.sha256 == sha and p.record.owner != honest[who].address for p in self.pending):
+                return
+            self.pending.append(self.upload(honest[who].address, sha, max_fee=0))
+
+        @precondition(lambda self: self.pending)
+        @rule()
+        def close_batch(self):
+            tree, batch, _ = kit.anchor(self.pending, sequencer)
+            self.anchored += [(e, tree.proof(i), batch) for i, e in enumerate(self.pending)]
+            self.pending = []
+
+        @precondition(lambda self: self.anchored)
         @rule(data=st.data())
-        def delete(self, data):
-            if not self.media:
+        def anyone_reveals(self, data):
+            entry, path, batch = data.draw(st.sampled_from(self.anchored))
+            sha = entry.record.sha256
+            current = app.proofDetail(sha)
+            args = (entry.record.as_tuple(), entry.signature, entry.receipts_hash, path, batch)
+            if current.owner != ZERO_ADDRESS and current.blockNumber <= batch:
+                with ape.reverts(app.MediaAppProofNotEarlier):
+                    app.revealProof(*args, sender=attacker)
                 return
-            media_id = data.draw(st.sampled_from(sorted(self.media)))
-            who, _sha = self.media[media_id]
-            user_media = user_contracts[who]
-            if media_id in self.deleted:
-                with ape.reverts(user_media.UserMediaAlreadyDeleted):
-                    user_media.deleteMedia(media_id, sender=owners[who])
-                return
-            user_media.deleteMedia(media_id, sender=owners[who])
-            self.deleted.add(media_id)
+            app.revealProof(*args, sender=attacker)
+            self.note_proof(sha)
 
-        @rule(cluster=st.integers(1, CLUSTER_COUNT), status=st.sampled_from([ACTIVE, DRAINING, DOWN]))
-        def set_status(self, cluster, status):
-            topology.setClusterStatus(cluster, status, sender=admin)
-            self.status[cluster] = status
+        @precondition(lambda self: self.seen)
+        @rule(data=st.data())
+        def attacker_lifts_receipts(self, data):
+            victim = data.draw(st.sampled_from(self.seen))
+            record = self.fresh_record(attacker.address, victim.record.sha256)
+            signature = kit.sign_record(record, keys[attacker.address])
+            with ape.reverts(topology.TopologyBadReceiptSignature):
+                contracts[attacker.address].registerMedia(
+                    record.as_tuple(), signature, victim.receipts, sender=attacker
+                )
+
+        @precondition(lambda self: self.seen)
+        @rule(data=st.data())
+        def attacker_lists_victim_bytes_as_his_variant(self, data):
+            victim = data.draw(st.sampled_from(self.seen))
+            own_sha = bytes([0xEE]) * 31 + bytes([self.nonce % 256])  # bytes he really holds and uploads
+            e = self.upload(attacker.address, own_sha)
+            record = replace(
+                e.record, variants=(eip712.MediaVariant("small", victim.record.sha256, "bafkreismall", 1),)
+            )
+            signature = kit.sign_record(record, keys[attacker.address])
+            contracts[attacker.address].registerMedia(
+                record.as_tuple(), signature, kit.receipts(record), sender=attacker
+            )
+
+        @precondition(lambda self: self.anchored)
+        @rule(data=st.data())
+        def attacker_reveals_a_victim_leaf_as_his(self, data):
+            entry, path, batch = data.draw(st.sampled_from(self.anchored))
+            record = self.fresh_record(attacker.address, entry.record.sha256, max_fee=0)
+            signature = kit.sign_record(record, keys[attacker.address])
+            with ape.reverts(app.MediaAppNotInBatch):
+                app.revealProof(record.as_tuple(), signature, entry.receipts_hash, path, batch, sender=attacker)
+
+        @precondition(lambda self: self.seen)
+        @rule(data=st.data())
+        def attacker_anchors_his_own_root(self, data):
+            victim = data.draw(st.sampled_from(self.seen))
+            with ape.reverts(app.MediaAppNotSequencer):
+                kit.anchor([victim], attacker)
+
+        @precondition(lambda self: self.seen)
+        @rule(data=st.data())
+        def attacker_replays_a_victims_signed_record(self, data):
+            victim = data.draw(st.sampled_from(self.seen))
+            target = contracts[victim.record.owner]
+            # Sent again into the victim's own contract it is refused (a spent nonce, or an expired record).
+            if target.nonceUsed(victim.record.nonce):
+                with ape.reverts():
+                    target.registerMedia(victim.record.as_tuple(), victim.signature, victim.receipts, sender=attacker)
+
+        @rule()
+        def time_passes_beyond_receipt_lifetime(self):
+            chain.mine(timestamp=kit.now + RECEIPT_LIFETIME + 60)
+            # Receipts seen so far are now dead: replaying one for fresh bytes of his own fails.
+            if self.seen:
+                old = self.seen[-1]
+                attacker_contract = contracts[old.record.owner]
+                if not attacker_contract.nonceUsed(old.record.nonce):
+                    with ape.reverts():
+                        attacker_contract.registerMedia(
+                            old.record.as_tuple(), old.signature, old.receipts, sender=attacker
+                        )
 
         @invariant()
-        def every_hash_has_its_first_owner(self):
+        def proof_names_a_legitimate_uploader(self):
             for sha in SHA_POOL:
-                proof = app.proofOf(sha)
-                if sha in self.first_owner:
-                    owner, block = self.first_owner[sha]
-                    assert (proof.owner, proof.blockNumber) == (owner, block)
-                else:
-                    assert proof.owner == ZERO_ADDRESS
+                proof = app.proofDetail(sha)
+                if proof.owner == ZERO_ADDRESS:
+                    continue
+                assert proof.owner in self.uploaded.get(sha, set()), "proofOf names someone who never uploaded"
+                assert proof.owner != attacker.address
 
         @invariant()
-        def tombstoned_media_keep_their_proof(self):
-            for media_id in self.deleted:
-                who, sha = self.media[media_id]
-                assert user_contracts[who].media(media_id).deleted
-                assert app.proofOf(sha).owner != ZERO_ADDRESS
+        def proof_is_the_earliest_recorded_and_monotone(self):
+            for sha, block in self.best.items():
+                assert int(app.proofDetail(sha).blockNumber) <= block
 
     run_state_machine_as_test(
-        MediaRegistryMachine,
+        AttackedRegistry,
         settings=settings(
-            max_examples=8,
-            stateful_step_count=10,
+            max_examples=10,
+            stateful_step_count=14,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
