@@ -81,6 +81,11 @@ def signing_account(key: str | None, chain_id: int, setting: str, anvil_index: i
     return Account.from_key(ANVIL_TEST_KEYS[anvil_index])
 
 
+def gateway_account(settings: Settings, chain_id: int) -> LocalAccount:
+    """The gateway's key (relayer, sequencer, signer of requests to clusters); anvil's key 2 on a local chain."""
+    return signing_account(settings.gateway_key, chain_id, "MEDIAPROOF_GATEWAY_KEY", anvil_index=2)
+
+
 class MediaproofChain:
     """Contract handles for one deployment on one connected node (checked to be the same chain)."""
 

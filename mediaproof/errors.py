@@ -4,13 +4,15 @@ MediaproofError
 ├── InputError (ValueError)            bad file, path, parameter
 │   ├── MediaTooLarge
 │   ├── SignatureRefused               a signature that is not the owner's
+│   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
 │   └── UploadConflict                 a step taken out of order (commit before prepare)
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   └── DeploymentError                missing or mismatched deployments/<network>.json
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   └── ContentMismatch                bytes do not hash to what was claimed
-└── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
+├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
+└── ProofError (ValueError)            a proof bundle is malformed or does not check out against the chain
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class MediaTooLarge(InputError):
 
 class SignatureRefused(InputError):
     """A signature that does not come from the owner of the record (the upload service answers 403)."""
+
+
+class NotAuthenticated(InputError):
+    """A request that needs credentials came without valid ones (the services answer 401)."""
 
 
 class UploadConflict(InputError):
@@ -58,3 +64,7 @@ class ContentMismatch(StorageError):
 
 class ReceiptError(MediaproofError, ValueError):
     """A storage receipt does not check out."""
+
+
+class ProofError(MediaproofError, ValueError):
+    """A proof bundle is malformed, or does not check out against the chain."""

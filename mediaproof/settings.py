@@ -45,9 +45,14 @@ class Settings(BaseSettings):
     keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
     upload_port: int = Field(8700, description="upload service port")
     upload_url: str | None = Field(None, description="upload service the CLI talks to (default: local upload_port)")
-    relayer_key: str | None = Field(
-        None, description="key the upload service relays transactions with; anvil's key 2 on a local chain"
+    gateway_key: str | None = Field(
+        None,
+        description="the gateway's key: relays, anchors batches, signs requests to clusters; anvil's key 2 locally",
     )
+    batch_max_files: int = Field(1024, ge=1, le=65536, description="files after which a proof batch closes")
+    batch_interval: float = Field(2.0, gt=0, description="seconds after which a non-empty proof batch closes")
+    receipt_lifetime: int = Field(3600, ge=60, description="seconds a storage receipt stays valid (at deploy)")
+    withdrawal_delay: int = Field(2 * 86400, ge=0, description="seconds from a withdrawal request to its payout")
     variant_workers: int = Field(1, ge=0, le=16, description="upload service threads making variants (0: queue only)")
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
     prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
