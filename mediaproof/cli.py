@@ -23,6 +23,7 @@ from mediaproof.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 PROGRESS_THRESHOLD = 4 << 20  # files over 4 MiB get a progress bar
+RPC_TIMEOUT = 3.0  # seconds: a wrong --rpc fails fast, with a sentence
 
 
 def main() -> None:
@@ -99,12 +100,16 @@ def up() -> None:
 def upload(
     path: Path = typer.Argument(..., help="the photo or video to register"),
     title: str = typer.Option(..., "--title", help="title shown and searched"),
+    direct: bool = typer.Option(
+        False, "--direct", help="its own transaction (~116k gas, needs a registered wallet) instead of a batch"
+    ),
+    proof_out: Path | None = typer.Option(None, "--proof-out", help="also write the file's proof bundle here"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     rpc: str | None = typer.Option(None, "--rpc", help="Ethereum JSON-RPC URL"),
     deployment: Path | None = typer.Option(None, "--deployment", help="deployment file (deployments/<network>.json)"),
     upload_url: str | None = typer.Option(None, "--upload-url", help="upload service (default MEDIAPROOF_UPLOAD_URL)"),
 ) -> None:
-    """Store a file through the upload service (R clusters), sign its record here, and have it registered on chain."""
+    """Store a file through the upload service (R clusters), sign its record here, and have it proven on chain."""
     settings = _settings(rpc, deployment)
     readable_file(path)
     if not title.strip():
@@ -123,10 +128,14 @@ def upload(
         progress_bar("uploading", size, not as_json) as sent,
     ):
         result = upload_and_register(
-            client, chain, account, path, digest, title.strip(), settings.user_deposit_wei, sent
-        )
+            client, chain, account, path, digest, title.strip(), settings.user_deposit_wei, sent,
+            mode="direct" if direct else "batched",
+        )  # fmt: skip
+    if proof_out is not None and result.proof is not None:
+        proof_out.write_text(json.dumps(result.proof, indent=2) + "\n")
     # The service answers a path; people share the whole URL of the download service (sizes by ?size=).
     link = settings.resolved_download_url() + result.link
+    where = f"batch {result.batch}" if result.mode == "batched" else "its own transaction"
     emit(
         {**result.as_dict(), "link": link},
         as_json,
@@ -134,43 +143,127 @@ def upload(
             f"sha256    {result.sha256}",
             f"cid       {result.cid}",
             f"media id  {result.media_id}",
-            f"tx        {result.tx}",
-            f"block     {result.block}",
+            f"proof     {where}, block {result.block}, tx {result.tx}",
             f"link      {link}  (add ?size=small|medium|large|original)",
-            f"clusters  {', '.join(str(c) for c in result.clusters)}",
         ],
     )
 
 
 @app.command()
 def verify(
-    path: Path = typer.Argument(..., help="any file: its bytes are hashed and looked up on chain"),
+    path: Path = typer.Argument(..., help="any file: its bytes are hashed and their proof checked on chain"),
+    proof: Path | None = typer.Option(None, "--proof", help="the file's proof bundle (else the indexer is asked)"),
     rpc: str | None = typer.Option(None, "--rpc", help="Ethereum JSON-RPC URL"),
-    deployment: Path | None = typer.Option(None, "--deployment", help="deployment file (deployments/<network>.json)"),
+    deployment: Path | None = typer.Option(None, "--deployment", help="deployment file (without --proof)"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API that finds bundles (no --proof)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
-    """Prove who registered these exact bytes and when, asking only the chain. Exit 1 when nobody did."""
+    """Prove who registered these exact bytes and when, with nothing but the file, its proof and an RPC endpoint.
+    Exit 0 proven, 1 not proven or never registered, 2 any other error."""
     settings = _settings(rpc, deployment)
     readable_file(path)
-    from mediaproof.chain import MediaproofChain
     from mediaproof.content import digest_file
-    from mediaproof.verify import verify_digest
 
-    chain = MediaproofChain.from_settings(settings)
+    bundle = _read_bundle(proof) if proof is not None else None
     with progress_bar("hashing", path.stat().st_size, not as_json) as hashed:
         digest = digest_file(path, progress=hashed)
-    report = verify_digest(chain, digest)
+    report = _verify(settings, digest, bundle, indexer)
+    if not report.proven and not report.problems:
+        report.problems.append("not proven")
+    emit(report.as_dict(), as_json, _report_lines(report))
+    if not report.proven:
+        raise typer.Exit(1)
+
+
+def _read_bundle(path: Path) -> Any:
+    from mediaproof.bundle import parse_bundle
+    from mediaproof.errors import ProofError
+
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read the proof bundle {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ProofError(f"{path} is not JSON: {exc}") from exc
+    return parse_bundle(data)
+
+
+def _verify(settings: Settings, digest: Any, bundle: Any, indexer: str | None) -> Any:
+    from mediaproof.bundle import parse_bundle
+    from mediaproof.chain import connect
+    from mediaproof.deployment import read_deployment
+    from mediaproof.proof_source import fetch_bundles, pick_bundle
+    from mediaproof.verify import ChainReader, verify_bundle, verify_from_chain
+
+    w3 = connect(settings.rpc_url, timeout=RPC_TIMEOUT)
+    if bundle is not None:
+        return verify_bundle(ChainReader(w3, bundle.contract, bundle.topology), bundle, digest)
+    chain_deployment = read_deployment(settings.resolved_deployment_file(), expected_chain_id=int(w3.eth.chain_id))
+    reader = ChainReader(w3, chain_deployment.media_app, chain_deployment.storage_topology)
+    try:
+        found = fetch_bundles(indexer or settings.resolved_indexer_url(), digest.sha256_hex)
+    except MediaproofError:
+        found = []  # no indexer: the chain alone still knows revealed and direct proofs
+    if found:
+        return verify_bundle(reader, parse_bundle(pick_bundle(found, None, digest.sha256_hex)), digest)
+    return verify_from_chain(reader, digest)
+
+
+def _report_lines(report: Any) -> list[str]:
+    if not report.proven:
+        return [f"NOT proven: {problem}" for problem in report.problems]
+    where = f"batch {report.batch}" if report.kind == "batched" else "a direct registration"
     lines = [
-        f"proven: registered by {report.owner} at {report.time} (block {report.block}, tx {report.tx})",
-        f"title     {report.title}" + (f"  [{report.rendition}]" if report.rendition != "original" else ""),
+        f"proven: {report.owner} held these bytes by {report.time} (block {report.block}, {where}, tx {report.tx})"
+    ]
+    if report.first:
+        lines.append("first     the earliest proof of these bytes known on chain")
+    else:
+        first = report.first_proof or {}
+        lines.append(f"first     NO: first proven by {first.get('owner')} in block {first.get('block')}")
+    lines += [
+        f"title     {printable(report.title)}",
         f"sha256    {report.sha256}",
-        f"cid       {report.cid}",
         f"media id  {report.media_id}" + ("  (deleted by its owner; the proof stays)" if report.deleted else ""),
     ]
     for r in report.receipts:
-        state = "signature valid" if r.signature_valid else "SIGNATURE INVALID"
-        lines.append(f"receipt   cluster {r.cluster_id} ({r.cluster_status}) signer {r.signer}: {state}")
-    emit(report.as_dict(), as_json, lines)
+        state = "valid" if r.signature_valid and r.active_when_signed and r.in_lifetime else "INVALID"
+        lines.append(f"receipt   cluster {r.cluster_id} ({r.status_then} then) signer {r.signer}: {state}")
+    return lines
+
+
+def printable(text: str) -> str:
+    """Text from the chain, safe for a terminal: control characters shown as escapes, never interpreted."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+@app.command()
+def proof(
+    target: str = typer.Argument(..., help="a file, or the sha256 (64 hex digits) of its bytes"),
+    out: Path = typer.Option(..., "-o", "--out", help="where to write the proof bundle (JSON)"),
+    owner: str | None = typer.Option(None, "--owner", help="the bundle of this owner's proof (default: earliest)"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Write a file's portable proof bundle, from the indexer (an untrusted source: `verify --proof` checks it)."""
+    from mediaproof.proof_source import fetch_bundles, pick_bundle
+
+    settings = Settings(indexer_url=indexer) if indexer else Settings()
+    sha_hex = _sha256_of(target)
+    bundle = pick_bundle(fetch_bundles(settings.resolved_indexer_url(), sha_hex), owner, sha_hex)
+    out.write_text(json.dumps(bundle, indent=2) + "\n")
+    summary = {"sha256": sha_hex, "out": str(out), "kind": bundle.get("kind"), "batch": bundle.get("batch"),
+               "owner": bundle.get("owner")}  # fmt: skip
+    emit(summary, as_json, [f"wrote the {bundle.get('kind')} proof of {sha_hex} by {bundle.get('owner')} to {out}"])
+
+
+def _sha256_of(target: str) -> str:
+    text = target.lower().removeprefix("0x")
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text) and not Path(target).exists():
+        return text
+    from mediaproof.content import digest_file
+
+    return digest_file(readable_file(Path(target))).sha256_hex
 
 
 @app.command()

@@ -240,3 +240,17 @@ def _base58_decode(text: str) -> bytes:
         number = number * 58 + index
     body = number.to_bytes((number.bit_length() + 7) // 8, "big")
     return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
+
+
+def cid_to_bytes(text: str) -> bytes:
+    """The binary CIDv1 (as BatchAnchored carries a manifest's CID) of a CID given as text."""
+    parsed = parse_cid(text)
+    return binary_cid(parsed.codec, parsed.digest)
+
+
+def cid_from_bytes(raw: bytes) -> str:
+    """The base32 text of a binary CIDv1 (checked: it must parse back to the same bytes)."""
+    text = _base32_cid(bytes(raw))
+    if cid_to_bytes(text) != bytes(raw):
+        raise InputError(f"0x{bytes(raw).hex()} is not a binary CIDv1 with a sha2-256 multihash")
+    return text

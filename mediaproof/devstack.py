@@ -121,11 +121,11 @@ class LocalStack:
         self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _start_upload(self) -> None:
-        """The upload service (mediaproof/upload), with its relayer approved by the deployer on this local chain."""
-        from mediaproof.upload.launch import approve_relayer, upload_process
+        """The upload service (mediaproof/upload), its gateway key approved by the deployer on this local chain."""
+        from mediaproof.upload.launch import approve_gateway, upload_process
 
         assert self.deployment is not None
-        approve_relayer(self.anvil.url, self.deployment.media_app, self.settings)
+        approve_gateway(self.anvil.url, self.deployment, self.settings)
         self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _webapp_process(self) -> ManagedProcess:

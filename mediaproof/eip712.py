@@ -201,7 +201,11 @@ def domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
 def record_typed_data(record: MediaRecord, chain_id: int, media_app: str) -> dict[str, Any]:
     """Typed data for the owner's signature; the domain is MediaApp (for both the batched and direct paths)."""
     return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "MediaRecord": MEDIA_RECORD_FIELDS, "MediaVariant": MEDIA_VARIANT_FIELDS},
+        "types": {
+            "EIP712Domain": DOMAIN_FIELDS,
+            "MediaRecord": MEDIA_RECORD_FIELDS,
+            "MediaVariant": MEDIA_VARIANT_FIELDS,
+        },
         "primaryType": "MediaRecord",
         "domain": domain(chain_id, media_app),
         "message": record.message(),

@@ -2,8 +2,10 @@
 
 POST /uploads                      body = the file's bytes (streamed)  → upload id, sha256, cid, type, size
 GET  /uploads/{id}                 the same, with variants as they become ready
-POST /uploads/{id}/prepare         {owner, title, parent?}      → EIP-712 typed data of the record to sign
-POST /uploads/{id}/commit          {signature, send?}           → short id, link, media id, tx, block
+POST /uploads/{id}/prepare         {owner, title, parent?, mode?} → EIP-712 typed data of the record to sign
+POST /uploads/{id}/commit          {signature, send?}           → once its batch is anchored (or it is registered
+                                                                  directly): short id, link, media id, tx, block,
+                                                                  batch and its portable proof bundle
 POST /uploads/{id}/confirm         {tx}                         → the link, after the client sent it itself
 POST /users                        {owner, deposit_wei?}        → MediaApp.register() for the wallet to send
 GET  /users/{address}              user contract and deposit
@@ -25,15 +27,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from eth_account import Account
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
-from web3.exceptions import TransactionNotFound
 
 from mediaproof import eip712
-from mediaproof.chain import MediaproofChain
+from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
@@ -41,6 +41,7 @@ from mediaproof.errors import (
     InputError,
     MediaproofError,
     MediaTooLarge,
+    NotAuthenticated,
     NotRegistered,
     ReceiptError,
     SignatureRefused,
@@ -49,18 +50,29 @@ from mediaproof.errors import (
 )
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
-from mediaproof.register import SIGNATURE_LIFETIME, media_id_of, new_record, register_call
 from mediaproof.settings import Settings
+from mediaproof.upload.batch_store import BatchStore
+from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.intake import inspect_media, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
-from mediaproof.upload.relay import Relay, checked_address, parse_signature, relayer_key
+from mediaproof.upload.registration import (
+    MODES,
+    SIGNATURE_LIFETIME,
+    anchored,
+    commit_upload,
+    committed_answer,
+    confirm_upload,
+    prepare_record,
+)
+from mediaproof.upload.relay import Relay, checked_address, parse_signature
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
+from mediaproof.verify import ChainReader
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-VARIANT_ORDER = ("large", "medium", "small", "poster")
 VARIANT_POLL = 0.05
+ANCHOR_WAIT_MARGIN = 30.0  # seconds beyond the batch interval a commit waits for its batch's anchor
 
 
 @dataclass
@@ -73,6 +85,8 @@ class Service:
     spool: Spool
     workers: VariantWorkers
     incoming: Path
+    reader: ChainReader
+    batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
@@ -94,6 +108,12 @@ class Service:
         ledger: UploadLedger = self._local.ledger
         return ledger
 
+    def batches(self) -> BatchStore:
+        if not hasattr(self._local, "batches"):
+            self._local.batches = BatchStore(self.db_path)
+        batches: BatchStore = self._local.batches
+        return batches
+
     def commit_lock(self, upload_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._commit_locks.setdefault(upload_id, threading.Lock())
@@ -101,8 +121,8 @@ class Service:
 
 def build_service(settings: Settings) -> Service:
     chain = MediaproofChain.from_settings(settings)
-    relayer = Account.from_key(relayer_key(settings, chain.chain_id))
-    placer = Placer(chain, settings.http_timeout)
+    gateway = gateway_account(settings, chain.chain_id)
+    placer = Placer(chain, gateway, settings.http_timeout)
     placer.topology()  # build the ring now, not on the first upload
     work_dir = settings.data_dir / "upload"
     incoming = work_dir / "incoming"
@@ -113,16 +133,29 @@ def build_service(settings: Settings) -> Service:
     db_path = settings.resolved_gateway_db()
     GatewayStore(db_path).close()  # create the tables before any reader or worker opens the file
     UploadLedger(db_path).close()
-    return Service(
+    BatchStore(db_path).close()
+    relay = Relay(chain, gateway)
+    service = Service(
         settings=settings,
         chain=chain,
         placer=placer,
-        relay=Relay(chain, relayer),
+        relay=relay,
         keygen=KeyGenerator(db_path, lease_size=settings.keygen_lease_size, label="upload"),
         spool=spool,
         workers=VariantWorkers(db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts),
         incoming=incoming,
+        reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
     )
+    service.batcher = Batcher(
+        db_path,
+        chain,
+        relay,
+        placer,
+        settings.batch_max_files,
+        settings.batch_interval,
+        on_anchored=lambda entries, batch, tx: anchored(service, entries, batch, tx),
+    )
+    return service
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -131,9 +164,11 @@ def create_app(settings: Settings) -> FastAPI:
         service = await anyio.to_thread.run_sync(build_service, settings)
         app.state.service = service
         service.workers.start()
+        service.batcher.start()  # type: ignore[union-attr]
         try:
             yield
         finally:
+            service.batcher.stop()  # type: ignore[union-attr]
             service.workers.stop()
             service.placer.close()
 
@@ -159,7 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return {"ok": True, "relayer": service.relay.relayer.address, "chain_id": service.chain.chain_id}
+        return {"ok": True, "gateway": service.relay.gateway.address, "chain_id": service.chain.chain_id}
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
@@ -188,8 +223,8 @@ def create_app(settings: Settings) -> FastAPI:
         service = service_of(request)
         body = await json_body(request)
         upload = await run(find_upload, service, upload_id)
-        if upload.state == "committed":
-            raise UploadConflict(f"upload {upload_id} is already registered as media {upload.media_id}")
+        if upload.state in ("committed", "anchoring"):
+            raise UploadConflict(f"upload {upload_id} is already signed and registered as media {upload.media_id}")
         owner = checked_address(body.get("owner"))
         title = body.get("title")
         if not isinstance(title, str) or not title.strip():
@@ -197,8 +232,11 @@ def create_app(settings: Settings) -> FastAPI:
         if len(title.encode()) > 1000:
             raise InputError("title is over 1000 bytes: shorten it")
         parent = parse_parent(body.get("parent"))
+        mode = body.get("mode", "batched")
+        if mode not in MODES:
+            raise InputError(f"mode must be 'batched' (the default: one anchor per batch) or 'direct', not {mode!r}")
         await wait_for_variants(service, upload.sha256, service.settings.prepare_variant_wait)
-        return await run(prepare_record, service, upload, owner, title.strip(), parent)
+        return await run(prepare_record, service, upload, owner, title.strip(), parent, mode)
 
     @app.post("/uploads/{upload_id}/commit")
     async def commit(upload_id: str, request: Request) -> dict[str, Any]:
@@ -208,7 +246,10 @@ def create_app(settings: Settings) -> FastAPI:
         if send not in ("relayer", "client"):
             raise InputError(f"send must be 'relayer' (the service sends it) or 'client' (you do), not {send!r}")
         signature = parse_signature(body.get("signature"))
-        return await run(commit_upload, service, upload_id, signature, send)
+        answer = await run(commit_step, service, upload_id, signature, send)
+        if answer.get("state") == "anchoring":
+            answer = await wait_for_anchor(service, upload_id, answer)
+        return answer
 
     @app.post("/uploads/{upload_id}/confirm")
     async def confirm(upload_id: str, request: Request) -> dict[str, Any]:
@@ -217,7 +258,7 @@ def create_app(settings: Settings) -> FastAPI:
         tx = body.get("tx")
         if not isinstance(tx, str) or len(tx.removeprefix("0x")) != 64:
             raise InputError("tx must be the 0x-hex hash of the transaction that sent registerMedia")
-        return await run(confirm_upload, service, upload_id, tx)
+        return await run(confirm_step, service, upload_id, tx)
 
     @app.post("/users")
     async def onboard(request: Request) -> dict[str, Any]:
@@ -266,7 +307,7 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
     store, ledger = service.store(), service.ledger()
     sha = digest.sha256_hex
     already = bool(store.placements(sha))
-    receipts = service.placer.place(store, digest, path)
+    clusters = service.placer.place(store, digest, path)
     store.put_rendition(
         sha,
         Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
@@ -284,7 +325,7 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
         ledger.enqueue(sha, facts.media_type)
     answer = describe(service, ledger.get(upload_id))  # type: ignore[arg-type]
     answer["deduplicated"] = already
-    answer["clusters"] = [r.cluster_id for r in receipts]
+    answer["clusters"] = clusters
     return answer
 
 
@@ -318,7 +359,7 @@ def describe(service: Service, upload: Upload) -> dict[str, Any]:
     if upload.duration is not None:
         answer["duration"] = upload.duration
     if upload.state == "committed":
-        answer.update(committed_answer(upload))
+        answer.update(committed_answer(service, upload))
     return answer
 
 
@@ -339,182 +380,70 @@ async def wait_for_variants(service: Service, sha256: str, seconds: float) -> No
         await asyncio.sleep(VARIANT_POLL)
 
 
-def prepare_record(service: Service, upload: Upload, owner: str, title: str, parent: bytes) -> dict[str, Any]:
-    user_contract = service.relay.user_contract(owner)
-    rows = service.store().renditions_of(upload.sha256)
-    variants = tuple(
-        eip712.MediaVariant(name, bytes.fromhex(rows[name].sha256), rows[name].cid, rows[name].size)
-        for name in VARIANT_ORDER
-        if name in rows and rows[name].ready
-    )
-    digest = ContentDigest(bytes.fromhex(upload.sha256), upload.cid, upload.size)
-    record = new_record(digest, upload.media_type, title, variants, parent)
-    service.ledger().prepare(upload.upload_id, owner, title, user_contract, record_json(record))
-    typed = eip712.record_typed_data(record, service.chain.chain_id, user_contract)
-    return {
-        "upload_id": upload.upload_id,
-        "owner": owner,
-        "user_contract": user_contract,
-        "media_id": media_id_of(record, service.chain.chain_id, user_contract),
-        "typed_data": eip712.to_json(typed),
-        "variants": [v.name for v in variants],
-        "expires_at": record.deadline,
-    }
-
-
-def record_json(record: eip712.MediaRecord) -> dict[str, Any]:
-    return {
-        "sha256": record.sha256.hex(),
-        "cid": record.cid,
-        "size": record.size,
-        "media_type": record.media_type,
-        "title": record.title,
-        "variants": [[v.name, v.sha256.hex(), v.cid, v.size] for v in record.variants],
-        "parent": record.parent.hex(),
-        "nonce": str(record.nonce),
-        "deadline": record.deadline,
-    }
-
-
-def record_from_json(data: dict[str, Any]) -> eip712.MediaRecord:
-    return eip712.MediaRecord(
-        sha256=bytes.fromhex(data["sha256"]),
-        cid=data["cid"],
-        size=int(data["size"]),
-        media_type=data["media_type"],
-        title=data["title"],
-        nonce=int(data["nonce"]),
-        deadline=int(data["deadline"]),
-        variants=tuple(eip712.MediaVariant(n, bytes.fromhex(s), c, int(z)) for n, s, c, z in data["variants"]),
-        parent=bytes.fromhex(data["parent"]),
-    )
-
-
-def commit_upload(service: Service, upload_id: str, signature: bytes, send: str) -> dict[str, Any]:
+def commit_step(service: Service, upload_id: str, signature: bytes, send: str) -> dict[str, Any]:
     with service.commit_lock(upload_id):
         upload = find_upload(service, upload_id)
         if upload.state == "committed":
-            return committed_answer(upload)
-        if upload.state != "prepared" or upload.record is None or upload.owner is None or not upload.user_contract:
-            raise UploadConflict(f"upload {upload_id} has not been prepared: POST /uploads/{upload_id}/prepare first")
-        record = record_from_json(upload.record)
-        chain_id = service.chain.chain_id
-        typed = eip712.record_typed_data(record, chain_id, upload.user_contract)
-        try:
-            signer = eip712.recover(typed, signature)
-        except Exception:
-            raise SignatureRefused(
-                "the signature does not recover to any address: sign the prepared typed data"
-            ) from None
-        if signer != upload.owner:
-            raise SignatureRefused(
-                f"the record was signed by {signer}, not by its owner {upload.owner}: "
-                "sign the typed data from prepare with the owner's wallet"
-            )
-        if record.deadline <= time.time():
-            raise UploadConflict(f"the prepared record expired at {record.deadline}: prepare again and sign anew")
-        digest = ContentDigest(record.sha256, record.cid, record.size)
-        store = service.store()
-
-        def bytes_back() -> Path:
-            spooled = service.spool.path(upload.sha256)
-            if spooled.exists():
-                return spooled
-            return service.placer.fetch_to(store, upload.sha256, service.incoming / f"upload-{upload_id}.part")
-
-        # Fresh receipts from R distinct active clusters: each re-confirms its copy is pinned right now.
-        receipts = service.placer.place(store, digest, bytes_back, title=record.title)
-        remove_quietly(service.incoming / f"upload-{upload_id}.part")
-        media = media_id_of(record, chain_id, upload.user_contract)
-        if send == "client":
-            call = register_call(service.chain, upload.user_contract, record, signature, receipts)
-            service.ledger().set_media_id(upload_id, media)
-            return {
-                "send": "client",
-                "media_id": media,
-                "transaction": {"from": upload.owner, **service.relay.calldata(call, upload.user_contract)},
-                "clusters": [r.cluster_id for r in receipts],
-                "then": f'POST /uploads/{upload_id}/confirm with {{"tx": <hash>}} for the link',
-            }
-        call = register_call(service.chain, upload.user_contract, record, signature, receipts)
-        tx = service.relay.send(call)
-        tx_hex = "0x" + bytes(tx["transactionHash"]).hex()
-        return link_upload(service, upload, media, tx_hex, int(tx["blockNumber"]), [r.cluster_id for r in receipts])
+            return committed_answer(service, upload)
+        if upload.state == "anchoring":
+            return {"state": "anchoring", "upload_id": upload_id, "media_id": upload.media_id}
+        return commit_upload(service, upload, signature, send)
 
 
-def confirm_upload(service: Service, upload_id: str, tx: str) -> dict[str, Any]:
+def confirm_step(service: Service, upload_id: str, tx: str) -> dict[str, Any]:
     with service.commit_lock(upload_id):
-        upload = find_upload(service, upload_id)
+        return confirm_upload(service, find_upload(service, upload_id), tx)
+
+
+async def wait_for_anchor(service: Service, upload_id: str, pending: dict[str, Any]) -> dict[str, Any]:
+    """Until the upload's batch is anchored and its link made, at most a batch interval and a margin; then the
+    answer says it is still anchoring (GET /uploads/{id} shows the link once it is)."""
+    deadline = time.monotonic() + service.settings.batch_interval + ANCHOR_WAIT_MARGIN
+    while time.monotonic() < deadline:
+        upload = await anyio.to_thread.run_sync(find_upload, service, upload_id)
         if upload.state == "committed":
-            return committed_answer(upload)
-        if upload.media_id is None or upload.user_contract is None:
-            raise UploadConflict(f"upload {upload_id} was not committed with send=client: commit it first")
-        try:
-            receipt = service.relay.registered_in(upload.user_contract, tx, upload.media_id)
-        except TransactionNotFound:
-            raise NotRegistered(f"no mined transaction {tx}: wait for it to be mined and confirm again") from None
-        tx_hex = "0x" + bytes(receipt["transactionHash"]).hex()
-        return link_upload(service, upload, upload.media_id, tx_hex, int(receipt["blockNumber"]), [])
-
-
-def link_upload(
-    service: Service, upload: Upload, media: str, tx: str, block: int, clusters: list[int]
-) -> dict[str, Any]:
-    short_id = service.keygen.next_id()
-    assert upload.owner is not None and upload.title is not None
-    service.store().add_link(short_id, upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media)
-    service.ledger().commit(upload.upload_id, media, short_id, tx, block)
-    answer = committed_answer(find_upload(service, upload.upload_id))
-    if clusters:
-        answer["clusters"] = clusters
-    return answer
-
-
-def committed_answer(upload: Upload) -> dict[str, Any]:
-    return {
-        "short_id": upload.short_id,
-        "link": f"/m/{upload.short_id}",
-        "media_id": upload.media_id,
-        "tx": upload.tx,
-        "block": upload.block,
-        "sha256": upload.sha256,
-        "cid": upload.cid,
-    }
+            return await anyio.to_thread.run_sync(committed_answer, service, upload)
+        await asyncio.sleep(VARIANT_POLL)
+    return pending
 
 
 def prepare_delete(service: Service, media: str) -> dict[str, Any]:
     upload = committed_upload(service, media)
-    assert upload.user_contract is not None
-    order = eip712.DeleteMedia(bytes.fromhex(media[2:]), secrets.randbits(256), int(time.time()) + SIGNATURE_LIFETIME)
-    typed = eip712.delete_typed_data(order, service.chain.chain_id, upload.user_contract)
+    assert upload.owner is not None
+    service.relay.user_contract(upload.owner)  # tombstones live in the owner's UserMedia: it must have one
+    order = eip712.DeleteMedia(
+        bytes.fromhex(media[2:]), service.batches().next_nonce(upload.owner), int(time.time()) + SIGNATURE_LIFETIME
+    )
+    typed = eip712.delete_typed_data(order, service.chain.chain_id, service.chain.media_app.address)
     return {
         "media_id": media,
         "owner": upload.owner,
         "nonce": str(order.nonce),
         "deadline": order.deadline,
-        "typed_data": eip712.to_json(typed),
+        "typed_data": typed,
     }
 
 
 def committed_upload(service: Service, media: str) -> Upload:
     upload = service.ledger().by_media_id(media)
-    if upload is None or upload.state != "committed" or upload.user_contract is None:
+    if upload is None or upload.state != "committed":
         raise NotRegistered(f"no media {media} was registered through this upload service")
     return upload
 
 
 def delete_media(service: Service, media: str, nonce: int, deadline: int, signature: bytes) -> dict[str, Any]:
     upload = committed_upload(service, media)
-    assert upload.user_contract is not None
+    assert upload.owner is not None
+    user_contract = service.relay.user_contract(upload.owner)
     order = eip712.DeleteMedia(bytes.fromhex(media[2:]), nonce, deadline)
-    typed = eip712.delete_typed_data(order, service.chain.chain_id, upload.user_contract)
+    typed = eip712.delete_typed_data(order, service.chain.chain_id, service.chain.media_app.address)
     try:
         signer = eip712.recover(typed, signature)
     except Exception:
         raise SignatureRefused("the delete signature does not recover to any address") from None
     if signer != upload.owner:
         raise SignatureRefused(f"the delete order was signed by {signer}, not by the owner {upload.owner}")
-    receipt = service.relay.send(service.relay.delete_call(upload.user_contract, order, signature))
+    receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
     store = service.store()
     store.mark_deleted(media)
     unpinned: dict[str, list[int]] = {}
@@ -565,6 +494,7 @@ def parse_media_id(value: object) -> str:
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (MediaTooLarge, 413),
+    (NotAuthenticated, 401),
     (SignatureRefused, 403),
     (UploadConflict, 409),
     (ContentMismatch, 502),

@@ -1,11 +1,12 @@
 """HTTP client of the upload service, and the whole register-a-file flow the CLI runs through it.
 
 The client never signs blindly: the typed data `prepare` returns is checked against the file hashed here (sha256,
-CID, size), the title asked for, and the owner's own UserMedia on this chain before the key signs it.
+CID, size), the title asked for, the signing owner, and MediaApp's domain on this chain before the key signs it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,10 @@ class UploadClient:
     def status(self, upload_id: str) -> dict[str, Any]:
         return self._call("GET", f"/uploads/{upload_id}")
 
-    def prepare(self, upload_id: str, owner: str, title: str, parent: str | None = None) -> dict[str, Any]:
-        body = {"owner": owner, "title": title, **({"parent": parent} if parent else {})}
+    def prepare(
+        self, upload_id: str, owner: str, title: str, parent: str | None = None, mode: str = "batched"
+    ) -> dict[str, Any]:
+        body = {"owner": owner, "title": title, "mode": mode, **({"parent": parent} if parent else {})}
         return self._call("POST", f"/uploads/{upload_id}/prepare", json=body)
 
     def commit(self, upload_id: str, signature: bytes, send: str = "relayer") -> dict[str, Any]:
@@ -109,7 +112,9 @@ class Uploaded:
     block: int
     short_id: str
     link: str
-    clusters: list[int]
+    mode: str
+    batch: int
+    proof: dict[str, Any] | None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +125,8 @@ class Uploaded:
             "block": self.block,
             "short_id": self.short_id,
             "link": self.link,
+            "mode": self.mode,
+            "batch": self.batch,
         }
 
 
@@ -155,26 +162,27 @@ def _fees(w3: Any) -> dict[str, int]:
 
 
 def check_typed_data(
-    typed: dict[str, Any], digest: ContentDigest, title: str, chain_id: int, user_contract: str
+    typed: dict[str, Any], digest: ContentDigest, title: str, owner: str, chain_id: int, media_app: str
 ) -> None:
-    """Refuse to sign a record that is not for these bytes, this title and the owner's own contract."""
+    """Refuse to sign a record that is not for these bytes, this title, this owner and MediaApp on this chain."""
     message, domain = typed.get("message", {}), typed.get("domain", {})
     expected = {
         "sha256": "0x" + digest.sha256.hex(),
         "cid": digest.cid,
-        "size": digest.size,
+        "size": str(digest.size),
         "title": title,
+        "owner": owner,
     }
     for key, value in expected.items():
-        if message.get(key) != value:
+        if str(message.get(key)) != value:
             raise ContentMismatch(
                 f"the upload service asked to sign a record whose {key} is {message.get(key)!r}, not {value!r}: "
                 "nothing was signed"
             )
     if int(domain.get("chainId", -1)) != chain_id or str(domain.get("verifyingContract", "")).lower() != (
-        user_contract.lower()
+        media_app.lower()
     ):
-        raise ContentMismatch("the record to sign is not for your own UserMedia contract on this chain: nothing signed")
+        raise ContentMismatch("the record to sign is not for MediaApp on this chain: nothing was signed")
 
 
 def upload_and_register(
@@ -186,20 +194,30 @@ def upload_and_register(
     title: str,
     deposit_wei: int,
     progress: Callable[[int], None] | None = None,
+    mode: str = "batched",
+    anchor_timeout: float = 120.0,
 ) -> Uploaded:
-    """Stream the file through the service, sign its record locally, and have the service register it."""
-    user_contract = ensure_wallet(client, chain, account, deposit_wei)
+    """Stream the file through the service, sign its record locally, and have the service prove it: in its next
+    batch (the default; no wallet registration needed) or directly (the owner's UserMedia and deposit)."""
+    if mode == "direct":
+        ensure_wallet(client, chain, account, deposit_wei)
     stored = client.upload(path, progress)
     if stored["sha256"] != digest.sha256_hex or stored["cid"] != digest.cid:
         raise ContentMismatch(
             f"the upload service hashed the file to {stored['sha256']} / {stored['cid']}, not "
             f"{digest.sha256_hex} / {digest.cid}: the bytes changed on the way"
         )
-    prepared = client.prepare(stored["upload_id"], account.address, title)
+    upload_id = stored["upload_id"]
+    prepared = client.prepare(upload_id, account.address, title, mode=mode)
     typed = prepared["typed_data"]
-    check_typed_data(typed, digest, title, chain.chain_id, user_contract)
-    signature = eip712.sign(typed, account.key)
-    done = client.commit(stored["upload_id"], signature)
+    check_typed_data(typed, digest, title, account.address, chain.chain_id, chain.media_app.address)
+    done = client.commit(upload_id, eip712.sign(typed, account.key))
+    deadline = time.monotonic() + anchor_timeout
+    while done.get("state") == "anchoring":  # the batch closes within the service's batch interval
+        if time.monotonic() > deadline:
+            raise StorageError(f"upload {upload_id} is still waiting for its batch to be anchored; ask again later")
+        time.sleep(0.2)
+        done = client.status(upload_id)
     return Uploaded(
         sha256=done["sha256"],
         cid=done["cid"],
@@ -208,5 +226,7 @@ def upload_and_register(
         block=int(done["block"]),
         short_id=done["short_id"],
         link=done["link"],
-        clusters=list(done.get("clusters", [])),
+        mode=str(done.get("mode", mode)),
+        batch=int(done.get("batch", 0)),
+        proof=done.get("proof"),
     )

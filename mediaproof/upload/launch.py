@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 import httpx
+from eth_account import Account
 
+from mediaproof.deployment import Deployment
 from mediaproof.processes import ManagedProcess
-from mediaproof.settings import Settings
+from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 
 LOG_FILE = "upload.log"
 
@@ -32,22 +34,20 @@ def upload_process(settings: Settings, rpc_url: str | None = None, ready_timeout
     )
 
 
-def approve_relayer(rpc_url: str, media_app: str, settings: Settings) -> str:
-    """On a local chain, have the deployer (anvil key 0, MediaApp's admin) approve the upload service's relayer."""
-    from eth_account import Account
+def approve_gateway(rpc_url: str, deployment: Deployment, settings: Settings) -> str:
+    """On a local chain, have the deployer (anvil key 0, the contracts' admin) approve the upload service's gateway
+    key as relayer and sequencer in MediaApp and as a gateway the storage clusters serve."""
+    from mediaproof.chain import MediaproofChain, connect, gateway_account
 
-    from mediaproof.chain import connect
-    from mediaproof.deployment import load_abi
-    from mediaproof.settings import ANVIL_TEST_KEYS
-    from mediaproof.upload.relay import relayer_address
-
-    w3 = connect(rpc_url)
-    app = w3.eth.contract(address=w3.to_checksum_address(media_app), abi=load_abi("MediaApp"))
-    relayer = relayer_address(settings)
-    if not app.functions.isRelayer(relayer).call():
-        admin = Account.from_key(ANVIL_TEST_KEYS[0])
-        tx = app.functions.setRelayer(relayer, True).build_transaction(
-            {"from": admin.address, "nonce": w3.eth.get_transaction_count(admin.address, "pending")}
-        )
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction))
-    return relayer
+    chain = MediaproofChain(connect(rpc_url), deployment)
+    gateway = gateway_account(settings, chain.chain_id).address
+    admin = Account.from_key(ANVIL_TEST_KEYS[0])
+    app, topology = chain.media_app.functions, chain.topology.functions
+    for approved, approve in (
+        (app.isRelayer, app.setRelayer),
+        (app.isSequencer, app.setSequencer),
+        (topology.isGateway, topology.setGateway),
+    ):
+        if not approved(gateway).call():
+            chain.transact(admin, approve(gateway, True))
+    return gateway

@@ -24,11 +24,11 @@ CREATE TABLE IF NOT EXISTS uploads (
     height        INTEGER,
     duration      REAL,              -- seconds, videos only
     created_at    INTEGER NOT NULL,
-    state         TEXT NOT NULL,     -- stored | prepared | committed
+    state         TEXT NOT NULL,     -- stored | prepared | anchoring (in a batch) | committed
     owner         TEXT,              -- set by prepare: the record the owner signs
     title         TEXT,
-    user_contract TEXT,
-    record        TEXT,              -- JSON of the prepared MediaRecord's fields (nonce as text)
+    user_contract TEXT,              -- the owner's UserMedia (direct registrations only)
+    record        TEXT,              -- JSON {mode, message: the MediaRecord typed-data message, direct?: {...}}
     media_id      TEXT,
     short_id      TEXT,
     tx            TEXT,
@@ -132,8 +132,22 @@ class UploadLedger:
         """Keep the record the owner is asked to sign; a new prepare replaces an unsigned one."""
         self._db.execute(
             "UPDATE uploads SET state = 'prepared', owner = ?, title = ?, user_contract = ?, record = ?"
-            " WHERE upload_id = ? AND state != 'committed'",
+            " WHERE upload_id = ? AND state IN ('stored', 'prepared')",
             (owner, title, user_contract, json.dumps(record), upload_id),
+        )
+
+    def anchoring(self, upload_id: str, media_id: str) -> None:
+        """Signed, receipts in hand, waiting in a batch: the batcher commits it once anchored."""
+        self._db.execute(
+            "UPDATE uploads SET state = 'anchoring', media_id = ? WHERE upload_id = ? AND state != 'committed'",
+            (media_id, upload_id),
+        )
+
+    def set_direct(self, upload_id: str, media_id: str, signature: str, receipts: list[dict[str, Any]]) -> None:
+        """Keep what a direct registration was sent with, for its proof bundle."""
+        self._db.execute(
+            "UPDATE uploads SET media_id = ?, record = json_set(record, '$.direct', json(?)) WHERE upload_id = ?",
+            (media_id, json.dumps({"signature": signature, "receipts": receipts}), upload_id),
         )
 
     def commit(self, upload_id: str, media_id: str, short_id: str, tx: str, block: int) -> None:

@@ -1,7 +1,9 @@
-"""Where blobs live: R clusters picked by the ring from StorageTopology, the copies recorded in the gateway DB.
+"""Where blobs live: R clusters picked by the ring from StorageTopology, the copies recorded in the gateway DB, and
+the receipts those clusters sign for one owner's record.
 
-Bytes already held (per the gateway's placements, confirmed by each cluster) are never sent again: a holder
-answers a fresh receipt for them. Only clusters that lack a copy get the bytes.
+Bytes already held (per the gateway's placements, confirmed by each cluster) are never sent again. Receipts are
+asked for only once the owner has signed the record: each is bound to that owner and record, and each cluster
+checks with its IPFS node that the bytes are pinned right now before it signs.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
+from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import ContentDigest
-from mediaproof.errors import NotRegistered, StorageError
+from mediaproof.errors import InputError, NotAuthenticated, NotRegistered, StorageError
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.receipts import SignedReceipt
 from mediaproof.ring import ClusterRing, ClusterStatus
-from mediaproof.storage.client import StorageClusterClient, StoredReceipt
+from mediaproof.storage.client import StorageClusterClient
 
 TOPOLOGY_TTL = 2.0  # seconds a read of StorageTopology is trusted: cluster status changes are rare and slow
 
@@ -41,8 +47,9 @@ class Topology:
 class Placer:
     """Stores blobs on R distinct active clusters and gathers their receipts. Thread-safe."""
 
-    def __init__(self, chain: MediaproofChain, timeout: float) -> None:
+    def __init__(self, chain: MediaproofChain, gateway: LocalAccount, timeout: float) -> None:
         self._chain = chain
+        self._gateway = gateway
         self._timeout = timeout
         self._lock = threading.Lock()
         self._clients: dict[str, StorageClusterClient] = {}
@@ -76,50 +83,75 @@ class Placer:
         endpoint = self.topology().endpoints[cluster_id]
         with self._lock:
             if endpoint not in self._clients:
-                self._clients[endpoint] = StorageClusterClient(endpoint, timeout=self._timeout)
+                self._clients[endpoint] = StorageClusterClient(
+                    endpoint, cluster_id, gateway=self._gateway, timeout=self._timeout
+                )
             return self._clients[endpoint]
 
-    def place(self, store: GatewayStore, digest: ContentDigest, source: Source, title: str = "") -> list[StoredReceipt]:
-        """R receipts for these bytes from distinct active clusters, sending the bytes only where they are missing.
+    def place(self, store: GatewayStore, digest: ContentDigest, source: Source, title: str = "") -> list[int]:
+        """The R distinct active clusters that hold these bytes, sending them only where they are missing.
 
-        Holders first (the gateway's placements, then the ring's choice); every cluster that signs is recorded.
+        Holders first (the gateway's placements, each confirmed), then the ring's choice; every holder is recorded.
         """
         topology = self.topology()
         factor = topology.replication_factor
         sha = digest.sha256_hex
-        holders = [c for c in store.placements(sha) if topology.active(c)]
-        # The ring's picks, then the rest of the active clusters in ring order, so a lost copy finds a new home.
-        ring_order = topology.ring.place(digest.sha256, len(topology.ring.active_ids))
-        candidates = holders + [c for c in ring_order if c not in holders]
-        receipts: list[StoredReceipt] = []
+        holders: list[int] = []
         failures: list[str] = []
-        # First ask the holders for fresh receipts: no bytes move for a copy that exists.
-        for cluster_id, answer in self._each(holders[:factor], lambda c: self.client(c).receipt(digest.sha256)):
-            if isinstance(answer, StoredReceipt) and answer.cid == digest.cid and answer.size == digest.size:
-                receipts.append(answer)
+        for cluster_id, answer in self._each(
+            [c for c in store.placements(sha) if topology.active(c)][:factor], lambda c: self.client(c).has(sha)
+        ):
+            if answer is True:
+                holders.append(cluster_id)
             else:
                 store.remove_placement(sha, cluster_id)  # the cluster lost it, or is down: look further
                 failures.append(f"cluster {cluster_id}: {answer if isinstance(answer, Exception) else 'copy lost'}")
-        remaining = [c for c in candidates if c not in {r.cluster_id for r in receipts} and c not in holders[:factor]]
-        path_or_bytes: Path | bytes | None = None
-        while len(receipts) < factor and remaining:
-            batch, remaining = remaining[: factor - len(receipts)], remaining[factor - len(receipts) :]
-            data = path_or_bytes = path_or_bytes if path_or_bytes is not None else _materialise(source)
+        # The ring's picks, then the rest of the active clusters in ring order, so a lost copy finds a new home.
+        ring_order = topology.ring.place(digest.sha256, len(topology.ring.active_ids))
+        remaining = [c for c in ring_order if c not in holders and c not in store.placements(sha)]
+        data: Path | bytes | None = None
+        while len(holders) < factor and remaining:
+            batch, remaining = remaining[: factor - len(holders)], remaining[factor - len(holders) :]
+            data = data if data is not None else _materialise(source)
             for cluster_id, answer in self._each(batch, partial(self._store, digest=digest, source=data, title=title)):
-                if isinstance(answer, StoredReceipt):
-                    receipts.append(answer)
-                else:
+                if isinstance(answer, Exception):
                     failures.append(f"cluster {cluster_id}: {answer}")
-        for receipt in receipts:
-            store.add_placement(sha, receipt.cluster_id)
-        if len(receipts) < factor:
+                else:
+                    holders.append(cluster_id)
+        for cluster_id in holders:
+            store.add_placement(sha, cluster_id)
+        if len(holders) < factor:
             raise StorageError(
-                f"only {len(receipts)} of the {factor} storage clusters required could store sha256 {sha} "
+                f"only {len(holders)} of the {factor} storage clusters required could store sha256 {sha} "
                 f"({'; '.join(failures) or 'too few active clusters'}); try again when clusters are back"
             )
-        return receipts
+        return holders
 
-    def _store(self, cluster_id: int, *, digest: ContentDigest, source: Path | bytes, title: str) -> StoredReceipt:
+    def receipts(
+        self, store: GatewayStore, digest: ContentDigest, record: eip712.MediaRecord, source: Source
+    ) -> list[SignedReceipt]:
+        """R receipts bound to `record`, from distinct active clusters that hold its bytes pinned right now.
+
+        A holder that cannot vouch (lost the copy, IPFS down) is dropped and the bytes go to the next cluster."""
+        factor = self.topology().replication_factor
+        receipts: dict[int, SignedReceipt] = {}
+        failures: list[str] = []
+        for _attempt in range(3):
+            holders = [c for c in self.place(store, digest, source) if c not in receipts]
+            for cluster_id, answer in self._each(holders, lambda c: self.client(c).receipt(digest.sha256, record)):
+                if isinstance(answer, SignedReceipt):
+                    receipts[cluster_id] = answer
+                else:
+                    store.remove_placement(digest.sha256_hex, cluster_id)
+                    failures.append(f"cluster {cluster_id}: {answer}")
+            if len(receipts) >= factor:
+                return [receipts[c] for c in sorted(receipts)][:factor]
+        raise StorageError(
+            f"only {len(receipts)} of the {factor} receipts required for sha256 {digest.sha256_hex} could be had "
+            f"({'; '.join(failures)}); try again when clusters are back"
+        )
+
+    def _store(self, cluster_id: int, *, digest: ContentDigest, source: Path | bytes, title: str) -> object:
         client = self.client(cluster_id)
         body: Any = [source] if isinstance(source, bytes) else source
         return client.store(body, sha256=digest.sha256, cid=digest.cid, size=digest.size, title=title)
@@ -132,7 +164,7 @@ class Placer:
         def guarded(cluster_id: int) -> Any:
             try:
                 return call(cluster_id)
-            except (StorageError, NotRegistered, OSError) as exc:
+            except (StorageError, NotRegistered, NotAuthenticated, InputError, OSError) as exc:
                 return exc
 
         with ThreadPoolExecutor(max_workers=len(cluster_ids)) as pool:

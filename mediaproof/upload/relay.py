@@ -1,7 +1,9 @@
-"""The upload service's side of the chain: wallets (onboarding), relayed registrations and deletes.
+"""The upload service's side of the chain: wallets (onboarding), relayed registrations and deletes, and every
+transaction the gateway key sends (anchors and reveals too).
 
-The relayer is an account MediaApp's admin approved (`setRelayer`); UserMedia repays its gas from the owner's
-deposit. Transactions from the relayer go one at a time, so its nonces never collide.
+The gateway key is an account MediaApp's admin approved as relayer and sequencer; UserMedia repays a relayed
+registration from the owner's deposit, at most the record's signed `maxFee`. Transactions from the gateway key go
+one at a time, so its nonces never collide.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from web3.contract.contract import ContractFunction
@@ -20,23 +21,13 @@ from web3.types import TxReceipt
 from mediaproof import eip712
 from mediaproof.chain import ZERO_ADDRESS, MediaproofChain
 from mediaproof.errors import InputError, NotRegistered
-from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
 
-LOCAL_RELAYER_KEY = ANVIL_TEST_KEYS[2]
-RELAY_REPAY_GAS = 80_000  # MediaApp.payRelayer and its transfer, which the estimate leaves out
-
-
-def relayer_key(settings: Settings, chain_id: int | None = None) -> str:
-    """The relayer's key: the configured one, or anvil's public key 2 on a local chain only."""
-    if settings.relayer_key:
-        return settings.relayer_key
-    if chain_id is not None and chain_id != LOCAL_CHAIN_ID:
-        raise InputError(f"chain {chain_id} is not a local chain: set MEDIAPROOF_RELAYER_KEY for the upload service")
-    return LOCAL_RELAYER_KEY
-
-
-def relayer_address(settings: Settings) -> str:
-    return str(Account.from_key(relayer_key(settings)).address)
+# MediaApp.recordDirect's bookkeeping and transfer, which eth_estimateGas (at gas price 0, where no fee is paid)
+# leaves out.
+RELAY_REPAY_GAS = 80_000
+# What a direct registration costs at most (R=2, four variants, a long title): the fee cap the gateway asks an
+# owner to sign is this many gas at twice the current gas price.
+DIRECT_GAS_BUDGET = 220_000
 
 
 def checked_address(value: object, what: str = "owner") -> str:
@@ -74,13 +65,25 @@ class Wallet:
 
 
 class Relay:
-    def __init__(self, chain: MediaproofChain, relayer: LocalAccount) -> None:
+    def __init__(self, chain: MediaproofChain, gateway: LocalAccount) -> None:
         self.chain = chain
-        self.relayer = relayer
+        self.gateway = gateway
         self._send_lock = threading.Lock()
 
     def approved(self) -> bool:
-        return bool(self.chain.media_app.functions.isRelayer(self.relayer.address).call())
+        app = self.chain.media_app.functions
+        return bool(app.isRelayer(self.gateway.address).call() and app.isSequencer(self.gateway.address).call())
+
+    def spendable(self, owner: str) -> int:
+        """The owner's deposit less what it asked to withdraw: what a relayed registration may still be paid from."""
+        app = self.chain.media_app.functions
+        deposit = int(app.depositOf(owner).call())
+        pending, _available_at = app.pendingWithdrawal(owner).call()
+        return max(deposit - int(pending), 0)
+
+    def fee_cap(self) -> int:
+        """The `maxFee` to put in a direct record the gateway will relay: its gas budget at twice today's price."""
+        return DIRECT_GAS_BUDGET * 2 * int(self.chain.w3.eth.gas_price)
 
     def wallet(self, owner: str) -> Wallet:
         contract = str(self.chain.media_app.functions.userContract(owner).call())
@@ -117,16 +120,16 @@ class Relay:
         }
 
     def send(self, call: ContractFunction) -> TxReceipt:
-        """Send `call` from the relayer, one at a time so its nonces never collide."""
+        """Send `call` from the gateway key, one at a time so its nonces never collide."""
         with self._send_lock:
-            return self.chain.transact(self.relayer, call, extra_gas=RELAY_REPAY_GAS)
+            return self.chain.transact(self.gateway, call, extra_gas=RELAY_REPAY_GAS)
 
     def calldata(self, call: ContractFunction, to: str) -> dict[str, Any]:
         return {"to": to, "data": call._encode_transaction_data(), "chainId": hex(self.chain.chain_id)}
 
     def delete_call(self, user_contract: str, order: eip712.DeleteMedia, signature: bytes) -> ContractFunction:
         user = self.chain.user_media(user_contract)
-        return user.functions.deleteMediaBySig((order.media_id, order.nonce, order.deadline), signature)
+        return user.functions.deleteMediaBySig(order.as_tuple(), signature)
 
     def registered_in(self, user_contract: str, tx_hash: str, media_id: str) -> TxReceipt:
         """The receipt of `tx_hash` if it registered `media_id` in `user_contract`; NotRegistered otherwise."""

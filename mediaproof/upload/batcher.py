@@ -1,0 +1,182 @@
+"""The sequencer: closes a batch after `batch_max_files` entries or `batch_interval` seconds, pins its manifest on
+R clusters, anchors its root with MediaApp.anchorBatch, and hands every entry back as anchored.
+
+Before a batch carries a later proof of some bytes for another owner, the earlier (batched) proof of those bytes is
+revealed into MediaApp.proofOf, so a bundle's `first` never lies while the first proof is unrevealed. Crash-safe:
+a batch is remembered (root and manifest) before its anchor is sent, and a restart settles it from the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mediaproof import eip712
+from mediaproof.bundle import BatchManifest, parse_manifest, parse_manifest_entry
+from mediaproof.chain import MediaproofChain
+from mediaproof.content import cid_to_bytes, digest_bytes
+from mediaproof.errors import ChainError, MediaproofError
+from mediaproof.gateway_store import GatewayStore
+from mediaproof.upload.batch_store import Batch, BatchStore, Entry
+from mediaproof.upload.placement import Placer
+from mediaproof.upload.relay import Relay
+
+logger = logging.getLogger(__name__)
+RETRY_SECONDS = 2.0
+
+Anchored = Callable[[list[Entry], int, str], None]  # (entries, batch, tx): give each its link
+
+
+class Batcher:
+    """One thread that closes batches; `wake()` when an entry arrives, `done` is notified after each anchor."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        chain: MediaproofChain,
+        relay: Relay,
+        placer: Placer,
+        max_files: int,
+        interval: float,
+        on_anchored: Anchored,
+    ) -> None:
+        self._db_path = db_path
+        self._chain = chain
+        self._relay = relay
+        self._placer = placer
+        self._max_files = max_files
+        self._interval = interval
+        self._on_anchored = on_anchored
+        self._bell = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.done = threading.Condition()
+
+    def start(self) -> None:
+        store = BatchStore(self._db_path)
+        try:
+            released = store.release_closing()
+            if released:
+                logger.info("%d batch entries a stopped process had taken are pending again", released)
+        finally:
+            store.close()
+        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._bell.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        self._bell.set()
+
+    def _run(self) -> None:
+        store, gateway = BatchStore(self._db_path), GatewayStore(self._db_path)
+        try:
+            self._settle_built(store, gateway)
+            while not self._stopping.is_set():
+                try:
+                    wait = self.close_due(store, gateway)
+                except MediaproofError as exc:
+                    logger.warning("closing a batch failed, retrying in %.0f s: %s", RETRY_SECONDS, exc)
+                    store.release_closing()
+                    wait = RETRY_SECONDS
+                self._bell.wait(timeout=wait)
+                self._bell.clear()
+        finally:
+            store.close()
+            gateway.close()
+
+    def close_due(self, store: BatchStore, gateway: GatewayStore) -> float:
+        """Close one batch if one is due; the seconds until the next may be."""
+        count, oldest = store.pending_summary()
+        if count == 0 or oldest is None:
+            return self._interval
+        age = time.time() - oldest
+        if count < self._max_files and age < self._interval:
+            return self._interval - age
+        entries = store.take_pending(self._max_files)
+        if entries:
+            self._anchor(store, gateway, entries)
+        return 0.0 if count > self._max_files else self._interval
+
+    def _anchor(self, store: BatchStore, gateway: GatewayStore, entries: list[Entry]) -> None:
+        for entry in entries:
+            self._reveal_earlier_proof(store, entry)
+        gateway_address = self._relay.gateway.address
+        manifest = BatchManifest(
+            chain_id=self._chain.chain_id,
+            contract=self._chain.media_app.address,
+            topology=self._chain.topology.address,
+            sequencer=gateway_address,
+            entries=tuple(parse_manifest_entry(e.entry) for e in entries),
+        )
+        tree = manifest.tree()
+        body = json.dumps(manifest.to_json(tree), separators=(",", ":")).encode()
+        digest = digest_bytes(body)
+        self._placer.place(gateway, digest, body, title="batch manifest")
+        root = "0x" + tree.root.hex()
+        store.add_batch(root, json.loads(body), digest.sha256_hex, digest.cid, [e.media_id for e in entries])
+        self._send_anchor(store, store.batch(root))  # type: ignore[arg-type]
+
+    def _send_anchor(self, store: BatchStore, batch: Batch) -> None:
+        root = bytes.fromhex(batch.root[2:])
+        anchored_in, _ = self._chain.media_app.functions.anchorOf(root).call()
+        if anchored_in:
+            tx = self._anchor_tx(root, int(anchored_in))
+        else:
+            call = self._chain.media_app.functions.anchorBatch(root, cid_to_bytes(batch.manifest_cid))
+            receipt = self._relay.send(call)
+            anchored_in, tx = int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex()
+        store.mark_anchored(batch.root, int(anchored_in), tx)
+        entries = store.entries_of(batch.root)
+        logger.info("anchored batch %d: %d files, root %s, tx %s", anchored_in, len(entries), batch.root, tx)
+        self._on_anchored(entries, int(anchored_in), tx)
+        with self.done:
+            self.done.notify_all()
+
+    def _anchor_tx(self, root: bytes, block: int) -> str:
+        logs = self._chain.media_app.events.BatchAnchored.get_logs(
+            argument_filters={"root": root}, from_block=block, to_block=block
+        )
+        if not logs:
+            raise ChainError(f"root 0x{root.hex()} is anchored in block {block}, but its event is missing")
+        return "0x" + bytes(logs[0]["transactionHash"]).hex()
+
+    def _settle_built(self, store: BatchStore, gateway: GatewayStore) -> None:
+        """After a crash: batches whose anchor may or may not have been mined are anchored (again) or settled."""
+        for batch in store.built_batches():
+            try:
+                self._send_anchor(store, batch)
+            except MediaproofError as exc:
+                logger.warning("could not settle batch %s yet: %s", batch.root, exc)
+
+    def _reveal_earlier_proof(self, store: BatchStore, entry: Entry) -> None:
+        first = store.first_claim(entry.sha256)
+        if first is None or first.owner == entry.owner or first.kind != "batched" or first.state != "proven":
+            return
+        reveal_batched(self._chain, self._relay, store, first.media_id)
+
+
+def reveal_batched(chain: MediaproofChain, relay: Relay, store: BatchStore, media_id: str) -> None:
+    """Write the anchored proof `media_id` into MediaApp.proofOf (unless an earlier one is there already)."""
+    entry = store.entry(media_id)
+    batch = store.batch(entry.root) if entry is not None and entry.root else None
+    if entry is None or batch is None or batch.batch is None or entry.leaf_index is None:
+        raise ChainError(f"cannot reveal {media_id}: its batch is not anchored yet")
+    manifest = parse_manifest(batch.manifest)
+    bundle = manifest.bundle(entry.leaf_index, manifest.tree(), batch.batch, batch.tx or "0x" + "00" * 32, "")
+    current = chain.media_app.functions.proofDetail(bundle.sha256).call()
+    if current[0] == eip712.ZERO_ADDRESS or int(current[3]) > batch.batch:
+        call = chain.media_app.functions.revealProof(
+            bundle.record.as_tuple(), bundle.owner_signature, bundle.receipts_hash, list(bundle.proof), batch.batch
+        )
+        relay.send(call)
+        logger.info("revealed the batched proof %s of %s before a later one", media_id, entry.sha256)
+    store.claim_revealed(media_id)
