@@ -7,7 +7,7 @@ is untrusted until mediaproof.verify has checked it against the chain.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,11 +233,14 @@ def parse_manifest_entry(data: Any) -> ManifestEntry:
 
 
 def receipts_of(items: Sequence[Any]) -> tuple[BundleReceipt, ...]:
-    """BundleReceipts from anything with cluster_id, issued_at and signature (SignedReceipt, event tuples)."""
+    """BundleReceipts from (clusterId, issuedAt, signature) tuples, decoded events' structs, or anything with
+    cluster_id, issued_at and signature (SignedReceipt)."""
     out = []
     for item in items:
         if isinstance(item, tuple | list):
             out.append(BundleReceipt(int(item[0]), int(item[1]), bytes(item[2])))
+        elif isinstance(item, Mapping):
+            out.append(BundleReceipt(int(item["clusterId"]), int(item["issuedAt"]), bytes(item["signature"])))
         else:
             out.append(BundleReceipt(int(item.cluster_id), int(item.issued_at), bytes(item.signature)))
     return tuple(out)
