@@ -179,6 +179,18 @@ class GatewayStore:
         ).fetchone()
         return int(row[0])
 
+    def manifest(self, manifest_cid: str) -> tuple[str, bytes] | None:
+        """(sha256, bytes) of an anchored batch's manifest, by the CID its BatchAnchored event names (the upload
+        service's batches table keeps the exact bytes it pinned); None when no anchored batch has it."""
+        try:
+            row = self._db.execute(
+                "SELECT manifest_sha256, manifest FROM batches WHERE manifest_cid = ? AND state = 'anchored'",
+                (manifest_cid,),
+            ).fetchone()
+        except sqlite3.OperationalError:  # no batch anchored yet: the table does not exist
+            return None
+        return (str(row[0]), str(row[1]).encode()) if row else None
+
     def placements(self, sha256: str) -> list[int]:
         return [r[0] for r in self._db.execute("SELECT cluster_id FROM placements WHERE sha256 = ?", (sha256,))]
 

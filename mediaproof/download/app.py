@@ -38,6 +38,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
+MANIFEST_PREFIX = "/manifests/"
 STREAM_CHUNK = 256 * 1024  # slices of a cached object handed to the server at once
 RESOLVED_LIMIT = 100_000  # ids (and hot answers) kept between sweeps; a crude bound, entries are cheap to rebuild
 # (ASGI response start, ASGI response body, view, RSGI headers, body): sent as they are, so the servers must not
@@ -159,6 +160,9 @@ class DownloadApp:
             await _error(
                 send, 405, "InputError", f"{method} is not served here; use GET or HEAD", [(b"allow", b"GET, HEAD")]
             )
+            return
+        if path.startswith(MANIFEST_PREFIX):
+            await self._manifest(send, method, path[len(MANIFEST_PREFIX) :])
             return
         try:
             wanted = parse_target(path, scope["query_string"].decode("latin-1"))
@@ -288,6 +292,22 @@ class DownloadApp:
             self.served += 1
         finally:
             await chunks.aclose()
+
+    async def _manifest(self, send: Send, method: str, cid: str) -> None:
+        """An anchored batch's manifest by its CID (what the indexer and `mediaproof proof` read); nothing of a
+        batch is served before its root is on chain."""
+        store = self._open_store()
+        found = store.manifest(cid) if store is not None else None
+        if found is None:
+            await _error(send, 404, "NotRegistered", f"no anchored batch has the manifest {cid!r}")
+            return
+        sha256, data = found
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"cache-control", b"public, max-age=31536000, immutable"),
+            (b"etag", f'"{sha256}"'.encode()),
+        ]
+        await _send_all(send, 200, headers, b"" if method == "HEAD" else data)
 
     # --- lookups ---
 

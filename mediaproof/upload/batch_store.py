@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS batch_entries_state ON batch_entries (state, created_
 CREATE TABLE IF NOT EXISTS batches (
     root            TEXT PRIMARY KEY,
     state           TEXT NOT NULL,     -- built (manifest pinned, anchor not yet seen) | anchored
-    manifest        TEXT NOT NULL,     -- JSON, mediaproof-batch-v1
+    manifest        TEXT NOT NULL,     -- JSON, mediaproof-batch-v1: the exact bytes pinned under manifest_cid
     manifest_sha256 TEXT NOT NULL,
     manifest_cid    TEXT NOT NULL,
     batch           INTEGER,           -- the block it was anchored in
@@ -196,7 +196,7 @@ class BatchStore:
 
     # --- batches ---
 
-    def add_batch(self, root: str, manifest: dict[str, Any], manifest_sha256: str, manifest_cid: str,
+    def add_batch(self, root: str, manifest: str, manifest_sha256: str, manifest_cid: str,
                   media_ids: list[str]) -> None:  # fmt: skip
         """The batch is built and its manifest pinned: remember it before the anchor is sent (crash-safe)."""
         self._db.execute("BEGIN IMMEDIATE")
@@ -204,7 +204,7 @@ class BatchStore:
             self._db.execute(
                 "INSERT OR IGNORE INTO batches (root, state, manifest, manifest_sha256, manifest_cid, created_at)"
                 " VALUES (?, 'built', ?, ?, ?, ?)",
-                (root, json.dumps(manifest), manifest_sha256, manifest_cid, time.time()),
+                (root, manifest, manifest_sha256, manifest_cid, time.time()),
             )
             self._db.executemany(
                 "UPDATE batch_entries SET root = ?, leaf_index = ? WHERE media_id = ?",

@@ -122,7 +122,7 @@ class Batcher:
         digest = digest_bytes(body)
         self._placer.place(gateway, digest, body, title="batch manifest")
         root = "0x" + tree.root.hex()
-        store.add_batch(root, json.loads(body), digest.sha256_hex, digest.cid, [e.media_id for e in entries])
+        store.add_batch(root, body.decode(), digest.sha256_hex, digest.cid, [e.media_id for e in entries])
         self._send_anchor(store, store.batch(root))  # type: ignore[arg-type]
 
     def _send_anchor(self, store: BatchStore, batch: Batch) -> None:
