@@ -24,11 +24,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mediaproof.chain import gateway_account  # noqa: E402
 from mediaproof.content import digest_bytes  # noqa: E402
 from mediaproof.devstack import LocalStack  # noqa: E402
 from mediaproof.download.launch import download_process  # noqa: E402
 from mediaproof.gateway_store import GatewayStore, Rendition  # noqa: E402
 from mediaproof.processes import ManagedProcess, free_port, http_ok  # noqa: E402
+from mediaproof.settings import LOCAL_CHAIN_ID  # noqa: E402
 from mediaproof.storage.client import StorageClusterClient  # noqa: E402
 from tests.integration.stack import stack_settings  # noqa: E402
 
@@ -101,7 +103,8 @@ def seed(stack: LocalStack, data: bytes) -> str:
     shas = {}
     for name, blob in blobs.items():
         digest = digest_bytes(blob)
-        with StorageClusterClient(parts.endpoint, timeout=60) as client:
+        gateway = gateway_account(stack.settings, LOCAL_CHAIN_ID)
+        with StorageClusterClient(parts.endpoint, parts.cluster_id, gateway, timeout=60) as client:
             client.store([blob], digest.sha256, digest.cid, digest.size)
         store.add_placement(digest.sha256.hex(), parts.cluster_id)
         shas[name] = (digest.sha256.hex(), digest.cid)

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from mediaproof.anvil import AnvilNode
-from mediaproof.chain import MediaproofChain, connect
+from mediaproof.chain import MediaproofChain, connect, gateway_account
 from mediaproof.deployment import (
     DEFAULT_CLUSTER_WEIGHT,
     ClusterEntry,
@@ -98,6 +98,8 @@ class LocalStack:
                 data_dir=s.data_dir / "clusters" / str(index + 1),
                 chain_id=self.deployment.chain_id,
                 topology=self.deployment.storage_topology,
+                rpc_url=self.anvil.url,
+                media_app=self.deployment.media_app,
             ).start()
         self.indexer = self._indexer_process().start()
         self._start_upload()
@@ -160,12 +162,18 @@ class LocalStack:
                 existing = None
             if existing is not None and w3.eth.get_code(existing.media_app):
                 return self._reconcile(existing, admin)
+        gateway, observer = self._service_accounts(int(w3.eth.chain_id))
         fresh = deploy(
             w3,
             admin,
             network=self.settings.network,
             clusters=[ClusterSpec(c.signer, c.endpoint) for c in self.clusters],
             replication_factor=self.settings.replication_factor,
+            relayers=[gateway],
+            sequencers=[gateway],
+            # The observer copies objects between clusters for repair: clusters serve it only as a gateway.
+            gateways=[gateway, observer],
+            observers=[observer],
         )
         write_deployment(self.deployment_file, fresh)
         return fresh
@@ -184,11 +192,20 @@ class LocalStack:
                 entries.append(ClusterEntry(int(event["args"]["clusterId"]), parts.signer, parts.endpoint))
         if topology.replicationFactor().call() != self.settings.replication_factor:
             chain.transact(admin, topology.setReplicationFactor(self.settings.replication_factor))
+        for account in self._service_accounts(chain.chain_id):  # a chain deployed before clusters checked gateways
+            if not topology.isGateway(account).call():
+                chain.transact(admin, topology.setGateway(account, True))
         if len(entries) == len(existing.clusters):
             return existing
         updated = replace(existing, clusters=tuple(entries))
         write_deployment(self.deployment_file, updated)
         return updated
+
+    def _service_accounts(self, chain_id: int) -> tuple[str, str]:
+        """Addresses of the gateway key (relayer, sequencer, signer of cluster requests) and the observer key."""
+        from mediaproof.observer.service import observer_account
+
+        return gateway_account(self.settings, chain_id).address, observer_account(self.settings, chain_id).address
 
     def stop(self) -> None:
         if self.webapp is not None:

@@ -3,14 +3,15 @@
 MediaproofError
 ├── InputError (ValueError)            bad file, path, parameter
 │   ├── MediaTooLarge
-│   ├── SignatureRefused               a signature that is not the owner's
+│   ├── SignatureRefused               a signature that is not the owner's, or a valid one by a key not allowed
 │   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
 │   └── UploadConflict                 a step taken out of order (commit before prepare)
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   └── DeploymentError                missing or mismatched deployments/<network>.json
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
-│   └── ContentMismatch                bytes do not hash to what was claimed
+│   ├── ContentMismatch                bytes do not hash to what was claimed
+│   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
 ├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
 └── ProofError (ValueError)            a proof bundle is malformed or does not check out against the chain
 """
@@ -31,7 +32,8 @@ class MediaTooLarge(InputError):
 
 
 class SignatureRefused(InputError):
-    """A signature that does not come from the owner of the record (the upload service answers 403)."""
+    """A signature that does not come from the owner of the record, or a valid signature by a key that may not make
+    the request, e.g. one StorageTopology does not list as a gateway (the services answer 403)."""
 
 
 class NotAuthenticated(InputError):
@@ -60,6 +62,10 @@ class StorageError(MediaproofError, ConnectionError):
 
 class ContentMismatch(StorageError):
     """Bytes do not hash to the sha256 or CID that was claimed for them."""
+
+
+class NotPinned(StorageError):
+    """A storage cluster holds an object's record, but its IPFS node no longer has the object pinned (409)."""
 
 
 class ReceiptError(MediaproofError, ValueError):

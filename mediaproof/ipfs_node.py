@@ -315,7 +315,18 @@ class IpfsClient:
         return {normalize_cid(cid) for cid in answer["Keys"]}
 
     def is_pinned(self, cid: str) -> bool:
-        return normalize_cid(cid) in self.pin_ls()
+        """Whether `cid` itself is pinned recursively right now (`pin ls <cid> --type=recursive`: one lookup, not
+        a listing of every pin). StorageError only when the node fails or cannot be reached."""
+        try:
+            answer = self._client.pin.ls(cid, type="recursive")
+        except ipfshttpclient.exceptions.ErrorResponse as exc:
+            # The node's own word that it holds no such pin (js-ipfs: "path '<cid>' is not pinned").
+            if "not pinned" in str(exc):
+                return False
+            raise StorageError(f"IPFS node at {self.api} failed on pin ls {cid}: {exc}") from exc
+        except ipfshttpclient.exceptions.Error as exc:
+            raise StorageError(f"IPFS node at {self.api} failed on pin ls {cid}: {exc}") from exc
+        return normalize_cid(cid) in {normalize_cid(key) for key in answer["Keys"]}
 
     def refs(self, cid: str) -> list[str]:
         """Every block under `cid` (not `cid` itself), base32."""

@@ -3,6 +3,7 @@
 The topology (endpoints, statuses) comes from the deployment file at once and from StorageTopology on chain every
 few seconds after; the ring is rebuilt only when the topology changes, in the background (it takes seconds).
 A cluster that failed a read is tried last for a while, so one dead node costs one failed attempt, not one per read.
+Clusters serve bytes only to gateways: every read is signed with the gateway key (chain.gateway_account).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, cast
 
 import anyio.to_thread
 import httpx
+from eth_account.signers.local import LocalAccount
 
-from mediaproof.chain import MediaproofChain
+from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError, NotRegistered, StorageError
 from mediaproof.ring import ClusterRing, ClusterStatus
@@ -72,7 +74,8 @@ class Replicas:
 
     settings: Settings
     topology: Topology = field(default_factory=lambda: Topology({}))
-    _clients: dict[str, StorageClusterClient] = field(default_factory=dict)
+    _clients: dict[tuple[int, str], StorageClusterClient] = field(default_factory=dict)
+    _gateway: LocalAccount | None = None  # signs every read; known once the chain id is (deployment file or RPC)
     _suspect_until: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -98,11 +101,13 @@ class Replicas:
 
     def client(self, cluster_id: int) -> StorageClusterClient:
         endpoint = self.topology.clusters[cluster_id].endpoint
-        client = self._clients.get(endpoint)
+        client = self._clients.get((cluster_id, endpoint))
         if client is None:
+            if self._gateway is None:
+                raise StorageError("the download service has not read the chain yet, so it has no gateway key")
             timeout = httpx.Timeout(self.settings.http_timeout, connect=CONNECT_TIMEOUT)
-            client = StorageClusterClient(endpoint, client=httpx.Client(base_url=endpoint, timeout=timeout))
-            self._clients[endpoint] = client
+            client = StorageClusterClient(endpoint, cluster_id, self._gateway, timeout=timeout)
+            self._clients[(cluster_id, endpoint)] = client
         return client
 
     def failed(self, cluster_id: int) -> None:
@@ -163,6 +168,8 @@ class Replicas:
         except MediaproofError as exc:
             logger.warning("no deployment yet (%s); waiting for the chain", exc)
             return
+        # Outside the try: without a usable gateway key no cluster would serve a byte, so refuse to start.
+        self._gateway = gateway_account(self.settings, deployment.chain_id)
         self.topology = Topology(
             {c.id: ClusterView(c.id, c.endpoint, 1, ClusterStatus.ACTIVE) for c in deployment.clusters}
         )
@@ -180,6 +187,8 @@ class Replicas:
                 return
 
     def refresh(self, chain: MediaproofChain) -> None:
+        if self._gateway is None:
+            self._gateway = gateway_account(self.settings, chain.chain_id)
         rows = chain.topology.functions.clusters().call()
         signature = tuple((int(r[0]), int(r[2]), int(r[3]), str(r[4])) for r in rows)
         if signature == self._signature:

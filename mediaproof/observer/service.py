@@ -7,7 +7,10 @@ Where repairs are recorded: the observer is a second writer of the gateway datab
 one short autocommit transaction per copy (SQLite WAL lets it write beside the upload service, which stays the only
 writer of links and renditions). The alternative, an upload-service endpoint to record a placement, would make
 repair depend on the upload service being up; a copy is only recorded after the target cluster verified the bytes
-(sha256, size and CID) and returned its receipt.
+(sha256, size and CID) and answered that it pinned them.
+
+Clusters serve object requests only to gateways: the observer signs its reads and copies with its own key, which
+StorageTopology must list as a gateway too (`make up` approves it); its health checks need no signature.
 """
 
 from __future__ import annotations
@@ -91,6 +94,15 @@ class Observer:
                 f"{self.chain.deployment.storage_topology}: the admin must call setObserver({self.account.address}, "
                 "true) (`make up` does this for the local chain)"
             )
+        if not topology.isGateway(self.account.address).call():
+            # Health checks still work; repairs would be refused by every cluster (403) until the admin approves.
+            logger.warning(
+                "%s is not a gateway of StorageTopology %s: clusters will refuse its repair copies until the admin "
+                "calls setGateway(%s, true)",
+                self.account.address,
+                self.chain.deployment.storage_topology,
+                self.account.address,
+            )
         self._ours = self._marked_down_by_us()
 
     # --- health ---
@@ -104,7 +116,7 @@ class Observer:
 
     def check(self, row: ClusterRow) -> bool:
         try:
-            answer = self._client(row.endpoint, self.settings.observer_check_timeout).health()
+            answer = self._client(row.id, row.endpoint, self.settings.observer_check_timeout).health()
         except StorageError:
             return False
         return int(answer.get("cluster_id", -1)) == row.id  # another cluster at that address is no copy of this one
@@ -206,36 +218,38 @@ class Observer:
         """Stream the blob from the first source that has it to `target`, which verifies it; True when recorded,
         False when the copy failed (retried next sweep), None when no source could give the bytes."""
         timeout = self.settings.http_timeout
-        target_client = self._client(snapshot.endpoints[target], timeout)
+        target_client = self._client(target, snapshot.endpoints[target], timeout)
         for source in sources:
             endpoint = snapshot.endpoints.get(source)
             if endpoint is None:
                 continue
-            source_client = self._client(endpoint, timeout)
+            source_client = self._client(source, endpoint, timeout)
             try:
-                held = source_client.receipt(sha256)
-            except StorageError:
+                held = source_client.stat(sha256)
+            except MediaproofError as exc:  # down, or refusing us (not a gateway): try the next source
+                logger.warning("cluster %d cannot say whether it holds %s: %s", source, sha256, exc)
                 continue
             if held is None:
                 continue
             try:
-                receipt = target_client.store(source_client.iter_bytes(sha256), sha256, held.cid, held.size)
+                stored = target_client.store(source_client.iter_bytes(sha256), sha256, held.cid, held.size)
             except MediaproofError as exc:
                 logger.warning("copy of %s from cluster %d to %d failed: %s", sha256, source, target, exc)
                 return False
-            if (receipt.sha256.hex(), receipt.cid, receipt.size) != (sha256, held.cid, held.size):
-                logger.warning("cluster %d vouched for other bytes than %s; not recorded", target, sha256)
+            if (stored.sha256.hex(), stored.cid, stored.size, stored.pinned) != (sha256, held.cid, held.size, True):
+                logger.warning("cluster %d pinned other bytes than %s; not recorded", target, sha256)
                 return False
             self.gateway.add_placement(sha256, target)
             logger.warning("copied %s from cluster %d to cluster %d", sha256, source, target)
             return True
         return None
 
-    def _client(self, endpoint: str, timeout: float) -> StorageClusterClient:
-        key = f"{endpoint}#{timeout}"
+    def _client(self, cluster_id: int, endpoint: str, timeout: float) -> StorageClusterClient:
+        """A client of one cluster, signing as this observer (which StorageTopology lists as a gateway)."""
+        key = f"{cluster_id}@{endpoint}#{timeout}"
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = StorageClusterClient(endpoint, timeout=timeout)
+            client = self._clients[key] = StorageClusterClient(endpoint, cluster_id, self.account, timeout=timeout)
         return client
 
     # --- running ---

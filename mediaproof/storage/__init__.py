@@ -1,4 +1,5 @@
 """The storage cluster service: one IPFS node, a metadata database and a signing key behind an HTTP API.
 
-server.py is the ASGI app, client.py the HTTP client the CLI and services use, process.py starts it for `make up`.
+server.py is the ASGI app, gatekeeper.py lets only gateways in, client.py is the gateway-signed HTTP client the
+services use, launch.py starts it for `make up` and the tests.
 """

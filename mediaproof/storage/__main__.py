@@ -1,4 +1,5 @@
-"""Run one storage cluster: `python -m mediaproof.storage --cluster-id N --port P --ipfs-api MULTIADDR ...`."""
+"""Run one storage cluster: `python -m mediaproof.storage --cluster-id N --chain-id C --topology ADDR --media-app ADDR
+--rpc-url URL [--port P --ipfs-api MULTIADDR ...]`."""
 
 from __future__ import annotations
 
@@ -29,11 +30,23 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
     parser.add_argument("--data-dir", type=Path, default=None, help="database, key and log (default: under data_dir)")
     parser.add_argument("--chain-id", type=int, required=True, help="chain id of the receipts' EIP-712 domain")
     parser.add_argument("--topology", required=True, help="StorageTopology address (the receipts' domain)")
+    parser.add_argument("--media-app", required=True, help="MediaApp address (the records' domain: media ids)")
+    parser.add_argument(
+        "--rpc-url",
+        default=settings.rpc_url,
+        help="Ethereum JSON-RPC endpoint asked who is a gateway (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gateway-cache-seconds", type=float, default=10.0, help="how long an isGateway answer is kept (default: 10)"
+    )
     args = parser.parse_args(argv)
     if args.cluster_id < 1:
         parser.error(f"--cluster-id {args.cluster_id}: cluster ids start at 1")
-    if not is_address(args.topology):
-        parser.error(f"--topology {args.topology!r} is not an address (0x + 40 hex digits)")
+    for option, value in (("--topology", args.topology), ("--media-app", args.media_app)):
+        if not is_address(value):
+            parser.error(f"{option} {value!r} is not an address (0x + 40 hex digits)")
+    if args.gateway_cache_seconds < 0:
+        parser.error(f"--gateway-cache-seconds {args.gateway_cache_seconds} is negative")
     index = args.index if args.index is not None else args.cluster_id - 1
     ipfs_api = args.ipfs_api or f"/ip4/127.0.0.1/tcp/{node_ports(settings, index).api}"
     return ClusterConfig(
@@ -42,10 +55,13 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
         ipfs_api=ipfs_api,
         chain_id=args.chain_id,
         topology=to_checksum_address(args.topology),
+        rpc_url=args.rpc_url,
+        media_app=to_checksum_address(args.media_app),
         host=args.host,
         port=args.port if args.port is not None else cluster_port(settings, index),
         max_upload_bytes=settings.max_upload_bytes,
         ipfs_timeout=settings.http_timeout,
+        gateway_cache_seconds=args.gateway_cache_seconds,
     )
 
 

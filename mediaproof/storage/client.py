@@ -1,53 +1,66 @@
-"""HTTP client of one storage cluster: store bytes for a signed receipt, fetch them back, ask after its health.
+"""HTTP client of one storage cluster, signing every request as a gateway: store, receipts, read, list, delete.
 
-Errors come back as Mediaproof errors carrying the cluster's own sentence (404 → NotRegistered, 422 →
-ContentMismatch or InputError, 413 → MediaTooLarge, anything else → StorageError).
+Every request but `health()` carries a `Mediaproof-Gateway` Authorization header signed with the gateway's key
+(mediaproof.gateway_auth); without a key the requests go unsigned, and the cluster refuses them.
+
+Errors come back as Mediaproof errors carrying the cluster's own sentence (401/403 → NotAuthenticated, 404 →
+NotRegistered, 409 → NotPinned, 413 → MediaTooLarge, 422 → ContentMismatch or InputError, anything else →
+StorageError).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+from eth_account.signers.local import LocalAccount
 
-from mediaproof.eip712 import StorageReceipt
-from mediaproof.errors import ContentMismatch, InputError, MediaTooLarge, NotRegistered, StorageError
+from mediaproof import eip712
+from mediaproof.errors import (
+    ContentMismatch,
+    InputError,
+    MediaTooLarge,
+    NotAuthenticated,
+    NotPinned,
+    NotRegistered,
+    ReceiptError,
+    StorageError,
+)
+from mediaproof.gateway_auth import UNSIGNED_PAYLOAD, body_hash, sign_request
+from mediaproof.receipts import SignedReceipt
 from mediaproof.storage.claims import parse_sha256
 
 UPLOAD_CHUNK = 1 << 20
 
+# Transitional: mediaproof/upload/placement.py and mediaproof/register.py still import this name until their
+# rewrite (on its own branch) moves them to `receipt()` and SignedReceipt; it keeps the upload service importable.
+StoredReceipt = SignedReceipt
+
 
 @dataclass(frozen=True)
-class StoredReceipt:
-    """A cluster's signed word that it verified and pinned some bytes (the JSON of PUT /objects/<sha256>)."""
+class PinnedObject:
+    """Bytes a cluster holds, verified against their sha256, CID and size when they were stored."""
 
     cluster_id: int
     sha256: bytes
     cid: str
     size: int
-    pinned_at: int
-    signer: str
-    signature: bytes
-
-    @property
-    def receipt(self) -> StorageReceipt:
-        """The EIP-712 message the signature covers."""
-        return StorageReceipt(self.cluster_id, self.sha256, self.cid, self.size, self.pinned_at)
+    pinned: bool  # store() answers only once pinned; stat() says whether IPFS has them pinned right now
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> StoredReceipt:
+    def from_json(cls, body: dict[str, Any]) -> PinnedObject:
         return cls(
             cluster_id=int(body["cluster_id"]),
             sha256=bytes.fromhex(parse_sha256(body["sha256"])),
             cid=str(body["cid"]),
             size=int(body["size"]),
-            pinned_at=int(body["pinned_at"]),
-            signer=str(body["signer"]),
-            signature=bytes.fromhex(str(body["signature"]).removeprefix("0x")),
+            pinned=bool(body["pinned"]),
         )
 
 
@@ -60,11 +73,19 @@ def _sha_hex(sha256: bytes | str) -> str:
 
 
 class StorageClusterClient:
-    """Calls on the cluster at `endpoint` (e.g. http://127.0.0.1:8601)."""
+    """Calls on cluster `cluster_id` at `endpoint` (e.g. http://127.0.0.1:8601), signed by `gateway`."""
 
-    def __init__(self, endpoint: str, timeout: float = 120.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        cluster_id: int,
+        gateway: LocalAccount | None,
+        timeout: float | httpx.Timeout = 120.0,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
-        self._http = client or httpx.Client(base_url=self.endpoint, timeout=timeout)
+        self.cluster_id = cluster_id
+        self.gateway = gateway
+        self._http = httpx.Client(base_url=self.endpoint, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -76,17 +97,34 @@ class StorageClusterClient:
         self.close()
 
     def health(self) -> dict[str, Any]:
-        """{cluster_id, signer, ipfs, objects}; raises StorageError if the cluster or its IPFS node is down."""
-        return dict(self._json("GET", "/health"))
+        """{cluster_id, signer, ipfs, objects, uploads_in_flight}; unsigned. StorageError if it or its IPFS is down."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as exc:
+            raise StorageError(f"storage cluster at {self.endpoint} is unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            self._raise_for(response)
+        return dict(response.json())
+
+    def stat(self, sha256: bytes | str) -> PinnedObject | None:
+        """What the cluster holds under `sha256` and whether it is pinned right now; None if it holds nothing."""
+        sha_hex = _sha_hex(sha256)
+        response = self._send("HEAD", f"/objects/{sha_hex}", allow=frozenset({404}))
+        if response.status_code == 404:
+            return None
+        headers = response.headers
+        return PinnedObject(
+            cluster_id=self.cluster_id,
+            sha256=bytes.fromhex(sha_hex),
+            cid=headers["x-content-cid"],
+            size=int(headers["x-content-size"]),
+            pinned=headers.get("x-pinned") == "true",
+        )
 
     def has(self, sha256: bytes | str) -> bool:
-        response = self._send("HEAD", f"/objects/{_sha_hex(sha256)}", allow=frozenset({404}))
-        return response.status_code == 200
-
-    def receipt(self, sha256: bytes | str) -> StoredReceipt | None:
-        """A fresh receipt for bytes the cluster already holds, or None if it does not hold them."""
-        response = self._send("GET", f"/objects/{_sha_hex(sha256)}/receipt", allow=frozenset({404}))
-        return None if response.status_code == 404 else StoredReceipt.from_json(response.json())
+        """Whether the cluster holds the bytes, pinned, right now."""
+        held = self.stat(sha256)
+        return held is not None and held.pinned
 
     def store(
         self,
@@ -99,15 +137,15 @@ class StorageClusterClient:
         lon: float | None = None,
         created: int | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> StoredReceipt:
-        """Send the bytes (streamed; skipped if the cluster already holds them) and return its receipt.
+    ) -> PinnedObject:
+        """Send the bytes (streamed; skipped if the cluster already holds them pinned) and return what it pinned.
 
         `progress`, if given, is called with the byte count of each chunk sent (the whole size at once when the
         cluster already had the bytes).
         """
         sha_hex = _sha_hex(sha256)
-        held = self.receipt(sha_hex)
-        if held is not None and held.cid == cid and held.size == size:
+        held = self.stat(sha_hex)
+        if held is not None and held.pinned and held.cid == cid and held.size == size:
             if progress is not None:
                 progress(size)
             return held
@@ -125,7 +163,27 @@ class StorageClusterClient:
             else:
                 chunks = source
             body = _counted(chunks, progress)
-            return StoredReceipt.from_json(self._json("PUT", f"/objects/{sha_hex}", params=params, content=body))
+            answer = self._send("PUT", f"/objects/{sha_hex}", params=params, content=body).json()
+        return PinnedObject.from_json(answer)
+
+    def receipt(self, sha256: bytes | str, record: eip712.MediaRecord) -> SignedReceipt:
+        """The cluster's receipt for the owner's `record` of bytes it holds, signed now that they are pinned.
+
+        NotRegistered if it does not hold them, NotPinned if its IPFS node lost the pin, InputError if the record
+        names other bytes, StorageError if its IPFS node is down.
+        """
+        sha_hex = _sha_hex(sha256)
+        body = json.dumps({"record": record.message()}, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+        answer = self._send("POST", f"/objects/{sha_hex}/receipts", content=body, headers=headers).json()
+        receipt = SignedReceipt.from_json(answer)
+        if (receipt.cluster_id, receipt.sha256.hex(), receipt.owner) != (self.cluster_id, sha_hex, record.owner):
+            raise ReceiptError(
+                f"storage cluster at {self.endpoint} answered with a receipt of cluster {receipt.cluster_id} for "
+                f"{receipt.sha256.hex()} and owner {receipt.owner}, not cluster {self.cluster_id}'s for {sha_hex} "
+                f"and owner {record.owner}"
+            )
+        return receipt
 
     def fetch(self, sha256: bytes | str, offset: int = 0, length: int | None = None) -> bytes:
         return b"".join(self.iter_bytes(sha256, offset, length))
@@ -135,7 +193,7 @@ class StorageClusterClient:
         params: dict[str, Any] = {"offset": offset}
         if length is not None:
             params["length"] = length
-        request = self._http.build_request("GET", f"/objects/{_sha_hex(sha256)}", params=params)
+        request = self._request("GET", f"/objects/{_sha_hex(sha256)}", params=params)
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -151,18 +209,33 @@ class StorageClusterClient:
             response.close()
 
     def delete(self, sha256: bytes | str) -> None:
-        self._json("DELETE", f"/objects/{_sha_hex(sha256)}")
+        """Unpin and forget the object (NotRegistered if the cluster holds nothing under `sha256`)."""
+        self._send("DELETE", f"/objects/{_sha_hex(sha256)}")
 
     def list_objects(self, limit: int = 100, after: str = "") -> dict[str, Any]:
         """One page of {cluster_id, objects: [...], next}; pass `next` as `after` for the next page."""
-        return dict(self._json("GET", "/objects", params={"limit": limit, "after": after}))
+        return dict(self._send("GET", "/objects", params={"limit": limit, "after": after}).json())
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._send(method, path, **kwargs).json()
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Request:
+        """The request as it will be sent, with its Authorization header (none without a gateway key)."""
+        request = self._http.build_request(method, path, params=params, content=content, headers=headers)
+        if self.gateway is not None:
+            payload = _payload_hash(content)
+            target = request.url.raw_path.decode("ascii")  # path and query, exactly as they go on the wire
+            credentials = sign_request(self.gateway, self.cluster_id, method, target, payload, int(time.time()))
+            request.headers["Authorization"] = credentials.header()
+        return request
 
     def _send(self, method: str, path: str, allow: frozenset[int] = frozenset(), **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.send(self._request(method, path, **kwargs))
         except httpx.HTTPError as exc:
             raise StorageError(f"storage cluster at {self.endpoint} is unreachable: {exc}") from exc
         if response.status_code >= 400 and response.status_code not in allow:
@@ -174,16 +247,30 @@ class StorageClusterClient:
             body = response.json()
             detail, kind = str(body.get("detail")), str(body.get("error", ""))
         except (ValueError, AttributeError):
-            detail, kind = response.text or response.reason_phrase, ""
+            # A HEAD answer carries its sentence in a header (it has no body).
+            detail = response.headers.get("x-error-detail") or response.text or response.reason_phrase
+            kind = ""
         message = f"storage cluster at {self.endpoint}: {detail}"
         status = response.status_code
+        if status in (401, 403):
+            raise NotAuthenticated(message)
         if status == 404:
             raise NotRegistered(message)
+        if status == 409:
+            raise NotPinned(message)
         if status == 413:
             raise MediaTooLarge(message)
         if status == 422:
             raise ContentMismatch(message) if kind == ContentMismatch.__name__ else InputError(message)
         raise StorageError(f"{message} (HTTP {status})")
+
+
+def _payload_hash(content: bytes | Iterable[bytes] | None) -> str:
+    """The body line of the signed text: a whole body's sha256; a streamed object body goes unsigned, as the
+    cluster holds it to its claimed sha256 instead."""
+    if content is None:
+        return body_hash(b"")
+    return body_hash(content) if isinstance(content, bytes) else UNSIGNED_PAYLOAD
 
 
 def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:

@@ -18,10 +18,13 @@ class ClusterConfig:
     ipfs_api: str  # multiaddr of the node's RPC API, e.g. /ip4/127.0.0.1/tcp/5101
     chain_id: int  # EIP-712 domain of receipts: chain id and StorageTopology address
     topology: str
+    rpc_url: str  # where StorageTopology is asked whether a request's signer is a gateway
+    media_app: str  # the records' EIP-712 domain: the cluster computes each receipt's media id itself
     host: str = "127.0.0.1"
     port: int = 8601
     max_upload_bytes: int = 1 << 30
     ipfs_timeout: float = 120.0
+    gateway_cache_seconds: float = 10.0  # how long an isGateway answer is kept: a removed gateway's grace
 
     @property
     def db_path(self) -> Path:

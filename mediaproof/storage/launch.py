@@ -20,6 +20,8 @@ def cluster_process(
     data_dir: Path,
     chain_id: int,
     topology: str,
+    rpc_url: str,
+    media_app: str,
     host: str = "127.0.0.1",
     ready_timeout: float = 30.0,
 ) -> ManagedProcess:
@@ -30,6 +32,8 @@ def cluster_process(
         ipfs_api=ipfs_api,
         chain_id=chain_id,
         topology=topology,
+        rpc_url=rpc_url,
+        media_app=media_app,
         host=host,
         port=port,
     )
@@ -56,6 +60,12 @@ def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> Manage
         str(config.chain_id),
         "--topology",
         config.topology,
+        "--rpc-url",
+        config.rpc_url,
+        "--media-app",
+        config.media_app,
+        "--gateway-cache-seconds",
+        str(config.gateway_cache_seconds),
     ]
 
     def ready() -> bool:
@@ -72,15 +82,17 @@ def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> Manage
 
 
 def cluster_config(
-    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, ipfs_api: str
+    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, media_app: str, ipfs_api: str
 ) -> ClusterConfig:
-    """Config of the local system's cluster `index` (0-based): port, data dir and limits from settings."""
+    """Config of the local system's cluster `index` (0-based): port, data dir, RPC URL and limits from settings."""
     return ClusterConfig(
         cluster_id=cluster_id,
         data_dir=cluster_data_dir(settings, index),
         ipfs_api=ipfs_api,
         chain_id=chain_id,
         topology=topology,
+        rpc_url=settings.rpc_url,
+        media_app=media_app,
         port=cluster_port(settings, index),
         max_upload_bytes=settings.max_upload_bytes,
         ipfs_timeout=settings.http_timeout,
@@ -88,7 +100,8 @@ def cluster_config(
 
 
 def start_cluster(
-    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, ipfs_api: str
+    settings: Settings, index: int, cluster_id: int, chain_id: int, topology: str, media_app: str, ipfs_api: str
 ) -> ManagedProcess:
     """Start the local system's cluster `index` in front of the IPFS node at `ipfs_api`; returns once healthy."""
-    return config_process(cluster_config(settings, index, cluster_id, chain_id, topology, ipfs_api)).start()
+    config = cluster_config(settings, index, cluster_id, chain_id, topology, media_app, ipfs_api)
+    return config_process(config).start()

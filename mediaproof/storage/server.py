@@ -1,12 +1,15 @@
-"""The storage cluster's HTTP API: verify, pin and sign for uploaded bytes; serve them back; list what it holds.
+"""The storage cluster's HTTP API: verify and pin uploaded bytes, sign receipts for records, serve and list them.
 
-A receipt is signed only after the bytes hashed (sha256, size, CID) to the claim, by our count and by IPFS's, and
-were pinned. Nothing is kept of bytes that do not match.
+Every route but GET /health serves only requests a gateway signed (storage/gatekeeper.py). A receipt is signed only
+for an owner's record that names bytes this cluster holds (sha256, CID, size), after its IPFS node said that they
+are pinned right now. Nothing is kept of uploaded bytes that do not hash (sha256, size, CID, by our count and by
+IPFS's) to what the uploader claimed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,21 +18,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from mediaproof.eip712 import StorageReceipt
+from mediaproof import eip712
 from mediaproof.errors import (
+    ChainError,
     ContentMismatch,
     InputError,
     MediaTooLarge,
+    NotAuthenticated,
+    NotPinned,
     NotRegistered,
+    SignatureRefused,
     StorageError,
 )
+from mediaproof.gateway_auth import SCHEME
 from mediaproof.ipfs_node import IpfsClient
-from mediaproof.receipts import sign_receipt, signer_address
+from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (
     Claim,
     RangeNotSatisfiable,
@@ -39,11 +47,14 @@ from mediaproof.storage.claims import (
     parse_sha256,
 )
 from mediaproof.storage.config import ClusterConfig
+from mediaproof.storage.gatekeeper import Authorized, Gatekeeper, GatewayDirectory
 from mediaproof.storage.ingest import hash_only, ingest
 from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.metadata import MetadataStore, StoredObject
 
 HEALTH_TIMEOUT = 3.0
+ERROR_HEADER = "X-Error-Detail"
+PIN_CHECK_TIMEOUT = 10.0
 logger = logging.getLogger(__name__)
 MAX_PAGE = 1000
 
@@ -58,26 +69,37 @@ class ClusterState:
     db: MetadataStore
     ipfs: IpfsClient
     probe: IpfsClient  # short timeout, for /health
+    pins: IpfsClient  # for "is it pinned right now?" before a receipt
+    gatekeeper: Gatekeeper
     commit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     uploads_in_flight: int = 0
 
-    def receipt_json(self, obj: StoredObject) -> dict[str, Any]:
-        receipt = StorageReceipt(
-            cluster_id=self.config.cluster_id,
-            sha256=bytes.fromhex(obj.sha256),
-            cid=obj.cid,
-            size=obj.size,
-            pinned_at=obj.pinned_at,
+    async def is_pinned(self, cid: str) -> bool:
+        return bool(await anyio.to_thread.run_sync(self.pins.is_pinned, cid))
+
+    def sign(self, record: eip712.MediaRecord) -> SignedReceipt:
+        """This cluster's receipt for `record`, issued now (the caller checked that the bytes are held and pinned)."""
+        config = self.config
+        receipt = eip712.StorageReceipt(
+            cluster_id=config.cluster_id,
+            sha256=record.sha256,
+            owner=record.owner,
+            media_id=eip712.media_id(record, config.chain_id, config.media_app),
+            issued_at=int(time.time()),
         )
-        signature = sign_receipt(receipt, self.key, self.config.chain_id, self.config.topology)
+        signature = sign_receipt(receipt, self.key, config.chain_id, config.topology)
+        return SignedReceipt(
+            receipt.cluster_id, receipt.sha256, receipt.owner, receipt.media_id, receipt.issued_at, signature,
+            signer=self.signer,
+        )  # fmt: skip
+
+    def pinned_json(self, obj: StoredObject) -> dict[str, Any]:
         return {
             "cluster_id": self.config.cluster_id,
             "sha256": obj.sha256,
             "cid": obj.cid,
             "size": obj.size,
-            "pinned_at": obj.pinned_at,
-            "signer": self.signer,
-            "signature": "0x" + signature.hex(),
+            "pinned": True,
         }
 
 
@@ -85,6 +107,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         key = load_or_create_key(config.data_dir)
+        directory = GatewayDirectory(config.rpc_url, config.topology, config.chain_id, config.gateway_cache_seconds)
         state = ClusterState(
             config=config,
             key=key,
@@ -92,13 +115,15 @@ def create_app(config: ClusterConfig) -> FastAPI:
             db=MetadataStore(config.db_path),
             ipfs=IpfsClient(config.ipfs_api, timeout=config.ipfs_timeout),
             probe=IpfsClient(config.ipfs_api, timeout=HEALTH_TIMEOUT),
+            pins=IpfsClient(config.ipfs_api, timeout=PIN_CHECK_TIMEOUT),
+            gatekeeper=Gatekeeper(config.cluster_id, directory),
         )
         app.state.cluster = state
         try:
             yield
         finally:
-            state.ipfs.close()
-            state.probe.close()
+            for client in (state.ipfs, state.probe, state.pins):
+                client.close()
             state.db.close()
 
     app = FastAPI(title=f"Mediaproof storage cluster {config.cluster_id}", lifespan=lifespan)
@@ -107,6 +132,12 @@ def create_app(config: ClusterConfig) -> FastAPI:
     def state_of(request: Request) -> ClusterState:
         state: ClusterState = request.app.state.cluster
         return state
+
+    async def authorized(request: Request) -> Authorized:
+        return await state_of(request).gatekeeper.check(request)
+
+    # Every route on this router runs `authorized` first (before its parameters are even validated).
+    gated = APIRouter(dependencies=[Depends(authorized)])
 
     def held(state: ClusterState, sha256hex: str) -> StoredObject:
         obj = state.db.get(parse_sha256(sha256hex))
@@ -134,7 +165,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if ipfs == "ok" else 503)
 
-    @app.get("/objects")
+    @gated.get("/objects")
     async def list_objects(
         request: Request, limit: int = Query(100, ge=1, le=MAX_PAGE), after: str = ""
     ) -> dict[str, Any]:
@@ -147,7 +178,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
             "next": rows[-1].sha256 if len(rows) == limit else None,
         }
 
-    @app.put("/objects/{sha256hex}")
+    @gated.put("/objects/{sha256hex}")
     async def put_object(
         sha256hex: str,
         request: Request,
@@ -161,11 +192,12 @@ def create_app(config: ClusterConfig) -> FastAPI:
         state = state_of(request)
         claim = parse_claim(sha256hex, cid, size, state.config.max_upload_bytes)
         existing = state.db.get(claim.sha256)
-        if existing is not None:
+        if existing is not None and await state.is_pinned(existing.cid):
             # Already verified and pinned: hash the body to hold the uploader to its claim, but add nothing.
             digest = await hash_only(request.stream(), state.config.max_upload_bytes)
             _raise_on_mismatch(claim, mismatches(claim, digest, None), state)
-            return JSONResponse(state.receipt_json(existing), status_code=200)
+            return JSONResponse(state.pinned_json(existing), status_code=200)
+        # New bytes, or bytes whose pin went away behind our back: add them (again) and pin.
         state.uploads_in_flight += 1
         try:
             result = await ingest(request.stream(), state.ipfs, claim.size, state.config.max_upload_bytes)
@@ -175,8 +207,9 @@ def create_app(config: ClusterConfig) -> FastAPI:
                 _raise_on_mismatch(claim, problems, state)
             async with state.commit_lock:
                 obj = state.db.get(claim.sha256)
-                if obj is None:
+                if obj is None or existing is not None:  # new, or its pin went away
                     await anyio.to_thread.run_sync(state.ipfs.pin_add, claim.cid)
+                if obj is None:
                     now = int(time.time())
                     obj = state.db.insert(
                         StoredObject(
@@ -192,20 +225,47 @@ def create_app(config: ClusterConfig) -> FastAPI:
                     )
         finally:
             state.uploads_in_flight -= 1
-        return JSONResponse(state.receipt_json(obj), status_code=201)
+        return JSONResponse(state.pinned_json(obj), status_code=201)
 
-    @app.get("/objects/{sha256hex}/receipt")
-    async def get_receipt(sha256hex: str, request: Request) -> dict[str, Any]:
-        """A fresh receipt for bytes already held, so an uploader need not send them again."""
+    @gated.post("/objects/{sha256hex}/receipts")
+    async def post_receipt(sha256hex: str, request: Request, auth: Authorized = Depends(authorized)) -> dict[str, Any]:
+        """A receipt for an owner's record of bytes held here, signed only while IPFS has them pinned."""
         state = state_of(request)
-        return state.receipt_json(held(state, sha256hex))
+        sha256 = parse_sha256(sha256hex)
+        record = _parse_record(auth.body)
+        if record.sha256.hex() != sha256:
+            raise InputError(
+                f"the record names sha256 {record.sha256.hex()}, not {sha256} as the path does: ask for a receipt at "
+                "the record's own /objects/<sha256>/receipts"
+            )
+        obj = held(state, sha256)
+        problems = []
+        if record.cid != obj.cid:
+            problems.append(f"its CID is {record.cid}, but the object's is {obj.cid}")
+        if record.size != obj.size:
+            problems.append(f"its size is {record.size}, but the object is {obj.size} bytes")
+        if problems:
+            raise InputError(
+                f"the record does not describe the bytes cluster {state.config.cluster_id} holds as {sha256}: "
+                f"{'; '.join(problems)}. No receipt was signed."
+            )
+        if not await state.is_pinned(obj.cid):
+            raise NotPinned(
+                f"cluster {state.config.cluster_id} has {sha256} on record, but its IPFS node does not have CID "
+                f"{obj.cid} pinned now, so it signs no receipt: store the bytes again (PUT /objects/{sha256})"
+            )
+        return state.sign(record).to_json()
 
-    @app.head("/objects/{sha256hex}")
+    @gated.head("/objects/{sha256hex}")
     async def head_object(sha256hex: str, request: Request) -> Response:
-        obj = held(state_of(request), sha256hex)
-        return Response(status_code=200, headers=_object_headers(obj, obj.size))
+        """The object's headers, and X-Pinned: whether IPFS has it pinned right now (so a sender knows to resend)."""
+        state = state_of(request)
+        obj = held(state, sha256hex)
+        headers = _object_headers(obj, obj.size)
+        headers["X-Pinned"] = "true" if await state.is_pinned(obj.cid) else "false"
+        return Response(status_code=200, headers=headers)
 
-    @app.get("/objects/{sha256hex}")
+    @gated.get("/objects/{sha256hex}")
     async def get_object(
         sha256hex: str,
         request: Request,
@@ -229,17 +289,34 @@ def create_app(config: ClusterConfig) -> FastAPI:
         first = await anyio.to_thread.run_sync(_first_chunk, chunks)
         return StreamingResponse(_prepend(first, chunks), status_code=status, headers=headers)
 
-    @app.delete("/objects/{sha256hex}")
+    @gated.delete("/objects/{sha256hex}")
     async def delete_object(sha256hex: str, request: Request) -> dict[str, Any]:
         """Unpin and forget; the blocks go at the node's next garbage collection."""
         state = state_of(request)
         obj = held(state, sha256hex)
         async with state.commit_lock:
-            await anyio.to_thread.run_sync(state.ipfs.pin_rm, obj.cid)
+            # A pin already removed behind our back is no reason to keep the record.
+            if await state.is_pinned(obj.cid):
+                await anyio.to_thread.run_sync(state.ipfs.pin_rm, obj.cid)
             state.db.delete(obj.sha256)
         return {"cluster_id": state.config.cluster_id, "sha256": obj.sha256, "deleted": True}
 
+    app.include_router(gated)
     return app
+
+
+def _parse_record(body: bytes) -> eip712.MediaRecord:
+    """The owner's record from a receipt request's body `{"record": <MediaRecord typed-data message>}`."""
+    try:
+        message = json.loads(body)["record"]
+        if not isinstance(message, dict):
+            raise TypeError(f"record is a {type(message).__name__}, not an object")
+        return eip712.MediaRecord.from_message(message)
+    except (ValueError, KeyError, TypeError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise InputError(
+            f'the body must be JSON {{"record": <MediaRecord typed-data message>}} as the owner signed it ({what})'
+        ) from exc
 
 
 async def _discard(state: ClusterState, cid: str) -> None:
@@ -291,19 +368,29 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 _STATUS = [
+    (NotAuthenticated, 401),
+    (SignatureRefused, 403),
     (ContentMismatch, 422),
+    (NotPinned, 409),
     (MediaTooLarge, 413),
     (RangeNotSatisfiable, 416),
     (InputError, 422),
     (NotRegistered, 404),
     (StorageError, 503),
+    (ChainError, 503),
 ]
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     async def known_error(request: Request, exc: Exception) -> JSONResponse:
         status = next(code for kind, code in _STATUS if isinstance(exc, kind))
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = SCHEME  # RFC 9110: a 401 names the scheme that would be accepted
+        if request.method == "HEAD":
+            # A HEAD answer has no body: the sentence travels in a header (ASCII, one line) instead.
+            headers[ERROR_HEADER] = " ".join(str(exc).encode("ascii", "backslashreplace").decode().split())
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers)
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -1,25 +1,36 @@
-"""Fixtures for tests that need a real js-ipfs daemon and a real storage cluster process, on free loopback ports.
+"""Fixtures for tests that need real js-ipfs daemons and storage cluster processes in front of them, on a real anvil
+chain with the contracts deployed (a cluster asks StorageTopology who is a gateway), all on free loopback ports.
 
-Import them where needed: `from tests.integration.fixtures_ipfs import ipfs_node, storage_cluster`.
+Import them where needed: `from tests.integration.fixtures_ipfs import cluster_net, ipfs_node, storage_cluster`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
+from mediaproof.anvil import AnvilNode
+from mediaproof.chain import MediaproofChain
+from mediaproof.deployment import ClusterSpec, deploy
 from mediaproof.ipfs_node import IpfsClient, IpfsNode
 from mediaproof.processes import ManagedProcess, free_port
+from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.storage.client import StorageClusterClient
 from mediaproof.storage.config import ClusterConfig
+from mediaproof.storage.keys import load_or_create_signer
 from mediaproof.storage.launch import config_process
 
-TEST_CHAIN_ID = 31337
-# Receipts only need some verifying contract for their EIP-712 domain; no chain is involved in these tests.
-TEST_TOPOLOGY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+ADMIN = Account.from_key(ANVIL_TEST_KEYS[0])  # deploys; StorageTopology's admin
+GATEWAY = Account.from_key(ANVIL_TEST_KEYS[2])  # the gateway key `make up` uses
+SPARE_GATEWAY = Account.from_key(ANVIL_TEST_KEYS[3])  # a second gateway, for tests that take one away
+# Short, so a test that removes a gateway sees the cluster notice within seconds (it polls; it never sleeps a TTL).
+GATEWAY_CACHE_SECONDS = 1.0
 
 
 def start_ipfs_node(repo: Path) -> IpfsNode:
@@ -32,52 +43,101 @@ class ClusterHarness:
 
     node: IpfsNode
     config: ClusterConfig
-    process: ManagedProcess
-    client: StorageClusterClient
-    ipfs: IpfsClient
+    gateway: LocalAccount
+    process: ManagedProcess | None = None
+    client: StorageClusterClient = field(init=False)
+    ipfs: IpfsClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = self.client_for(self.gateway)
+        self.ipfs = self.node.client(timeout=30)
 
     @property
     def endpoint(self) -> str:
         return self.config.endpoint
 
+    @property
+    def cluster_id(self) -> int:
+        return self.config.cluster_id
+
+    def client_for(self, account: LocalAccount | None) -> StorageClusterClient:
+        """A client of this cluster signing as `account` (None: unsigned)."""
+        return StorageClusterClient(self.endpoint, self.cluster_id, account, timeout=60)
+
+    def start(self) -> ClusterHarness:
+        self.node.start()
+        self.process = config_process(self.config).start()
+        self.client = self.client_for(self.gateway)
+        self.ipfs = self.node.client(timeout=30)
+        return self
+
     def stop(self) -> None:
         self.client.close()
         self.ipfs.close()
-        self.process.stop()
+        if self.process is not None:
+            self.process.stop()
         self.node.stop()
 
     def restart(self) -> None:
         """Stop the service and the daemon, then start both again on the same repo, data dir and ports."""
         self.stop()
-        self.node.start()
-        self.process = config_process(self.config).start()
-        self.client = StorageClusterClient(self.config.endpoint, timeout=60)
-        self.ipfs = self.node.client(timeout=30)
+        self.start()
 
 
-def start_cluster_harness(root: Path, cluster_id: int = 1) -> ClusterHarness:
-    node = start_ipfs_node(root / "ipfs")
-    config = ClusterConfig(
-        cluster_id=cluster_id,
-        data_dir=root / "cluster",
-        ipfs_api=node.api_multiaddr,
-        chain_id=TEST_CHAIN_ID,
-        topology=TEST_TOPOLOGY,
-        port=free_port(),
-        ipfs_timeout=30.0,
-    )
+@dataclass
+class ClusterNet:
+    """anvil with the contracts deployed, and storage clusters registered in its StorageTopology."""
+
+    anvil: AnvilNode
+    chain: MediaproofChain
+    clusters: list[ClusterHarness]
+
+    def stop(self) -> None:
+        for harness in self.clusters:
+            harness.stop()
+        self.anvil.stop()
+
+
+def start_cluster_net(root: Path, clusters: int = 2, replication_factor: int = 2) -> ClusterNet:
+    """Deploy on a fresh anvil (GATEWAY and SPARE_GATEWAY approved as gateways), then start `clusters` clusters."""
+    anvil = AnvilNode(free_port(), root / "anvil")
+    anvil.start()
+    harnesses: list[ClusterHarness] = []
     try:
-        process = config_process(config).start()
+        ports = [free_port() for _ in range(clusters)]
+        signers = [load_or_create_signer(root / f"cluster{i + 1}") for i in range(clusters)]
+        w3 = Web3(Web3.HTTPProvider(anvil.url))
+        deployment = deploy(
+            w3,
+            ADMIN,
+            network="test",
+            clusters=[ClusterSpec(s, f"http://127.0.0.1:{p}") for s, p in zip(signers, ports, strict=True)],
+            replication_factor=replication_factor,
+            gateways=[GATEWAY.address, SPARE_GATEWAY.address],
+        )
+        for entry, port in zip(deployment.clusters, ports, strict=True):
+            node = start_ipfs_node(root / f"ipfs{entry.id}")
+            config = ClusterConfig(
+                cluster_id=entry.id,
+                data_dir=root / f"cluster{entry.id}",
+                ipfs_api=node.api_multiaddr,
+                chain_id=deployment.chain_id,
+                topology=deployment.storage_topology,
+                rpc_url=anvil.url,
+                media_app=deployment.media_app,
+                port=port,
+                ipfs_timeout=30.0,
+                gateway_cache_seconds=GATEWAY_CACHE_SECONDS,
+            )
+            harness = ClusterHarness(node, config, GATEWAY)
+            harnesses.append(harness)
+            harness.process = config_process(config).start()
     except BaseException:
-        node.stop()
+        for harness in harnesses:
+            harness.stop()
+        anvil.stop()
         raise
-    return ClusterHarness(
-        node=node,
-        config=config,
-        process=process,
-        client=StorageClusterClient(config.endpoint, timeout=60),
-        ipfs=node.client(timeout=30),
-    )
+    return ClusterNet(anvil, MediaproofChain(w3, deployment), harnesses)
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +151,16 @@ def ipfs_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpfsNode]:
 
 
 @pytest.fixture(scope="module")
-def storage_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterHarness]:
-    """A storage cluster service (subprocess) in front of its own js-ipfs daemon; both stopped at module end."""
-    harness = start_cluster_harness(tmp_path_factory.mktemp("storage-cluster"))
+def cluster_net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterNet]:
+    """anvil + contracts + two storage clusters (R = 2), each before its own js-ipfs daemon; stopped at module end."""
+    net = start_cluster_net(tmp_path_factory.mktemp("cluster-net"))
     try:
-        yield harness
+        yield net
     finally:
-        harness.stop()
+        net.stop()
+
+
+@pytest.fixture(scope="module")
+def storage_cluster(cluster_net: ClusterNet) -> ClusterHarness:
+    """Cluster 1 of `cluster_net`, with a client signing as GATEWAY."""
+    return cluster_net.clusters[0]

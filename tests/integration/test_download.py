@@ -18,7 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from mediaproof.chain import MediaproofChain, connect
+from mediaproof.chain import MediaproofChain, connect, gateway_account
 from mediaproof.content import digest_bytes
 from mediaproof.deployment import read_deployment
 from mediaproof.devstack import LocalStack
@@ -26,7 +26,7 @@ from mediaproof.download.launch import download_process
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.processes import ManagedProcess, free_port
 from mediaproof.ring import ClusterRing
-from mediaproof.settings import Settings
+from mediaproof.settings import LOCAL_CHAIN_ID, Settings
 from mediaproof.storage.client import StorageClusterClient
 from tests.integration.stack import stack_settings
 
@@ -53,8 +53,10 @@ class Seeder:
     replication: int
 
     def client(self, cluster_id: int) -> StorageClusterClient:
+        """A client signing as the gateway, as the upload service's does (clusters serve only gateways)."""
         parts = next(c for c in self.stack.clusters if c.cluster_id == cluster_id)
-        return StorageClusterClient(parts.endpoint, timeout=60)
+        gateway = gateway_account(self.stack.settings, LOCAL_CHAIN_ID)
+        return StorageClusterClient(parts.endpoint, cluster_id, gateway, timeout=60)
 
     def blob(self, data: bytes) -> tuple[str, str]:
         digest = digest_bytes(data)
@@ -87,7 +89,8 @@ class Seeder:
 def topology_ring(settings: Settings, stack: LocalStack) -> tuple[ClusterRing, int]:
     deployment = read_deployment(settings.resolved_deployment_file())
     chain = MediaproofChain(connect(stack.anvil.url), deployment)
-    ring = ClusterRing.from_clusters(chain.topology.functions.clusters().call())
+    # (id, signer, weight, status, endpoint) of each Cluster struct; its sixth field (held) is no ring matter.
+    ring = ClusterRing.from_clusters([tuple(c)[:5] for c in chain.topology.functions.clusters().call()])
     return ring, int(chain.topology.functions.replicationFactor().call())
 
 

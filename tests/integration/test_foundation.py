@@ -114,9 +114,13 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     assert after_restart.returncode == 0, after_restart.stderr
     assert json.loads(after_restart.stdout)["media_id"] == record["media_id"]
     # the bytes survived the restart on the cluster's IPFS node, too
+    from mediaproof.chain import gateway_account
+    from mediaproof.settings import LOCAL_CHAIN_ID
     from mediaproof.storage.client import StorageClusterClient
 
-    fetched = StorageClusterClient(stack.clusters[0].endpoint).fetch(bytes.fromhex(record["sha256"]))
+    parts = stack.clusters[0]
+    gateway = gateway_account(stack.settings, LOCAL_CHAIN_ID)
+    fetched = StorageClusterClient(parts.endpoint, parts.cluster_id, gateway).fetch(bytes.fromhex(record["sha256"]))
     assert fetched == photo.read_bytes()
 
 

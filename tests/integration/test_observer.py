@@ -15,7 +15,6 @@ from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.observer.service import observer_account
 from mediaproof.ring import ClusterStatus
-from mediaproof.storage.client import StorageClusterClient
 from tests.integration.stack import stack_settings
 from tests.integration.test_download import Seeder, topology_ring
 
@@ -82,7 +81,7 @@ def test_stopped_daemon_is_marked_down_repaired_to_r_copies_and_active_again(
         wait_for(repaired, 60, "every blob that lost a copy has R copies on healthy clusters")
         # The placements are true: both healthy clusters hold every blob, byte for byte.
         for parts in survivors:
-            with StorageClusterClient(parts.endpoint, timeout=60) as client:
+            with seeder.client(parts.cluster_id) as client:
                 for sha, data in blobs.items():
                     if parts.cluster_id in seeder.store.placements(sha):
                         assert client.fetch(sha) == data
