@@ -116,18 +116,15 @@ class LocalStack:
 
     def _start_observer(self) -> None:
         """The observer (mediaproof/observer), its key approved by the deployer on this local chain."""
-        from mediaproof.observer.launch import approve_observer, observer_process
+        from mediaproof.observer.launch import observer_process
 
-        assert self.deployment is not None
-        approve_observer(self.anvil.url, self.deployment, self.settings)
         self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _start_upload(self) -> None:
-        """The upload service (mediaproof/upload), its gateway key approved by the deployer on this local chain."""
-        from mediaproof.upload.launch import approve_gateway, upload_process
+        """The upload service (mediaproof/upload); its gateway key was approved when the chain was deployed or
+        reconciled."""
+        from mediaproof.upload.launch import upload_process
 
-        assert self.deployment is not None
-        approve_gateway(self.anvil.url, self.deployment, self.settings)
         self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _webapp_process(self) -> ManagedProcess:
@@ -192,9 +189,19 @@ class LocalStack:
                 entries.append(ClusterEntry(int(event["args"]["clusterId"]), parts.signer, parts.endpoint))
         if topology.replicationFactor().call() != self.settings.replication_factor:
             chain.transact(admin, topology.setReplicationFactor(self.settings.replication_factor))
-        for account in self._service_accounts(chain.chain_id):  # a chain deployed before clusters checked gateways
-            if not topology.isGateway(account).call():
-                chain.transact(admin, topology.setGateway(account, True))
+        # A chain deployed by an older checkout, or with other keys: approve the roles this stack's keys need.
+        gateway, observer = self._service_accounts(chain.chain_id)
+        app = chain.media_app.functions
+        roles = [
+            (app.isRelayer, app.setRelayer, gateway),
+            (app.isSequencer, app.setSequencer, gateway),
+            (topology.isGateway, topology.setGateway, gateway),
+            (topology.isGateway, topology.setGateway, observer),
+            (topology.isObserver, topology.setObserver, observer),
+        ]
+        for approved, approve, account in roles:
+            if not approved(account).call():
+                chain.transact(admin, approve(account, True))
         if len(entries) == len(existing.clusters):
             return existing
         updated = replace(existing, clusters=tuple(entries))

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from eth_account import Account
-
-from mediaproof.chain import MediaproofChain, connect
-from mediaproof.deployment import Deployment
-from mediaproof.observer.service import observer_account
 from mediaproof.processes import ManagedProcess
-from mediaproof.settings import ANVIL_TEST_KEYS, Settings
+from mediaproof.settings import Settings
 
 READY_LINE = b"observer 0x"
 
@@ -37,12 +32,3 @@ def observer_process(settings: Settings, rpc_url: str | None = None, ready_timeo
         env=env,
         ready_timeout=ready_timeout,
     )
-
-
-def approve_observer(rpc_url: str, deployment: Deployment, settings: Settings) -> str:
-    """On a local chain, have the deployer (anvil key 0, StorageTopology's admin) approve the observer's key."""
-    chain = MediaproofChain(connect(rpc_url), deployment)
-    observer = observer_account(settings, chain.chain_id).address
-    if not chain.topology.functions.isObserver(observer).call():
-        chain.transact(Account.from_key(ANVIL_TEST_KEYS[0]), chain.topology.functions.setObserver(observer, True))
-    return observer

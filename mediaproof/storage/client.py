@@ -39,8 +39,6 @@ from mediaproof.storage.claims import parse_sha256
 UPLOAD_CHUNK = 1 << 20
 
 # Transitional: mediaproof/upload/placement.py and mediaproof/register.py still import this name until their
-# rewrite (on its own branch) moves them to `receipt()` and SignedReceipt; it keeps the upload service importable.
-StoredReceipt = SignedReceipt
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 
 import httpx
-from eth_account import Account
 
-from mediaproof.deployment import Deployment
 from mediaproof.processes import ManagedProcess
-from mediaproof.settings import ANVIL_TEST_KEYS, Settings
+from mediaproof.settings import Settings
 
 LOG_FILE = "upload.log"
 
@@ -32,22 +30,3 @@ def upload_process(settings: Settings, rpc_url: str | None = None, ready_timeout
         env=env,
         ready_timeout=ready_timeout,
     )
-
-
-def approve_gateway(rpc_url: str, deployment: Deployment, settings: Settings) -> str:
-    """On a local chain, have the deployer (anvil key 0, the contracts' admin) approve the upload service's gateway
-    key as relayer and sequencer in MediaApp and as a gateway the storage clusters serve."""
-    from mediaproof.chain import MediaproofChain, connect, gateway_account
-
-    chain = MediaproofChain(connect(rpc_url), deployment)
-    gateway = gateway_account(settings, chain.chain_id).address
-    admin = Account.from_key(ANVIL_TEST_KEYS[0])
-    app, topology = chain.media_app.functions, chain.topology.functions
-    for approved, approve in (
-        (app.isRelayer, app.setRelayer),
-        (app.isSequencer, app.setSequencer),
-        (topology.isGateway, topology.setGateway),
-    ):
-        if not approved(gateway).call():
-            chain.transact(admin, approve(gateway, True))
-    return gateway
