@@ -38,8 +38,6 @@ from mediaproof.storage.claims import parse_sha256
 
 UPLOAD_CHUNK = 1 << 20
 
-# Transitional: mediaproof/upload/placement.py and mediaproof/register.py still import this name until their
-
 
 @dataclass(frozen=True)
 class PinnedObject:
