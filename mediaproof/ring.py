@@ -203,9 +203,9 @@ def _member(cluster: Any) -> RingMember:
         except KeyError as missing:
             raise InputError(f"cluster {dict(cluster)!r} lacks the field {missing}") from None
     elif isinstance(cluster, Sequence) and not isinstance(cluster, str | bytes):
-        if len(cluster) != 5:
+        if len(cluster) not in (5, 6):
             raise InputError(
-                f"a cluster tuple must be (id, signer, weight, status, endpoint) like the Cluster struct, "
+                f"a cluster tuple must be (id, signer, weight, status, endpoint[, held]) like the Cluster struct, "
                 f"got {len(cluster)} fields: {cluster!r}"
             )
         fields = (cluster[0], cluster[2], cluster[3])

@@ -90,7 +90,7 @@ def topology_ring(settings: Settings, stack: LocalStack) -> tuple[ClusterRing, i
     deployment = read_deployment(settings.resolved_deployment_file())
     chain = MediaproofChain(connect(stack.anvil.url), deployment)
     # (id, signer, weight, status, endpoint) of each Cluster struct; its sixth field (held) is no ring matter.
-    ring = ClusterRing.from_clusters([tuple(c)[:5] for c in chain.topology.functions.clusters().call()])
+    ring = ClusterRing.from_clusters([tuple(c) for c in chain.topology.functions.clusters().call()])
     return ring, int(chain.topology.functions.replicationFactor().call())
 
 
