@@ -435,6 +435,8 @@ def delete_media(service: Service, media: str, nonce: int, deadline: int, signat
     upload = committed_upload(service, media)
     assert upload.owner is not None
     user_contract = service.relay.user_contract(upload.owner)
+    if service.chain.user_media(user_contract).functions.isDeleted(bytes.fromhex(media[2:])).call():
+        raise UploadConflict(f"media {media} is already deleted (its tombstone is on chain); nothing to do")
     order = eip712.DeleteMedia(bytes.fromhex(media[2:]), nonce, deadline)
     typed = eip712.delete_typed_data(order, service.chain.chain_id, service.chain.media_app.address)
     try:
