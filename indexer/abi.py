@@ -64,6 +64,11 @@ def _param(item: dict[str, Any]) -> EventParam:
     return EventParam(str(item.get("name", "")), type_, bool(item.get("indexed", False)), components)
 
 
+def canonical_types(inputs: Iterable[dict[str, Any]]) -> list[str]:
+    """The canonical ABI types of a function's or event's JSON inputs (tuples spelled `(…)`)."""
+    return [_param(i).type for i in inputs]
+
+
 def events_from_abi(abi: Iterable[dict[str, Any]], contract: str) -> list[EventAbi]:
     """Every non-anonymous event of one contract's JSON ABI."""
     return [
