@@ -1,4 +1,6 @@
-"""Where events come from: an Ethereum JSON-RPC node (eth_blockNumber, eth_getBlockByNumber, eth_getLogs)."""
+"""Where events come from: an Ethereum JSON-RPC node (eth_blockNumber, eth_getBlockByNumber, eth_getLogs), and
+what the follower reads beside them: transactions' calldata (a direct registration's record) and whether an
+address has code (an ERC-1271 owner of a batched record)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,27 @@ class RawLog:
     tx_hash: str
 
 
+@dataclass(frozen=True)
+class TxCall:
+    """Who a transaction called and with what."""
+
+    to: str | None  # None for a contract creation
+    input: bytes
+
+
 class ChainSource(Protocol):
     def head_number(self) -> int: ...
 
     def blocks(self, numbers: list[int]) -> dict[int, BlockRef]: ...
 
     def logs(self, from_block: int, to_block: int, topics: list[str]) -> list[RawLog]: ...
+
+    def transactions(self, hashes: list[str]) -> dict[str, TxCall]: ...
+
+    def has_code(self, addresses: list[str], block: int) -> dict[str, bool]: ...
+
+
+CALLS_PER_REQUEST = 500  # JSON-RPC batches are split so no node refuses one for its size
 
 
 def _int(value: str) -> int:
@@ -99,3 +116,24 @@ class JsonRpcSource:
             for log in answer
             if not log.get("removed")
         ]
+
+    def transactions(self, hashes: list[str]) -> dict[str, TxCall]:
+        """Each transaction's target and calldata, by hash."""
+        out: dict[str, TxCall] = {}
+        for i in range(0, len(hashes), CALLS_PER_REQUEST):
+            part = hashes[i : i + CALLS_PER_REQUEST]
+            answers = self._call_many([("eth_getTransactionByHash", [h]) for h in part])
+            for tx_hash, tx in zip(part, answers, strict=True):
+                if tx is None:
+                    raise ChainError(f"transaction {tx_hash} is not known to {self.rpc_url}")
+                out[tx_hash] = TxCall(tx.get("to"), bytes.fromhex(tx["input"][2:]))
+        return out
+
+    def has_code(self, addresses: list[str], block: int) -> dict[str, bool]:
+        """Whether each address held code at `block` (a contract wallet rather than a key)."""
+        out: dict[str, bool] = {}
+        for i in range(0, len(addresses), CALLS_PER_REQUEST):
+            part = addresses[i : i + CALLS_PER_REQUEST]
+            codes = self._call_many([("eth_getCode", [a, hex(block)]) for a in part])
+            out.update({a: code not in ("0x", "", None) for a, code in zip(part, codes, strict=True)})
+        return out
