@@ -40,11 +40,21 @@ class HttpManifestSource:
 
     def __init__(self, base_url: str, timeout: float = 10.0, max_bytes: int = MAX_MANIFEST_BYTES):
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.max_bytes = max_bytes
-        self._http = httpx.Client(timeout=timeout)
+        self._client: httpx.Client | None = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        # Made at the first batch: an httpx client costs ~0.5 s (its TLS context), which a restart should not pay
+        # before it has any manifest to fetch.
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
 
     def close(self) -> None:
-        self._http.close()
+        if self._client is not None:
+            self._client.close()
 
     def fetch(self, cid: str) -> bytes:
         url = f"{self.base_url}/manifests/{cid}"

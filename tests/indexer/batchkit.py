@@ -130,6 +130,7 @@ class ManifestServer:
     download service the indexer asks in production; `failing` makes it answer 503 (a service that is down)."""
 
     manifests: dict[str, bytes] = field(default_factory=dict)
+    withheld: dict[str, bytes] = field(default_factory=dict)  # manifests it does not have (yet)
     failing: bool = False
     requests: list[str] = field(default_factory=list)
 
