@@ -16,6 +16,9 @@ from fastapi.responses import JSONResponse
 from indexer.bundles import bundle
 from indexer.search import TitleIndex
 from indexer.store import Store
+from mediaproof import eip712
+from mediaproof.errors import MediaproofError
+from mediaproof.receipts import receipt_signer
 
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -26,6 +29,27 @@ MAX_BLOCK = 2**63 - 1
 
 def _bad(message: str) -> HTTPException:
     return HTTPException(status_code=400, detail=message)
+
+
+def _with_signers(media: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
+    """Each receipt with the address its signature recovers to under StorageTopology's domain (None if it recovers
+    to nothing): what the page compares with the cluster's key. The event carries no signer; recovering a few
+    receipts per request costs less than recovering every receipt while indexing."""
+    for r in media["receipts"]:
+        receipt = eip712.StorageReceipt(
+            int(r["cluster_id"]),
+            bytes.fromhex(media["sha256"][2:]),
+            media["owner"],
+            bytes.fromhex(media["id"][2:]),
+            int(r["issued_at"]),
+        )
+        try:
+            r["signer"] = receipt_signer(
+                receipt, bytes.fromhex(r["signature"][2:]), int(identity["chain_id"]), identity["topology"]
+            )
+        except (MediaproofError, ValueError):
+            r["signer"] = None
+    return media
 
 
 def create_app(store: Store, index: TitleIndex) -> FastAPI:
@@ -73,7 +97,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             found = store.media_detail(first) if first is not None else None
         if found is None:
             raise HTTPException(404, f"no media with id, sha256 or short id {key} is indexed")
-        return found
+        return _with_signers(found, store.deployment_identity())
 
     @app.get("/media/{key}/proof", summary="The proof bundle (mediaproof-proof-v1) of one record, by id or short id")
     def media_proof(key: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from batchkit import cluster_key
 from eth_account import Account
 from fastapi.testclient import TestClient
 from indexer_chainwork import ChainWork
@@ -96,7 +97,7 @@ def test_follower_indexes_chain_and_api_serves_it(
     detail = api.get(f"/media/{first}").json()
     assert detail["owner"] == address(ALICE) and detail["kind"] == "direct" and detail["batch"] == 0
     assert [v["name"] for v in detail["variants"]] == ["small", "medium"]
-    assert [r["cluster_id"] for r in detail["receipts"]] == [1]
+    assert [(r["cluster_id"], r["signer"]) for r in detail["receipts"]] == [(1, cluster_key(1).address)]
     assert detail["first_registration"]["media_id"] == first and detail["is_first_proof"] is True
     assert api.get(f"/media/{detail['sha256']}").json()["id"] == first
     assert api.get(f"/media/{gone}").json()["deleted"] is True
@@ -106,7 +107,7 @@ def test_follower_indexes_chain_and_api_serves_it(
     assert batched["owner"] == address(CAROL) and batched["user_contract"] is None
     assert batched["manifest_cid"] == batch.cid and batched["revealed"] is False
     assert batched["signature_check"] == "ecdsa" and [v["name"] for v in batched["variants"]] == ["small"]
-    assert [r["cluster_id"] for r in batched["receipts"]] == [1]
+    assert [(r["cluster_id"], r["signer"]) for r in batched["receipts"]] == [(1, cluster_key(1).address)]
     assert api.get(f"/media/{batch.media_ids[1]}").json()["signature_check"] == "erc1271-unchecked"
     assert api.get(f"/media/{batch.media_ids[2]}").status_code == 404
     anchors = api.get(f"/batches/{batch.block}").json()["anchors"]
