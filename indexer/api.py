@@ -5,6 +5,7 @@ keeps one writer. Bad input gets a 400 with a sentence saying what was expected;
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -31,11 +32,14 @@ def _bad(message: str) -> HTTPException:
     return HTTPException(status_code=400, detail=message)
 
 
-def _with_signers(media: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
+def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dict[str, Any]:
     """Each receipt with the address its signature recovers to under StorageTopology's domain (None if it recovers
     to nothing): what the page compares with the cluster's key. The event carries no signer; recovering a few
     receipts per request costs less than recovering every receipt while indexing."""
     for r in media["receipts"]:
+        r["signer"] = None
+        if identity is None:
+            continue
         receipt = eip712.StorageReceipt(
             int(r["cluster_id"]),
             bytes.fromhex(media["sha256"][2:]),
@@ -43,17 +47,24 @@ def _with_signers(media: dict[str, Any], identity: dict[str, Any]) -> dict[str, 
             bytes.fromhex(media["id"][2:]),
             int(r["issued_at"]),
         )
-        try:
+        with contextlib.suppress(MediaproofError, ValueError):  # a signature that recovers to nothing
             r["signer"] = receipt_signer(
                 receipt, bytes.fromhex(r["signature"][2:]), int(identity["chain_id"]), identity["topology"]
             )
-        except (MediaproofError, ValueError):
-            r["signer"] = None
     return media
 
 
 def create_app(store: Store, index: TitleIndex) -> FastAPI:
     app = FastAPI(title="Mediaproof indexer", version="2", description="Search and browse what is on chain.")
+
+    def bundles_of(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        identity = store.deployment_identity()
+        if identity is None:
+            raise HTTPException(503, "the indexer has not started following a deployment yet; ask again shortly")
+        try:
+            return [bundle(s, identity) for s in sources]
+        except ValueError as exc:
+            raise HTTPException(503, f"the indexed batch data is inconsistent ({exc}); re-index from scratch") from None
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -107,7 +118,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             raise HTTPException(
                 404, f"no media with id {media_id} is indexed; for every proof of some bytes ask /proofs/{{sha256}}"
             )
-        return bundle(sources[0], store.deployment_identity())
+        return bundles_of(sources)[0]
 
     @app.get("/proofs/{sha256}", summary="Every proof bundle of some bytes the indexer knows, earliest first")
     def proofs(sha256: str) -> dict[str, Any]:
@@ -116,8 +127,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         sources = store.proof_sources(sha256=sha256.lower())
         if not sources:
             raise HTTPException(404, f"no proof of the bytes with sha256 {sha256} is indexed")
-        identity = store.deployment_identity()
-        return {"sha256": sha256.lower(), "bundles": [bundle(s, identity) for s in sources]}
+        return {"sha256": sha256.lower(), "bundles": bundles_of(sources)}
 
     @app.get("/batches/{number}", summary="The batches anchored in one block: root, manifest, and how it was read")
     def batches(number: int = Path(..., ge=1, le=MAX_BLOCK, description="the batch number: its block")) -> Any:

@@ -537,12 +537,11 @@ class Store:
             row["receipts"] = self._receipts(row["id"], row["block"], row["tx_hash"])
         return rows
 
-    def deployment_identity(self) -> dict[str, Any]:
-        """The chain and contracts this database follows (what bind_deployment stored)."""
+    def deployment_identity(self) -> dict[str, Any] | None:
+        """The chain and contracts this database follows (what bind_deployment stored); None before the follower
+        bound one."""
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
-        if row is None:
-            raise DeploymentError(f"{self.path} follows no deployment yet")
-        return dict(json.loads(row[0]))
+        return dict(json.loads(row[0])) if row else None
 
     def batches_in_block(self, block: int) -> list[dict[str, Any]]:
         """The batches anchored in one block (a batch's number is its block): anchor, manifest, how it was read."""
