@@ -147,6 +147,22 @@ def test_bad_keys_get_a_400_with_a_sentence_and_unknown_ones_a_404(store: Store)
     assert api.get("/media/Unknown1/proof").status_code == 404
     assert api.get("/batches/7").status_code == 404
     assert api.get("/users/0x" + "11" * 20).status_code == 404
+    odd = ["0x" + "zz" * 32, "x" * 5000, "Zürich", "%00", "0X" + "11" * 32, "0x" + "11" * 33, " ", "..", "1e400"]
+    for key in odd:
+        for path in (f"/media/{key}", f"/media/{key}/proof", f"/proofs/{key}", f"/batches/{key}", f"/users/{key}"):
+            answer = api.get(path)
+            assert 400 <= answer.status_code < 500 and isinstance(answer.json()["detail"], str), (path, answer.text)
+
+
+def test_bundles_wait_for_a_bound_deployment_with_a_503_not_a_500(tmp_path: Path):
+    unbound = Store(tmp_path / "unbound.duckdb")
+    e = signed(ALICE, "before the follower bound a deployment")
+    write(unbound, [(5, [direct_event(5, 0, e)])])
+    api = TestClient(create_app(unbound, TitleIndex(unbound)))
+    answer = api.get(f"/media/0x{e.media_id.hex()}/proof")
+    assert answer.status_code == 503 and "deployment" in answer.json()["detail"]
+    assert api.get(f"/media/0x{e.media_id.hex()}").json()["receipts"][0]["signer"] is None
+    unbound.close()
 
 
 def test_a_tombstone_holds_whether_it_comes_before_or_after_its_record_and_however_ranges_fall(tmp_path: Path):
