@@ -28,6 +28,12 @@ def merkle_path(tree: Sequence[bytes], tree_index: int) -> list[bytes]:
     return path
 
 
+def _receipts_hash(receipts: list[dict[str, Any]]) -> str:
+    """What a leaf commits to about a registration's receipts (the store keeps it for batched media only)."""
+    tuples = [(int(r["cluster_id"]), int(r["issued_at"]), bytes.fromhex(r["signature"][2:])) for r in receipts]
+    return "0x" + merkle.receipts_hash(tuples).hex()
+
+
 def bundle(source: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
     """The bundle of one media row as `Store.proof_sources` gives it; `identity` names the chain and contracts."""
     batched = source["kind"] == "batched"
@@ -51,7 +57,7 @@ def bundle(source: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
             {"cluster_id": int(r["cluster_id"]), "issued_at": int(r["issued_at"]), "signature": r["signature"]}
             for r in source["receipts"]
         ],
-        "receipts_hash": source["receipts_hash"],
+        "receipts_hash": source["receipts_hash"] or _receipts_hash(source["receipts"]),
     }
     if batched:
         tree = [bytes.fromhex(node[2:]) for node in source["tree"]]

@@ -95,7 +95,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # what a proof bundle needs beside the above
         ("tree_index", "INTEGER"),  # batched: the leaf's place in its batch's tree
         ("leaf", "VARCHAR"),  # batched: the batch leaf; direct: the media id
-        ("receipts_hash", "VARCHAR"),
+        ("receipts_hash", "VARCHAR"),  # batched only (a direct bundle hashes its receipts when asked)
         ("record", "VARCHAR"),  # JSON of the signed MediaRecord message; NULL when a direct one could not be read
         ("owner_signature", "VARCHAR"),
         ("signature_check", "VARCHAR"),  # on-chain (direct) · ecdsa · erc1271-unchecked (batched)
