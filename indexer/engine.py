@@ -64,7 +64,7 @@ class _Range:
     logs: list[RawLog]
     last: int
     batches: dict[tuple[int, int], BatchContent]
-    calls: dict[str, TxCall]
+    calls: dict[tuple[int, int], TxCall]  # by (block, transaction index)
 
 
 class Follower:
@@ -212,10 +212,10 @@ class Follower:
         except batch_manifest.ManifestRejected as exc:
             return BatchContent.refused(cid, str(exc))
         owners = sorted(parsed.owners_to_look_up())
-        with_code = [a for a, has in self.source.has_code(owners, batch).items() if has] if owners else []
+        with_code = [a for a, has in self.source.has_code(owners).items() if has] if owners else []
         return batch_manifest.verify(parsed, root, with_code)
 
-    def _read_calls(self, logs: list[RawLog]) -> dict[str, TxCall]:
+    def _read_calls(self, logs: list[RawLog]) -> dict[tuple[int, int], TxCall]:
         """The calldata of the transactions that registered media directly in these logs (for their records)."""
         ours = set(self._user_contracts)
         for lg in logs:  # clones created in this range register media in it too
@@ -223,14 +223,17 @@ class Follower:
                 decoded = self.decoders["MediaApp"].decode(lg.topics, lg.data)
                 if decoded is not None:
                     ours.add(decoded[1]["userContract"])
-        hashes = sorted(
-            {
-                lg.tx_hash
-                for lg in logs
-                if lg.topics and lg.topics[0] == self._registered_topic and checksum_address(lg.address) in ours
-            }
-        )
-        return self.source.transactions(hashes) if hashes else {}
+        places = {
+            (lg.block_number, lg.tx_index): lg.tx_hash
+            for lg in logs
+            if lg.topics and lg.topics[0] == self._registered_topic and checksum_address(lg.address) in ours
+        }
+        calls = self.source.transactions(sorted(places)) if places else {}
+        for place, tx_hash in places.items():
+            found = calls.get(place)
+            if found is None or found.hash.lower() != tx_hash.lower():
+                raise ReorgDetected(f"transaction {place[1]} of block {place[0]} is not {tx_hash} any more")
+        return calls
 
     def _decode(self, lg: RawLog, block_time: int, read: _Range) -> ChainEvent | None:
         address = checksum_address(lg.address)
@@ -248,8 +251,8 @@ class Follower:
         name, args = decoded
         batch = read.batches.get((lg.block_number, lg.log_index)) if name == "BatchAnchored" else None
         direct = None
-        if name == "MediaRegistered" and lg.tx_hash in read.calls:
-            call = read.calls[lg.tx_hash]
+        call = read.calls.get((lg.block_number, lg.tx_index)) if name == "MediaRegistered" else None
+        if call is not None:
             direct = read_direct_record(
                 call.to, call.input, address, args["mediaId"], self.deployment.chain_id, self._media_app
             )

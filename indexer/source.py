@@ -29,6 +29,7 @@ class RawLog:
 class TxCall:
     """Who a transaction called and with what."""
 
+    hash: str
     to: str | None  # None for a contract creation
     input: bytes
 
@@ -40,9 +41,9 @@ class ChainSource(Protocol):
 
     def logs(self, from_block: int, to_block: int, topics: list[str]) -> list[RawLog]: ...
 
-    def transactions(self, hashes: list[str]) -> dict[str, TxCall]: ...
+    def transactions(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], TxCall]: ...
 
-    def has_code(self, addresses: list[str], block: int) -> dict[str, bool]: ...
+    def has_code(self, addresses: list[str]) -> dict[str, bool]: ...
 
 
 CALLS_PER_REQUEST = 500  # JSON-RPC batches are split so no node refuses one for its size
@@ -117,23 +118,25 @@ class JsonRpcSource:
             if not log.get("removed")
         ]
 
-    def transactions(self, hashes: list[str]) -> dict[str, TxCall]:
-        """Each transaction's target and calldata, by hash."""
-        out: dict[str, TxCall] = {}
-        for i in range(0, len(hashes), CALLS_PER_REQUEST):
-            part = hashes[i : i + CALLS_PER_REQUEST]
-            answers = self._call_many([("eth_getTransactionByHash", [h]) for h in part])
-            for tx_hash, tx in zip(part, answers, strict=True):
-                if tx is None:
-                    raise ChainError(f"transaction {tx_hash} is not known to {self.rpc_url}")
-                out[tx_hash] = TxCall(tx.get("to"), bytes.fromhex(tx["input"][2:]))
+    def transactions(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], TxCall]:
+        """Each transaction's hash, target and calldata, by (block number, index in the block). Read from the block
+        bodies, which every full node keeps (unlike the hash lookup index, which geth keeps for recent blocks only);
+        a place with no transaction is left out (the block is gone: the caller's reorg checks will notice)."""
+        out: dict[tuple[int, int], TxCall] = {}
+        for i in range(0, len(places), CALLS_PER_REQUEST):
+            part = places[i : i + CALLS_PER_REQUEST]
+            calls = [("eth_getTransactionByBlockNumberAndIndex", [hex(b), hex(t)]) for b, t in part]
+            for place, tx in zip(part, self._call_many(calls), strict=True):
+                if tx is not None:
+                    out[place] = TxCall(tx["hash"], tx.get("to"), bytes.fromhex(tx["input"][2:]))
         return out
 
-    def has_code(self, addresses: list[str], block: int) -> dict[str, bool]:
-        """Whether each address held code at `block` (a contract wallet rather than a key)."""
+    def has_code(self, addresses: list[str]) -> dict[str, bool]:
+        """Whether each address holds code now (a contract wallet rather than a key). Asked of the latest block:
+        older state needs an archive node, and ERC-1271 signatures are checked against the code there is now."""
         out: dict[str, bool] = {}
         for i in range(0, len(addresses), CALLS_PER_REQUEST):
             part = addresses[i : i + CALLS_PER_REQUEST]
-            codes = self._call_many([("eth_getCode", [a, hex(block)]) for a in part])
+            codes = self._call_many([("eth_getCode", [a, "latest"]) for a in part])
             out.update({a: code not in ("0x", "", None) for a, code in zip(part, codes, strict=True)})
         return out
