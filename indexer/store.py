@@ -643,9 +643,21 @@ class Store:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'gateway_rowid'").fetchone()
         return int(row[0]) if row else 0
 
-    def add_short_links(self, links: Sequence[tuple[int, str, str | None]]) -> list[tuple[int, str]]:
-        """Mirrors gateway links (rowid, short id, media id), moves the cursor past them and sets the short id of
-        media already indexed, in one transaction; returns (media position, short id) of those media."""
+    def pending_short_ids(self, after: str, limit: int) -> list[str]:
+        """Mirrored links that had no media id yet (their upload was not registered when they were read), in short
+        id order after `after`."""
+        rows = self.cursor().execute(
+            "SELECT short_id FROM short_links WHERE media_id IS NULL AND short_id > ? ORDER BY short_id LIMIT ?",
+            [after, limit],
+        )
+        return [r[0] for r in rows.fetchall()]
+
+    def add_short_links(
+        self, links: Sequence[tuple[int, str, str | None]], move_cursor: bool = True
+    ) -> list[tuple[int, str]]:
+        """Mirrors gateway links (rowid, short id, media id), moves the cursor past them (unless `move_cursor` is
+        False: links looked up again) and sets the short id of media already indexed, in one transaction; returns
+        (media position, short id) of those media."""
         if not links:
             return []
         with self._write_lock:
@@ -657,7 +669,8 @@ class Store:
                     "media_id": np.array([link[2] or "" for link in links], dtype=object),
                 }
                 con.execute("INSERT OR REPLACE INTO short_links SELECT short_id, NULLIF(media_id, '') FROM incoming")
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('gateway_rowid', ?)", [str(links[-1][0])])
+                if move_cursor:
+                    con.execute("INSERT OR REPLACE INTO meta VALUES ('gateway_rowid', ?)", [str(links[-1][0])])
                 filled = con.execute(
                     "UPDATE media SET short_id = l.short_id FROM incoming l WHERE media.id = l.media_id "
                     "AND media.short_id IS DISTINCT FROM l.short_id RETURNING media.pos, media.short_id"
