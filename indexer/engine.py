@@ -283,6 +283,7 @@ class Follower:
         log.warning("reorg: rolling back to block %d", ancestor)
         self.store.rollback_to(ancestor)
         self._user_contracts = self.store.user_contracts()
+        self.waiting = None  # the anchor waited for may be gone with the old branch; the next read will tell
         self.reorgs += 1
         if self.on_rollback:
             self.on_rollback(ancestor)
