@@ -25,7 +25,8 @@ USER = "0xBA5Cb98A032237C75F0fFd8c08F17C00223A8Eaa"
 
 
 def recorded_logs(n_media: int) -> list[tuple[int, list[bytes], bytes]]:
-    """(block, topics, data) of MediaRegistered + MediaVariantRegistered + StorageReceiptAccepted per media."""
+    """(block, topics, data) of MediaRegistered (with two receipts) + two MediaVariantRegistered per media: what a
+    direct registration with two variants emits."""
     events = {e.name: e for e in load_events()["UserMedia"]}
     owner_topic = bytes(12) + bytes.fromhex(OWNER[2:])
     logs = []
@@ -33,30 +34,25 @@ def recorded_logs(n_media: int) -> list[tuple[int, list[bytes], bytes]]:
         mid = hashlib.sha256(b"m%d" % i).digest()
         sha = hashlib.sha256(b"s%d" % i).digest()
         title = f"holiday photo {i % 977} beach sunset {i}"
+        receipts = [(1, 1700000000, b"\x01" * 65), (2, 1700000001, b"\x02" * 65)]
         logs.append(
             (
                 i,
                 [events["MediaRegistered"].topic0, mid, owner_topic, sha],
                 encode(
-                    ["string", "uint64", "string", "string", "bytes32", "uint32[]", "address"],
-                    [f"bafk{i}", 1000 + i, "image/jpeg", title, bytes(32), [1], OWNER],
+                    ["string", "uint64", "string", "string", "bytes32", "address", "(uint32,uint64,bytes)[]"],
+                    [f"bafk{i}", 1000 + i, "image/jpeg", title, bytes(32), OWNER, receipts],
                 ),
             )
         )
-        logs.append(
-            (
-                i,
-                [events["MediaVariantRegistered"].topic0, mid, sha],
-                encode(["string", "string", "uint64"], ["small", f"bafks{i}", 100]),
+        for name in ("small", "poster"):
+            logs.append(
+                (
+                    i,
+                    [events["MediaVariantRegistered"].topic0, mid, hashlib.sha256(sha + name.encode()).digest()],
+                    encode(["string", "string", "uint64"], [name, f"bafk{name}{i}", 100]),
+                )
             )
-        )
-        logs.append(
-            (
-                i,
-                [events["StorageReceiptAccepted"].topic0, mid, (1).to_bytes(32, "big"), owner_topic],
-                encode(["uint64", "bytes"], [1700000000, b"\x01" * 65]),
-            )
-        )
     return logs
 
 

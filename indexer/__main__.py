@@ -1,5 +1,6 @@
 """`python -m indexer --rpc URL --deployment FILE --db PATH --port P`: follow the chain and serve the read API
-in one process (the only DuckDB writer). `--once` catches up and exits without serving.
+in one process (the only DuckDB writer). `--once` catches up and exits without serving. Batch manifests come from
+the download service (`--download-url`, MEDIAPROOF_DOWNLOAD_URL).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from pathlib import Path
 
 from indexer.engine import Follower
+from indexer.manifest_source import HttpManifestSource
 from indexer.search import TitleIndex
 from indexer.short_links import ShortLinkSync
 from indexer.source import JsonRpcSource
@@ -36,6 +38,11 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     )
     p.add_argument("--gateway-db", type=Path, default=settings.resolved_gateway_db(), help="short ids (read-only)")
     p.add_argument("--views-dir", type=Path, default=settings.resolved_views_dir(), help="download view records")
+    p.add_argument(
+        "--download-url",
+        default=settings.resolved_download_url(),
+        help="download service that serves batch manifests (GET URL/manifests/CID)",
+    )
     p.add_argument("--batch-blocks", type=int, default=2000, help="block range per eth_getLogs while behind")
     p.add_argument("--poll", type=float, default=0.25, help="seconds between polls when caught up")
     p.add_argument("--once", action="store_true", help="catch up, then exit (no API)")
@@ -53,15 +60,22 @@ def main(argv: list[str] | None = None) -> int:
         deployment = read_deployment(args.deployment)
         store = Store(args.db)
         source = JsonRpcSource(args.rpc)
+        manifests = HttpManifestSource(args.download_url)
         head = store.head()
         logging.getLogger("indexer").info("following from block %s", head.number + 1 if head else deployment.block)
         links = ShortLinkSync(store, args.gateway_db)
         views = ViewIngester(store, args.views_dir)
         if args.once:
-            Follower(source, store, deployment, args.confirmations, args.batch_blocks).catch_up()
+            once = Follower(source, store, deployment, args.confirmations, args.batch_blocks, manifests=manifests)
+            once.catch_up()
             links.sync()
             views.ingest()
             store.close()
+            if once.waiting is not None:
+                w = once.waiting
+                print(f"error: stopped before block {w.block}: its batch manifest {w.cid} did not come ({w.reason})",
+                      file=sys.stderr)  # fmt: skip
+                return 1
             return 0
         index = TitleIndex(store)
 
@@ -74,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             views.ingest()
 
         follower = Follower(
-            source, store, deployment, args.confirmations, args.batch_blocks, index.refresh, on_rollback
+            source,
+            store,
+            deployment,
+            args.confirmations,
+            args.batch_blocks,
+            index.refresh,
+            on_rollback,
+            manifests=manifests,
         )
     except MediaproofError as exc:
         print(f"error: {exc}", file=sys.stderr)

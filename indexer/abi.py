@@ -1,6 +1,10 @@
-"""Event ABIs of the Mediaproof contracts, read from contracts/interfaces/*.sol, and a log decoder.
+"""Event ABIs of the Mediaproof contracts, read from the exported JSON ABIs (mediaproof/abi/*.json), and a log
+decoder.
 
-The interfaces are the fixed contract surface: the indexer reads event shapes from them, not from a copy.
+The exported ABIs are what the deployed bytecode was compiled with, so the indexer reads event shapes from them
+(`mediaproof.deployment.load_abi`). Each event gets a decoding plan worked out once: a reader per topic and per
+head slot of the data, following offsets for strings, bytes, arrays and tuples, so the common logs decode without
+eth_abi; anything the plan does not read (non-canonical padding, odd offsets) goes to eth_abi, the reference.
 """
 
 from __future__ import annotations
@@ -9,32 +13,30 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
+from mediaproof.deployment import load_abi
 from mediaproof.errors import InputError
-from mediaproof.settings import PROJECT_ROOT
 
-INTERFACES_DIR = PROJECT_ROOT / "contracts" / "interfaces"
-# Which interface file each contract role's events live in.
-CONTRACT_INTERFACES = {
-    "MediaApp": "IMediaApp.sol",
-    "UserMedia": "IUserMedia.sol",
-    "StorageTopology": "IStorageTopology.sol",
-}
-# Enums are uint8 on the ABI.
-_TYPE_ALIASES = {"ClusterStatus": "uint8", "uint": "uint256", "int": "int256"}
-_EVENT_RE = re.compile(r"\bevent\s+(\w+)\s*\(([^)]*)\)\s*;", re.S)
+# The contract roles whose events the indexer follows (each is one exported ABI).
+CONTRACTS = ("MediaApp", "UserMedia", "StorageTopology")
 
 
 @dataclass(frozen=True)
 class EventParam:
+    """One parameter (or tuple component): its canonical ABI type, e.g. `(uint32,uint64,bytes)[]`."""
+
     name: str
     type: str
-    indexed: bool
+    indexed: bool = False
+    components: tuple[EventParam, ...] = ()  # for tuple types (and arrays of them): the named parts
+
+    @property
+    def is_tuple(self) -> bool:
+        return self.type.startswith("(")
 
 
 @dataclass(frozen=True)
@@ -52,46 +54,57 @@ class EventAbi:
         return bytes(keccak(text=self.signature))
 
 
-def parse_events(source: str, contract: str) -> list[EventAbi]:
-    """Every `event` declaration in Solidity source text."""
-    events = []
-    for name, body in _EVENT_RE.findall(source):
-        params = []
-        for raw in filter(None, (part.strip() for part in body.split(","))):
-            words = raw.split()
-            if len(words) not in (2, 3) or (len(words) == 3 and words[1] != "indexed"):
-                raise InputError(f"cannot read the parameter {raw!r} of event {name} in {contract}")
-            base = words[0]
-            array = ""
-            if base.endswith("[]"):
-                base, array = base[:-2], "[]"
-            params.append(EventParam(words[-1], _TYPE_ALIASES.get(base, base) + array, len(words) == 3))
-        events.append(EventAbi(contract, name, tuple(params)))
-    return events
+def _param(item: dict[str, Any]) -> EventParam:
+    """An ABI JSON input as an EventParam; tuples get their canonical `(…)` type and named components."""
+    type_ = str(item["type"])
+    components: tuple[EventParam, ...] = ()
+    if type_.startswith("tuple"):
+        components = tuple(_param(c) for c in item.get("components", []))
+        type_ = "(" + ",".join(c.type for c in components) + ")" + type_[len("tuple") :]
+    return EventParam(str(item.get("name", "")), type_, bool(item.get("indexed", False)), components)
 
 
-def load_events(interfaces_dir: Path = INTERFACES_DIR) -> dict[str, list[EventAbi]]:
-    """contract role → its events, from the interface files."""
-    out = {}
-    for contract, filename in CONTRACT_INTERFACES.items():
-        path = interfaces_dir / filename
-        if not path.exists():
-            raise InputError(f"interface file {path} is missing: the indexer reads event shapes from it")
-        out[contract] = parse_events(path.read_text(), contract)
-    return out
+def canonical_types(inputs: Iterable[dict[str, Any]]) -> list[str]:
+    """The canonical ABI types of a function's or event's JSON inputs (tuples spelled `(…)`)."""
+    return [_param(i).type for i in inputs]
 
 
-def _normalise(value: Any, type_: str) -> Any:
-    """ABI values as the indexer stores them: addresses checksummed, bytes as 0x-hex, ints as ints."""
+def events_from_abi(abi: Iterable[dict[str, Any]], contract: str) -> list[EventAbi]:
+    """Every non-anonymous event of one contract's JSON ABI."""
+    return [
+        EventAbi(contract, str(item["name"]), tuple(_param(i) for i in item.get("inputs", [])))
+        for item in abi
+        if item.get("type") == "event" and not item.get("anonymous", False)
+    ]
+
+
+def load_events() -> dict[str, list[EventAbi]]:
+    """contract role → its events, from mediaproof/abi/<role>.json."""
+    return {contract: events_from_abi(load_abi(contract), contract) for contract in CONTRACTS}
+
+
+def all_topics(events: dict[str, list[EventAbi]]) -> list[str]:
+    """topic0 of every event, as 0x-hex, for one eth_getLogs filter."""
+    return sorted({"0x" + e.topic0.hex() for evs in events.values() for e in evs})
+
+
+# -- normalising eth_abi's values the way the indexer stores them -----------------------------------------------
+def _normalise(value: Any, param: EventParam) -> Any:
+    """Addresses checksummed, bytes as 0x-hex, ints as ints, tuples as dicts by component name."""
+    type_ = param.type
+    if type_.endswith("[]"):
+        item = EventParam(param.name, type_[:-2], components=param.components)
+        return [_normalise(v, item) for v in value]
+    if param.is_tuple:
+        return {c.name: _normalise(v, c) for c, v in zip(param.components, value, strict=True)}
     if type_ == "address":
         return to_checksum_address(value)
     if type_.startswith("bytes"):
         return "0x" + bytes(value).hex()
-    if type_.endswith("[]"):
-        return [_normalise(v, type_[:-2]) for v in value]
     return value
 
 
+# -- the fast path -------------------------------------------------------------------------------------------
 class _NotFast(Exception):
     """The fast path met something it does not read (non-canonical padding, odd offsets): eth_abi decides."""
 
@@ -108,8 +121,13 @@ def checksum_address(address: str) -> str:
     return to_checksum_address(address)
 
 
-def _word_reader(type_: str) -> Callable[[bytes], Any] | None:
-    """A reader of one 32-byte word of a static type, normalised as `_normalise` would; None if not static."""
+WordReader = Callable[[bytes], Any]
+# (data, base, at): reads the value whose head slot is at byte `at`; offsets inside it count from `base`.
+SlotReader = Callable[[bytes, int, int], Any]
+
+
+def _word_reader(type_: str) -> WordReader | None:
+    """A reader of one 32-byte word of a static type, normalised as `_normalise` would; None if not one word."""
     if type_ == "address":
 
         def address(word: bytes) -> str:
@@ -162,43 +180,96 @@ def _word_reader(type_: str) -> Callable[[bytes], Any] | None:
     return None
 
 
-def _data_reader(type_: str) -> Callable[[bytes, int], Any] | None:
-    """A reader of one head slot at a byte offset of the data (following the offset for dynamic types)."""
-    word = _word_reader(type_)
-    if word is not None:
-        return lambda data, at: word(data[at : at + 32])
+def _is_dynamic(param: EventParam) -> bool:
+    if param.type in ("string", "bytes") or param.type.endswith("[]"):
+        return True
+    return param.is_tuple and any(_is_dynamic(c) for c in param.components)
 
-    def tail(data: bytes, at: int) -> tuple[int, int]:
-        start = int.from_bytes(data[at : at + 32], "big")
-        if start % 32 or start + 32 > len(data):
-            raise _NotFast
-        count = int.from_bytes(data[start : start + 32], "big")
-        return start + 32, count
 
+def _head_words(param: EventParam) -> int | None:
+    """Words `param` takes in its enclosing head: 1 for dynamic and one-word types, the sum of the parts for a
+    static tuple; None for what the fast path does not read (fixed-size arrays)."""
+    if _is_dynamic(param):
+        return 1
+    if param.is_tuple:
+        parts = [_head_words(c) for c in param.components]
+        return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+    return 1 if _word_reader(param.type) is not None else None
+
+
+def _offset(data: bytes, base: int, at: int) -> int:
+    """Where a dynamic value starts: the offset in the head slot at `at`, counted from `base`."""
+    start = base + int.from_bytes(data[at : at + 32], "big")
+    if start % 32 or start + 32 > len(data):
+        raise _NotFast
+    return start
+
+
+def _slot_reader(param: EventParam) -> SlotReader | None:
+    """A reader of `param` from its head slot; None when the fast path does not read this type."""
+    type_ = param.type
+    if type_.endswith("[]"):
+        return _array_reader(EventParam(param.name, type_[:-2], components=param.components))
+    if param.is_tuple:
+        return _tuple_reader(param)
     if type_ in ("string", "bytes"):
         as_text = type_ == "string"
 
-        def blob(data: bytes, at: int) -> Any:
-            begin, length = tail(data, at)
-            if begin + length > len(data):
+        def blob(data: bytes, base: int, at: int) -> Any:
+            start = _offset(data, base, at)
+            length = int.from_bytes(data[start : start + 32], "big")
+            if start + 32 + length > len(data):
                 raise _NotFast
-            raw = data[begin : begin + length]
+            raw = data[start + 32 : start + 32 + length]
             return raw.decode("utf-8") if as_text else "0x" + raw.hex()
 
         return blob
-    if type_.endswith("[]"):
-        item = _word_reader(type_[:-2])
-        if item is None:
-            return None  # arrays of dynamic items: rare enough for eth_abi
+    word = _word_reader(type_)
+    if word is None:
+        return None
+    return lambda data, base, at: word(data[at : at + 32])
 
-        def array(data: bytes, at: int) -> list[Any]:
-            begin, count = tail(data, at)
-            if begin + 32 * count > len(data):
-                raise _NotFast
-            return [item(data[i : i + 32]) for i in range(begin, begin + 32 * count, 32)]
 
-        return array
-    return None
+def _array_reader(item: EventParam) -> SlotReader | None:
+    """`item[]`: a length word, then the items' heads (offsets from just after the length for dynamic items)."""
+    read_item = _slot_reader(item)
+    words = _head_words(item)
+    if read_item is None or words is None:
+        return None
+    stride = 32 * words
+
+    def array(data: bytes, base: int, at: int) -> list[Any]:
+        start = _offset(data, base, at)
+        count = int.from_bytes(data[start : start + 32], "big")
+        body = start + 32
+        if body + stride * count > len(data):
+            raise _NotFast
+        return [read_item(data, body, body + stride * i) for i in range(count)]
+
+    return array
+
+
+def _tuple_reader(param: EventParam) -> SlotReader | None:
+    """A tuple: its components' heads one after another; a dynamic tuple sits behind an offset and its parts'
+    offsets count from its own start, a static one is inline."""
+    parts: list[tuple[str, SlotReader, int]] = []
+    at = 0
+    for component in param.components:
+        reader, words = _slot_reader(component), _head_words(component)
+        if reader is None or words is None:
+            return None
+        parts.append((component.name, reader, at))
+        at += 32 * words
+    size = at
+    dynamic = _is_dynamic(param)
+
+    def read_tuple(data: bytes, base: int, slot: int) -> dict[str, Any]:
+        start = _offset(data, base, slot) if dynamic else slot
+        if start + size > len(data):
+            raise _NotFast
+        return {name: read(data, start, start + rel) for name, read, rel in parts}
+
+    return read_tuple
 
 
 class _EventPlan:
@@ -206,17 +277,24 @@ class _EventPlan:
 
     def __init__(self, event: EventAbi):
         self.event = event
-        indexed = [p for p in event.params if p.indexed]
+        self.indexed = [p for p in event.params if p.indexed]
         self.plain = [p for p in event.params if not p.indexed]
         self.plain_types = [p.type for p in self.plain]
-        self.indexed = indexed
-        topic_readers = [(p.name, _word_reader(p.type)) for p in indexed]
-        data_readers = [(p.name, _data_reader(p.type), 32 * i) for i, p in enumerate(self.plain)]
-        # Only when every parameter has a fast reader; otherwise every log of this event goes to eth_abi.
+        # Indexed values are one word each (dynamic ones are stored as their hash, which is a bytes32).
+        topic_readers = [(p.name, _word_reader(p.type if not _is_dynamic(p) else "bytes32")) for p in self.indexed]
         self.topic_readers = [(n, r) for n, r in topic_readers if r is not None]
-        self.data_readers = [(n, r, at) for n, r, at in data_readers if r is not None]
-        self.fast = len(self.topic_readers) == len(indexed) and len(self.data_readers) == len(self.plain)
-        self.min_data = 32 * len(self.plain)
+        self.data_readers: list[tuple[str, SlotReader, int]] = []
+        at, readable = 0, True
+        for p in self.plain:
+            reader, words = _slot_reader(p), _head_words(p)
+            if reader is None or words is None:
+                readable = False
+                break
+            self.data_readers.append((p.name, reader, at))
+            at += 32 * words
+        # Only when every parameter has a fast reader; otherwise every log of this event goes to eth_abi.
+        self.fast = readable and len(self.topic_readers) == len(self.indexed)
+        self.min_data = at
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
@@ -227,7 +305,7 @@ class _EventPlan:
             try:
                 args = {name: read(topic) for (name, read), topic in zip(self.topic_readers, topics[1:], strict=True)}
                 for name, read_at, at in self.data_readers:
-                    args[name] = read_at(data, at)
+                    args[name] = read_at(data, 0, at)
                 return args
             except (_NotFast, UnicodeDecodeError):
                 pass
@@ -237,9 +315,12 @@ class _EventPlan:
         """eth_abi's answer: the reference the fast path must equal, and the judge of odd encodings."""
         args: dict[str, Any] = {}
         for param, topic in zip(self.indexed, topics[1:], strict=True):
-            args[param.name] = _normalise(abi_decode([param.type], topic)[0], param.type)
+            if _is_dynamic(param):
+                args[param.name] = "0x" + topic.hex()  # the hash of the value, not the value
+            else:
+                args[param.name] = _normalise(abi_decode([param.type], topic)[0], param)
         for param, value in zip(self.plain, abi_decode(self.plain_types, data), strict=True):
-            args[param.name] = _normalise(value, param.type)
+            args[param.name] = _normalise(value, param)
         return args
 
 
@@ -259,7 +340,9 @@ class EventDecoder:
             return None
         return plan.event.name, plan.decode(topics, data)
 
-
-def all_topics(events: dict[str, list[EventAbi]]) -> list[str]:
-    """topic0 of every event, as 0x-hex, for one eth_getLogs filter."""
-    return sorted({"0x" + e.topic0.hex() for evs in events.values() for e in evs})
+    def topic_of(self, name: str) -> bytes:
+        """topic0 of the event called `name` (KeyError if this contract has none)."""
+        for topic, event in self.by_topic.items():
+            if event.name == name:
+                return topic
+        raise KeyError(name)

@@ -1,31 +1,70 @@
-"""The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with proof, users, recent, clusters,
-analytics. It reads through the follower's store in the same process, so DuckDB keeps one writer.
+"""The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with their first proof, proof bundles,
+batches, users, recent, clusters, analytics. It reads through the follower's store in the same process, so DuckDB
+keeps one writer. Bad input gets a 400 with a sentence saying what was expected; unknown keys a 404.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from eth_utils import to_checksum_address
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from indexer.bundles import bundle
 from indexer.search import TitleIndex
 from indexer.store import Store
+from mediaproof import eip712
+from mediaproof.errors import MediaproofError
+from mediaproof.receipts import receipt_signer
 
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")  # the gateway's base62 link ids
 MAX_LIMIT = 100
+MAX_BLOCK = 2**63 - 1
 
 
 def _bad(message: str) -> HTTPException:
     return HTTPException(status_code=400, detail=message)
 
 
+def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dict[str, Any]:
+    """Each receipt with the address its signature recovers to under StorageTopology's domain (None if it recovers
+    to nothing): what the page compares with the cluster's key. The event carries no signer; recovering a few
+    receipts per request costs less than recovering every receipt while indexing."""
+    for r in media["receipts"]:
+        r["signer"] = None
+        if identity is None:
+            continue
+        receipt = eip712.StorageReceipt(
+            int(r["cluster_id"]),
+            bytes.fromhex(media["sha256"][2:]),
+            media["owner"],
+            bytes.fromhex(media["id"][2:]),
+            int(r["issued_at"]),
+        )
+        with contextlib.suppress(MediaproofError, ValueError):  # a signature that recovers to nothing
+            r["signer"] = receipt_signer(
+                receipt, bytes.fromhex(r["signature"][2:]), int(identity["chain_id"]), identity["topology"]
+            )
+    return media
+
+
 def create_app(store: Store, index: TitleIndex) -> FastAPI:
-    app = FastAPI(title="Mediaproof indexer", version="1", description="Search and browse what is on chain.")
+    app = FastAPI(title="Mediaproof indexer", version="2", description="Search and browse what is on chain.")
+
+    def bundles_of(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        identity = store.deployment_identity()
+        if identity is None:
+            raise HTTPException(503, "the indexer has not started following a deployment yet; ask again shortly")
+        try:
+            return [bundle(s, identity) for s in sources]
+        except ValueError as exc:
+            raise HTTPException(503, f"the indexed batch data is inconsistent ({exc}); re-index from scratch") from None
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -45,36 +84,73 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
     def media_id_of(key: str) -> str:
-        """A media id from a media id, or from a short id the gateway gave it (sha256 is for /media only)."""
+        """The media id `key` names: itself (0x and 64 hex digits), or the record a gateway short id links to —
+        that link's own record, never another record of the same bytes."""
         if _HASH.match(key):
             return key.lower()
         if _SHORT_ID.match(key):
             media_id = store.media_id_of_short_id(key)
             if media_id is None:
                 raise HTTPException(404, f"no media with the short id {key} is known to the indexer (yet)")
-            return media_id
+            return media_id.lower()
         raise _bad(f"{key!r} is not a media id, sha256 or short id: expected 0x and 64 hex digits, or a base62 id")
 
-    @app.get("/media/{key}", summary="A media record by id, sha256 or short id, with its proof and receipts")
+    @app.get(
+        "/media/{key}",
+        summary="A media record by media id or short id (or the first proof of a sha256), with its variants, "
+        "receipts and the first proof of its bytes",
+    )
     def media(key: str) -> dict[str, Any]:
-        found = store.media_detail(media_id_of(key))
+        media_id = media_id_of(key)
+        found = store.media_detail(media_id)
+        if found is None and _HASH.match(key):
+            first = store.first_media_id(media_id)  # a sha256: the first proof of those bytes
+            found = store.media_detail(first) if first is not None else None
         if found is None:
-            raise HTTPException(404, f"no media with id or sha256 {key} is indexed")
-        return found
+            raise HTTPException(404, f"no media with id, sha256 or short id {key} is indexed")
+        return _with_signers(found, store.deployment_identity())
+
+    @app.get("/media/{key}/proof", summary="The proof bundle (mediaproof-proof-v1) of one record, by id or short id")
+    def media_proof(key: str) -> dict[str, Any]:
+        media_id = media_id_of(key)
+        sources = store.proof_sources(media_id=media_id)
+        if not sources:
+            raise HTTPException(
+                404, f"no media with id {media_id} is indexed; for every proof of some bytes ask /proofs/{{sha256}}"
+            )
+        return bundles_of(sources)[0]
+
+    @app.get("/proofs/{sha256}", summary="Every proof bundle of some bytes the indexer knows, earliest first")
+    def proofs(sha256: str) -> dict[str, Any]:
+        if not _HASH.match(sha256):
+            raise _bad(f"{sha256!r} is not a sha256: expected 0x and 64 hex digits")
+        sources = store.proof_sources(sha256=sha256.lower())
+        if not sources:
+            raise HTTPException(404, f"no proof of the bytes with sha256 {sha256} is indexed")
+        return {"sha256": sha256.lower(), "bundles": bundles_of(sources)}
+
+    @app.get("/batches/{number}", summary="The batches anchored in one block: root, manifest, and how it was read")
+    def batches(number: int = Path(..., ge=1, le=MAX_BLOCK, description="the batch number: its block")) -> Any:
+        found = store.batches_in_block(number)
+        if not found:
+            raise HTTPException(404, f"no batch was anchored in block {number} (or it is not indexed yet)")
+        return {"batch": number, "anchors": found}
 
     @app.get("/users/{address}", summary="A user's profile and media, newest first")
-    def user(address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)) -> Any:
+    def user(
+        address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> Any:
         if not _ADDRESS.match(address):
             raise _bad(f"{address!r} is not an address: expected 0x and 40 hex digits")
-        from eth_utils import to_checksum_address
-
         found = store.user_profile(to_checksum_address(address), limit, offset)
         if found is None:
-            raise HTTPException(404, f"{address} has not registered with Mediaproof")
+            raise HTTPException(404, f"{address} has not registered with Mediaproof and owns no media")
         return found
 
     @app.get("/recent", summary="Media newest first")
-    def recent(limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    def recent(
+        limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
         return {"limit": limit, "offset": offset, "results": store.recent_media(limit, offset)}
 
     @app.get("/clusters", summary="Storage clusters: status and how many objects each holds")

@@ -1,7 +1,7 @@
 """Compact in-memory columns of the media rows, by document ordinal: search hits are answered without a DuckDB
 lookup (20 point reads there cost 15-60 ms over 1M rows; here a few microseconds each).
 
-Hashes live as raw bytes, owners and media types as codes into small tables, titles and CIDs in one UTF-8 buffer
+Hashes live as raw bytes, owners, media types and kinds as codes into small tables, titles and CIDs in one UTF-8 buffer
 each with offsets: about 250 bytes a title. Rows are appended in chain order (the ordinal order); short ids arrive
 later from the gateway and are kept apart.
 """
@@ -16,6 +16,8 @@ import numpy as np
 MEDIA_COLUMNS = (
     "id",
     "short_id",
+    "kind",
+    "batch",
     "owner",
     "user_contract",
     "sha256",
@@ -62,8 +64,8 @@ class MediaRows:
             raw = bytes.fromhex("".join(v[2:] for v in columns[name]))
             hashes[:, 32 * k : 32 * (k + 1)] = np.frombuffer(raw, dtype=np.uint8).reshape(n, 32)
         self._hashes = hashes
-        self._owners: list[tuple[str, str]] = []
-        owner_codes: dict[tuple[str, str], int] = {}
+        self._owners: list[tuple[str, str | None]] = []
+        owner_codes: dict[tuple[str, str | None], int] = {}
         self._owner = np.array(
             [
                 owner_codes.setdefault((o, u), len(owner_codes))
@@ -75,9 +77,13 @@ class MediaRows:
         type_codes: dict[str, int] = {}
         self._type = np.array([type_codes.setdefault(t, len(type_codes)) for t in columns["media_type"]], np.int32)
         self._types = list(type_codes)
+        kind_codes: dict[str, int] = {}
+        self._kind = np.array([kind_codes.setdefault(k, len(kind_codes)) for k in columns["kind"]], np.int8)
+        self._kinds = list(kind_codes)
         self._title = _Text(columns["title"])
         self._cid = _Text(columns["cid"])
-        self._ints = np.array([columns["size"], columns["time"], columns["block"]], dtype=np.int64).reshape(3, n)
+        ints = [columns["size"], columns["time"], columns["block"], columns["batch"]]
+        self._ints = np.array(ints, dtype=np.int64).reshape(4, n)
         self._parent = {i: p for i, p in enumerate(columns["parent"]) if p is not None}
         self._short_id = {i: s for i, s in enumerate(columns["short_id"]) if s is not None}
         self._recent: list[dict[str, Any]] = []  # rows appended since the columns were built
@@ -107,10 +113,12 @@ class MediaRows:
             return self._recent[i - self._n] | {"deleted": False}
         h = self._hashes[i].tobytes()
         owner, user_contract = self._owners[self._owner[i]]
-        size, time, block = (int(v) for v in self._ints[:, i])
+        size, time, block, batch = (int(v) for v in self._ints[:, i])
         return {
             "id": "0x" + h[0:32].hex(),
             "short_id": self._short_id.get(i),
+            "kind": self._kinds[self._kind[i]],
+            "batch": batch,
             "owner": owner,
             "user_contract": user_contract,
             "sha256": "0x" + h[32:64].hex(),

@@ -2,7 +2,9 @@
 (short_id, media_id) mirrored into the store, read-only and in rowid order from a cursor, then set on media rows.
 
 Not chain data: a rollback leaves the mirror alone, and re-applied media rows get their short id back on the next
-pass. A gateway database that does not exist (yet) is simply waited for.
+pass. A gateway database that does not exist (yet) is simply waited for. A link written before its record was
+registered (no media id yet) is looked up again on each pass until the gateway fills its media id in, which it does
+in place (same rowid, behind the cursor).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from mediaproof.gateway_store import GatewayStore
 
 log = logging.getLogger("indexer")
 BATCH = 50_000
+PENDING_PER_PASS = 1_000  # pending links looked up again per pass (uploads waiting for their registration)
 
 
 class ShortLinkSync:
@@ -25,6 +28,7 @@ class ShortLinkSync:
         self.store = store
         self.gateway_db = gateway_db
         self._filled_through = -1  # media of blocks up to here have been matched against every known link
+        self._pending_after = ""  # pending links are looked up again a slice per pass, round and round
 
     def forget_after(self, block: int) -> None:
         """Media rows after `block` were rolled back and may come again without their short id."""
@@ -43,8 +47,28 @@ class ShortLinkSync:
             log.warning("cannot read short links from %s: %s", self.gateway_db, exc)
             return []
 
+    def _read_pending(self, short_ids: list[str]) -> list[tuple[int, str, str | None]]:
+        """The links among `short_ids` that have a media id now, as (0, short id, media id)."""
+        if not short_ids or not self.gateway_db.exists():
+            return []
+        try:
+            gateway = GatewayStore(self.gateway_db, readonly=True)
+            try:
+                found = [gateway.resolve(s) for s in short_ids]
+            finally:
+                gateway.close()
+        except sqlite3.Error as exc:
+            log.warning("cannot read short links from %s: %s", self.gateway_db, exc)
+            return []
+        return [(0, link.short_id, link.media_id) for link in found if link is not None and link.media_id]
+
     def sync(self) -> list[tuple[int, str]]:
         filled: list[tuple[int, str]] = []
+        pending = self.store.pending_short_ids(self._pending_after, PENDING_PER_PASS)
+        self._pending_after = pending[-1] if len(pending) == PENDING_PER_PASS else ""
+        resolved = self._read_pending(pending)
+        if resolved:
+            filled += self.store.add_short_links(resolved, move_cursor=False)
         while True:
             cursor = self.store.short_link_cursor()
             links = self._read_links(cursor)

@@ -1,4 +1,6 @@
-"""Where events come from: an Ethereum JSON-RPC node (eth_blockNumber, eth_getBlockByNumber, eth_getLogs)."""
+"""Where events come from: an Ethereum JSON-RPC node (eth_blockNumber, eth_getBlockByNumber, eth_getLogs), and
+what the follower reads beside them: transactions' calldata (a direct registration's record) and whether an
+address has code (an ERC-1271 owner of a batched record)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,28 @@ class RawLog:
     tx_hash: str
 
 
+@dataclass(frozen=True)
+class TxCall:
+    """Who a transaction called and with what."""
+
+    hash: str
+    to: str | None  # None for a contract creation
+    input: bytes
+
+
 class ChainSource(Protocol):
     def head_number(self) -> int: ...
 
     def blocks(self, numbers: list[int]) -> dict[int, BlockRef]: ...
 
     def logs(self, from_block: int, to_block: int, topics: list[str]) -> list[RawLog]: ...
+
+    def transactions(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], TxCall]: ...
+
+    def has_code(self, addresses: list[str]) -> dict[str, bool]: ...
+
+
+CALLS_PER_REQUEST = 500  # JSON-RPC batches are split so no node refuses one for its size
 
 
 def _int(value: str) -> int:
@@ -99,3 +117,26 @@ class JsonRpcSource:
             for log in answer
             if not log.get("removed")
         ]
+
+    def transactions(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], TxCall]:
+        """Each transaction's hash, target and calldata, by (block number, index in the block). Read from the block
+        bodies, which every full node keeps (unlike the hash lookup index, which geth keeps for recent blocks only);
+        a place with no transaction is left out (the block is gone: the caller's reorg checks will notice)."""
+        out: dict[tuple[int, int], TxCall] = {}
+        for i in range(0, len(places), CALLS_PER_REQUEST):
+            part = places[i : i + CALLS_PER_REQUEST]
+            calls = [("eth_getTransactionByBlockNumberAndIndex", [hex(b), hex(t)]) for b, t in part]
+            for place, tx in zip(part, self._call_many(calls), strict=True):
+                if tx is not None:
+                    out[place] = TxCall(tx["hash"], tx.get("to"), bytes.fromhex(tx["input"][2:]))
+        return out
+
+    def has_code(self, addresses: list[str]) -> dict[str, bool]:
+        """Whether each address holds code now (a contract wallet rather than a key). Asked of the latest block:
+        older state needs an archive node, and ERC-1271 signatures are checked against the code there is now."""
+        out: dict[str, bool] = {}
+        for i in range(0, len(addresses), CALLS_PER_REQUEST):
+            part = addresses[i : i + CALLS_PER_REQUEST]
+            codes = self._call_many([("eth_getCode", [a, "latest"]) for a in part])
+            out.update({a: code not in ("0x", "", None) for a, code in zip(part, codes, strict=True)})
+        return out

@@ -18,13 +18,13 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from indexer.handlers import Insert, MarkDeleted, Write
+from indexer.handlers import Insert, Write
 from indexer.media_rows import MEDIA_COLUMNS
 from mediaproof.errors import DeploymentError
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -39,27 +39,47 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "deposits": [
         ("owner", "VARCHAR"),
-        ("kind", "VARCHAR"),
+        ("kind", "VARCHAR"),  # added · withdrawn · withdrawal_requested · relay_fee
         ("amount", "HUGEINT"),
-        ("balance", "HUGEINT"),
+        ("balance", "HUGEINT"),  # NULL for a withdrawal request (nothing moved yet)
         ("relayer", "VARCHAR"),
+        ("available_at", "BIGINT"),
         ("time", "BIGINT"),
         *_WHERE,
     ],
+    # ProofRevealed: a batched file written into MediaApp.proofOf.
     "proofs": [
         ("sha256", "VARCHAR"),
         ("media_id", "VARCHAR"),
         ("owner", "VARCHAR"),
-        ("user_contract", "VARCHAR"),
+        ("batch", "BIGINT"),
+        ("revealer", "VARCHAR"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    # BatchAnchored, with what its manifest gave: the rebuilt tree (for proofs) and how many entries passed.
+    "batches": [
+        ("root", "VARCHAR"),
+        ("sequencer", "VARCHAR"),
+        ("manifest_cid", "VARCHAR"),  # base32 CIDv1, NULL when the event's bytes are not a CID
+        ("manifest_cid_hex", "VARCHAR"),  # the event's bytes
+        ("status", "VARCHAR"),  # indexed · refused
+        ("problem", "VARCHAR"),  # why a refused manifest gave no media
+        ("declared", "INTEGER"),  # entries the manifest lists
+        ("indexed", "INTEGER"),  # entries that passed the checks
+        ("rejected", "VARCHAR"),  # JSON: [{"entry": i, "why": "..."}]
+        ("tree", "VARCHAR[]"),  # node hashes, OpenZeppelin layout (root first)
         ("time", "BIGINT"),
         *_WHERE,
     ],
     "media": [
-        ("pos", "BIGINT"),  # Position.key: sortable, unique, the search index's row id
+        ("pos", "BIGINT"),  # Position.entry_key: sortable, unique, the search index's row id
         ("id", "VARCHAR"),
         ("short_id", "VARCHAR"),  # known once the gateway's short links are indexed
+        ("kind", "VARCHAR"),  # direct · batched
+        ("batch", "BIGINT"),  # the anchor's block for batched media, 0 for direct
         ("owner", "VARCHAR"),
-        ("user_contract", "VARCHAR"),
+        ("user_contract", "VARCHAR"),  # NULL for batched media (the owner needs no UserMedia)
         ("sha256", "VARCHAR"),
         ("cid", "VARCHAR"),
         ("title", "VARCHAR"),
@@ -67,15 +87,23 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("size", "BIGINT"),
         ("parent", "VARCHAR"),
         ("cluster_ids", "INTEGER[]"),
-        ("sender", "VARCHAR"),
+        ("sender", "VARCHAR"),  # who sent it: the owner or a relayer (direct), the sequencer (batched)
         ("time", "BIGINT"),
         ("deleted", "BOOLEAN"),
         ("deleted_block", "BIGINT"),
         ("deleted_tx_hash", "VARCHAR"),
+        # what a proof bundle needs beside the above
+        ("tree_index", "INTEGER"),  # batched: the leaf's place in its batch's tree
+        ("leaf", "VARCHAR"),  # batched: the batch leaf; direct: the media id
+        ("receipts_hash", "VARCHAR"),  # batched only (a direct bundle hashes its receipts when asked)
+        ("record", "VARCHAR"),  # JSON of the signed MediaRecord message; NULL when a direct one could not be read
+        ("owner_signature", "VARCHAR"),
+        ("signature_check", "VARCHAR"),  # on-chain (direct) · ecdsa · erc1271-unchecked (batched)
         *_WHERE,
     ],
     "variants": [
         ("media_id", "VARCHAR"),
+        ("idx", "INTEGER"),  # order within a batched record (direct variants are ordered by log index)
         ("sha256", "VARCHAR"),
         ("name", "VARCHAR"),
         ("cid", "VARCHAR"),
@@ -84,10 +112,16 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "receipts": [
         ("media_id", "VARCHAR"),
+        ("idx", "INTEGER"),  # order within the registration
         ("cluster_id", "INTEGER"),
-        ("signer", "VARCHAR"),
-        ("pinned_at", "BIGINT"),
+        ("issued_at", "BIGINT"),
         ("signature", "VARCHAR"),
+        *_WHERE,
+    ],
+    # MediaDeleted: a media id its owner tombstoned, whenever its record comes (UserMedia does not order them).
+    "tombstones": [
+        ("media_id", "VARCHAR"),
+        ("owner", "VARCHAR"),
         *_WHERE,
     ],
     "cluster_events": [
@@ -97,6 +131,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("weight", "INTEGER"),
         ("endpoint", "VARCHAR"),
         ("status", "VARCHAR"),
+        ("held", "BOOLEAN"),  # a status the admin set, which observers may not change
         ("changed_by", "VARCHAR"),
         ("time", "BIGINT"),
         *_WHERE,
@@ -145,16 +180,18 @@ CREATE TABLE IF NOT EXISTS view_files (file VARCHAR PRIMARY KEY, read_bytes BIGI
 CREATE TABLE IF NOT EXISTS short_links (short_id VARCHAR PRIMARY KEY, media_id VARCHAR);
 CREATE INDEX IF NOT EXISTS media_id_idx ON media(id);
 CREATE INDEX IF NOT EXISTS media_pos_idx ON media(pos);
+CREATE INDEX IF NOT EXISTS media_sha256_idx ON media(sha256);
 CREATE OR REPLACE VIEW clusters AS
   SELECT cluster_id,
          arg_max(signer, (block, log_index)) FILTER (WHERE signer IS NOT NULL) AS signer,
          arg_max(weight, (block, log_index)) FILTER (WHERE weight IS NOT NULL) AS weight,
          arg_max(endpoint, (block, log_index)) FILTER (WHERE endpoint IS NOT NULL) AS endpoint,
          arg_max(status, (block, log_index)) FILTER (WHERE status IS NOT NULL) AS status,
+         arg_max(held, (block, log_index)) FILTER (WHERE held IS NOT NULL) AS held,
          min(time) AS registered_time
   FROM cluster_events GROUP BY cluster_id;
 CREATE OR REPLACE VIEW cluster_status_history AS
-  SELECT cluster_id, status, changed_by, time, block, tx_index, log_index, tx_hash
+  SELECT cluster_id, status, held, changed_by, time, block, tx_index, log_index, tx_hash
   FROM cluster_events WHERE status IS NOT NULL;
 """
 
@@ -291,22 +328,27 @@ class Store:
     def apply(self, blocks: Sequence[BlockRef], writes: Iterable[Write], keep_blocks: int = 256) -> None:
         """Writes the rows of `blocks` and moves the cursor to the last of them, all in one transaction."""
         inserts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        deletes: list[MarkDeleted] = []
         for write in writes:
             if isinstance(write, Insert):
                 inserts[write.table].append(write.row)
             else:
-                deletes.append(write)
+                row = {"media_id": write.media_id, "owner": write.owner, "block": write.block, "tx_hash": write.tx_hash}
+                inserts["tombstones"].append(row)
         with self._write_lock:
             con = self._con
             con.execute("BEGIN TRANSACTION")
             try:
                 for table, rows in inserts.items():
                     self._insert(table, rows)
-                for d in deletes:
+                if blocks and ("tombstones" in inserts or "media" in inserts):
+                    # A tombstone holds whichever comes first, it or the record (UserMedia does not order them).
                     con.execute(
-                        "UPDATE media SET deleted = true, deleted_block = ?, deleted_tx_hash = ? WHERE id = ?",
-                        [d.block, d.tx_hash, d.media_id],
+                        "UPDATE media SET deleted = true, deleted_block = t.block, deleted_tx_hash = t.tx_hash "
+                        "FROM (SELECT media_id, owner, min(block) AS block, arg_min(tx_hash, block) AS tx_hash "
+                        "      FROM tombstones GROUP BY ALL) t "
+                        "WHERE media.id = t.media_id AND media.owner = t.owner AND NOT media.deleted "
+                        "AND (t.block >= ? OR media.block >= ?)",
+                        [blocks[0].number, blocks[0].number],
                     )
                 if blocks:
                     self._insert_blocks(blocks)
@@ -413,7 +455,7 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     _MEDIA_COLS = (
-        "id, short_id, owner, user_contract, sha256, cid, title, media_type, size, parent, time, block, "
+        "id, short_id, kind, batch, owner, user_contract, sha256, cid, title, media_type, size, parent, time, block, "
         "tx_hash, deleted"
     )
 
@@ -426,40 +468,109 @@ class Store:
         by_pos = {r.pop("pos"): r for r in rows}
         return [by_pos[p] for p in positions if p in by_pos]
 
-    def media_detail(self, key: str) -> dict[str, Any] | None:
-        """One media record by id or sha256 (the first registration of those bytes), with its proof."""
+    def first_media_id(self, sha256: str) -> str | None:
+        """The media id of the first proof of these bytes (earliest block, then earliest log, then batch entry)."""
+        row = self.cursor().execute("SELECT id FROM media WHERE sha256 = ? ORDER BY pos LIMIT 1", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def media_detail(self, media_id: str) -> dict[str, Any] | None:
+        """One media record by its media id (its own registration, never another record of the same bytes), with
+        its variants, receipts, and the first proof of its bytes."""
         rows = self._dicts(
-            f"SELECT {self._MEDIA_COLS} FROM media WHERE id = ? OR sha256 = ? ORDER BY pos LIMIT 1", [key, key]
+            f"SELECT pos, log_index, {self._MEDIA_COLS}, signature_check FROM media WHERE id = ? ORDER BY pos LIMIT 1",
+            [media_id],
         )
         if not rows:
             return None
         media = rows[0]
+        pos, log_index = media.pop("pos"), media.pop("log_index")
+        where = [media["id"], media["block"], media["tx_hash"]]
         media["variants"] = self._dicts(
-            "SELECT name, sha256, cid, size FROM variants WHERE media_id = ? ORDER BY log_index", [media["id"]]
+            "SELECT name, sha256, cid, size FROM variants WHERE media_id = ? AND block = ? AND tx_hash = ? "
+            "ORDER BY log_index, idx",
+            where,
         )
-        media["receipts"] = self._dicts(
-            "SELECT cluster_id, signer, pinned_at, signature FROM receipts WHERE media_id = ? ORDER BY log_index",
-            [media["id"]],
-        )
+        media["receipts"] = self._receipts(*where)
         first = self._dicts(
-            "SELECT media_id, owner, user_contract, time, block, tx_hash FROM proofs WHERE sha256 = ?",
+            "SELECT pos, owner, id AS media_id, block, short_id FROM media WHERE sha256 = ? ORDER BY pos LIMIT 1",
             [media["sha256"]],
-        )
-        media["first_registration"] = first[0] if first else None
+        )[0]
+        media["is_first_proof"] = first.pop("pos") == pos
+        media["first_registration"] = first
+        media["manifest_cid"] = None
+        media["revealed"] = None
+        if media["kind"] == "batched":
+            batch = self._dicts(
+                "SELECT manifest_cid FROM batches WHERE block = ? AND log_index = ?", [media["block"], log_index]
+            )
+            media["manifest_cid"] = batch[0]["manifest_cid"] if batch else None
+            media["revealed"] = bool(
+                self._dicts("SELECT 1 AS x FROM proofs WHERE media_id = ? AND batch = ?", [media["id"], media["batch"]])
+            )
         return media
 
+    def _receipts(self, media_id: str, block: int, tx_hash: str) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT cluster_id, issued_at, signature FROM receipts WHERE media_id = ? AND block = ? AND tx_hash = ? "
+            "ORDER BY log_index, idx",
+            [media_id, block, tx_hash],
+        )
+
+    _PROOF_COLS = (
+        "m.pos, m.id, m.kind, m.batch, m.owner, m.user_contract, m.sha256, m.block, m.tx_hash, m.tree_index, m.leaf, "
+        "m.receipts_hash, m.record, m.owner_signature, m.signature_check, b.manifest_cid, b.tree"
+    )
+
+    def proof_sources(self, *, sha256: str | None = None, media_id: str | None = None) -> list[dict[str, Any]]:
+        """What the proof bundles of some bytes (every record of them, earliest first) or of one media id are made
+        from: each media row's proof columns, its receipts, and for a batched one its batch's tree."""
+        if (sha256 is None) == (media_id is None):
+            raise ValueError("give sha256 or media_id")
+        column, key = ("sha256", sha256) if sha256 is not None else ("id", media_id)
+        rows = self._dicts(
+            f"SELECT {self._PROOF_COLS} FROM media m LEFT JOIN batches b "
+            "ON m.kind = 'batched' AND b.block = m.block AND b.log_index = m.log_index "
+            f"WHERE m.{column} = ? ORDER BY m.pos" + (" LIMIT 1" if media_id is not None else ""),
+            [key],
+        )
+        for row in rows:
+            row["receipts"] = self._receipts(row["id"], row["block"], row["tx_hash"])
+        return rows
+
+    def deployment_identity(self) -> dict[str, Any] | None:
+        """The chain and contracts this database follows (what bind_deployment stored); None before the follower
+        bound one."""
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def batches_in_block(self, block: int) -> list[dict[str, Any]]:
+        """The batches anchored in one block (a batch's number is its block): anchor, manifest, how it was read."""
+        rows = self._dicts(
+            "SELECT block AS batch, root, sequencer, manifest_cid, manifest_cid_hex, status, problem, declared, "
+            "indexed, rejected, time, block, tx_hash FROM batches WHERE block = ? ORDER BY log_index",
+            [block],
+        )
+        for row in rows:
+            row["rejected"] = json.loads(row["rejected"])
+        return rows
+
     def user_profile(self, address: str, limit: int, offset: int) -> dict[str, Any] | None:
+        """An owner (by wallet or UserMedia address) and their media, newest first; also an owner who has only
+        batched media (they need no UserMedia)."""
         users = self._dicts(
             "SELECT owner, user_contract, deposit::VARCHAR AS deposit, time, block FROM users "
             "WHERE owner = ? OR user_contract = ?",
             [address, address],
         )
-        if not users:
+        if users:
+            user = users[0]
+        elif self._dicts("SELECT 1 AS x FROM media WHERE owner = ? LIMIT 1", [address]):
+            user = {"owner": address, "user_contract": None, "deposit": None, "time": None, "block": None}
+        else:
             return None
-        user = users[0]
         balance = self._dicts(
-            "SELECT balance::VARCHAR AS balance FROM deposits WHERE owner = ? "
-            "ORDER BY block DESC, tx_index DESC, log_index DESC LIMIT 1",
+            "SELECT balance::VARCHAR AS balance FROM deposits WHERE owner = ? AND balance IS NOT NULL "
+            "ORDER BY block DESC, log_index DESC LIMIT 1",
             [user["owner"]],
         )
         user["deposit_balance"] = balance[0]["balance"] if balance else user["deposit"]
@@ -532,9 +643,21 @@ class Store:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'gateway_rowid'").fetchone()
         return int(row[0]) if row else 0
 
-    def add_short_links(self, links: Sequence[tuple[int, str, str | None]]) -> list[tuple[int, str]]:
-        """Mirrors gateway links (rowid, short id, media id), moves the cursor past them and sets the short id of
-        media already indexed, in one transaction; returns (media position, short id) of those media."""
+    def pending_short_ids(self, after: str, limit: int) -> list[str]:
+        """Mirrored links that had no media id yet (their upload was not registered when they were read), in short
+        id order after `after`."""
+        rows = self.cursor().execute(
+            "SELECT short_id FROM short_links WHERE media_id IS NULL AND short_id > ? ORDER BY short_id LIMIT ?",
+            [after, limit],
+        )
+        return [r[0] for r in rows.fetchall()]
+
+    def add_short_links(
+        self, links: Sequence[tuple[int, str, str | None]], move_cursor: bool = True
+    ) -> list[tuple[int, str]]:
+        """Mirrors gateway links (rowid, short id, media id), moves the cursor past them (unless `move_cursor` is
+        False: links looked up again) and sets the short id of media already indexed, in one transaction; returns
+        (media position, short id) of those media."""
         if not links:
             return []
         with self._write_lock:
@@ -546,7 +669,8 @@ class Store:
                     "media_id": np.array([link[2] or "" for link in links], dtype=object),
                 }
                 con.execute("INSERT OR REPLACE INTO short_links SELECT short_id, NULLIF(media_id, '') FROM incoming")
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('gateway_rowid', ?)", [str(links[-1][0])])
+                if move_cursor:
+                    con.execute("INSERT OR REPLACE INTO meta VALUES ('gateway_rowid', ?)", [str(links[-1][0])])
                 filled = con.execute(
                     "UPDATE media SET short_id = l.short_id FROM incoming l WHERE media.id = l.media_id "
                     "AND media.short_id IS DISTINCT FROM l.short_id RETURNING media.pos, media.short_id"

@@ -1,4 +1,5 @@
-"""Fixtures: a real anvil node per test with a fresh deployment, and a store in tmp_path."""
+"""Fixtures: a real anvil node per test with a fresh deployment, a real HTTP server serving batch manifests (in
+place of the download service), and a store in tmp_path."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from batchkit import ManifestServer
 from indexer_chainwork import ChainWork
 
 from mediaproof.anvil import AnvilNode
@@ -23,5 +25,14 @@ def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
 
 
 @pytest.fixture
-def work(anvil: AnvilNode) -> ChainWork:
-    return ChainWork.deploy(anvil.url)
+def manifests() -> Iterator[ManifestServer]:
+    server = ManifestServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def work(anvil: AnvilNode, manifests: ManifestServer) -> ChainWork:
+    return ChainWork.deploy(anvil.url, manifests)

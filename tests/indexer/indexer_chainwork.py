@@ -1,22 +1,40 @@
-"""Drives a real anvil chain with a fresh Mediaproof deployment: users, media with signed receipts, deletes."""
+"""Drives a real anvil chain with a fresh round-2 Mediaproof deployment: users, direct registrations through
+UserMedia.registerMedia with receipts bound to (cluster, sha256, owner, media id, issued at), batches anchored by an
+approved sequencer with MediaApp.anchorBatch (their manifests served by a real local HTTP server standing in for the
+download service), reveals and deletes."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from batchkit import Domain, Entry, ManifestServer, cluster_key, manifest, record, sign
 from eth_account import Account
 from web3 import Web3
 
-from mediaproof import eip712
+from mediaproof import eip712, merkle
 from mediaproof.chain import MediaproofChain
 from mediaproof.deployment import ClusterSpec, Deployment, deploy
 from mediaproof.settings import ANVIL_TEST_KEYS
 
-CLUSTER_KEY = ANVIL_TEST_KEYS[3]  # signs receipts; needs no ether
+ADMIN_KEY = ANVIL_TEST_KEYS[0]  # deploys, and anchors batches as the approved sequencer
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An anchored batch: its number (block), transaction, entries, tree and manifest CID."""
+
+    block: int
+    tx_hash: str
+    entries: list[Entry]
+    tree: merkle.StandardMerkleTree
+    cid: str
+
+    @property
+    def media_ids(self) -> list[str]:
+        return ["0x" + e.media_id.hex() for e in self.entries]
 
 
 @dataclass
@@ -24,14 +42,22 @@ class ChainWork:
     w3: Web3
     deployment: Deployment
     chain: MediaproofChain
+    manifests: ManifestServer
 
     @classmethod
-    def deploy(cls, rpc_url: str) -> ChainWork:
+    def deploy(cls, rpc_url: str, manifests: ManifestServer) -> ChainWork:
         w3 = Web3(Web3.HTTPProvider(rpc_url))
-        deployer = Account.from_key(ANVIL_TEST_KEYS[0])
-        cluster = ClusterSpec(Account.from_key(CLUSTER_KEY).address, "http://127.0.0.1:9")
-        deployment = deploy(w3, deployer, network="test", clusters=[cluster])
-        return cls(w3, deployment, MediaproofChain(w3, deployment))
+        admin = Account.from_key(ADMIN_KEY)
+        cluster = ClusterSpec(cluster_key(1).address, "http://127.0.0.1:9")
+        deployment = deploy(w3, admin, network="test", clusters=[cluster], sequencers=[admin.address])
+        return cls(w3, deployment, MediaproofChain(w3, deployment), manifests)
+
+    @property
+    def domain(self) -> Domain:
+        return Domain(self.chain.chain_id, self.deployment.media_app, self.deployment.storage_topology)
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def rpc(self, method: str, *params: Any) -> Any:
         return self.w3.provider.make_request(method, list(params))["result"]  # type: ignore[arg-type]
@@ -41,33 +67,44 @@ class ChainWork:
         self.chain.transact(account, self.chain.media_app.functions.register(), value=10**17)
         return str(self.chain.media_app.functions.userContract(account.address).call())
 
-    def register_media(self, key: str, user_contract: str, title: str, variants: int = 1) -> str:
-        account = Account.from_key(key)
-        body = secrets.token_bytes(32)
-        sha = hashlib.sha256(body).digest()
-        cid = "bafk" + sha.hex()[:20]
-        pinned_at = int(time.time())
-        receipt = eip712.StorageReceipt(1, sha, cid, len(body), pinned_at)
-        typed = eip712.receipt_typed_data(receipt, self.chain.chain_id, self.deployment.storage_topology)
-        receipts = [(1, pinned_at, eip712.sign(typed, CLUSTER_KEY))]
-        record = eip712.MediaRecord(
-            sha256=sha,
-            cid=cid,
-            size=len(body),
-            media_type="image/jpeg",
-            title=title,
-            nonce=secrets.randbits(256),
-            deadline=int(time.time()) + 3600,
-            variants=tuple(
-                eip712.MediaVariant(f"v{i}", hashlib.sha256(body + bytes([i])).digest(), f"bafkv{i}", 10 + i)
-                for i in range(variants)
-            ),
-        )
-        typed_record = eip712.record_typed_data(record, self.chain.chain_id, user_contract)
-        signature = eip712.sign(typed_record, key)
+    def entry(self, key: str, title: str, *, variants: int = 0, sha256: bytes | None = None,
+              owner: str | None = None) -> Entry:  # fmt: skip
+        """A record of `owner` (the key's address unless given) signed with `key`, with a receipt from cluster 1."""
+        rec = record(owner or Account.from_key(key).address, title, sha256=sha256, variants=variants,
+                     deadline=self.now() + 3600)  # fmt: skip
+        return sign(self.domain, rec, key, issued_at=self.now())
+
+    def register_media(self, key: str, user_contract: str, title: str, variants: int = 1,
+                       sha256: bytes | None = None) -> str:  # fmt: skip
+        """A direct registration sent by the owner; returns its media id."""
+        e = self.entry(key, title, variants=variants, sha256=sha256 or hashlib.sha256(secrets.token_bytes(32)).digest())
         user = self.chain.user_media(user_contract)
-        self.chain.transact(account, user.functions.registerMedia(record.as_tuple(), signature, receipts))
-        return "0x" + eip712.digest(typed_record).hex()
+        fn = user.functions.registerMedia(e.record.as_tuple(), e.signature, e.receipts)
+        self.chain.transact(Account.from_key(key), fn)
+        return "0x" + e.media_id.hex()
+
+    def anchor_batch(self, entries: list[Entry], *, doc: dict[str, Any] | None = None, serve: bool = True) -> Batch:
+        """Anchors the batch of `entries` from the sequencer; its manifest (or `doc` instead) is served first
+        unless `serve` is False."""
+        built, tree = manifest(self.domain, entries, Account.from_key(ADMIN_KEY).address)
+        binary, cid = self.manifests.put(doc or built)
+        if not serve:
+            self.manifests.withheld[cid] = self.manifests.manifests.pop(cid)
+        fn = self.chain.media_app.functions.anchorBatch(tree.root, binary)
+        receipt = self.chain.transact(Account.from_key(ADMIN_KEY), fn)
+        return Batch(int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex(), entries, tree, cid)
+
+    def reveal(self, bundle: dict[str, Any], key: str) -> None:
+        """MediaApp.revealProof with what a batched bundle carries, sent by anyone."""
+        rec = eip712.MediaRecord.from_message(bundle["record"])
+        fn = self.chain.media_app.functions.revealProof(
+            rec.as_tuple(),
+            bytes.fromhex(bundle["owner_signature"][2:]),
+            bytes.fromhex(bundle["receipts_hash"][2:]),
+            [bytes.fromhex(p[2:]) for p in bundle["proof"]],
+            bundle["batch"],
+        )
+        self.chain.transact(Account.from_key(key), fn)
 
     def delete_media(self, key: str, user_contract: str, media_id: str) -> None:
         user = self.chain.user_media(user_contract)
@@ -75,4 +112,4 @@ class ChainWork:
 
     def set_cluster_status(self, cluster_id: int, status: int) -> None:
         fn = self.chain.topology.functions.setClusterStatus(cluster_id, status)
-        self.chain.transact(Account.from_key(ANVIL_TEST_KEYS[0]), fn)
+        self.chain.transact(Account.from_key(ADMIN_KEY), fn)

@@ -160,6 +160,13 @@ def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: P
     write_block(store, 3, [deleted_event(3, media_id(2))])
     index.refresh()
     assert api.get("/search", params={"q": "night"}).json()["results"] == []
+    # a link written before its registration gets its media id in place (behind the cursor): it is looked up again
+    write_block(store, 4, [media_event(4, "registered at last")])
+    index.refresh()
+    gateway.set_media_id("Pend", media_id(4))
+    index.set_short_ids(links.sync())
+    assert api.get("/media/Pend").json()["title"] == "registered at last"
+    assert [r["short_id"] for r in api.get("/search", params={"q": "last"}).json()["results"]] == ["Pend"]
     gateway.close()
 
 

@@ -28,14 +28,14 @@ def media_event(block: int, title: str, log_index: int = 0) -> ChainEvent:
         "mediaType": "image/jpeg",
         "title": title,
         "parent": "0x" + "00" * 32,
-        "clusterIds": [1],
         "sender": OWNER,
+        "receipts": [{"clusterId": 1, "issuedAt": 1000, "signature": "0x" + "11" * 65}],
     }
     return ChainEvent("UserMedia", USER, "MediaRegistered", args, Position(block, 0, log_index), "0x" + "ab" * 32, 1000)
 
 
 def deleted_event(block: int, media_id: str) -> ChainEvent:
-    args = {"mediaId": media_id, "owner": OWNER, "sha256": "0x" + "00" * 32, "sender": OWNER}
+    args = {"mediaId": media_id, "owner": OWNER, "sender": OWNER}
     return ChainEvent("UserMedia", USER, "MediaDeleted", args, Position(block, 0, 0), "0x" + "cd" * 32, 1000)
 
 
