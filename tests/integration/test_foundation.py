@@ -15,6 +15,7 @@ import pytest
 from eth_account import Account
 from PIL import Image
 
+from mediaproof.anvil import AnvilNode
 from mediaproof.devstack import LocalStack
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from tests.integration.stack import cli_env, stack_settings
@@ -71,23 +72,20 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     uploaded = mediaproof(settings, "upload", str(photo), "--title", "Harbour at dawn", "--json")
     assert uploaded.returncode == 0, uploaded.stderr
     record = json.loads(uploaded.stdout)
-    assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "short_id", "link"}
+    assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "batch", "mode", "short_id", "link"}
+    assert record["mode"] == "batched" and record["batch"] == record["block"]
     assert record["link"] == f"{settings.resolved_download_url()}/m/{record['short_id']}"
     shared = httpx.get(record["link"], params={"size": "original"}, timeout=30)
     assert shared.status_code == 200 and shared.content == photo.read_bytes()
     assert record["cid"].startswith("bafy")  # > 256 KiB: a dag-pb root over raw leaves
 
-    verified = mediaproof(settings, "verify", str(photo), "--json")
-    assert verified.returncode == 0, verified.stderr
-    proof = json.loads(verified.stdout)
-    assert proof["owner"] == FIRST
-    assert proof["media_id"] == record["media_id"]
-    assert proof["block"] == record["block"]
-    assert proof["tx"] == record["tx"]
-    assert proof["title"] == "Harbour at dawn"
-    assert proof["media_type"] == "image/jpeg"
-    assert len(proof["receipts"]) == settings.replication_factor
-    assert all(r["signature_valid"] and r["signer_active"] for r in proof["receipts"])
+    # Without --proof, verify finds the bundle itself (the indexer) and checks it against the chain.
+    proven = verify_until(settings, photo)
+    assert proven["owner"] == FIRST and proven["first"] is True
+    assert (proven["media_id"], proven["block"], proven["tx"]) == (record["media_id"], record["block"], record["tx"])
+    assert proven["title"] == "Harbour at dawn" and proven["media_type"] == "image/jpeg"
+    assert len(proven["receipts"]) == settings.replication_factor
+    assert all(r["signature_valid"] and r["active_when_signed"] for r in proven["receipts"])
 
     found = search_until(settings, "harbour da", lambda rows: any(r["id"] == record["media_id"] for r in rows))
     assert found[0]["title"] == "Harbour at dawn"
@@ -98,21 +96,19 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     tampered.write_bytes(bytes(data))
     refused = mediaproof(settings, "verify", str(tampered))
     assert refused.returncode == 1
-    assert "never registered" in refused.stderr
+    assert "no proof of those bytes" in refused.stderr
     assert "Traceback" not in refused.stderr
 
     again = mediaproof(settings, "upload", str(photo), "--title", "Copied", "--json", key=SECOND_KEY)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["media_id"] != record["media_id"]
-    still_first = json.loads(mediaproof(settings, "verify", str(photo), "--json").stdout)
-    assert still_first["owner"] == FIRST
-    assert still_first["media_id"] == record["media_id"]
+    still_first = verify_until(settings, photo)
+    assert still_first["owner"] == FIRST and still_first["media_id"] == record["media_id"]
 
     stack.stop()
     stack.start()
-    after_restart = mediaproof(settings, "verify", str(photo), "--json")
-    assert after_restart.returncode == 0, after_restart.stderr
-    assert json.loads(after_restart.stdout)["media_id"] == record["media_id"]
+    after_restart = verify_until(settings, photo)
+    assert after_restart["media_id"] == record["media_id"]
     # the bytes survived the restart on the cluster's IPFS node, too
     from mediaproof.chain import gateway_account
     from mediaproof.settings import LOCAL_CHAIN_ID
@@ -122,6 +118,66 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     gateway = gateway_account(stack.settings, LOCAL_CHAIN_ID)
     fetched = StorageClusterClient(parts.endpoint, parts.cluster_id, gateway).fetch(bytes.fromhex(record["sha256"]))
     assert fetched == photo.read_bytes()
+
+
+def test_bundle_proves_the_photo_with_nothing_but_a_bare_anvil(tmp_path: Path) -> None:
+    """Upload a real photo, export its bundle, stop every Mediaproof service, restart only anvil from its saved
+    state: `mediaproof verify --proof` proves the photo, and a copy with one changed byte is not proven."""
+    settings = stack_settings(tmp_path / "stack")
+    stack = LocalStack(settings).start()
+    try:
+        settings = stack.settings
+        photo = real_photo(tmp_path / "quay.jpg", seed=11)
+        uploaded = mediaproof(settings, "upload", str(photo), "--title", "Quay", "--json")
+        assert uploaded.returncode == 0, uploaded.stderr
+        sha256 = json.loads(uploaded.stdout)["sha256"]
+        bundle = tmp_path / "quay.proof.json"
+        exported = proof_until(settings, str(photo), bundle)
+        assert exported["sha256"] == sha256 and json.loads(bundle.read_text())["sha256"] == "0x" + sha256
+    finally:
+        stack.stop()
+    state = settings.data_dir / "anvil" / "state.json"
+    assert state.exists()
+    anvil = AnvilNode(0, tmp_path / "bare", state_file=state).start()
+    try:
+        # Nothing but the file, the bundle and an RPC endpoint: no deployment file, no service.
+        bare = settings.model_copy(update={"rpc_url": anvil.url, "deployment_file": tmp_path / "none.json",
+                                           "indexer_url": "http://127.0.0.1:9"})  # fmt: skip
+        verified = mediaproof(bare, "verify", str(photo), "--proof", str(bundle), "--rpc", anvil.url, "--json")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        report = json.loads(verified.stdout)
+        assert report["proven"] and report["first"] and report["owner"] == FIRST
+        assert all(r["active_when_signed"] and r["signature_valid"] for r in report["receipts"])
+        changed = tmp_path / "quay-changed.jpg"
+        data = bytearray(photo.read_bytes())
+        data[1000] ^= 0x40
+        changed.write_bytes(bytes(data))
+        refused = mediaproof(bare, "verify", str(changed), "--proof", str(bundle), "--rpc", anvil.url, "--json")
+        assert refused.returncode == 1
+        assert json.loads(refused.stdout)["proven"] is False
+    finally:
+        anvil.stop()
+
+
+def verify_until(settings: Settings, photo: Path, wait: float = 20.0) -> dict:
+    """`mediaproof verify --json` until the indexer has the proof (it follows the chain within about a second)."""
+    deadline = time.monotonic() + wait
+    while True:
+        result = mediaproof(settings, "verify", str(photo), "--json")
+        if result.returncode == 0 or time.monotonic() > deadline:
+            assert result.returncode == 0, result.stdout + result.stderr
+            return dict(json.loads(result.stdout))
+        time.sleep(0.3)
+
+
+def proof_until(settings: Settings, target: str, out: Path, wait: float = 20.0) -> dict:
+    deadline = time.monotonic() + wait
+    while True:
+        result = mediaproof(settings, "proof", target, "-o", str(out), "--json")
+        if result.returncode == 0 or time.monotonic() > deadline:
+            assert result.returncode == 0, result.stdout + result.stderr
+            return dict(json.loads(result.stdout))
+        time.sleep(0.3)
 
 
 def test_verify_refuses_a_deployment_file_for_another_chain(stack: LocalStack, tmp_path: Path) -> None:
