@@ -101,9 +101,10 @@ class LocalStack:
                 rpc_url=self.anvil.url,
                 media_app=self.deployment.media_app,
             ).start()
-        self.indexer = self._indexer_process().start()
         self._start_upload()
         self._start_download()
+        # After the download service: the indexer reads batch manifests from it.
+        self.indexer = self._indexer_process().start()
         self._start_observer()
         if self.with_webapp:
             self.webapp = self._webapp_process().start()
@@ -141,7 +142,9 @@ class LocalStack:
         s = self.settings
         url = s.resolved_indexer_url()
         argv = [sys.executable, "-m", "indexer", "--rpc", self.anvil.url, "--deployment", str(self.deployment_file),
-                "--db", str(s.resolved_indexer_db()), "--port", str(s.indexer_port)]  # fmt: skip
+                "--db", str(s.resolved_indexer_db()), "--port", str(s.indexer_port),
+                "--gateway-db", str(s.resolved_gateway_db()), "--views-dir", str(s.resolved_views_dir()),
+                "--download-url", s.resolved_download_url()]  # fmt: skip
         # Building the title index from DuckDB at start takes a while on a big database: be patient.
         return ManagedProcess(
             "indexer", argv, s.data_dir / "indexer.log", lambda: http_ok(url + "/health"), ready_timeout=180

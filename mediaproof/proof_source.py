@@ -12,7 +12,7 @@ from mediaproof.errors import MediaproofError, NotRegistered
 
 def fetch_bundles(indexer_url: str, sha256_hex: str, timeout: float = 5.0) -> list[dict[str, Any]]:
     """Every proof bundle the indexer knows for these bytes, earliest first; [] when it knows none."""
-    url = f"{indexer_url.rstrip('/')}/proofs/{sha256_hex}"
+    url = f"{indexer_url.rstrip('/')}/proofs/0x{sha256_hex.removeprefix('0x')}"
     try:
         reply = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
