@@ -4,8 +4,11 @@ MediaApp.verifyInclusion, and reads proofOf — the commands docs/verify-with-ca
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,32 @@ def test_cast_proof_of_matches_web3(anchored):
     assert app.functions.proofOf(bundles[2].record.sha256).call()[0] == OWNER.address
     assert app.functions.proofOf(bundles[2].record.sha256).call()[3] == bundles[2].batch
     assert app.functions.proofOf(bundles[0].record.sha256).call()[0] == "0x" + "00" * 20
+
+
+def test_the_commands_in_docs_verify_with_cast_work_as_written(anchored):
+    """docs/verify-with-cast.md's cast commands, run by bash exactly as written, with the bundle's fields in the
+    variables its first block fills from the bundle."""
+    rpc, app, bundles = anchored
+    bundle = bundles[2]
+    blocks = re.findall(r"```sh\n(.*?)```", (PROJECT_ROOT / "docs" / "verify-with-cast.md").read_text(), re.S)
+    commands = [textwrap.dedent(block) for block in blocks if "jq" not in block]
+    assert len(commands) == 4 and all("cast " in c for c in commands)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(CAST).parent}{os.pathsep}{os.environ['PATH']}",
+        "RPC": rpc,
+        "APP": app.address,
+        "SHA": f"0x{bundle.record.sha256.hex()}",
+        "OWNER": bundle.record.owner,
+        "MID": f"0x{bundle.media_id.hex()}",
+        "BATCH": str(bundle.batch),
+        "PROOF": hexes(bundle.proof),
+        "RECEIPTS": "[" + ",".join(f"({c},{t},0x{s.hex()})" for c, t, s in bundle.receipts) + "]",
+    }
+    script = "set -euo pipefail\n" + "\n".join(commands) + '\necho "RH=$RH"\necho "LEAF=$LEAF"\n'
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "true"
+    assert lines[1] == bundle.record.owner and int(lines[4].split()[0]) == bundle.batch
+    assert lines[-2:] == [f"RH=0x{bundle.receipts_hash.hex()}", f"LEAF=0x{bundle.leaf.hex()}"]
