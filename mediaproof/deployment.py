@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from eth_typing import ChecksumAddress
 from eth_utils import is_address, to_checksum_address
@@ -118,6 +118,15 @@ class Deployment:
             raise DeploymentError(f"{source} is malformed ({exc}); deploy again (`make up`)") from exc
 
 
+def deployment_name(ecosystem: str, network: str) -> str:
+    """The name a deployment on Ape's `ecosystem:network` is written under (`deployments/<name>.json`, the
+    `MEDIAPROOF_NETWORK` that reads it back): the network's own name on Ethereum (`local`, `sepolia`, `mainnet`),
+    `<ecosystem>-<network>` elsewhere (`base-mainnet`, `base-sepolia`), so no two chains share a file."""
+    if not ecosystem or not network or any(c in f"{ecosystem}{network}" for c in "/\\:"):
+        raise InputError(f"cannot name a deployment after network {ecosystem}:{network}")
+    return network if ecosystem == "ethereum" else f"{ecosystem}-{network}"
+
+
 def read_deployment(path: Path, expected_chain_id: int | None = None) -> Deployment:
     """The deployment in `path`; DeploymentError when it is missing, malformed or for another chain."""
     try:
@@ -182,32 +191,99 @@ def export_artifacts(manifest: Path, out_dir: Path = ABI_DIR) -> list[Path]:
     return written
 
 
-class _Sender:
-    """Signs and sends one transaction at a time from a local account, and fails loudly on a revert."""
+@runtime_checkable
+class TransactionSigner(Protocol):
+    """Whoever signs and sends the deployment's transactions: the one seam between `deploy()` and a key.
+
+    `send` takes a transaction as web3 builds it (`from`, `to` unless it creates a contract, `data`, `value`, and
+    web3's gas and fee estimate, which a signer may replace with its own), signs it, sends it, waits for it to be
+    mined and returns web3's receipt. A revert is either raised or returned with status 0.
+    """
+
+    @property
+    def address(self) -> str: ...
+
+    def send(self, tx: dict[str, Any]) -> Any: ...
+
+
+class LocalAccountSigner:
+    """Signs with an eth_account LocalAccount (a raw key in memory: anvil's test keys, `make up`)."""
 
     def __init__(self, w3: Any, account: Any) -> None:
         self.w3 = w3
         self.account = account
 
-    def send(self, tx: dict[str, Any], what: str) -> Any:
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def send(self, tx: dict[str, Any]) -> Any:
         tx = {**tx, "from": self.account.address}
         tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.account.address, "pending"))
         tx.setdefault("chainId", self.w3.eth.chain_id)
         signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+        return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+
+
+class ApeAccountSigner:
+    """Signs with an Ape account (`ape accounts import ALIAS`, a hardware wallet plugin, `TEST::0`): Ape prices,
+    signs (prompting as that account does) and sends; web3 reads the receipt back from the same node."""
+
+    def __init__(self, w3: Any, account: Any) -> None:
+        self.w3 = w3
+        self.account = account
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def send(self, tx: dict[str, Any]) -> Any:
+        from ape.exceptions import ApeException  # only where an Ape account is used; services never import ape
+
+        fields = {"sender": self.account.address, "data": tx.get("data", b""), "value": int(tx.get("value", 0))}
+        if tx.get("to"):
+            fields["receiver"] = tx["to"]
+        txn = self.account.provider.network.ecosystem.create_transaction(**fields)
+        try:
+            receipt = self.account.call(txn)
+        except ApeException as exc:
+            raise ChainError(f"{type(exc).__name__}: {exc}") from exc
+        return self.w3.eth.get_transaction_receipt(receipt.txn_hash)
+
+
+def as_signer(w3: Any, account: Any) -> TransactionSigner:
+    """`account` as a TransactionSigner: one already, an Ape account, or an eth_account LocalAccount."""
+    if isinstance(account, TransactionSigner):
+        return account
+    if hasattr(account, "prepare_transaction") and hasattr(account, "call"):  # ape.api.AccountAPI
+        return ApeAccountSigner(w3, account)
+    if hasattr(account, "sign_transaction") and hasattr(account, "address"):
+        return LocalAccountSigner(w3, account)
+    raise InputError(f"cannot send transactions with {account!r}: not an eth_account or Ape account")
+
+
+class _Sender:
+    """Builds each transaction with web3, has the signer send it, and fails loudly on a revert."""
+
+    def __init__(self, w3: Any, signer: TransactionSigner) -> None:
+        self.w3 = w3
+        self.signer = signer
+
+    def send(self, tx: dict[str, Any], what: str) -> Any:
+        receipt = self.signer.send(tx)
         if receipt["status"] != 1:
-            raise ChainError(f"{what} reverted in transaction {tx_hash.hex()}")
+            raise ChainError(f"{what} reverted in transaction {receipt['transactionHash'].hex()}")
         return receipt
 
     def deploy(self, name: str, *args: Any) -> Any:
         factory = self.w3.eth.contract(abi=load_abi(name), bytecode=load_bytecode(name))
-        tx = factory.constructor(*args).build_transaction({"from": self.account.address})
+        tx = factory.constructor(*args).build_transaction({"from": self.signer.address})
         receipt = self.send(tx, name)
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=load_abi(name)), receipt
 
     def call(self, fn: Any, what: str) -> Any:
-        return self.send(fn.build_transaction({"from": self.account.address}), what)
+        return self.send(fn.build_transaction({"from": self.signer.address}), what)
 
 
 def deploy(
@@ -225,19 +301,23 @@ def deploy(
     receipt_lifetime: int = DEFAULT_RECEIPT_LIFETIME,
     withdrawal_delay: int = DEFAULT_WITHDRAWAL_DELAY,
 ) -> Deployment:
-    """Deploys StorageTopology and MediaApp (which creates the UserMedia implementation) from `deployer` (an
-    eth_account LocalAccount, or anything with `.address` and `.sign_transaction`), registers `clusters`, sets R,
-    approves relayers, sequencers, gateways and observers, and returns the Deployment (write it with
-    `write_deployment`). `w3` is any connected web3.Web3.
+    """Deploys StorageTopology and MediaApp (which creates the UserMedia implementation) from `deployer`, registers
+    `clusters`, sets R, approves relayers, sequencers, gateways and observers, and returns the Deployment (write it
+    with `write_deployment`). `w3` is any connected web3.Web3 (on the node the deployer sends to).
+
+    `deployer` is an eth_account LocalAccount, an Ape account, or any TransactionSigner (see `as_signer`); the
+    deployer becomes the admin of both contracts.
     """
     if not 1 <= replication_factor <= 255:
         raise InputError(f"replication factor {replication_factor} must be between 1 and 255")
     if replication_factor > max(len(clusters), 1):
         raise InputError(f"replication factor {replication_factor} exceeds the {len(clusters)} clusters")
     try:
-        sender = _Sender(w3, deployer)
-        topology, first_receipt = sender.deploy("StorageTopology", deployer.address, receipt_lifetime)
-        app, _ = sender.deploy("MediaApp", topology.address, minimum_deposit, withdrawal_delay, deployer.address)
+        signer = as_signer(w3, deployer)
+        admin = to_checksum_address(signer.address)
+        sender = _Sender(w3, signer)
+        topology, first_receipt = sender.deploy("StorageTopology", admin, receipt_lifetime)
+        app, _ = sender.deploy("MediaApp", topology.address, minimum_deposit, withdrawal_delay, admin)
         entries = []
         for spec in clusters:
             fn = topology.functions.registerCluster(spec.signer, spec.weight, spec.endpoint)
@@ -269,6 +349,6 @@ def deploy(
             "StorageTopology": topology.address,
             "UserMediaImplementation": to_checksum_address(implementation),
         },
-        deployer=deployer.address,
+        deployer=admin,
         clusters=tuple(entries),
     )

@@ -7,6 +7,7 @@ Runs on Ape's local chain by default; test_on_anvil.py runs this same directory 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,30 @@ from mediakit import (
     private_key,
 )
 
+from mediaproof.anvil import AnvilNode
+from mediaproof.processes import free_port
+
+# Modules that start their own anvil and use no Ape network: the rerun on anvil would only repeat them (and
+# test_on_anvil would recurse).
+RUN_ONCE_MODULES = ("test_on_anvil", "test_deploy_script", "test_cast")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # On anvil this directory already runs on anvil: the test that re-runs it there would recurse.
     if config.getoption("--network", default=None) == ANVIL_NETWORK:
-        keep = [item for item in items if "test_on_anvil" not in item.nodeid]
-        deselected = [item for item in items if "test_on_anvil" in item.nodeid]
+        deselected = [item for item in items if item.path.stem in RUN_ONCE_MODULES]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
-            items[:] = keep
+            items[:] = [item for item in items if item.path.stem not in RUN_ONCE_MODULES]
+
+
+@pytest.fixture(scope="session")
+def own_anvil(tmp_path_factory) -> Iterator[AnvilNode]:
+    """A real anvil (npm) on a free port, started by the tests themselves, for tests that talk to a node over
+    JSON-RPC (the deploy script, cast) whatever Ape network the suite runs on."""
+    node = AnvilNode(free_port(), tmp_path_factory.mktemp("own-anvil"))
+    node.start()
+    yield node
+    node.stop()
 
 
 @pytest.fixture(scope="session")
