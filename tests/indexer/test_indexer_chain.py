@@ -26,7 +26,7 @@ from mediaproof.anvil import AnvilNode
 from mediaproof.deployment import write_deployment
 from mediaproof.download.views import ViewRecorder
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.processes import free_port
+from mediaproof.ports import port_of, reserve_port
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT
 
 ALICE, BOB = ANVIL_TEST_KEYS[1], ANVIL_TEST_KEYS[2]
@@ -171,13 +171,14 @@ def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilN
     write_deployment(deployment_file, work.deployment)
     gateway = GatewayStore(tmp_path / "gateway.db")
     views = tmp_path / "views"
-    port = free_port()
+    listener = reserve_port()  # the indexer serves on it: no one can take the port in between
     argv = [sys.executable, "-m", "indexer", "--rpc", anvil.url, "--deployment", str(deployment_file),
-            "--db", str(tmp_path / "i.duckdb"), "--port", str(port), "--gateway-db", str(tmp_path / "gateway.db"),
-            "--views-dir", str(views)]  # fmt: skip
+            "--db", str(tmp_path / "i.duckdb"), "--fd", str(listener.fileno()),
+            "--gateway-db", str(tmp_path / "gateway.db"), "--views-dir", str(views)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port_of(listener)}"
+    with listener:
+        proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True, pass_fds=[listener.fileno()])
 
     def eventually(check, seconds: float = 60.0):
         deadline = time.monotonic() + seconds

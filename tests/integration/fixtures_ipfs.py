@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mediaproof.ipfs_node import IpfsClient, IpfsNode
-from mediaproof.processes import ManagedProcess, free_port
+from mediaproof.ports import port_of, reserve_port
+from mediaproof.processes import ManagedProcess
 from mediaproof.storage.client import StorageClusterClient
 from mediaproof.storage.config import ClusterConfig
 from mediaproof.storage.launch import config_process
@@ -23,7 +24,7 @@ TEST_TOPOLOGY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
 def start_ipfs_node(repo: Path) -> IpfsNode:
-    return IpfsNode(repo, api_port=free_port(), swarm_port=free_port(), gateway_port=free_port()).start()
+    return IpfsNode(repo, api_port=0, swarm_port=0, gateway_port=0).start()  # free ports, picked at start
 
 
 @dataclass
@@ -57,18 +58,20 @@ class ClusterHarness:
 
 def start_cluster_harness(root: Path, cluster_id: int = 1) -> ClusterHarness:
     node = start_ipfs_node(root / "ipfs")
+    listener = reserve_port()  # held until the service serves on it: nobody else can take the port
     config = ClusterConfig(
         cluster_id=cluster_id,
         data_dir=root / "cluster",
         ipfs_api=node.api_multiaddr,
         chain_id=TEST_CHAIN_ID,
         topology=TEST_TOPOLOGY,
-        port=free_port(),
+        port=port_of(listener),
         ipfs_timeout=30.0,
     )
     try:
-        process = config_process(config).start()
+        process = config_process(config, listener=listener).start()
     except BaseException:
+        listener.close()
         node.stop()
         raise
     return ClusterHarness(

@@ -22,7 +22,6 @@ from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.processes import free_port
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from mediaproof.storage.client import StorageClusterClient
 from mediaproof.upload.client import UploadClient, ensure_wallet
@@ -39,7 +38,7 @@ LIMIT = 8 << 20  # a small upload limit so the oversized case is cheap
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     settings = stack_settings(tmp_path_factory.mktemp("upload"), clusters=3, replication_factor=2).model_copy(
-        update={"upload_port": free_port(), "max_upload_bytes": LIMIT, "prepare_variant_wait": 10.0}
+        update={"max_upload_bytes": LIMIT, "prepare_variant_wait": 10.0}
     )
     running = LocalStack(settings).start()
     yield running
