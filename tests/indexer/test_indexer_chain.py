@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 from indexer_chainwork import ChainWork
+from pausing_indexer import AFTER_COMMIT, IN_TRANSACTION, run_until_paused
 
-from indexer.__main__ import main as indexer_main
 from indexer.api import create_app
 from indexer.engine import Follower
 from indexer.search import TitleIndex
@@ -30,6 +30,7 @@ from mediaproof.ports import port_of, reserve_port
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT
 
 ALICE, BOB = ANVIL_TEST_KEYS[1], ANVIL_TEST_KEYS[2]
+GUARD_SECONDS = 120  # a failure guard only, never what decides when to kill
 
 
 def index_once(url: str, work: ChainWork, db: Path, **kw) -> Store:
@@ -134,26 +135,50 @@ def test_sigkill_during_backfill_then_restart_equals_an_uninterrupted_run(
     db = tmp_path / "killed.duckdb"
     args = ["--rpc", anvil.url, "--deployment", str(deployment_file), "--db", str(db), "--batch-blocks", "1", "--once"]
     args += ["--gateway-db", str(tmp_path / "no-gateway.db"), "--views-dir", str(tmp_path / "no-views")]
-    # Each run is the entry point's main() in a process forked from this one (no thread, no open database
-    # here), which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds.
-    # Ranges of one block are written one transaction at a time, and SIGKILL lands anywhere among them.
+    # Each run is the entry point's main() in a process forked from this one (no thread, no open database here),
+    # which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds. Ranges of
+    # one block are written one transaction each; the child reports each and holds still at the k-th (k from the
+    # seeded RNG), inside its transaction or right after its commit by turns, until it is SIGKILLed there.
     ctx = multiprocessing.get_context("fork")
     final = work.w3.eth.block_number
+    kills = 20
+    head = work.deployment.block - 1  # nothing indexed yet
+    assert final - head - 1 >= kills, "too few blocks for every kill to land part-way"
     heads = []
-    for _ in range(20):
-        proc = ctx.Process(target=indexer_main, args=(args,))
+    for kill in range(kills):
+        where = (IN_TRANSACTION, AFTER_COMMIT)[kill % 2]
+        # at most an even share of what is left, so every later kill still finds blocks to land among
+        pause_at = rng.randint(1, max(1, (final - head - 1) // (kills - kill)))
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=run_until_paused, args=(args, theirs, pause_at, where))
         proc.start()
-        proc.join(timeout=rng.uniform(0.02, 0.25))
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.join()
+        theirs.close()
+        wrote = []
+        try:
+            while True:
+                # the timeout only turns a hang into a failure; the kill waits for the child's word, not the clock
+                assert ours.poll(GUARD_SECONDS), f"no word from the indexer in {GUARD_SECONDS} s"
+                message, count, block = ours.recv()
+                if message == "paused":
+                    break
+                assert message == "wrote", (message, count, wrote)
+                wrote.append(block)
+        finally:
+            proc.kill()  # SIGKILL, where it holds still (or wherever it is if the guard fired)
+            proc.join()
+            ours.close()
+        assert count == pause_at and wrote == list(range(head + 1, head + pause_at + 1)), (pause_at, wrote, head)
         probe = Store(db)
-        heads.append(probe.head().number if probe.head() else None)
+        stored = probe.head()
+        head = stored.number if stored else work.deployment.block - 1
+        # the killed transaction left nothing behind; a committed one survived the kill whole
+        assert head == (block if where == AFTER_COMMIT else block - 1), (where, block, head)
+        for table in TABLES:
+            assert probe.cursor().execute(f"SELECT coalesce(max(block), -1) FROM {table}").fetchone()[0] <= head
         probe.close()
-    # the kills landed mid-backfill: the cursor was seen part-way, and never moved back
-    partway = [h for h in heads if h is not None and h < final]
-    assert len(partway) >= 10, heads
-    assert partway == sorted(partway), heads
+        heads.append(head)
+    # every kill landed part-way, and the cursor never moved back
+    assert all(h < final for h in heads) and heads == sorted(heads), heads
     # the real entry point finishes the job
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     finish = subprocess.run([sys.executable, "-m", "indexer", *args], env=env, cwd=PROJECT_ROOT, timeout=120)
