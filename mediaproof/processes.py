@@ -101,6 +101,8 @@ class ManagedProcess:
             return self
 
     def _start_once(self) -> None:
+        if any(sock.fileno() == -1 for sock in self.sockets):
+            raise ProcessFailed(f"{self.name} handed its socket over already: build a new process to restart it")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its whole life
         log_start = log.tell()
