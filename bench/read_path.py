@@ -29,7 +29,7 @@ from mediaproof.content import digest_bytes  # noqa: E402
 from mediaproof.devstack import LocalStack  # noqa: E402
 from mediaproof.download.launch import download_process  # noqa: E402
 from mediaproof.gateway_store import GatewayStore, Rendition  # noqa: E402
-from mediaproof.processes import ManagedProcess, free_port, http_ok  # noqa: E402
+from mediaproof.processes import ManagedProcess, http_ok  # noqa: E402
 from mediaproof.settings import LOCAL_CHAIN_ID  # noqa: E402
 from mediaproof.storage.client import StorageClusterClient  # noqa: E402
 from tests.integration.stack import stack_settings  # noqa: E402
@@ -123,15 +123,18 @@ def nginx(tmp: Path, data: bytes) -> tuple[ManagedProcess, str]:
     (base / "www" / "m" / "small.jpg").write_bytes(data)
     for path in (tmp, base, base / "www", base / "www" / "m"):
         path.chmod(0o755)  # the worker may run as another user
-    port = free_port()
     conf = base / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=base, port=port))
-    url = f"http://127.0.0.1:{port}/m/small.jpg"
+
+    def use(ports: list[int]) -> None:
+        conf.write_text(NGINX_CONF.format(dir=base, port=ports[0]))
+
     process = ManagedProcess(
         "nginx", [shutil.which("nginx") or "nginx", "-p", str(base), "-c", str(conf), "-e", str(base / "error.log")],
-        base / "stdout.log", lambda: http_ok(url),
+        base / "stdout.log", lambda: http_ok(f"http://127.0.0.1:{process.ports[0]}/m/small.jpg"),
+        ports=[0], on_ports=use,
     )  # fmt: skip
-    return process.start(), url
+    process.start()
+    return process, f"http://127.0.0.1:{process.ports[0]}/m/small.jpg"
 
 
 def main() -> None:
@@ -159,12 +162,10 @@ def main() -> None:
             process, servers["nginx (1 worker, sendfile)"] = nginx(tmp, data)
             started.append(process)
             for server, workers in SERVICES:
-                service_settings = settings.model_copy(
-                    update={"download_port": free_port(), "download_workers": workers}
-                )
+                service_settings = stack.settings.model_copy(update={"download_port": 0, "download_workers": workers})
                 process = download_process(service_settings, rpc_url=stack.anvil.url, server=server).start()
                 started.append(process)
-                url = f"http://127.0.0.1:{service_settings.download_port}{path}"
+                url = f"http://127.0.0.1:{process.ports[0]}{path}"
                 servers[f"download, {server} ({workers} worker{'s' if workers > 1 else ''})"] = url
             for name, url in servers.items():
                 response = httpx.get(url, timeout=30)

@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     p.add_argument("--db", type=Path, default=settings.resolved_indexer_db(), help="DuckDB file")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=settings.indexer_port, help="read API port")
+    p.add_argument("--fd", type=int, default=None, help="serve the read API on this inherited, bound socket")
     p.add_argument(
         "--confirmations",
         type=int,
@@ -109,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     thread = threading.Thread(target=follower.run, args=(stop, args.poll, side_work), name="follower", daemon=True)
     thread.start()
     try:
-        uvicorn.run(create_app(store, index), host=args.host, port=args.port, log_level="warning")
+        if args.fd is not None:
+            uvicorn.run(create_app(store, index), fd=args.fd, log_level="warning")
+        else:
+            uvicorn.run(create_app(store, index), host=args.host, port=args.port, log_level="warning")
     finally:
         stop.set()
         thread.join(timeout=10)

@@ -23,16 +23,23 @@ def rpc_answers(url: str) -> bool:
 
 
 class AnvilNode(ManagedProcess):
-    """anvil on 127.0.0.1:`port`; with `state_file` the chain is dumped there every few seconds and on exit."""
+    """anvil on 127.0.0.1:`port` (0: a free port, kept for restarts; `port` and `url` tell which once started);
+    with `state_file` the chain is dumped there every few seconds and on exit."""
 
     def __init__(self, port: int, data_dir: Path, state_file: Path | None = None, block_time: float | None = None):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+        self._options: list[str] = []
         if state_file is not None:
             state_file.parent.mkdir(parents=True, exist_ok=True)
             # --state loads the file at start and writes it on exit; the interval bounds what a crash can lose.
-            argv += ["--state", str(state_file), "--state-interval", "2"]
+            self._options += ["--state", str(state_file), "--state-interval", "2"]
         if block_time is not None:
-            argv += ["--block-time", str(block_time)]
-        super().__init__("anvil", argv, data_dir / "anvil.log", ready=lambda: rpc_answers(self.url))
+            self._options += ["--block-time", str(block_time)]
+        super().__init__(
+            "anvil", [], data_dir / "anvil.log", ready=lambda: rpc_answers(self.url), ports=[port], on_ports=self._use
+        )
+        self._use([port])
+
+    def _use(self, ports: list[int]) -> None:
+        self.port = ports[0]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(self.port), "--silent", *self._options]

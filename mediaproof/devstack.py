@@ -3,11 +3,13 @@
 `LocalStack(settings).start()` brings everything up in order — chain, deployment (once), IPFS nodes, clusters —
 and `stop()` takes it down in reverse. State lives under settings.data_dir, so the next start finds the same chain,
 files and proofs. `make up` runs `run_until_interrupted`; the integration tests drive `LocalStack` directly.
+A port of 0 in the settings means a free one: `stack.settings` holds the ports taken, and a restart reuses them.
 """
 
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +32,7 @@ from mediaproof.deployment import (
 )
 from mediaproof.errors import DeploymentError, MediaproofError
 from mediaproof.ipfs_node import IpfsNode, node_from_settings
+from mediaproof.ports import port_of, reserve_port
 from mediaproof.processes import ManagedProcess, http_ok, port_open
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT, Settings
 from mediaproof.storage.keys import load_or_create_signer
@@ -42,6 +45,7 @@ class ClusterParts:
     endpoint: str
     signer: str
     ipfs: IpfsNode
+    listener: socket.socket  # bound before the deployment names the endpoint; the service inherits it
     service: ManagedProcess | None = None
 
 
@@ -56,6 +60,7 @@ class LocalStack:
             settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json"
         )
         self.clusters: list[ClusterParts] = []
+        self._cluster_ports: list[int] = []  # as the chain knows them, for restarts
         self.deployment: Deployment | None = None
         self.upload: ManagedProcess | None = None
         self.download: ManagedProcess | None = None
@@ -73,17 +78,19 @@ class LocalStack:
 
     def _start(self) -> None:
         s = self.settings
-        if _still_bound(s.anvil_port):
+        if s.anvil_port and _still_bound(s.anvil_port):
             raise MediaproofError(f"port {s.anvil_port} is taken: stop what listens there or set MEDIAPROOF_ANVIL_PORT")
         self.anvil.start()
-        for index in range(s.cluster_count):
+        s = self.settings = s.model_copy(update={"anvil_port": self.anvil.port, "rpc_url": self.anvil.url})
+        for index, listener in enumerate(self._cluster_listeners()):
             data_dir = s.data_dir / "clusters" / str(index + 1)
             self.clusters.append(
                 ClusterParts(
                     cluster_id=0,
-                    endpoint=f"http://127.0.0.1:{s.cluster_base_port + index}",
+                    endpoint=f"http://127.0.0.1:{port_of(listener)}",
                     signer=load_or_create_signer(data_dir),
                     ipfs=node_from_settings(s, index),
+                    listener=listener,
                 )
             )
         self.deployment = self._deployment()
@@ -93,18 +100,19 @@ class LocalStack:
             parts.ipfs.start()
             parts.service = cluster_process(
                 cluster_id=parts.cluster_id,
-                port=s.cluster_base_port + index,
+                port=port_of(parts.listener),
                 ipfs_api=parts.ipfs.api_multiaddr,
                 data_dir=s.data_dir / "clusters" / str(index + 1),
                 chain_id=self.deployment.chain_id,
                 topology=self.deployment.storage_topology,
                 rpc_url=self.anvil.url,
                 media_app=self.deployment.media_app,
+                listener=parts.listener,
             ).start()
         self._start_upload()
         self._start_download()
         # After the download service: the indexer reads batch manifests from it.
-        self.indexer = self._indexer_process().start()
+        self.indexer = self._indexer_process(self._listen("indexer_port")).start()
         self._start_observer()
         if self.with_webapp:
             self.webapp = self._webapp_process().start()
@@ -114,6 +122,7 @@ class LocalStack:
         from mediaproof.download.launch import download_process
 
         self.download = download_process(self.settings, rpc_url=self.anvil.url).start()
+        self.settings = self.settings.model_copy(update={"download_port": self.download.ports[0]})
 
     def _start_observer(self) -> None:
         """The observer (mediaproof/observer), its key approved by the deployer on this local chain."""
@@ -126,7 +135,33 @@ class LocalStack:
         reconciled."""
         from mediaproof.upload.launch import upload_process
 
-        self.upload = upload_process(self.settings, rpc_url=self.anvil.url).start()
+        listener = self._listen("upload_port")
+        self.upload = upload_process(self.settings, rpc_url=self.anvil.url, listener=listener).start()
+
+    def _listen(self, field: str) -> socket.socket:
+        """A socket bound to the port settings.<field> names, or to a free one when that is 0 (then written back,
+        so what starts later and a restart use it), for the service that serves on it."""
+        listener = reserve_port(getattr(self.settings, field))
+        self.settings = self.settings.model_copy(update={field: port_of(listener)})
+        return listener
+
+    def _cluster_listeners(self) -> list[socket.socket]:
+        """Sockets bound to the clusters' ports before the deployment names their endpoints: cluster_base_port + i,
+        or free ones when that is 0, kept for restarts (the chain knows them)."""
+        s = self.settings
+        if not self._cluster_ports:
+            base = s.cluster_base_port
+            self._cluster_ports = [base + i if base else 0 for i in range(s.cluster_count)]
+        listeners: list[socket.socket] = []
+        try:
+            for port in self._cluster_ports:
+                listeners.append(reserve_port(port))
+        except BaseException:
+            for listener in listeners:
+                listener.close()
+            raise
+        self._cluster_ports = [port_of(listener) for listener in listeners]
+        return listeners
 
     def _webapp_process(self) -> ManagedProcess:
         """The Reflex web app, from its own environment (.venv-web, made by `make web-install`)."""
@@ -138,17 +173,16 @@ class LocalStack:
         return ManagedProcess("web app", ["bash", str(script), str(s.webapp_port)], s.data_dir / "webapp.log",
                               lambda: http_ok(url), env=env, ready_timeout=300)  # fmt: skip
 
-    def _indexer_process(self) -> ManagedProcess:
+    def _indexer_process(self, listener: socket.socket) -> ManagedProcess:
         s = self.settings
-        url = s.resolved_indexer_url()
+        url = f"http://127.0.0.1:{port_of(listener)}"
         argv = [sys.executable, "-m", "indexer", "--rpc", self.anvil.url, "--deployment", str(self.deployment_file),
-                "--db", str(s.resolved_indexer_db()), "--port", str(s.indexer_port),
+                "--db", str(s.resolved_indexer_db()), "--port", str(port_of(listener)), "--fd", str(listener.fileno()),
                 "--gateway-db", str(s.resolved_gateway_db()), "--views-dir", str(s.resolved_views_dir()),
                 "--download-url", s.resolved_download_url()]  # fmt: skip
         # Building the title index from DuckDB at start takes a while on a big database: be patient.
-        return ManagedProcess(
-            "indexer", argv, s.data_dir / "indexer.log", lambda: http_ok(url + "/health"), ready_timeout=180
-        )
+        return ManagedProcess("indexer", argv, s.data_dir / "indexer.log", lambda: http_ok(url + "/health"),
+                              ready_timeout=180, sockets=[listener])  # fmt: skip
 
     def _deployment(self) -> Deployment:
         """The existing deployment while the chain still has it (clusters added or R changed since are brought up
@@ -234,6 +268,7 @@ class LocalStack:
         for parts in reversed(self.clusters):
             if parts.service is not None:
                 parts.service.stop()
+            parts.listener.close()  # still ours if the service never started
             parts.ipfs.stop()
         self.clusters.clear()
         self.anvil.stop()  # SIGTERM: anvil writes its state file on the way out

@@ -22,7 +22,7 @@ import ipfshttpclient.exceptions
 
 from mediaproof.content import parse_cid
 from mediaproof.errors import InputError, StorageError
-from mediaproof.processes import ManagedProcess, ProcessFailed
+from mediaproof.processes import ManagedProcess, PortInUse, ProcessFailed
 from mediaproof.settings import PROJECT_ROOT, Settings
 
 # ipfshttpclient 0.7 passes urllib3 an argument urllib3 2 warns about on every pool; the call still works.
@@ -76,7 +76,8 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 class IpfsNode:
     """One js-ipfs daemon with its repo in `repo_dir`; inits the repo on first start, keeps it afterwards.
 
-    Its log is `repo_dir/daemon.log`. Use as a context manager or call `start()` / `stop()`.
+    Ports of 0 are free ones picked at the first start (`ports` tells which). Its log is `repo_dir/daemon.log`.
+    Use as a context manager or call `start()` / `stop()`.
     """
 
     def __init__(
@@ -118,12 +119,33 @@ class IpfsNode:
         return IpfsClient(self.api_multiaddr, timeout=timeout)
 
     def start(self) -> IpfsNode:
-        """Start the daemon and return once its API answers; init the repo first if it has none."""
+        """Start the daemon and return once its API answers; init the repo first if it has none. Ports given as 0
+        are picked here (again if another process takes one first) and kept for restarts."""
         if self.running:
             return self
         if not self.jsipfs.exists():
             raise StorageError(f"{self.jsipfs} is missing: run `make install` (npm install) to get js-ipfs")
         self.repo_dir.mkdir(parents=True, exist_ok=True)
+        self._process = ManagedProcess(
+            name=f"js-ipfs ({self.repo_dir})",
+            argv=[],
+            log_path=self.log_path,
+            ready=self._answers,
+            env={"IPFS_PATH": str(self.repo_dir)},
+            ready_timeout=self.ready_timeout,
+            ports=[self.ports.api, self.ports.swarm, self.ports.gateway],
+            on_ports=self._configure,
+        )
+        try:
+            self._process.start()
+        except (ProcessFailed, PortInUse) as exc:
+            raise StorageError(f"{exc}\n--- last lines of {self.log_path} ---\n{self._log_tail()}") from exc
+        return self
+
+    def _configure(self, ports: list[int]) -> None:
+        """The daemon's command and config for these ports (API, swarm, gateway), before each try."""
+        assert self._process is not None
+        self.ports = IpfsPorts(*ports)
         argv = [str(self.jsipfs), "daemon", "--enable-preload=false"]
         config_path = self.repo_dir / "config"
         if config_path.exists():
@@ -136,19 +158,7 @@ class IpfsNode:
             init_config = self.repo_dir.parent / f".{self.repo_dir.name}-init.json"
             init_config.write_text(json.dumps(loopback_config(self.ports)))
             argv += ["--init-profile", "test", "--init-config", str(init_config)]
-        self._process = ManagedProcess(
-            name=f"js-ipfs ({self.repo_dir})",
-            argv=argv,
-            log_path=self.log_path,
-            ready=self._answers,
-            env={"IPFS_PATH": str(self.repo_dir)},
-            ready_timeout=self.ready_timeout,
-        )
-        try:
-            self._process.start()
-        except ProcessFailed as exc:
-            raise StorageError(f"{exc}\n--- last lines of {self.log_path} ---\n{self._log_tail()}") from exc
-        return self
+        self._process.argv = argv
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM to the daemon's process group, SIGKILL after `grace` seconds."""
@@ -199,7 +209,10 @@ class IpfsNode:
 
 
 def node_ports(settings: Settings, index: int) -> IpfsPorts:
-    """Ports of IPFS node `index` (0-based) under `make up`: API on ipfs_base_port + 10*index, then swarm, gateway."""
+    """Ports of IPFS node `index` (0-based) under `make up`: API on ipfs_base_port + 10*index, then swarm, gateway;
+    all 0 (free ones, picked at start) when ipfs_base_port is 0."""
+    if settings.ipfs_base_port == 0:
+        return IpfsPorts(0, 0, 0)
     api = settings.ipfs_base_port + 10 * index
     return IpfsPorts(api=api, swarm=api + 1, gateway=api + 2)
 

@@ -18,7 +18,8 @@ from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.server import create_app
 
 
-def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
+def parse_config(argv: list[str], settings: Settings) -> tuple[ClusterConfig, int | None]:
+    """The cluster's config, and the inherited socket to serve on when its launcher bound the port (--fd)."""
     parser = argparse.ArgumentParser(prog="python -m mediaproof.storage", description=__doc__)
     parser.add_argument(
         "--cluster-id", type=int, required=True, help="this cluster's id in StorageTopology (1, 2, ...)"
@@ -26,6 +27,7 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
     parser.add_argument("--index", type=int, default=None, help="local cluster index for default ports/dirs (id - 1)")
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default: cluster_base_port + index)")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--fd", type=int, default=None, help="serve on this inherited socket, bound to --port")
     parser.add_argument("--ipfs-api", default=None, help="IPFS RPC multiaddr (default: local node <index>)")
     parser.add_argument("--data-dir", type=Path, default=None, help="database, key and log (default: under data_dir)")
     parser.add_argument("--chain-id", type=int, required=True, help="chain id of the receipts' EIP-712 domain")
@@ -49,7 +51,7 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
         parser.error(f"--gateway-cache-seconds {args.gateway_cache_seconds} is negative")
     index = args.index if args.index is not None else args.cluster_id - 1
     ipfs_api = args.ipfs_api or f"/ip4/127.0.0.1/tcp/{node_ports(settings, index).api}"
-    return ClusterConfig(
+    config = ClusterConfig(
         cluster_id=args.cluster_id,
         data_dir=args.data_dir or cluster_data_dir(settings, index),
         ipfs_api=ipfs_api,
@@ -63,16 +65,20 @@ def parse_config(argv: list[str], settings: Settings) -> ClusterConfig:
         ipfs_timeout=settings.http_timeout,
         gateway_cache_seconds=args.gateway_cache_seconds,
     )
+    return config, args.fd
 
 
 def main(argv: list[str] | None = None) -> None:
     settings = Settings()
-    config = parse_config(sys.argv[1:] if argv is None else argv, settings)
+    config, fd = parse_config(sys.argv[1:] if argv is None else argv, settings)
     try:
         load_or_create_key(config.data_dir)  # fail before binding the port if the key file is unusable
     except MediaproofError as exc:
         sys.exit(f"storage cluster {config.cluster_id}: {exc}")
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+    if fd is not None:
+        uvicorn.run(create_app(config), fd=fd, log_level="warning")
+    else:
+        uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
 import httpx
 
+from mediaproof.ports import reserve_port
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import Settings
 from mediaproof.storage.config import LOG_FILE, ClusterConfig, cluster_data_dir, cluster_port
@@ -24,8 +26,10 @@ def cluster_process(
     media_app: str,
     host: str = "127.0.0.1",
     ready_timeout: float = 30.0,
+    listener: socket.socket | None = None,
 ) -> ManagedProcess:
-    """A not yet started cluster process (`.start()` returns once /health answers); its log is data_dir/cluster.log."""
+    """A not yet started cluster process (`.start()` returns once /health answers); its log is data_dir/cluster.log.
+    `listener`: the socket bound to `port` it serves on (else one is bound here)."""
     config = ClusterConfig(
         cluster_id=cluster_id,
         data_dir=data_dir,
@@ -37,11 +41,15 @@ def cluster_process(
         host=host,
         port=port,
     )
-    return config_process(config, ready_timeout)
+    return config_process(config, ready_timeout, listener)
 
 
-def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> ManagedProcess:
-    """A not yet started process serving `config` (limits other than the port come from its Settings)."""
+def config_process(
+    config: ClusterConfig, ready_timeout: float = 30.0, listener: socket.socket | None = None
+) -> ManagedProcess:
+    """A not yet started process serving `config` (limits other than the port come from its Settings) on
+    `listener`, a socket bound to config.port (else one is bound here): no one can take the port before it serves."""
+    listener = listener or reserve_port(config.port)
     argv = [
         sys.executable,
         "-m",
@@ -50,6 +58,8 @@ def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> Manage
         str(config.cluster_id),
         "--port",
         str(config.port),
+        "--fd",
+        str(listener.fileno()),
         "--host",
         config.host,
         "--ipfs-api",
@@ -78,6 +88,7 @@ def config_process(config: ClusterConfig, ready_timeout: float = 30.0) -> Manage
         log_path=config.data_dir / LOG_FILE,
         ready=ready,
         ready_timeout=ready_timeout,
+        sockets=[listener],
     )
 
 

@@ -1,6 +1,9 @@
-"""Run the upload service: `python -m mediaproof.upload` (port MEDIAPROOF_UPLOAD_PORT; every knob from Settings)."""
+"""Run the upload service: `python -m mediaproof.upload [--fd N]` (port MEDIAPROOF_UPLOAD_PORT, or the inherited
+socket N its launcher bound; every knob from Settings)."""
 
 from __future__ import annotations
+
+import argparse
 
 import uvicorn
 
@@ -8,9 +11,16 @@ from mediaproof.settings import Settings
 from mediaproof.upload.app import create_app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mediaproof.upload", description=__doc__)
+    parser.add_argument("--fd", type=int, default=None, help="serve on this inherited, bound socket")
+    fd = parser.parse_args(argv).fd
     settings = Settings()
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.upload_port, log_level="warning")
+    app = create_app(settings)
+    if fd is not None:
+        uvicorn.run(app, fd=fd, log_level="warning")
+    else:
+        uvicorn.run(app, host="127.0.0.1", port=settings.upload_port, log_level="warning")
 
 
 if __name__ == "__main__":

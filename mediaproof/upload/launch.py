@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import httpx
 
+from mediaproof.ports import port_of, reserve_port
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import Settings
 
 LOG_FILE = "upload.log"
 
 
-def upload_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
-    """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/."""
+def upload_process(
+    settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0, listener: socket.socket | None = None
+) -> ManagedProcess:
+    """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/.
+    It serves on `listener`, else on a socket bound here to settings.upload_port (0: a free one; `.ports[0]`)."""
+    listener = listener or reserve_port(settings.upload_port)
     env = settings.as_env()
+    env["MEDIAPROOF_UPLOAD_PORT"] = str(port_of(listener))
     if rpc_url:
         env["MEDIAPROOF_RPC_URL"] = rpc_url
-    url = f"http://127.0.0.1:{settings.upload_port}"
+    url = f"http://127.0.0.1:{port_of(listener)}"
 
     def ready() -> bool:
         return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
 
     return ManagedProcess(
         name="upload service",
-        argv=[sys.executable, "-m", "mediaproof.upload"],
+        argv=[sys.executable, "-m", "mediaproof.upload", "--fd", str(listener.fileno())],
         log_path=settings.data_dir / "upload" / LOG_FILE,
         ready=ready,
         env=env,
         ready_timeout=ready_timeout,
+        sockets=[listener],
     )

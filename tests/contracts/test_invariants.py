@@ -11,8 +11,14 @@ from dataclasses import replace
 import ape
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from mediakit import RECEIPT_LIFETIME, BatchEntry, private_key
 
 from mediaproof import eip712

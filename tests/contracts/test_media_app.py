@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_utils import keccak
 from mediakit import MIN_DEPOSIT, OWNER_DEPOSIT, WITHDRAWAL_DELAY, private_key, random_sha
 
-from mediaproof import eip712, merkle
+from mediaproof import merkle
 
 
 def test_register_creates_deterministic_clone_with_deposit(project, app, kit, other_owner):
@@ -18,7 +18,11 @@ def test_register_creates_deterministic_clone_with_deposit(project, app, kit, ot
     assert (event.owner, event.deposit) == (other_owner.address, MIN_DEPOSIT)
     clone = project.UserMedia.at(app.userContract(other_owner))
     assert event.userContract == clone.address
-    assert (clone.owner(), clone.mediaApp(), clone.topology()) == (other_owner.address, app.address, kit.topology.address)
+    assert (clone.owner(), clone.mediaApp(), clone.topology()) == (
+        other_owner.address,
+        app.address,
+        kit.topology.address,
+    )
     assert app.isUserContract(clone.address) and app.depositOf(other_owner) == MIN_DEPOSIT
     with ape.reverts(app.MediaAppAlreadyRegistered, owner=other_owner.address):
         app.register(sender=other_owner, value=MIN_DEPOSIT)
@@ -153,7 +157,7 @@ def test_anchor_batch_only_by_sequencers_once_per_root(app, kit, owner, owner_ke
 
 def test_reveal_writes_proof_of_a_batched_file(app, kit, owner, owner_key, sequencer, stranger):
     entries = make_batch(kit, [(owner, owner_key)], 5)
-    tree, batch, anchor_tx = kit.anchor(entries, sequencer)
+    tree, batch, _anchor_tx = kit.anchor(entries, sequencer)
     entry = entries[3]
     tx = app.revealProof(
         entry.record.as_tuple(), entry.signature, entry.receipts_hash, tree.proof(3), batch, sender=stranger
@@ -239,7 +243,9 @@ def test_reveal_by_erc1271_owner(app, kit, compile_test_contract, accounts, sequ
     wallet = compile_test_contract("OwnedWallet").deploy(holder, sender=holder)
     entry = kit.entry(kit.record(wallet.address, max_fee=0), private_key(holder))
     tree, batch, _ = kit.anchor([entry], sequencer)
-    app.revealProof(entry.record.as_tuple(), entry.signature, entry.receipts_hash, tree.proof(0), batch, sender=stranger)
+    app.revealProof(
+        entry.record.as_tuple(), entry.signature, entry.receipts_hash, tree.proof(0), batch, sender=stranger
+    )
     assert app.proofDetail(entry.record.sha256).owner == wallet.address
 
 

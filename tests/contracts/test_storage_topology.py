@@ -32,7 +32,7 @@ def test_deployed_topology_lists_clusters_in_id_order(topology, admin):
 
 
 def test_eip712_domain_is_erc5267(topology, kit):
-    fields, name, version, chain_id, verifying, salt, extensions = topology.eip712Domain()
+    fields, name, version, chain_id, verifying, _salt, extensions = topology.eip712Domain()
     assert (name, version, chain_id, verifying) == ("Mediaproof", "1", kit.chain_id, topology.address)
     assert fields == b"\x0f" and list(extensions) == []
 

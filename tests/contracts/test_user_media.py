@@ -62,9 +62,7 @@ def test_variants_get_no_first_owner_proof(user_media, app, kit, owner, owner_ke
     """A hash listed as a variant is never a proof: otherwise anyone could claim a victim's pending original by
     listing it as his own variant."""
     victim_original = random_sha()
-    record = replace(
-        kit.record(owner), variants=(eip712.MediaVariant("small", victim_original, "bafkreismall", 10),)
-    )
+    record = replace(kit.record(owner), variants=(eip712.MediaVariant("small", victim_original, "bafkreismall", 10),))
     register(user_media, kit, record, owner_key, owner)
     assert app.proofDetail(victim_original).owner == ape.utils.ZERO_ADDRESS
     assert app.proofDetail(record.sha256).owner == owner.address

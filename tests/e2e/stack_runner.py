@@ -25,6 +25,7 @@ def main(work: Path, webapp_port: int) -> None:
         signal.signal(signum, lambda *_: stopping.set())
     settings = stack_settings(work).model_copy(update={"webapp_port": webapp_port})
     stack = LocalStack(settings).start()
+    settings = stack.settings  # with the free ports it took
     try:
         description = {
             "rpc_url": f"http://127.0.0.1:{settings.anvil_port}",

@@ -11,12 +11,11 @@ from batchkit import ManifestServer
 from indexer_chainwork import ChainWork
 
 from mediaproof.anvil import AnvilNode
-from mediaproof.processes import free_port
 
 
 @pytest.fixture
 def anvil(tmp_path: Path) -> Iterator[AnvilNode]:
-    node = AnvilNode(free_port(), tmp_path / "anvil")
+    node = AnvilNode(0, tmp_path / "anvil")  # a free port, picked again if someone takes it first
     node.start()
     try:
         yield node

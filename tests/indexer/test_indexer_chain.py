@@ -22,9 +22,9 @@ from batchkit import cluster_key
 from eth_account import Account
 from fastapi.testclient import TestClient
 from indexer_chainwork import ChainWork
+from pausing_indexer import AFTER_COMMIT, IN_TRANSACTION, run_until_paused
 from schema_check import errors
 
-from indexer.__main__ import main as indexer_main
 from indexer.api import create_app
 from indexer.engine import Follower
 from indexer.manifest_source import HttpManifestSource
@@ -37,11 +37,12 @@ from mediaproof.anvil import AnvilNode
 from mediaproof.deployment import write_deployment
 from mediaproof.download.views import ViewRecorder
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.processes import free_port
+from mediaproof.ports import port_of, reserve_port
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT
 
 ALICE, BOB, CAROL = ANVIL_TEST_KEYS[1], ANVIL_TEST_KEYS[2], ANVIL_TEST_KEYS[3]
 SCHEMA = json.loads((PROJECT_ROOT / "docs" / "proof-bundle.schema.json").read_text())
+GUARD_SECONDS = 120  # a failure guard only, never what decides when to kill
 
 
 def address(key: str) -> str:
@@ -291,26 +292,50 @@ def test_sigkill_during_backfill_then_restart_equals_an_uninterrupted_run(
     db = tmp_path / "killed.duckdb"
     args = ["--rpc", anvil.url, "--deployment", str(deployment_file), "--db", str(db), "--batch-blocks", "1", "--once"]
     args += ["--gateway-db", str(tmp_path / "no-gateway.db"), "--views-dir", str(tmp_path / "no-views")]
-    # Each run is the entry point's main() in a process forked from this one (no thread, no open database
-    # here), which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds.
-    # Ranges of one block are written one transaction at a time, and SIGKILL lands anywhere among them.
+    # Each run is the entry point's main() in a process forked from this one (no thread, no open database here),
+    # which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds. Ranges of
+    # one block are written one transaction each; the child reports each and holds still at the k-th (k from the
+    # seeded RNG), inside its transaction or right after its commit by turns, until it is SIGKILLed there.
     ctx = multiprocessing.get_context("fork")
     final = work.w3.eth.block_number
+    kills = 20
+    head = work.deployment.block - 1  # nothing indexed yet
+    assert final - head - 1 >= kills, "too few blocks for every kill to land part-way"
     heads = []
-    for _ in range(20):
-        proc = ctx.Process(target=indexer_main, args=(args,))
+    for kill in range(kills):
+        where = (IN_TRANSACTION, AFTER_COMMIT)[kill % 2]
+        # at most an even share of what is left, so every later kill still finds blocks to land among
+        pause_at = rng.randint(1, max(1, (final - head - 1) // (kills - kill)))
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=run_until_paused, args=(args, theirs, pause_at, where))
         proc.start()
-        proc.join(timeout=rng.uniform(0.02, 0.25))
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.join()
+        theirs.close()
+        wrote = []
+        try:
+            while True:
+                # the timeout only turns a hang into a failure; the kill waits for the child's word, not the clock
+                assert ours.poll(GUARD_SECONDS), f"no word from the indexer in {GUARD_SECONDS} s"
+                message, count, block = ours.recv()
+                if message == "paused":
+                    break
+                assert message == "wrote", (message, count, wrote)
+                wrote.append(block)
+        finally:
+            proc.kill()  # SIGKILL, where it holds still (or wherever it is if the guard fired)
+            proc.join()
+            ours.close()
+        assert count == pause_at and wrote == list(range(head + 1, head + pause_at + 1)), (pause_at, wrote, head)
         probe = Store(db)
-        heads.append(probe.head().number if probe.head() else None)
+        stored = probe.head()
+        head = stored.number if stored else work.deployment.block - 1
+        # the killed transaction left nothing behind; a committed one survived the kill whole
+        assert head == (block if where == AFTER_COMMIT else block - 1), (where, block, head)
+        for table in TABLES:
+            assert probe.cursor().execute(f"SELECT coalesce(max(block), -1) FROM {table}").fetchone()[0] <= head
         probe.close()
-    # the kills landed mid-backfill: the cursor was seen part-way, and never moved back
-    partway = [h for h in heads if h is not None and h < final]
-    assert len(partway) >= 10, heads
-    assert partway == sorted(partway), heads
+        heads.append(head)
+    # every kill landed part-way, and the cursor never moved back
+    assert all(h < final for h in heads) and heads == sorted(heads), heads
     # the real entry point finishes the job
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     finish = subprocess.run([sys.executable, "-m", "indexer", *args], env=env, cwd=PROJECT_ROOT, timeout=120)
@@ -328,13 +353,14 @@ def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilN
     write_deployment(deployment_file, work.deployment)
     gateway = GatewayStore(tmp_path / "gateway.db")
     views = tmp_path / "views"
-    port = free_port()
+    listener = reserve_port()  # the indexer serves on it: no one can take the port in between
     argv = [sys.executable, "-m", "indexer", "--rpc", anvil.url, "--deployment", str(deployment_file),
-            "--db", str(tmp_path / "i.duckdb"), "--port", str(port), "--gateway-db", str(tmp_path / "gateway.db"),
-            "--views-dir", str(views)]  # fmt: skip
+            "--db", str(tmp_path / "i.duckdb"), "--fd", str(listener.fileno()),
+            "--gateway-db", str(tmp_path / "gateway.db"), "--views-dir", str(views)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port_of(listener)}"
+    with listener:
+        proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True, pass_fds=[listener.fileno()])
 
     def eventually(check, seconds: float = 60.0):
         deadline = time.monotonic() + seconds

@@ -19,7 +19,8 @@ from mediaproof.anvil import AnvilNode
 from mediaproof.chain import MediaproofChain
 from mediaproof.deployment import ClusterSpec, deploy
 from mediaproof.ipfs_node import IpfsClient, IpfsNode
-from mediaproof.processes import ManagedProcess, free_port
+from mediaproof.ports import port_of, reserve_port
+from mediaproof.processes import ManagedProcess
 from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.storage.client import StorageClusterClient
 from mediaproof.storage.config import ClusterConfig
@@ -34,7 +35,7 @@ GATEWAY_CACHE_SECONDS = 1.0
 
 
 def start_ipfs_node(repo: Path) -> IpfsNode:
-    return IpfsNode(repo, api_port=free_port(), swarm_port=free_port(), gateway_port=free_port()).start()
+    return IpfsNode(repo, api_port=0, swarm_port=0, gateway_port=0).start()  # free ports, picked at start
 
 
 @dataclass
@@ -100,11 +101,13 @@ class ClusterNet:
 
 def start_cluster_net(root: Path, clusters: int = 2, replication_factor: int = 2) -> ClusterNet:
     """Deploy on a fresh anvil (GATEWAY and SPARE_GATEWAY approved as gateways), then start `clusters` clusters."""
-    anvil = AnvilNode(free_port(), root / "anvil")
+    anvil = AnvilNode(0, root / "anvil")
     anvil.start()
     harnesses: list[ClusterHarness] = []
     try:
-        ports = [free_port() for _ in range(clusters)]
+        # Bound here and held until each service serves on it: the endpoints go on chain before the clusters start.
+        listeners = [reserve_port() for _ in range(clusters)]
+        ports = [port_of(listener) for listener in listeners]
         signers = [load_or_create_signer(root / f"cluster{i + 1}") for i in range(clusters)]
         w3 = Web3(Web3.HTTPProvider(anvil.url))
         deployment = deploy(
@@ -115,7 +118,7 @@ def start_cluster_net(root: Path, clusters: int = 2, replication_factor: int = 2
             replication_factor=replication_factor,
             gateways=[GATEWAY.address, SPARE_GATEWAY.address],
         )
-        for entry, port in zip(deployment.clusters, ports, strict=True):
+        for entry, port, listener in zip(deployment.clusters, ports, listeners, strict=True):
             node = start_ipfs_node(root / f"ipfs{entry.id}")
             config = ClusterConfig(
                 cluster_id=entry.id,
@@ -131,7 +134,7 @@ def start_cluster_net(root: Path, clusters: int = 2, replication_factor: int = 2
             )
             harness = ClusterHarness(node, config, GATEWAY)
             harnesses.append(harness)
-            harness.process = config_process(config).start()
+            harness.process = config_process(config, listener=listener).start()
     except BaseException:
         for harness in harnesses:
             harness.stop()

@@ -11,7 +11,6 @@ import pytest
 
 from mediaproof.content import ContentHasher, digest_bytes
 from mediaproof.ipfs_node import IpfsNode
-from mediaproof.processes import free_port
 from mediaproof.unixfs import CHUNK_SIZE, MAX_LINKS
 
 pytestmark = [
@@ -28,7 +27,7 @@ def ipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ipfshttpclient.Cl
     Adds go through ipfshttpclient itself, not IpfsClient, so the CID compared is the daemon's own text.
     """
     repo = tmp_path_factory.mktemp("ipfs") / "repo"
-    node = IpfsNode(repo, api_port=free_port(), swarm_port=free_port(), gateway_port=free_port(), ready_timeout=90)
+    node = IpfsNode(repo, api_port=0, swarm_port=0, gateway_port=0, ready_timeout=90)
     with node:
         # Constructing Client directly skips connect()'s version check, which refuses js-ipfs's 0.18.1.
         client = ipfshttpclient.Client(f"{node.api_multiaddr}/http", timeout=300)

@@ -24,7 +24,7 @@ from mediaproof.deployment import read_deployment
 from mediaproof.devstack import LocalStack
 from mediaproof.download.launch import download_process
 from mediaproof.gateway_store import GatewayStore, Rendition
-from mediaproof.processes import ManagedProcess, free_port
+from mediaproof.processes import ManagedProcess
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import LOCAL_CHAIN_ID, Settings
 from mediaproof.storage.client import StorageClusterClient
@@ -105,8 +105,8 @@ class DownloadHarness:
 
 
 def service_settings(stack: LocalStack, **overrides: object) -> Settings:
-    """Settings for a second download service beside the stack's."""
-    return stack.settings.model_copy(update={"download_port": free_port(), **overrides})
+    """Settings for a second download service beside the stack's, on a free port it takes as it starts."""
+    return stack.settings.model_copy(update={"download_port": 0, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def download(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DownloadHarne
             "observer_interval": 600.0,  # this module tests failover in the reader, before any observer reacts
         }
     )
-    stack = LocalStack(settings).start()  # with the download service, on settings.download_port
+    stack = LocalStack(settings).start()  # with the download service, on a free port
     try:
         assert stack.download is not None
         ring, replication = topology_ring(settings, stack)
@@ -143,9 +143,8 @@ def download(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DownloadHarne
                 random.Random(100 + i).randbytes(150_000 if i % 3 == 0 else 20_000),
                 variants={"small": random.Random(200 + i).randbytes(3_000)},
             )
-        yield DownloadHarness(
-            stack, settings, seeder, stack.download, f"http://127.0.0.1:{settings.download_port}", media
-        )
+        url = f"http://127.0.0.1:{stack.settings.download_port}"
+        yield DownloadHarness(stack, stack.settings, seeder, stack.download, url, media)
     finally:
         stack.stop()
 
@@ -309,7 +308,7 @@ def test_views_that_cannot_be_written_never_fail_a_read(download: DownloadHarnes
     settings = service_settings(download.stack, download_views_dir=blocker / "views", download_view_queue=5)
     service = download_process(settings, rpc_url=download.stack.anvil.url).start()
     try:
-        url = f"http://127.0.0.1:{settings.download_port}"
+        url = f"http://127.0.0.1:{service.ports[0]}"
         for _ in range(30):
             response = httpx.get(f"{url}/m/photo1?size=small", timeout=30)
             assert response.status_code == 200

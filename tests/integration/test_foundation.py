@@ -17,7 +17,6 @@ from PIL import Image
 
 from mediaproof.anvil import AnvilNode
 from mediaproof.devstack import LocalStack
-from mediaproof.processes import free_port
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from tests.integration.stack import cli_env, stack_settings
 
@@ -139,7 +138,7 @@ def test_bundle_proves_the_photo_with_nothing_but_a_bare_anvil(tmp_path: Path) -
         stack.stop()
     state = settings.data_dir / "anvil" / "state.json"
     assert state.exists()
-    anvil = AnvilNode(free_port(), tmp_path / "bare", state_file=state).start()
+    anvil = AnvilNode(0, tmp_path / "bare", state_file=state).start()
     try:
         # Nothing but the file, the bundle and an RPC endpoint: no deployment file, no service.
         bare = settings.model_copy(update={"rpc_url": anvil.url, "deployment_file": tmp_path / "none.json",

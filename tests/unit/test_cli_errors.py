@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from mediaproof.processes import free_port
 
 FAKE_ADDRESSES = {
     "chain_id": 31337,
@@ -55,8 +54,11 @@ def test_no_node_at_rpc_url_is_reported(tmp_path: Path) -> None:
     photo.write_bytes(b"some bytes")
     deployment = tmp_path / "deployment.json"
     deployment.write_text(json.dumps(FAKE_ADDRESSES))
-    url = f"http://127.0.0.1:{free_port()}"
-    result = run_cli("verify", str(photo), "--rpc", url, "--deployment", str(deployment))
+    # Bound and never listening, so the port is refused for the whole test: nobody else can start a node on it.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        result = run_cli("verify", str(photo), "--rpc", url, "--deployment", str(deployment))
     assert_one_line_error(result, f"no Ethereum node answers at {url}")
 
 
