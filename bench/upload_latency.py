@@ -1,6 +1,8 @@
-"""Time from upload start to shareable link for a 2 MB photo: POST /uploads → prepare (waits for the variants)
-→ sign locally → commit (R=2 fresh receipts, relayed registerMedia on anvil). p50/p95 over N uploads.
-Goal p95 <= 2 s (the seed's SLO is 10 s). `python bench/upload_latency.py [N]` (default 20).
+"""Time from upload start to an anchored proof and a shareable link for a 2 MB photo: POST /uploads → prepare
+(waits for the variants) → sign locally → commit (R=2 fresh receipts bound to the record) → the batch closes
+(`MEDIAPROOF_BATCH_INTERVAL`) and its root is anchored on anvil. p50/p95 over N uploads, beside the direct path
+(its own relayed registerMedia) measured in the same run. Goal: batched p95 <= batch interval + 2 s (the seed's
+SLO for a link is 10 s). `python bench/upload_latency.py [N]` (default 20).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.upload.client import UploadClient, ensure_wallet
 
 RESULTS = Path(__file__).resolve().parent / "results" / "upload_latency.txt"
-GOAL = 2.0
+MARGIN = 2.0  # the goal: p95 within the batch interval plus this
 SLO = 10.0
 
 
@@ -39,42 +41,57 @@ def photo_2mb(seed: int) -> bytes:
     return out.getvalue()
 
 
+def timed_uploads(http: httpx.Client, owner: Account, photos: list[bytes], mode: str) -> list[float]:
+    timings = []
+    for n, photo in enumerate(photos):
+        started = time.perf_counter()
+        stored = http.post("/uploads", content=photo).json()
+        prepared = http.post(
+            f"/uploads/{stored['upload_id']}/prepare",
+            json={"owner": owner.address, "title": f"{mode} photo {n}", "mode": mode},
+        ).json()
+        signature = eip712.sign(prepared["typed_data"], owner.key)
+        done = http.post(f"/uploads/{stored['upload_id']}/commit", json={"signature": "0x" + signature.hex()})
+        elapsed = time.perf_counter() - started
+        if done.status_code != 200 or done.json().get("state") != "committed" or len(prepared["variants"]) != 3:
+            raise SystemExit(f"{mode} upload {n} failed: {done.text} variants={prepared['variants']}")
+        if n:  # the first warms connections and caches
+            timings.append(elapsed)
+    return sorted(timings)
+
+
+def p95(timings: list[float]) -> float:
+    return timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     owner = Account.from_key(ANVIL_TEST_KEYS[1])
-    photos = [photo_2mb(seed) for seed in range(runs + 1)]
+    photos = [photo_2mb(seed) for seed in range(2 * (runs + 1))]
     stack, tmp = start_stack()
-    timings = []
+    interval = stack.settings.batch_interval
     try:
         url = stack.settings.resolved_upload_url()
         chain = MediaproofChain.from_settings(stack.settings.model_copy(update={"rpc_url": stack.anvil.url}))
         with UploadClient(url) as client:
             ensure_wallet(client, chain, owner, 10**18)
         with httpx.Client(base_url=url, timeout=60) as http:
-            for n, photo in enumerate(photos):
-                started = time.perf_counter()
-                stored = http.post("/uploads", content=photo).json()
-                prepared = http.post(
-                    f"/uploads/{stored['upload_id']}/prepare", json={"owner": owner.address, "title": f"photo {n}"}
-                ).json()
-                signature = eip712.sign(prepared["typed_data"], owner.key)
-                done = http.post(f"/uploads/{stored['upload_id']}/commit", json={"signature": "0x" + signature.hex()})
-                elapsed = time.perf_counter() - started
-                if done.status_code != 200 or len(prepared["variants"]) != 3:
-                    raise SystemExit(f"upload {n} failed: {done.text} variants={prepared['variants']}")
-                if n:  # the first warms connections and caches
-                    timings.append(elapsed)
+            batched = timed_uploads(http, owner, photos[: runs + 1], "batched")
+            direct = timed_uploads(http, owner, photos[runs + 1 :], "direct")
     finally:
         stack.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
     size = len(photos[0]) / 1e6
+    goal = interval + MARGIN
     lines = [
-        f"Upload start -> shareable link, {size:.1f} MB photo (3000x2250 JPEG), N={len(timings)}, R=2 of 3 clusters,",
-        "variants (small/medium/large) made, stored on R clusters and signed into the record; relayed on anvil",
-        f"p50 {statistics.median(timings):.3f} s   p95 {p95:.3f} s   max {timings[-1]:.3f} s   "
-        f"goal p95 <= {GOAL} s: {'met' if p95 <= GOAL else 'NOT met'}   (seed SLO {SLO} s)",
+        f"Upload start -> anchored proof and link, {size:.1f} MB photo (3000x2250 JPEG), N={len(batched)} each, "
+        "R=2 of 3 clusters,",
+        "variants (small/medium/large) made, stored on R clusters, receipts bound to the signed record; anvil",
+        f"batched (batch interval {interval:g} s, one upload at a time): p50 {statistics.median(batched):.3f} s   "
+        f"p95 {p95(batched):.3f} s   max {batched[-1]:.3f} s   goal p95 <= {goal:g} s: "
+        f"{'met' if p95(batched) <= goal else 'NOT met'}",
+        f"direct (baseline, its own relayed transaction): p50 {statistics.median(direct):.3f} s   "
+        f"p95 {p95(direct):.3f} s   max {direct[-1]:.3f} s   (seed SLO for a link {SLO} s)",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
