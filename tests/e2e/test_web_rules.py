@@ -166,3 +166,52 @@ def test_media_card_links_by_short_id_and_falls_back_to_media_id() -> None:
     assert media_card({**row, "media_type": "video/mp4"}, "v1", "http://d")["thumb"] == "http://d/m/v1?size=poster"
     assert human_size(15_400) == "15.4 KB" and human_size(999) == "999 bytes"
     assert ether(10**16) == "0.01 ETH" and ether(0) == "0 ETH" and ether("9472000000000000") == "0.009472 ETH"
+
+
+def test_proof_check_config_carries_the_exported_abis_and_the_signed_types(tmp_path: Path) -> None:
+    from webapp.deployment import PROOF_CHECK_ABI, proof_check_abis, proof_check_config
+
+    path = write_deployment(tmp_path, {"chain_id": 31337, "contracts": {"MediaApp": MEDIA_APP}})
+    config = proof_check_config(chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545"))
+    assert (config["chainId"], config["mediaApp"], config["rpcUrl"]) == (31337, MEDIA_APP, "http://127.0.0.1:8545")
+    for contract, names in PROOF_CHECK_ABI.items():
+        assert [entry["name"] for entry in config["abis"][contract]] == list(names)
+    assert config["domain"] == {"name": "Mediaproof", "version": "1"}
+    assert [f["name"] for f in config["recordTypes"]["MediaRecord"]][-3:] == ["nonce", "deadline", "maxFee"]
+    assert config["receiptTypes"]["StorageReceipt"][0] == {"name": "clusterId", "type": "uint32"}
+
+    (tmp_path / "abi").mkdir()
+    for name in PROOF_CHECK_ABI:
+        (tmp_path / "abi" / f"{name}.json").write_text(json.dumps([]))
+    with pytest.raises(DeploymentError, match="has no verifyInclusion"):
+        proof_check_abis(tmp_path / "abi")
+
+
+def test_browser_reports_read_as_a_verdict_in_words() -> None:
+    from webapp.proof_reports import ZERO_ADDRESS, bundle_data_url, report_from, verdict
+
+    owner, other = ACCOUNT.address, "0x" + "12" * 20
+    raw = {
+        "kind": "batched", "owner": owner, "batch": 42, "block": 42, "timestamp": 1_700_000_000, "proven": True,
+        "first": False, "first_owner": other, "first_block": 40,
+        "checks": [{"key": "inclusion", "ok": True, "text": "in"}, {"key": "first", "ok": False, "info": True}],
+        "receipts": [{"cluster_id": 1, "ok": True, "text": "Cluster 1: fine"}],
+    }  # fmt: skip
+    report = report_from(raw)
+    assert report.summary == "Batched proof in batch 42 (block 42), 2023-11-14 22:13:20 UTC"
+    assert [c.key for c in report.checks] == ["inclusion", "first"] and report.checks[1].info
+    assert report.receipts[0].cluster == "1" and report.receipts[0].ok
+    status, headline = verdict([report], None)
+    assert status == "proven" and f"registered by {owner} in batch 42 (block 42)" in headline
+    assert f"First proven by {other} in block 40." in headline
+    direct = report_from({**raw, "kind": "direct", "batch": 0, "block": 7})
+    assert direct.summary.startswith("Direct proof directly in block 7")
+
+    failed = report_from({**raw, "proven": False})
+    assert verdict([failed], None)[0] == "failed"
+    assert "none of the 2 proof bundles" in verdict([failed, failed], None)[1]
+    assert verdict([], {"owner": ZERO_ADDRESS, "block": 0})[0] == "not_proven"
+    status, headline = verdict([], {"owner": other, "block": 9})
+    assert status == "chain_only" and f"names {other} (block 9)" in headline
+    url = bundle_data_url({"title": "a b/c"})
+    assert url.startswith("data:application/json;charset=utf-8,") and "%20" in url and " " not in url

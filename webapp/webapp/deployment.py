@@ -1,7 +1,9 @@
-"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address, its proofOf and depositOf calls.
+"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address, its proofOf and depositOf calls,
+and for the browser's own proof check (assets/proofcheck.js) the contracts' exported ABI entries it calls and the
+EIP-712 types of records and receipts.
 
-Read once from deployments/<network>.json and mediaproof/abi/MediaApp.json; the page gets plain values, the
-backend keeps the ABI to decode what the browser's own eth_call returns.
+Read from deployments/<network>.json and mediaproof/abi/*.json; the page gets plain values, the backend keeps the
+ABI to decode what the browser's own eth_call returns.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_abi_to_4byte_selector, is_address, to_checksum_address
 
+from mediaproof import eip712
 from mediaproof.errors import DeploymentError, InputError
 from mediaproof.settings import PROJECT_ROOT, Settings
 
-MEDIA_APP_ABI_FILE = PROJECT_ROOT / "mediaproof" / "abi" / "MediaApp.json"
+ABI_DIR = PROJECT_ROOT / "mediaproof" / "abi"
+MEDIA_APP_ABI_FILE = ABI_DIR / "MediaApp.json"
 ZERO_ADDRESS = "0x" + "00" * 20
+# What the browser's proof check calls or decodes, per contract: entries of the exported ABIs, by name.
+PROOF_CHECK_ABI = {
+    "MediaApp": ("verifyInclusion", "anchorOf", "proofDetail", "userContract", "topology"),
+    "StorageTopology": ("cluster", "receiptLifetime", "replicationFactor", "MAX_CLOCK_SKEW"),
+    "UserMedia": ("MediaRegistered",),
+}
 
 
 @dataclass(frozen=True)
@@ -144,3 +154,37 @@ def load_chain_config() -> ChainConfig:
     except FileNotFoundError:
         modified_ns = 0  # chain_config_from_files reports the missing file
     return _cached(deployment_file, modified_ns, settings.rpc_url)
+
+
+def _abi_entries(abi_file: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    try:
+        abi_json = json.loads(abi_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise DeploymentError(f"cannot read the ABI at {abi_file} ({exc}): run `make compile`") from None
+    abi = abi_json["abi"] if isinstance(abi_json, dict) else abi_json
+    found = {entry.get("name"): entry for entry in abi if entry.get("type") in ("function", "event")}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise DeploymentError(f"{abi_file} has no {', '.join(missing)}: rebuild the ABI files (`make compile`)")
+    return [found[name] for name in names]
+
+
+@lru_cache(maxsize=4)
+def proof_check_abis(abi_dir: Path = ABI_DIR) -> dict[str, list[dict[str, Any]]]:
+    """The ABI entries the browser's proof check needs, from the contracts' exported ABIs."""
+    return {name: _abi_entries(abi_dir / f"{name}.json", names) for name, names in PROOF_CHECK_ABI.items()}
+
+
+def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str, Any]:
+    """Everything assets/proofcheck.js takes besides the bundles: where the chain is, which MediaApp this app
+    knows (a bundle naming another contract fails), the ABI entries it calls, and the EIP-712 domain name, version
+    and types records and receipts are signed under (mediaproof.eip712, the ones the contracts hash)."""
+    return {
+        "chainId": config.chain_id,
+        "rpcUrl": config.rpc_url,
+        "mediaApp": config.media_app,
+        "abis": proof_check_abis(abi_dir),
+        "domain": {"name": eip712.DOMAIN_NAME, "version": eip712.DOMAIN_VERSION},
+        "recordTypes": {"MediaRecord": eip712.MEDIA_RECORD_FIELDS, "MediaVariant": eip712.MEDIA_VARIANT_FIELDS},
+        "receiptTypes": {"StorageReceipt": eip712.STORAGE_RECEIPT_FIELDS},
+    }
