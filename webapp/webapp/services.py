@@ -126,7 +126,23 @@ async def search(settings: Settings, query: str, limit: int = 24) -> list[dict[s
 
 
 async def media(settings: Settings, key: str) -> dict[str, Any]:
+    """One record by media id or short id (that link's own record), or the first proof of a sha256."""
     return await _json("GET", _indexer(settings, f"/media/{key}"), "indexer")
+
+
+async def media_proof(settings: Settings, key: str) -> dict[str, Any]:
+    """The portable proof bundle (mediaproof-proof-v1) of one record, by media id or short id."""
+    return await _json("GET", _indexer(settings, f"/media/{key}/proof"), "indexer")
+
+
+async def proofs(settings: Settings, sha256_hex: str) -> list[dict[str, Any]]:
+    """Every proof bundle of some bytes the indexer knows, earliest first (an untrusted source: the browser checks
+    each against the chain); NotRegistered when it knows none."""
+    digest = sha256_hex.lower().removeprefix("0x")
+    if not _MEDIA_KEY.match("0x" + digest):
+        raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
+    body = await _json("GET", _indexer(settings, f"/proofs/0x{digest}"), "indexer")
+    return [b for b in body.get("bundles") or [] if isinstance(b, dict)]
 
 
 async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, Any]:

@@ -69,6 +69,8 @@ def page_shell(heading: str, *children: rx.Component) -> rx.Component:
                 *children,
                 spacing="4",
                 width="100%",
+                # Addresses and hashes in running text break rather than push a phone's screen wider.
+                overflow_wrap="anywhere",
             ),
             size="3",
             padding="1.25em 1em",
