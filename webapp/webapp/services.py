@@ -49,12 +49,6 @@ def download_base(settings: Settings) -> str:
     return settings.resolved_download_url()
 
 
-def download_url(settings: Settings, short_id: str, size: str = "original") -> str:
-    if size not in SIZES:
-        raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}")
-    return f"{download_base(settings)}/m/{short_id}?size={size}"
-
-
 class KnownLinks:
     """Short ids this process learned from the uploads it committed, by media id and by sha256.
 
@@ -152,26 +146,6 @@ async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, A
 async def clusters(settings: Settings) -> list[dict[str, Any]]:
     body = await _json("GET", _indexer(settings, "/clusters"), "indexer")
     return list(body["clusters"])
-
-
-# --- the download service ---
-
-
-async def sha256_of_short_id(settings: Settings, short_id: str) -> str:
-    """The original's sha256 behind a short link: the download service names bytes by their hash (the ETag)."""
-    url = download_url(settings, short_id, "original")
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            reply = await client.head(url)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(
-            f"the download service did not answer ({type(exc).__name__}): is it running?"
-        ) from None
-    if reply.status_code == 404:
-        raise NotRegistered(f"no media has the link /m/{short_id}")
-    if reply.status_code != 200 or not reply.headers.get("etag"):
-        raise ServiceUnavailable(f"the download service answered {reply.status_code} for /m/{short_id}")
-    return "0x" + reply.headers["etag"].strip('"').removeprefix("W/").strip('"')
 
 
 # --- the upload service ---
