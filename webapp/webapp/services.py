@@ -179,17 +179,25 @@ async def upload(settings: Settings, upload_id: str) -> dict[str, Any]:
     return await _json("GET", _upload(settings, f"/uploads/{upload_id}"), "upload service")
 
 
-async def prepare(settings: Settings, upload_id: str, owner: str, title: str) -> dict[str, Any]:
+MODES = ("batched", "direct")
+
+
+async def prepare(settings: Settings, upload_id: str, owner: str, title: str, mode: str = "batched") -> dict[str, Any]:
+    """The record to sign: typed data whose integers are decimal strings, for eth_signTypedData_v4 as it is."""
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     return await _json(
         "POST",
         _upload(settings, f"/uploads/{upload_id}/prepare"),
         "upload service",
         timeout=SLOW_TIMEOUT,
-        json={"owner": owner, "title": title},
+        json={"owner": owner, "title": title, "mode": mode},
     )
 
 
 async def commit(settings: Settings, upload_id: str, signature: str) -> dict[str, Any]:
+    """Receipts, then the batch's anchor (up to the batch interval) or the direct registration: `state` is
+    "committed" with the link, batch and proof bundle, or "anchoring" while its batch is still open."""
     return await _json(
         "POST",
         _upload(settings, f"/uploads/{upload_id}/commit"),
