@@ -215,3 +215,14 @@ def test_browser_reports_read_as_a_verdict_in_words() -> None:
     assert status == "chain_only" and f"names {other} (block 9)" in headline
     url = bundle_data_url({"title": "a b/c"})
     assert url.startswith("data:application/json;charset=utf-8,") and "%20" in url and " " not in url
+
+
+def test_cards_of_later_registrations_name_who_proved_the_bytes_first() -> None:
+    from webapp.media_rows import media_card
+
+    first = {"owner": "0x" + "34" * 20, "media_id": "0x" + "cd" * 32, "block": 12, "short_id": "F1"}
+    row = {"id": "0x" + "ab" * 32, "title": "Copy", "owner": "0x" + "12" * 20, "media_type": "image/jpeg",
+           "is_first_proof": False, "first_registration": first}  # fmt: skip
+    assert media_card(row, "c1", "http://d")["first_note"] == "First proven by 0x3434…3434 in block 12"
+    assert media_card({**row, "is_first_proof": True}, "c1", "http://d")["first_note"] == ""
+    assert media_card({k: v for k, v in row.items() if k != "first_registration"}, "", "http://d")["first_note"] == ""
