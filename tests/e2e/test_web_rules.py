@@ -1,4 +1,5 @@
-"""The web app's pure rules, without a browser: the sign-in check and reading the deployment for the page.
+"""The web app's pure rules, without a browser: the sign-in check, reading the deployment for the page, what the
+browser's proof check is given, and how its reports and the indexer's rows read.
 
 Here rather than in tests/unit because they need the web environment (siwe, Reflex's pins); they take < 1 s.
 """
@@ -10,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_utils import keccak
 from webapp.deployment import MEDIA_APP_ABI_FILE, chain_config_from_files
 from webapp.signin import SESSION_LIFETIME, SIGNATURE_WINDOW, check_signature, issue_challenge
 
@@ -93,26 +94,14 @@ def write_deployment(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def test_chain_config_reads_deployment_and_decodes_proofs(tmp_path: Path) -> None:
+def test_chain_config_reads_deployment_and_makes_deposit_calls(tmp_path: Path) -> None:
     path = write_deployment(tmp_path, {"chain_id": 31337, "block": 1, "contracts": {"MediaApp": MEDIA_APP.lower()}})
     config = chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
     assert (config.chain_id, config.chain_id_hex, config.media_app) == (31337, "0x7a69", MEDIA_APP)
-    digest = "ab" * 32
-    assert config.proof_of_calldata(digest) == config.proof_of_selector + digest
-    assert len(config.proof_of_selector) == 10
-
-    owner = ACCOUNT.address
-    answer = abi_encode(["address", "address", "uint64", "uint64"], [owner, MEDIA_APP, 1_700_000_000, 42])
-    proof = config.decode_proof("0x" + answer.hex())
-    assert proof.registered and proof.owner == owner and proof.block_number == 42
-    assert proof.time_utc == "2023-11-14 22:13:20 UTC"
-    unknown = config.decode_proof("0x" + bytes(128).hex())
-    assert not unknown.registered
-
-    with pytest.raises(DeploymentError, match="not a proof"):
-        config.decode_proof("0x1234")
-    with pytest.raises(InputError, match="sha256"):
-        config.proof_of_calldata("xyz")
+    calldata = config.deposit_of_calldata(ACCOUNT.address)
+    assert calldata == "0x" + keccak(text="depositOf(address)")[:4].hex() + "00" * 12 + ACCOUNT.address[2:].lower()
+    with pytest.raises(InputError, match="not an Ethereum address"):
+        config.deposit_of_calldata("0x1234")
 
 
 @pytest.mark.parametrize(
@@ -134,11 +123,11 @@ def test_chain_config_names_the_problem_with_the_deployment(tmp_path: Path, cont
         chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
 
 
-def test_chain_config_needs_proof_of_in_the_abi(tmp_path: Path) -> None:
+def test_chain_config_needs_deposit_of_in_the_abi(tmp_path: Path) -> None:
     path = write_deployment(tmp_path, {"chain_id": 31337, "contracts": {"MediaApp": MEDIA_APP}})
     abi = tmp_path / "abi.json"
     abi.write_text(json.dumps([{"type": "function", "name": "other", "inputs": [], "outputs": []}]))
-    with pytest.raises(DeploymentError, match="no proofOf"):
+    with pytest.raises(DeploymentError, match="no depositOf"):
         chain_config_from_files(path, abi, "http://127.0.0.1:8545")
 
 
