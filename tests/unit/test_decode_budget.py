@@ -8,14 +8,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediaproof.errors import Busy, InputError
 from mediaproof.settings import Settings
+from mediaproof.upload.app import create_app
 from mediaproof.upload.decode_budget import SMALL_SHARE, DecodeBudget, NoBudget, budget_from
+from tests.unit.test_upload_intake import photo_bytes
 
 MiB = 1 << 20
 CAPACITY = 64 * MiB
@@ -209,6 +213,20 @@ def test_the_bounds_come_from_settings_and_can_be_turned_off(tmp_path: Path) -> 
     assert isinstance(off, NoBudget)
     with off.hold(1 << 40):  # anything goes, at once
         asyncio.run(_hold_once(off, 1 << 40))
+
+
+def test_the_upload_service_answers_503_with_retry_after_when_the_budget_is_full(tmp_path: Path) -> None:
+    settings_ = Settings(data_dir=tmp_path)
+    app = create_app(settings_)
+    budget = DecodeBudget(CAPACITY, 1, max_waiting=0, wait_timeout=1)
+    app.state.service = SimpleNamespace(settings=settings_, incoming=tmp_path / "incoming", budget=budget)
+    client = TestClient(app)  # not entered as a context: no lifespan, no chain
+    with budget.hold(CAPACITY):
+        answer = client.post("/uploads", content=photo_bytes(5, (640, 480)))
+    assert answer.status_code == 503
+    assert 1 <= int(answer.headers["retry-after"]) <= 60
+    assert answer.json()["error"] == "Busy" and "send this image again in" in answer.json()["detail"]
+    assert list((tmp_path / "incoming").iterdir()) == []  # nothing of the refused upload is kept
 
 
 async def _hold_once(budget: DecodeBudget, cost: int) -> None:
