@@ -11,10 +11,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 import os
+import threading
 
-logger = logging.getLogger(__name__)
 TRIM_ABOVE = 32 << 20  # a decode that held at least this much is worth a trim afterwards (~1 ms for a big heap)
 
 
@@ -39,10 +38,41 @@ def trim() -> bool:
     return True
 
 
+class _Trimmer:
+    """Trims on a thread of its own: one trim takes up to ~0.1 s (madvise over hundreds of MiB of freed pages), and
+    an upload's check is released in the event loop, which must not stall. One trim at a time; a release during a
+    trim asks for one more after it, so no freed memory is left behind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def request(self) -> None:
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        threading.Thread(target=self._run, name="malloc-trim", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            trim()
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+
+
+_trimmer = _Trimmer()
+
+
 def trim_after(cost: int) -> None:
-    """The decode budget's release hook: trim once a big decode has let go of its pixels."""
+    """The decode budget's release hook: once a big decode has let go of its pixels, trim (in the background)."""
     if cost >= TRIM_ABOVE:
-        trim()
+        _trimmer.request()
 
 
 def memory_of(pid: int | None = None) -> dict[str, int]:
