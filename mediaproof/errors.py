@@ -12,6 +12,7 @@ MediaproofError
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   ├── ContentMismatch                bytes do not hash to what was claimed
 │   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
+├── Busy                               at its limit for now (the decode budget): try again after retry_after s
 ├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
 └── ProofError (ValueError)            a proof bundle is malformed or does not check out against the chain
 """
@@ -66,6 +67,15 @@ class ContentMismatch(StorageError):
 
 class NotPinned(StorageError):
     """A storage cluster holds an object's record, but its IPFS node no longer has the object pinned (409)."""
+
+
+class Busy(MediaproofError):
+    """The service is at a limit it keeps to stay up (e.g. the decode budget), and its queue is full or the wait was
+    too long: nothing is wrong with the request, send it again after `retry_after` seconds (503 + Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ReceiptError(MediaproofError, ValueError):

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     variant_workers: int = Field(1, ge=0, le=16, description="upload service threads making variants (0: queue only)")
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
     prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
+    decode_bounds: bool = Field(
+        True, description="bound image decoding by the decode budget (false: unbounded, the baseline of bench/abuse.py)"
+    )
+    decode_budget_bytes: int = Field(
+        512 << 20, ge=16 << 20, description="decoded pixels (estimated from headers) the upload service holds at once"
+    )
+    decode_slots: int = Field(2, ge=1, le=64, description="images decoded at once (one more for small ones)")
+    decode_queue: int = Field(32, ge=0, description="uploads waiting for the decode budget before more get 503")
+    decode_wait: float = Field(60.0, gt=0, description="seconds an upload waits for the decode budget before 503")
+    memory_trim: bool = Field(True, description="hand freed memory back to the OS after big decodes (glibc)")
     download_port: int = Field(8701, description="download service port")
     download_url: str | None = Field(None, description="download service as browsers reach it (default: local port)")
     indexer_port: int = Field(8702, description="indexer read API port")

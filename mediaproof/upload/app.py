@@ -1,4 +1,5 @@
-"""The upload service's HTTP API (FastAPI). Every expected failure answers 4xx/5xx JSON {detail, error}.
+"""The upload service's HTTP API (FastAPI). Every expected failure answers 4xx/5xx JSON {detail, error}; when the
+decode budget has no room in time, 503 with Retry-After (see upload/decode_budget.py).
 
 POST /uploads                      body = the file's bytes (streamed)  → upload id, sha256, cid, type, size
 GET  /uploads/{id}                 the same, with variants as they become ready
@@ -36,6 +37,7 @@ from mediaproof import eip712
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
+    Busy,
     ChainError,
     ContentMismatch,
     InputError,
@@ -53,7 +55,8 @@ from mediaproof.keygen import KeyGenerator
 from mediaproof.settings import Settings
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
-from mediaproof.upload.intake import inspect_media, receive, remove_quietly
+from mediaproof.upload.decode_budget import DecodeBudget, budget_from
+from mediaproof.upload.intake import MediaFacts, inspect_bounded, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.registration import (
@@ -86,6 +89,7 @@ class Service:
     workers: VariantWorkers
     incoming: Path
     reader: ChainReader
+    budget: DecodeBudget  # the one decode budget of this process: upload checks and variant jobs share it
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -135,6 +139,7 @@ def build_service(settings: Settings) -> Service:
     UploadLedger(db_path).close()
     BatchStore(db_path).close()
     relay = Relay(chain, gateway)
+    budget = budget_from(settings)
     service = Service(
         settings=settings,
         chain=chain,
@@ -142,9 +147,12 @@ def build_service(settings: Settings) -> Service:
         relay=relay,
         keygen=KeyGenerator(db_path, lease_size=settings.keygen_lease_size, label="upload"),
         spool=spool,
-        workers=VariantWorkers(db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts),
+        workers=VariantWorkers(
+            db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
+        ),
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
+        budget=budget,
     )
     service.batcher = Batcher(
         db_path,
@@ -194,7 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return {"ok": True, "gateway": service.relay.gateway.address, "chain_id": service.chain.chain_id}
+        return {"ok": True, "gateway": service.relay.gateway.address, "chain_id": service.chain.chain_id,
+                "decoding": service.budget.snapshot()}  # fmt: skip
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
@@ -207,7 +216,16 @@ def create_app(settings: Settings) -> FastAPI:
             )
         received = await receive(request.stream(), service.incoming, limit)
         try:
-            body = await run(accept_upload, service, received.path, received.digest, received.head)
+            # The check waits for room in the decode budget here, in the event loop: no worker thread is held
+            # while it waits, so health checks and small uploads go on during a flood of big images.
+            facts = await inspect_bounded(
+                service.budget,
+                received.path,
+                received.head,
+                received.digest.size,
+                scan_png=service.settings.decode_bounds,
+            )
+            body = await run(accept_upload, service, received.path, received.digest, facts)
         finally:
             remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
         service.workers.wake()
@@ -301,9 +319,8 @@ def create_app(settings: Settings) -> FastAPI:
 # --- the steps, each run on a worker thread ---
 
 
-def accept_upload(service: Service, path: Path, digest: ContentDigest, head: bytes) -> dict[str, Any]:
-    """Validate by content, store the original on R clusters (unless already there), queue its variants."""
-    facts = inspect_media(path, head, digest.size)
+def accept_upload(service: Service, path: Path, digest: ContentDigest, facts: MediaFacts) -> dict[str, Any]:
+    """Store the original (checked: `facts`) on R clusters (unless already there), queue its variants."""
     store, ledger = service.store(), service.ledger()
     sha = digest.sha256_hex
     already = bool(store.placements(sha))
@@ -504,6 +521,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (ReceiptError, 422),
     (NotRegistered, 404),
     (ChainError, 502),
+    (Busy, 503),
     (StorageError, 503),
     (MediaproofError, 500),
 ]
@@ -514,7 +532,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = next(code for kind, code in _STATUS if isinstance(exc, kind))
         if status >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         logger.info("upload broken off by the client; its temp file is removed")

@@ -2,6 +2,11 @@
 
 Nothing is kept of a file that fails: the caller removes the temp file on any error. `inspect_media` decides what
 a file is from its bytes (never its name) and refuses anything that is not a whole, sane photo or video.
+
+Checking is planned from the header first (`plan_check`: type, size, pixel limit, and the memory the check and the
+later variants will take) and run second (`run_check`), so the upload service can make the decode wait for room in
+its decode budget (`inspect_bounded`). A PNG is checked by streaming through it (mediaproof.pngscan), never decoded
+whole; a JPEG at 1/8 scale; other formats are decoded, under the budget.
 """
 
 from __future__ import annotations
@@ -9,16 +14,17 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio.to_thread
 from PIL import Image
 
-from mediaproof import mediatype, variants, video
+from mediaproof import mediatype, pngscan, variants, video
 from mediaproof.content import ContentDigest, ContentHasher
 from mediaproof.errors import InputError, MediaTooLarge
+from mediaproof.upload.decode_budget import DecodeBudget
 
 # Bytes gathered from the socket before one hand-off to a worker thread for writing and hashing: big enough that the
 # hop costs nothing next to the work, small enough to stay a few MiB per upload in flight.
@@ -35,6 +41,9 @@ ACCEPTED = {
     "video/webm": None,
 }
 ACCEPTED_NAMES = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4, MOV or WebM"
+# A check that goes through at most this many pixels (a JPEG's at 1/8 scale: a 24 MP photo is 0.4 MP) takes ~0.1 s
+# and may pass bigger ones waiting for the decode budget (see decode_budget); a video's probe (its header) is quick.
+SMALL_PIXELS = 4_000_000
 _heif_registered = False
 
 
@@ -55,6 +64,18 @@ class MediaFacts:
     @property
     def is_video(self) -> bool:
         return self.media_type.startswith("video/")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One file's check as planned from its header alone, before anything is decoded."""
+
+    path: Path
+    media_type: str
+    cost: int = 0  # bytes of decoded pixels the check holds at once (a video is probed by ffmpeg, out of process)
+    needs: int = 0  # the most any later step holds (the variants): more than the budget could ever admit is refused
+    scan_png: bool = True  # a PNG is streamed through, not decoded (False: Pillow decodes it whole, the old way)
+    pixels: int = 0  # what the check goes through (its time, as `cost` is its memory)
 
 
 def register_heif() -> None:
@@ -129,8 +150,26 @@ def _human(n: int) -> str:
     return f"{n} bytes"
 
 
-def inspect_media(path: Path, head: bytes, size: int) -> MediaFacts:
+def inspect_media(path: Path, head: bytes, size: int, *, scan_png: bool = True) -> MediaFacts:
     """What the file is and its dimensions; InputError with a sentence for anything Mediaproof does not accept."""
+    return run_check(plan_check(path, head, size, scan_png=scan_png))
+
+
+async def inspect_bounded(
+    budget: DecodeBudget, path: Path, head: bytes, size: int, *, scan_png: bool = True
+) -> MediaFacts:
+    """`inspect_media` within the decode budget: the header is read first, then the decode waits for room (in the
+    event loop, holding no worker thread) and runs on a thread. Busy when the wait would be too long; InputError
+    when the image needs more memory than the budget could ever admit (refused before a pixel is decoded)."""
+    check = await anyio.to_thread.run_sync(lambda: plan_check(path, head, size, scan_png=scan_png))
+    budget.refuse_if_over(max(check.cost, check.needs))
+    async with budget.hold_async(check.cost, small=check.pixels <= SMALL_PIXELS):
+        return await anyio.to_thread.run_sync(run_check, check)
+
+
+def plan_check(path: Path, head: bytes, size: int, *, scan_png: bool = True) -> Check:
+    """The file's type by its bytes, and for an image its header checked (format, pixel limit) and the memory its
+    check and its variants will take; InputError with a sentence for anything Mediaproof does not accept."""
     if size == 0:
         raise InputError("the file is empty (0 bytes): there is nothing to register")
     media_type = mediatype.sniff(head)
@@ -141,14 +180,36 @@ def inspect_media(path: Path, head: bytes, size: int) -> MediaFacts:
             "the type is read from the bytes, not the file name"
         )
     if media_type.startswith("video/"):
-        info = video.probe(path)
-        return MediaFacts(media_type, info.width, info.height, info.duration)
-    width, height = check_image(path, ACCEPTED[media_type] or "")
-    return MediaFacts(media_type, width, height)
+        return Check(path, media_type)
+    expected = ACCEPTED[media_type] or ""
+    with _opened(path, expected) as image:
+        needs = variants.variant_cost(variants.drafted(image))
+    with _opened(path, expected) as image:
+        streamed = image.format == "PNG" and scan_png
+        cost = pngscan.SCAN_BYTES if streamed else variants.decode_cost(_check_draft(image), all_frames=True)
+        pixels = image.width * image.height * int(getattr(image, "n_frames", 1))  # after the draft
+    return Check(path, media_type, cost, needs, scan_png, pixels)
 
 
-def check_image(path: Path, expected_format: str) -> tuple[int, int]:
-    """Decode the image (a JPEG at 1/8 scale, which still reads every byte) to prove it is whole; its size."""
+def run_check(check: Check) -> MediaFacts:
+    """Decode (or stream through) the file to prove it whole; its facts. InputError with a sentence if not."""
+    if check.media_type.startswith("video/"):
+        info = video.probe(check.path)
+        return MediaFacts(check.media_type, info.width, info.height, info.duration)
+    if check.media_type == "image/png" and check.scan_png:
+        try:
+            header = pngscan.scan(check.path, lambda h: variants.check_pixels(h.width, h.height))
+        except pngscan.PngError as exc:
+            raise InputError(f"the image is truncated or corrupt: {exc}") from exc
+        return MediaFacts(check.media_type, header.width, header.height)
+    width, height = check_image(check.path, ACCEPTED[check.media_type] or "")
+    return MediaFacts(check.media_type, width, height)
+
+
+@contextlib.contextmanager
+def _opened(path: Path, expected_format: str) -> Iterator[Image.Image]:
+    """The image opened (its header read, nothing decoded) and checked against the format its bytes announced and
+    the pixel limit."""
     register_heif()
     try:
         with Image.open(path) as image:
@@ -157,15 +218,8 @@ def check_image(path: Path, expected_format: str) -> tuple[int, int]:
                     f"the file starts like {expected_format} but decodes as {image.format}: "
                     "a disguised or polyglot file"
                 )
-            width, height = image.size
-            variants.check_pixels(width, height)
-            if image.format == "JPEG":
-                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            image.load()
-            frames = int(getattr(image, "n_frames", 1))
-            if image.format == "GIF" and frames > 1:
-                image.seek(frames - 1)  # reaching the last frame proves the animation is whole
-                image.load()
+            variants.check_pixels(*image.size)
+            yield image
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
@@ -175,6 +229,25 @@ def check_image(path: Path, expected_format: str) -> tuple[int, int]:
         ) from exc
     except Exception as exc:  # Pillow's decoders raise many unrelated types (OSError, SyntaxError, struct.error…)
         raise InputError(f"the image is truncated or corrupt ({type(exc).__name__}: {exc})"[:300]) from exc
+
+
+def _check_draft(image: Image.Image) -> Image.Image:
+    """A JPEG set to decode at 1/8 scale, which still reads (and so checks) every byte."""
+    if image.format == "JPEG":
+        width, height = image.size
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+    return image
+
+
+def check_image(path: Path, expected_format: str) -> tuple[int, int]:
+    """Decode the image (a JPEG at 1/8 scale) to prove it is whole; its size."""
+    with _opened(path, expected_format) as image:
+        width, height = image.size
+        _check_draft(image).load()
+        frames = int(getattr(image, "n_frames", 1))
+        if image.format == "GIF" and frames > 1:
+            image.seek(frames - 1)  # reaching the last frame proves the animation is whole
+            image.load()
     return width, height
 
 

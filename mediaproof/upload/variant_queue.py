@@ -20,6 +20,7 @@ from mediaproof import variants, video
 from mediaproof.content import digest_bytes
 from mediaproof.errors import InputError
 from mediaproof.gateway_store import GatewayStore, Rendition
+from mediaproof.upload.decode_budget import DecodeBudget, NoBudget
 from mediaproof.upload.intake import register_heif
 from mediaproof.upload.ledger import UploadLedger, VariantJob
 from mediaproof.upload.placement import Placer
@@ -48,8 +49,17 @@ class Spool:
 class VariantWorkers:
     """`count` threads draining the queue; `wake()` after an enqueue so a job starts at once."""
 
-    def __init__(self, db_path: Path, placer: Placer, spool: Spool, count: int, max_attempts: int) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        placer: Placer,
+        spool: Spool,
+        count: int,
+        max_attempts: int,
+        budget: DecodeBudget | None = None,
+    ) -> None:
         self._db_path = db_path
+        self._budget = budget or NoBudget()
         self._placer = placer
         self._spool = spool
         self._count = count
@@ -99,7 +109,7 @@ class VariantWorkers:
 
     def run(self, job: VariantJob, ledger: UploadLedger, store: GatewayStore) -> None:
         try:
-            make_renditions(job, store, self._placer, self._spool)
+            make_renditions(job, store, self._placer, self._spool, self._budget)
         except InputError as exc:
             # The original cannot be decoded: no retry can help. The original itself is still served.
             ledger.fail(job.original, str(exc), self._max_attempts, permanent=True)
@@ -114,8 +124,12 @@ class VariantWorkers:
             self._spool.drop(job.original)
 
 
-def make_renditions(job: VariantJob, store: GatewayStore, placer: Placer, spool: Spool) -> list[Rendition]:
-    """Make, store on R clusters and record every rendition of `job.original`; returns them (all ready)."""
+def make_renditions(
+    job: VariantJob, store: GatewayStore, placer: Placer, spool: Spool, budget: DecodeBudget | None = None
+) -> list[Rendition]:
+    """Make, store on R clusters and record every rendition of `job.original`; returns them (all ready).
+    Photos are decoded within `budget` (waiting for room as long as it takes); an image the whole budget could
+    not hold fails for good with a sentence, its original still served."""
     original = spool.path(job.original)
     with tempfile.TemporaryDirectory(dir=spool.directory, prefix="fetch-") as scratch:
         if not original.exists():
@@ -126,7 +140,7 @@ def make_renditions(job: VariantJob, store: GatewayStore, placer: Placer, spool:
                 made = [variants.Variant("poster", poster, frame.width, frame.height, "image/jpeg")]
         else:
             register_heif()
-            made = variants.make_variants(original.read_bytes())
+            made = variants.make_variants(original.read_bytes(), admit=(budget or NoBudget()).hold)
         renditions = []
         for variant in made:
             digest = digest_bytes(variant.data)

@@ -17,7 +17,9 @@ from PIL import Image
 
 from mediaproof.content import digest_bytes
 from mediaproof.errors import InputError, MediaTooLarge
-from mediaproof.upload.intake import inspect_media, receive
+from mediaproof.pngscan import SCAN_BYTES
+from mediaproof.upload.decode_budget import DecodeBudget
+from mediaproof.upload.intake import SMALL_PIXELS, inspect_bounded, inspect_media, plan_check, receive
 
 
 def photo_bytes(seed: int = 1, size: tuple[int, int] = (1200, 900), fmt: str = "JPEG") -> bytes:
@@ -99,13 +101,14 @@ def test_receive_removes_the_temp_file_when_the_client_breaks_off(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("scan_png", [True, False], ids=["streamed", "decoded"])
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_inspect_refuses_every_hostile_file_with_a_sentence(name: str, tmp_path: Path) -> None:
+def test_inspect_refuses_every_hostile_file_with_a_sentence(name: str, scan_png: bool, tmp_path: Path) -> None:
     data = HOSTILE[name]
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(InputError) as caught:
-        inspect_media(path, data[:64], len(data))
+        inspect_media(path, data[:64], len(data), scan_png=scan_png)
     message = str(caught.value)
     assert len(message) > 20 and " " in message
 
@@ -131,3 +134,40 @@ def test_inspect_accepts_heic(tmp_path: Path) -> None:
     facts = inspect_media(path, out.getvalue()[:64], len(out.getvalue()))
     assert facts.media_type in ("image/heic", "image/heif")
     assert (facts.width, facts.height) == (320, 240)
+
+
+def rgb_png_claiming(width: int, height: int) -> bytes:
+    """The header of an RGB PNG of width×height (what a 300 KB 100-megapixel PNG starts with), and no pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_the_check_is_planned_from_the_header_alone(tmp_path: Path) -> None:
+    """A 100-megapixel PNG is streamed through in 4 MiB, and its variants will hold < 512 MiB; a 24 MP JPEG is
+    checked at 1/8 scale, a small and quick check. Nothing here decodes a pixel (the PNG has none to decode)."""
+    path = tmp_path / "flood.png"
+    path.write_bytes(rgb_png_claiming(10_000, 10_000))
+    check = plan_check(path, path.read_bytes()[:64], path.stat().st_size)
+    assert check.cost == SCAN_BYTES and check.pixels == 100_000_000 > SMALL_PIXELS
+    assert 400_000_000 < check.needs < 512 << 20  # one full-size buffer (4 B/px) and a small reduction
+    assert plan_check(path, path.read_bytes()[:64], 1, scan_png=False).cost == 400_000_000  # Pillow: 4 B/px
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(photo_bytes(6, (6000, 4000)))
+    check = plan_check(photo, photo.read_bytes()[:64], photo.stat().st_size)
+    assert check.cost == 750 * 500 * 4 and check.pixels <= SMALL_PIXELS
+
+
+def test_an_image_that_needs_more_than_the_whole_budget_is_refused_before_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "big.webp"
+    Image.new("RGB", (3000, 3000), "navy").save(path, "WEBP")  # WebP decodes at 16 B/px: 137 MiB
+    budget = DecodeBudget(64 << 20, 2, max_waiting=4, wait_timeout=5)
+    data = path.read_bytes()
+    with pytest.raises(InputError, match=r"needs 1\d\d MiB of memory to decode, more than the 64 MiB"):
+        anyio.run(lambda: inspect_bounded(budget, path, data[:64], len(data)))
+    assert budget.snapshot()["used"] == 0
+    facts = anyio.run(lambda: inspect_bounded(DecodeBudget(512 << 20, 2, 4, 5), path, data[:64], len(data)))
+    assert (facts.width, facts.height) == (3000, 3000)

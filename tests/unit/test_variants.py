@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+import subprocess
+import sys
 import zlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,7 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mediaproof.errors import InputError
-from mediaproof.variants import MAX_PIXELS, make_variants, target_size
+from mediaproof.variants import MAX_PIXELS, drafted, make_variants, target_size, variant_cost
 
 
 def jpeg(width: int, height: int, exif: Image.Exif | None = None) -> bytes:
@@ -120,3 +125,75 @@ def test_shrink_by_an_exact_factor_averages_pixels() -> None:
     checker = Image.new("L", (4, 2))
     checker.putdata([0, 255, 0, 255, 255, 0, 255, 0])
     assert list(shrink(checker, (2, 1)).getdata()) == [128, 128]  # a box average, not a sample of one pixel
+
+
+# --- memory: what variant_cost promises is what make_variants holds ---
+
+PEAK_CHILD = """
+import sys
+from mediaproof import variants
+from mediaproof.upload.intake import register_heif
+from mediaproof.upload.memory import memory_of
+
+register_heif()
+data = open(sys.argv[1], "rb").read()
+with variants.open_image(data) as image:
+    cost = variants.variant_cost(variants.drafted(image))
+before = memory_of()["VmHWM"]
+made = variants.make_variants(data)
+print(cost, memory_of()["VmHWM"] - before, len(made))
+"""
+
+
+def gradient(mode: str, size: int) -> Image.Image:
+    ramp = Image.linear_gradient("L").resize((size, size))
+    rgb = Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.ROTATE_90), ramp))
+    return rgb.convert(mode) if mode != "RGB" else rgb
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "fmt"),
+    [("RGB", 7000, "PNG"), ("RGBA", 5000, "PNG"), ("P", 5000, "PNG"), ("RGB", 3000, "WEBP"), ("RGB", 6000, "JPEG")],
+)
+def test_variant_cost_bounds_the_measured_peak(mode: str, size: int, fmt: str, tmp_path: Path) -> None:
+    """Measured in a fresh process (VmHWM): the estimate from the header is never below what decoding really
+    holds, and not wildly above it either (that would refuse images the budget could take)."""
+    path = tmp_path / f"image.{fmt.lower()}"
+    gradient(mode, size).save(path, fmt, **({"compress_level": 1} if fmt == "PNG" else {}))
+    answer = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path)], capture_output=True, text=True, timeout=120)
+    assert answer.returncode == 0, answer.stderr
+    estimate, measured, made = map(int, answer.stdout.split())
+    assert made == 3
+    assert measured <= estimate, f"{mode} {fmt}: held {measured / 2**20:.0f} MiB, estimated {estimate / 2**20:.0f}"
+    assert estimate <= 1.5 * measured + (16 << 20), f"{mode} {fmt}: estimate {estimate / 2**20:.0f} MiB is far off"
+
+
+def test_a_big_image_is_shrunk_by_a_whole_factor_and_turned_upright(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° clockwise
+    buffer = io.BytesIO()
+    gradient("RGB", 7000).resize((7000, 3500)).save(buffer, "PNG", exif=exif, compress_level=1)
+    with Image.open(io.BytesIO(buffer.getvalue())) as image:
+        assert variant_cost(image) < 7000 * 3500 * 4 * 1.5  # one full-size buffer, never a second one
+    sizes = {v.name: (v.width, v.height) for v in make_variants(buffer.getvalue())}
+    assert sizes == {"large": (800, 1600), "medium": (400, 800), "small": (160, 320)}
+
+
+def test_variants_are_admitted_with_their_cost_before_decoding() -> None:
+    admitted: list[int] = []
+
+    @contextlib.contextmanager
+    def admit(cost: int) -> Iterator[None]:
+        admitted.append(cost)
+        yield
+
+    data = jpeg(4000, 3000)
+    made = make_variants(data, admit=admit)
+    with Image.open(io.BytesIO(data)) as image:
+        assert admitted == [variant_cost(drafted(image))] and len(made) == 3
+
+    def refuse(cost: int) -> Iterator[None]:
+        raise InputError("no room")
+
+    with pytest.raises(InputError, match="no room"):
+        make_variants(data, admit=contextlib.contextmanager(refuse))

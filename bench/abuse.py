@@ -1,0 +1,253 @@
+"""Abuse benchmarks: each section attacks a real stack and prints its figures beside a baseline measured in the same
+run, against the same stack with that section's limits turned off.
+
+`python bench/abuse.py [section ...]` runs the named sections (default: all) and rewrites their parts of
+bench/results/abuse.txt, keeping the other sections' last results. A section that breaks is reported in its part
+and the others still run: this never fails a build (benchmarks are not part of `make test`).
+
+Sections:
+  pixel-flood   8 parallel uploads of a 10000×10000 PNG (~300 KB, 400 MB decoded): the upload service's peak RSS,
+                its RSS afterwards, and /health and small-upload latency during the flood; bounded (the shipped
+                settings), bounded without malloc_trim, and with every bound off (MEDIAPROOF_DECODE_BOUNDS=false).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import sys
+import threading
+import time
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._upload_common import start_stack
+from mediaproof.upload.memory import memory_of
+
+RESULTS = Path(__file__).resolve().parent / "results" / "abuse.txt"
+MiB = 1 << 20
+GUARD = 600.0  # seconds any wait may take before the section gives up (a broken service, not a slow one)
+
+
+# --- shared helpers ---
+
+
+def until(what: str, condition: Callable[[], bool], guard: float = GUARD, pause: float = 0.25) -> None:
+    deadline = time.monotonic() + guard
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not after {guard:.0f} s")
+        time.sleep(pause)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (p99 of 40 samples is the largest: said as it is, not interpolated)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def small_photo(seed: int) -> bytes:
+    """A 640×480 phone-like JPEG (~100 KB): noise over a gradient, so it does not compress to nothing."""
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(0, 255, 640, dtype=np.float32)[None, :, None]
+    pixels = np.clip(gradient + rng.normal(0, 30, (480, 640, 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+# --- section: pixel-flood ---
+
+FLOOD = 8
+FLOOD_RUNS: list[tuple[str, dict[str, object]]] = [
+    ("bounded (shipped settings)", {}),
+    ("bounded, no malloc_trim", {"memory_trim": False}),
+    ("baseline: bounds off", {"decode_bounds": False, "memory_trim": False}),
+]
+
+
+@dataclass
+class FloodRun:
+    label: str
+    before: int = 0
+    peak: int = 0
+    after: int = 0
+    outcomes: dict[int, int] = field(default_factory=dict)
+    flood_seconds: float = 0.0
+    variants_seconds: float = 0.0
+    health: list[float] = field(default_factory=list)
+    small: list[float] = field(default_factory=list)
+    small_refused: int = 0
+
+
+def flood_pngs() -> list[bytes]:
+    """Eight distinct 10000×10000 RGB PNGs at the pixel limit: one encoded (optimize), told apart by a text chunk."""
+    out = io.BytesIO()
+    Image.new("RGB", (10_000, 10_000), (40, 90, 160)).save(out, "PNG", optimize=True)
+    png = out.getvalue()
+    iend = png.rindex(b"IEND") - 4
+    pngs = []
+    for n in range(FLOOD):
+        text = b"Comment\x00flood %d" % n
+        chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+        pngs.append(png[:iend] + chunk + png[iend:])
+    return pngs
+
+
+def settled_rss(pid: int, quiet: float = 5.0, guard: float = 120.0) -> int:
+    """RSS once it stops falling: no new low for `quiet` seconds (freeing is done), at most `guard` seconds."""
+    low, since, deadline = memory_of(pid)["VmRSS"], time.monotonic(), time.monotonic() + guard
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = memory_of(pid)["VmRSS"]
+        if now < low - MiB:
+            low, since = now, time.monotonic()
+    return memory_of(pid)["VmRSS"]
+
+
+def one_flood(label: str, overrides: dict[str, object], pngs: list[bytes]) -> FloodRun:
+    run = FloodRun(label)
+    # One cluster: the flood is about the upload service's memory, not replication.
+    stack, tmp = start_stack(clusters=1, replication_factor=1, **overrides)
+    try:
+        assert stack.upload is not None and stack.upload.proc is not None
+        pid = stack.upload.proc.pid
+        url = stack.settings.resolved_upload_url()
+        with httpx.Client(base_url=url, timeout=GUARD) as http:
+
+            def variants_settled(ids: list[str]) -> bool:
+                states = (http.get(f"/uploads/{i}").json()["variants_state"] for i in ids)
+                return all(s in ("done", "failed") for s in states)
+
+            warm = http.post("/uploads", content=small_photo(1)).json()["upload_id"]  # connections, caches
+            until("the warm-up's variants", lambda: variants_settled([warm]))
+            run.before = settled_rss(pid)
+            answers: dict[int, httpx.Response] = {}
+
+            def send(n: int) -> None:
+                with httpx.Client(base_url=url, timeout=GUARD) as own:
+                    answers[n] = own.post("/uploads", content=pngs[n])
+
+            senders = [threading.Thread(target=send, args=(n,)) for n in range(FLOOD)]
+            started = time.perf_counter()
+            for sender in senders:
+                sender.start()
+            seed = 100
+            while any(s.is_alive() for s in senders):
+                t0 = time.perf_counter()
+                http.get("/health").raise_for_status()
+                run.health.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                small = http.post("/uploads", content=small_photo(seed))
+                run.small.append(time.perf_counter() - t0)
+                run.small_refused += small.status_code != 201
+                seed += 1
+                time.sleep(0.1)
+            for sender in senders:
+                sender.join(GUARD)
+            run.flood_seconds = time.perf_counter() - started
+            for answer in answers.values():
+                run.outcomes[answer.status_code] = run.outcomes.get(answer.status_code, 0) + 1
+            accepted = [a.json()["upload_id"] for a in answers.values() if a.status_code == 201]
+            until("the flood's variants", lambda: variants_settled(accepted))
+            run.variants_seconds = time.perf_counter() - started
+        run.after = settled_rss(pid)
+        run.peak = memory_of(pid)["VmHWM"]
+    finally:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return run
+
+
+def pixel_flood() -> list[str]:
+    pngs = flood_pngs()
+    runs = [one_flood(label, overrides, pngs) for label, overrides in FLOOD_RUNS]
+    lines = [
+        f"{FLOOD} parallel uploads of a 10000×10000 RGB PNG ({len(pngs[0]) / 1000:.0f} KB each, 100 MP: the pixel "
+        "limit, 400 MB decoded), 1 cluster;",
+        "meanwhile, again and again: GET /health and POST of a 640×480 JPEG (~100 KB). RSS of the upload service "
+        "process (/proc: VmHWM = peak).",
+        "goal: peak < 1024 MiB, RSS back near its level before, /health and small uploads answered during the flood",
+        "",
+        f"{'':28} {'peak':>9} {'before':>8} {'after':>8} {'flood':>7} {'+variants':>10} {'small p50':>10} "
+        f"{'small p99':>10} {'health p99':>11}  flood answers",
+    ]
+    for run in runs:
+        answers = ", ".join(f"{n}×{code}" for code, n in sorted(run.outcomes.items()))
+        refused = f", {run.small_refused} small refused" if run.small_refused else ""
+        lines.append(
+            f"{run.label:28} {run.peak / MiB:5.0f} MiB {run.before / MiB:4.0f} MiB {run.after / MiB:4.0f} MiB "
+            f"{run.flood_seconds:5.1f} s {run.variants_seconds:8.1f} s {percentile(run.small, 0.5):8.2f} s "
+            f"{percentile(run.small, 0.99):8.2f} s {percentile(run.health, 0.99):9.2f} s  {answers}{refused} "
+            f"({len(run.small)} small uploads)"
+        )
+    bounded, _, baseline = runs
+    met = bounded.peak < 1 << 30 and bounded.after < bounded.before + 128 * MiB
+    lines += [
+        "",
+        f"bounded peak {bounded.peak / MiB:.0f} MiB vs {baseline.peak / MiB:.0f} MiB unbounded "
+        f"({baseline.peak / max(bounded.peak, 1):.1f}x less); after the flood {bounded.after / MiB:.0f} MiB "
+        f"(+{(bounded.after - bounded.before) / MiB:.0f} MiB on before). goal: {'met' if met else 'NOT met'}",
+    ]
+    return lines
+
+
+# --- running sections and keeping their results ---
+
+SECTIONS: dict[str, Callable[[], list[str]]] = {
+    "pixel-flood": pixel_flood,
+}
+
+
+def run_section(name: str) -> list[str]:
+    started = time.perf_counter()
+    try:
+        lines = SECTIONS[name]()
+    except Exception:  # a benchmark reports what broke; it never fails the build
+        lines = ["FAILED:", *traceback.format_exc().rstrip().splitlines()[-6:]]
+    return [*lines, f"(section took {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')})"]
+
+
+def merge_results(fresh: dict[str, list[str]]) -> str:
+    """The results file with these sections replaced and every other section's last result kept, in SECTIONS
+    order (a section no longer listed is dropped)."""
+    kept: dict[str, list[str]] = {}
+    if RESULTS.exists():
+        current = None
+        for line in RESULTS.read_text().splitlines():
+            if line.startswith("== ") and line[3:].strip() in SECTIONS:
+                current = line[3:].strip()
+                kept[current] = []
+            elif current is not None:
+                kept[current].append(line)
+    kept.update(fresh)
+    parts = ["\n".join([f"== {name}", *kept[name]]).rstrip() for name in SECTIONS if name in kept]
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(SECTIONS)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {', '.join(unknown)}; there are: {', '.join(SECTIONS)}")
+        return
+    fresh = {}
+    for name in names:
+        print(f"== {name}", flush=True)
+        fresh[name] = run_section(name)
+        print("\n".join(fresh[name]), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(merge_results(fresh))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
