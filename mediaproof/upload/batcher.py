@@ -77,12 +77,12 @@ class Batcher:
         self._bell.set()
 
     def _run(self) -> None:
-        store, gateway = BatchStore(self._db_path), GatewayStore(self._db_path)
+        store, placements = BatchStore(self._db_path), GatewayStore(self._db_path)
         try:
-            self._settle_built(store, gateway)
+            self._settle_built(store)
             while not self._stopping.is_set():
                 try:
-                    wait = self.close_due(store, gateway)
+                    wait = self.close_due(store, placements)
                 except MediaproofError as exc:
                     logger.warning("closing a batch failed, retrying in %.0f s: %s", RETRY_SECONDS, exc)
                     store.release_closing()
@@ -91,9 +91,9 @@ class Batcher:
                 self._bell.clear()
         finally:
             store.close()
-            gateway.close()
+            placements.close()
 
-    def close_due(self, store: BatchStore, gateway: GatewayStore) -> float:
+    def close_due(self, store: BatchStore, placements: GatewayStore) -> float:
         """Close one batch if one is due; the seconds until the next may be."""
         count, oldest = store.pending_summary()
         if count == 0 or oldest is None:
@@ -103,24 +103,23 @@ class Batcher:
             return self._interval - age
         entries = store.take_pending(self._max_files)
         if entries:
-            self._anchor(store, gateway, entries)
+            self._anchor(store, placements, entries)
         return 0.0 if count > self._max_files else self._interval
 
-    def _anchor(self, store: BatchStore, gateway: GatewayStore, entries: list[Entry]) -> None:
+    def _anchor(self, store: BatchStore, placements: GatewayStore, entries: list[Entry]) -> None:
         for entry in entries:
             self._reveal_earlier_proof(store, entry)
-        gateway_address = self._relay.gateway.address
         manifest = BatchManifest(
             chain_id=self._chain.chain_id,
             contract=self._chain.media_app.address,
             topology=self._chain.topology.address,
-            sequencer=gateway_address,
+            sequencer=self._relay.gateway.address,
             entries=tuple(parse_manifest_entry(e.entry) for e in entries),
         )
         tree = manifest.tree()
         body = json.dumps(manifest.to_json(tree), separators=(",", ":")).encode()
         digest = digest_bytes(body)
-        self._placer.place(gateway, digest, body, title="batch manifest")
+        self._placer.place(placements, digest, body, title="batch manifest")
         root = "0x" + tree.root.hex()
         store.add_batch(root, body.decode(), digest.sha256_hex, digest.cid, [e.media_id for e in entries])
         self._send_anchor(store, store.batch(root))  # type: ignore[arg-type]
@@ -149,7 +148,7 @@ class Batcher:
             raise ChainError(f"root 0x{root.hex()} is anchored in block {block}, but its event is missing")
         return "0x" + bytes(logs[0]["transactionHash"]).hex()
 
-    def _settle_built(self, store: BatchStore, gateway: GatewayStore) -> None:
+    def _settle_built(self, store: BatchStore) -> None:
         """After a crash: batches whose anchor may or may not have been mined are anchored (again) or settled."""
         for batch in store.built_batches():
             try:
