@@ -5,7 +5,11 @@ MediaproofError
 │   ├── MediaTooLarge
 │   ├── SignatureRefused               a signature that is not the owner's, or a valid one by a key not allowed
 │   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
+│   ├── Forbidden                      a signed-in wallet asking for what is not its own, or a foreign web origin
+│   ├── ClientTooSlow                  a request body that stopped arriving (the idle timeout)
 │   └── UploadConflict                 a step taken out of order (commit before prepare)
+├── RateLimited                        over a rate limit or quota: try again after `retry_after` seconds
+│   └── Overloaded                     the service holds as many open uploads as it takes: try again shortly
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   └── DeploymentError                missing or mismatched deployments/<network>.json
@@ -38,6 +42,27 @@ class SignatureRefused(InputError):
 
 class NotAuthenticated(InputError):
     """A request that needs credentials came without valid ones (the services answer 401)."""
+
+
+class Forbidden(InputError):
+    """A signed-in wallet asking to act on another wallet's upload or media, or a write from a web origin that is
+    not allowed (the upload service answers 403)."""
+
+
+class ClientTooSlow(InputError):
+    """A request body that stopped arriving for longer than the idle timeout (the upload service answers 408)."""
+
+
+class RateLimited(MediaproofError):
+    """Over a rate limit or quota (429); `retry_after` is how many seconds until the request may succeed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Overloaded(RateLimited):
+    """The service holds as many open uploads as it takes (503, with `retry_after`)."""
 
 
 class UploadConflict(InputError):

@@ -1,5 +1,11 @@
 """The upload service's HTTP API (FastAPI). Every expected failure answers 4xx/5xx JSON {detail, error}.
 
+Every write needs `Authorization: Bearer <token>` of a signed-in wallet (mediaproof.upload.sessions), is refused
+from a foreign web origin (mediaproof.upload.access), and counts against rate limits (mediaproof.upload.quotas).
+
+POST /auth/nonce                   {address, origin?}           → {nonce, message}: the EIP-4361 message to sign
+POST /auth/session                 {message, signature}         → {token, address, expires_at}
+GET  /auth/session · DELETE /auth/session                       the session's wallet · sign out
 POST /uploads                      body = the file's bytes (streamed)  → upload id, sha256, cid, type, size
 GET  /uploads/{id}                 the same, with variants as they become ready
 POST /uploads/{id}/prepare         {owner, title, parent?, mode?} → EIP-712 typed data of the record to sign
@@ -37,12 +43,16 @@ from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
+    ClientTooSlow,
     ContentMismatch,
+    Forbidden,
     InputError,
     MediaproofError,
     MediaTooLarge,
     NotAuthenticated,
     NotRegistered,
+    Overloaded,
+    RateLimited,
     ReceiptError,
     SignatureRefused,
     StorageError,
@@ -51,11 +61,13 @@ from mediaproof.errors import (
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
 from mediaproof.settings import Settings
+from mediaproof.upload.access import OriginGuard, require_owner, require_uploader
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.intake import inspect_media, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
+from mediaproof.upload.quotas import Quotas
 from mediaproof.upload.registration import (
     MODES,
     SIGNATURE_LIFETIME,
@@ -66,6 +78,7 @@ from mediaproof.upload.registration import (
     prepare_record,
 )
 from mediaproof.upload.relay import Relay, checked_address, parse_signature
+from mediaproof.upload.sessions import SessionStore, bearer_token, origin_of
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
@@ -86,6 +99,8 @@ class Service:
     workers: VariantWorkers
     incoming: Path
     reader: ChainReader
+    sessions: SessionStore
+    quotas: Quotas
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -145,6 +160,8 @@ def build_service(settings: Settings) -> Service:
         workers=VariantWorkers(db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts),
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
+        sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
+        quotas=Quotas(db_path, settings),
     )
     service.batcher = Batcher(
         db_path,
@@ -173,13 +190,16 @@ def create_app(settings: Settings) -> FastAPI:
             service.placer.close()
 
     app = FastAPI(title="Mediaproof upload service", lifespan=lifespan)
-    # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress), so its origin
-    # must be allowed; the JSON calls that follow come from the web app's backend and need no CORS.
+    # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress) with the wallet's
+    # bearer token, so its origin must be allowed, with the authorization header; writes from any other origin are
+    # refused before their body is read (OriginGuard, inside CORS so that preflights are answered first).
+    app.add_middleware(OriginGuard, allowed=settings.resolved_upload_cors_origins())
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.resolved_upload_cors_origins(),
-        allow_methods=["GET", "POST"],
-        allow_headers=["content-type"],
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["content-type", "authorization"],
+        expose_headers=["retry-after"],
         max_age=600,
     )
     _add_error_handlers(app)
@@ -191,25 +211,83 @@ def create_app(settings: Settings) -> FastAPI:
     async def run(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
 
+    async def signed_in(request: Request) -> str:
+        """The wallet of the request's bearer session (NotAuthenticated, 401, without a live one)."""
+        token = bearer_token(request.headers.get("authorization"))
+        return (await run(service_of(request).sessions.wallet, token))[0]
+
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return {"ok": True, "gateway": service.relay.gateway.address, "chain_id": service.chain.chain_id}
+        return {
+            "ok": True,
+            "gateway": service.relay.gateway.address,
+            "chain_id": service.chain.chain_id,
+            "open_uploads": service.quotas.open,
+        }
+
+    @app.post("/auth/nonce")
+    async def auth_nonce(request: Request) -> dict[str, Any]:
+        service = service_of(request)
+        body = await json_body(request)
+        address = checked_address(body.get("address"), "address")
+        domain, uri = sign_in_origin(service.settings, body.get("origin"), request.headers.get("origin"))
+        await run(service.quotas.take_nonce, client_address(request))
+        issued = await run(service.sessions.issue, address, domain, uri, service.chain.chain_id)
+        return issued.as_json()
+
+    @app.post("/auth/session")
+    async def auth_session(request: Request) -> dict[str, Any]:
+        service = service_of(request)
+        body = await json_body(request)
+        w3 = service.chain.w3
+
+        def contract_says(call: dict[str, str]) -> bytes | None:  # EIP-1271, for a wallet that is a contract
+            return bytes(w3.eth.call(call)) if w3.eth.get_code(call["to"]) else None  # type: ignore[arg-type]
+
+        session = await run(
+            service.sessions.sign_in, body.get("message"), body.get("signature"), service.chain.chain_id, contract_says
+        )
+        return session.as_json()
+
+    @app.get("/auth/session")
+    async def auth_whoami(request: Request) -> dict[str, Any]:
+        address, expires = await run(
+            service_of(request).sessions.wallet, bearer_token(request.headers.get("authorization"))
+        )
+        return {"address": address, "expires_at": int(expires)}
+
+    @app.delete("/auth/session")
+    async def auth_sign_out(request: Request) -> dict[str, Any]:
+        token = bearer_token(request.headers.get("authorization"))
+        return {"signed_out": await run(service_of(request).sessions.end, token)}
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
         service = service_of(request)
+        wallet = await signed_in(request)
+        client = client_address(request)
         limit = service.settings.max_upload_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise MediaTooLarge(
                 f"the file is {int(declared)} bytes, over the upload limit of {limit} bytes: send a smaller file"
             )
-        received = await receive(request.stream(), service.incoming, limit)
-        try:
-            body = await run(accept_upload, service, received.path, received.digest, received.head)
-        finally:
-            remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
+
+        async def charge(size: int) -> None:  # a body without Content-Length is counted as it streams
+            await run(service.quotas.charge_bytes, wallet, client, size)
+
+        async with service.quotas.receiving(wallet, client):
+            if declared is not None and declared.isdigit():
+                await charge(int(declared))
+            received = await receive(
+                request.stream(), service.incoming, limit, service.settings.upload_idle_timeout,
+                None if declared is not None and declared.isdigit() else charge,
+            )  # fmt: skip
+            try:
+                body = await run(accept_upload, service, received.path, received.digest, received.head, wallet)
+            finally:
+                remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
         service.workers.wake()
         return JSONResponse(body, status_code=201)
 
@@ -221,11 +299,16 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/prepare")
     async def prepare(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
         upload = await run(find_upload, service, upload_id)
+        require_uploader(upload, wallet)
         if upload.state in ("committed", "anchoring"):
             raise UploadConflict(f"upload {upload_id} is already signed and registered as media {upload.media_id}")
-        owner = checked_address(body.get("owner"))
+        owner = checked_address(body.get("owner", wallet))
+        if owner != wallet:
+            raise Forbidden(f"prepare names {owner} as the record's owner, but {wallet} is signed in: a record's "
+                            "owner is the wallet that signs in (sign in with that wallet)")  # fmt: skip
         title = body.get("title")
         if not isinstance(title, str) or not title.strip():
             raise InputError("title is missing or empty: give the media a title")
@@ -241,7 +324,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/commit")
     async def commit(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
+        require_uploader(await run(find_upload, service, upload_id), wallet)
         send = body.get("send", "relayer")
         if send not in ("relayer", "client"):
             raise InputError(f"send must be 'relayer' (the service sends it) or 'client' (you do), not {send!r}")
@@ -254,7 +339,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/confirm")
     async def confirm(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
+        require_uploader(await run(find_upload, service, upload_id), wallet)
         tx = body.get("tx")
         if not isinstance(tx, str) or len(tx.removeprefix("0x")) != 64:
             raise InputError("tx must be the 0x-hex hash of the transaction that sent registerMedia")
@@ -263,8 +350,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/users")
     async def onboard(request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
-        owner = checked_address(body.get("owner"))
+        owner = checked_address(body.get("owner", wallet))
+        require_owner(owner, wallet, f"registering wallet {owner}")
         deposit = body.get("deposit_wei")
         if deposit is not None:
             try:
@@ -282,18 +371,20 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/media/{media_id}/delete/prepare")
     async def delete_prepare(media_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return await run(prepare_delete, service, parse_media_id(media_id))
+        wallet = await signed_in(request)
+        return await run(prepare_delete, service, parse_media_id(media_id), wallet)
 
     @app.post("/media/{media_id}/delete")
     async def delete(media_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
         try:
             nonce, deadline = int(body["nonce"]), int(body["deadline"])
         except (KeyError, TypeError, ValueError):
             raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required") from None
         signature = parse_signature(body.get("signature"))
-        return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature)
+        return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature, wallet)
 
     return app
 
@@ -301,7 +392,7 @@ def create_app(settings: Settings) -> FastAPI:
 # --- the steps, each run on a worker thread ---
 
 
-def accept_upload(service: Service, path: Path, digest: ContentDigest, head: bytes) -> dict[str, Any]:
+def accept_upload(service: Service, path: Path, digest: ContentDigest, head: bytes, uploader: str) -> dict[str, Any]:
     """Validate by content, store the original on R clusters (unless already there), queue its variants."""
     facts = inspect_media(path, head, digest.size)
     store, ledger = service.store(), service.ledger()
@@ -314,7 +405,7 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
     )
     upload_id = secrets.token_urlsafe(12)
     ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
-                      facts.duration)  # fmt: skip
+                      facts.duration, uploader)  # fmt: skip
     job = ledger.job(sha)
     made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
@@ -407,8 +498,9 @@ async def wait_for_anchor(service: Service, upload_id: str, pending: dict[str, A
     return pending
 
 
-def prepare_delete(service: Service, media: str) -> dict[str, Any]:
+def prepare_delete(service: Service, media: str, wallet: str) -> dict[str, Any]:
     upload = committed_upload(service, media)
+    require_owner(upload.owner, wallet, f"media {media}")
     assert upload.owner is not None
     service.relay.user_contract(upload.owner)  # tombstones live in the owner's UserMedia: it must have one
     order = eip712.DeleteMedia(
@@ -431,8 +523,11 @@ def committed_upload(service: Service, media: str) -> Upload:
     return upload
 
 
-def delete_media(service: Service, media: str, nonce: int, deadline: int, signature: bytes) -> dict[str, Any]:
+def delete_media(
+    service: Service, media: str, nonce: int, deadline: int, signature: bytes, wallet: str
+) -> dict[str, Any]:
     upload = committed_upload(service, media)
+    require_owner(upload.owner, wallet, f"media {media}")
     assert upload.owner is not None
     user_contract = service.relay.user_contract(upload.owner)
     if service.chain.user_media(user_contract).functions.isDeleted(bytes.fromhex(media[2:])).call():
@@ -480,6 +575,24 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in_origin(settings: Settings, asked: object, header: str | None) -> tuple[str, str]:
+    """(domain, URI) a sign-in message names: the web app origin asked for in the body (its backend asks on the
+    page's behalf) or sent by the browser, if allowed; else the upload service's own URL (the CLI)."""
+    allowed = settings.resolved_upload_cors_origins()
+    if asked is not None:
+        if not isinstance(asked, str) or asked.rstrip("/") not in allowed:
+            raise Forbidden(f"origin {asked!r} is not one of the web app origins that may sign in here "
+                            "(MEDIAPROOF_UPLOAD_CORS_ORIGINS)")  # fmt: skip
+        return origin_of(asked)
+    if header is not None and header.rstrip("/") in allowed:
+        return origin_of(header)
+    return origin_of(settings.resolved_upload_url())
+
+
 def parse_parent(value: object) -> bytes:
     if value in (None, "", "0x" + "00" * 32):
         return eip712.ZERO32
@@ -498,6 +611,10 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (MediaTooLarge, 413),
     (NotAuthenticated, 401),
     (SignatureRefused, 403),
+    (Forbidden, 403),
+    (ClientTooSlow, 408),
+    (Overloaded, 503),
+    (RateLimited, 429),
     (UploadConflict, 409),
     (ContentMismatch, 502),
     (InputError, 422),
@@ -514,7 +631,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = next(code for kind, code in _STATUS if isinstance(exc, kind))
         if status >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
+        body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+        headers = {}
+        if isinstance(exc, RateLimited):
+            body["retry_after"] = exc.retry_after
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, ClientTooSlow):
+            headers["Connection"] = "close"  # the rest of its body is never read
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         logger.info("upload broken off by the client; its temp file is removed")
