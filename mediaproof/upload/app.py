@@ -260,7 +260,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.delete("/auth/session")
     async def auth_sign_out(request: Request) -> dict[str, Any]:
         token = bearer_token(request.headers.get("authorization"))
-        return {"signed_out": await run(service_of(request).sessions.end, token)}
+        address, _ = await run(service_of(request).sessions.wallet, token)  # 401 for no live session
+        await run(service_of(request).sessions.end, token)
+        return {"signed_out": address}
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
@@ -353,7 +355,8 @@ def create_app(settings: Settings) -> FastAPI:
         wallet = await signed_in(request)
         body = await json_body(request)
         owner = checked_address(body.get("owner", wallet))
-        require_owner(owner, wallet, f"registering wallet {owner}")
+        if owner != wallet:
+            raise Forbidden(f"{wallet} is signed in: a wallet may register itself, not {owner}")
         deposit = body.get("deposit_wei")
         if deposit is not None:
             try:
