@@ -5,11 +5,15 @@ wallet (mediaproof.upload.sessions), and an upload or a media belongs to the wal
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import anyio.to_thread
+from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mediaproof.errors import Forbidden
+from mediaproof.errors import Forbidden, InputError
 from mediaproof.upload.ledger import Upload
+from mediaproof.upload.sessions import SessionStore, bearer_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,3 +65,23 @@ def require_uploader(upload: Upload, wallet: str) -> None:
 def require_owner(owner: str | None, wallet: str, what: str) -> None:
     if owner != wallet:
         raise Forbidden(f"{what} belongs to {owner}, not to {wallet} (signed in): sign in with that wallet")
+
+
+async def signed_in_wallet(request: Request, sessions: SessionStore) -> str:
+    """The wallet of the request's bearer session (NotAuthenticated, 401, without a live one)."""
+    token = bearer_token(request.headers.get("authorization"))
+    return (await anyio.to_thread.run_sync(sessions.wallet, token))[0]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except Exception:
+        raise InputError("the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object")
+    return body

@@ -61,7 +61,15 @@ from mediaproof.errors import (
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
 from mediaproof.settings import Settings
-from mediaproof.upload.access import OriginGuard, require_owner, require_uploader
+from mediaproof.upload.access import (
+    OriginGuard,
+    client_address,
+    json_body,
+    require_owner,
+    require_uploader,
+    signed_in_wallet,
+)
+from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.intake import inspect_media, receive, remove_quietly
@@ -78,7 +86,7 @@ from mediaproof.upload.registration import (
     prepare_record,
 )
 from mediaproof.upload.relay import Relay, checked_address, parse_signature
-from mediaproof.upload.sessions import SessionStore, bearer_token, origin_of
+from mediaproof.upload.sessions import SessionStore
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
@@ -203,6 +211,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_age=600,
     )
     _add_error_handlers(app)
+    app.include_router(auth_routes())
 
     def service_of(request: Request) -> Service:
         service: Service = request.app.state.service
@@ -212,9 +221,7 @@ def create_app(settings: Settings) -> FastAPI:
         return await anyio.to_thread.run_sync(fn, *args)
 
     async def signed_in(request: Request) -> str:
-        """The wallet of the request's bearer session (NotAuthenticated, 401, without a live one)."""
-        token = bearer_token(request.headers.get("authorization"))
-        return (await run(service_of(request).sessions.wallet, token))[0]
+        return await signed_in_wallet(request, service_of(request).sessions)
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
@@ -225,44 +232,6 @@ def create_app(settings: Settings) -> FastAPI:
             "chain_id": service.chain.chain_id,
             "open_uploads": service.quotas.open,
         }
-
-    @app.post("/auth/nonce")
-    async def auth_nonce(request: Request) -> dict[str, Any]:
-        service = service_of(request)
-        body = await json_body(request)
-        address = checked_address(body.get("address"), "address")
-        domain, uri = sign_in_origin(service.settings, body.get("origin"), request.headers.get("origin"))
-        await run(service.quotas.take_nonce, client_address(request))
-        issued = await run(service.sessions.issue, address, domain, uri, service.chain.chain_id)
-        return issued.as_json()
-
-    @app.post("/auth/session")
-    async def auth_session(request: Request) -> dict[str, Any]:
-        service = service_of(request)
-        body = await json_body(request)
-        w3 = service.chain.w3
-
-        def contract_says(call: dict[str, str]) -> bytes | None:  # EIP-1271, for a wallet that is a contract
-            return bytes(w3.eth.call(call)) if w3.eth.get_code(call["to"]) else None  # type: ignore[arg-type]
-
-        session = await run(
-            service.sessions.sign_in, body.get("message"), body.get("signature"), service.chain.chain_id, contract_says
-        )
-        return session.as_json()
-
-    @app.get("/auth/session")
-    async def auth_whoami(request: Request) -> dict[str, Any]:
-        address, expires = await run(
-            service_of(request).sessions.wallet, bearer_token(request.headers.get("authorization"))
-        )
-        return {"address": address, "expires_at": int(expires)}
-
-    @app.delete("/auth/session")
-    async def auth_sign_out(request: Request) -> dict[str, Any]:
-        token = bearer_token(request.headers.get("authorization"))
-        address, _ = await run(service_of(request).sessions.wallet, token)  # 401 for no live session
-        await run(service_of(request).sessions.end, token)
-        return {"signed_out": address}
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
@@ -566,34 +535,6 @@ def delete_media(
 
 
 # --- request parsing ---
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except Exception:
-        raise InputError("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InputError("the request body must be a JSON object")
-    return body
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def sign_in_origin(settings: Settings, asked: object, header: str | None) -> tuple[str, str]:
-    """(domain, URI) a sign-in message names: the web app origin asked for in the body (its backend asks on the
-    page's behalf) or sent by the browser, if allowed; else the upload service's own URL (the CLI)."""
-    allowed = settings.resolved_upload_cors_origins()
-    if asked is not None:
-        if not isinstance(asked, str) or asked.rstrip("/") not in allowed:
-            raise Forbidden(f"origin {asked!r} is not one of the web app origins that may sign in here "
-                            "(MEDIAPROOF_UPLOAD_CORS_ORIGINS)")  # fmt: skip
-        return origin_of(asked)
-    if header is not None and header.rstrip("/") in allowed:
-        return origin_of(header)
-    return origin_of(settings.resolved_upload_url())
 
 
 def parse_parent(value: object) -> bytes:
