@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     upload_bytes_per_day: int = Field(20 << 30, ge=1, description="bytes uploaded per day, per wallet and per address")
     upload_concurrent: int = Field(8, ge=1, description="uploads in flight at once, per wallet and per address")
     upload_max_open: int = Field(64, ge=1, description="uploads one upload-service process receives at once")
+    upload_trusted_proxies: str = Field(
+        "", description="comma-separated proxy addresses whose X-Forwarded-For names the client (default: none)"
+    )
     upload_idle_timeout: float = Field(30.0, gt=0, description="seconds an upload body may stall before it is cut off")
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")

@@ -79,11 +79,18 @@ def wait_until(done: Callable[[], Any], what: str, timeout: float = 60.0) -> Any
 
 
 def post_photo(
-    base: str, who: Any, seed: int, source: str = "127.0.0.1", size: tuple[int, int] = (320, 240)
+    base: str,
+    who: Any,
+    seed: int,
+    source: str = "127.0.0.1",
+    size: tuple[int, int] = (320, 240),
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """POST a photo (320×240: ~46 000 bytes; 600×400: ~141 000) as `who`, from the loopback address `source`."""
     with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=120) as http:
-        return http.post(base + "/uploads", content=photo_bytes(seed, size), headers=auth(base, who))
+        return http.post(
+            base + "/uploads", content=photo_bytes(seed, size), headers={**auth(base, who), **(headers or {})}
+        )
 
 
 def slow_upload(base: str, who: Any, source: str = "127.0.0.1", total: int = 100_000) -> socket.socket:
@@ -328,6 +335,10 @@ def test_a_flood_gets_429_with_retry_after_across_two_processes(
         )
     # The client address is limited too: another wallet from the same address waits; from another address it does not.
     refused_with(post_photo(a, erin, 90), 429, "client address 127.0.0.1")
+    claimed = post_photo(
+        a, erin, 90, headers={"x-forwarded-for": "10.1.2.3"}
+    )  # no trusted proxy: the header is not believed
+    refused_with(claimed, 429, "client address 127.0.0.1")
     assert post_photo(b, erin, 91, source="127.0.0.2").status_code == 201
     # Bytes per day: 200 000, and each of these photos is ~141 000 bytes.
     assert post_photo(a, frank, 92, source="127.0.0.3", size=(600, 400)).status_code == 201
