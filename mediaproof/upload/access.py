@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mediaproof.errors import Forbidden, InputError
+from mediaproof.errors import ClientTooSlow, Forbidden, InputError, MediaTooLarge
 from mediaproof.upload.ledger import Upload
 from mediaproof.upload.sessions import SessionStore, bearer_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+JSON_LIMIT = 64 << 10  # bytes of a JSON request body
+JSON_IDLE = 30.0  # seconds a JSON request body may stall
 
 
 class OriginGuard:
@@ -77,10 +80,25 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request, limit: int = JSON_LIMIT, idle_timeout: float = JSON_IDLE) -> dict[str, Any]:
+    """The request's JSON object, read with a size cap (MediaTooLarge) and an idle timeout (ClientTooSlow): a JSON
+    call is a few hundred bytes, and the sign-in routes read theirs before anyone is signed in."""
+    raw = bytearray()
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise ClientTooSlow(f"the JSON body stopped arriving for {idle_timeout:g} s: send it again") from None
+        raw += chunk
+        if len(raw) > limit:
+            raise MediaTooLarge(f"the JSON body is over {limit} bytes: a call to the upload service is far smaller")
     try:
-        body = await request.json()
-    except Exception:
+        body = json.loads(raw)
+    except ValueError:
         raise InputError("the request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise InputError("the request body must be a JSON object")

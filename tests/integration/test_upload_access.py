@@ -143,6 +143,8 @@ def test_anonymous_writes_get_401_on_every_write_route(stack: LocalStack) -> Non
             refused_with(answer, 401, "sign in")
     assert incoming(stack) == []
     assert httpx.get(url(stack) + "/users/" + ALICE.address, timeout=30).status_code == 200  # reads stay open
+    huge = b'{"address": "' + b"0" * 100_000 + b'"}'  # the sign-in routes read a body before anyone signed in
+    refused_with(httpx.post(url(stack) + "/auth/nonce", content=huge, timeout=30), 413, "JSON body is over")
 
 
 def test_sign_in_with_ethereum_and_what_it_refuses(stack: LocalStack, chain: MediaproofChain) -> None:
