@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -129,7 +130,7 @@ class Leases:
 
 class Quotas:
     def __init__(self, db_path: Path, settings: Settings) -> None:
-        storage = storage_from_string(f"{SCHEME}://{db_path.resolve()}")
+        storage = storage_from_string(f"{SCHEME}://{quote(str(db_path.resolve()))}")
         assert isinstance(storage, SQLiteStorage)
         self.storage = storage
         self.limiter = SlidingWindowCounterRateLimiter(storage)
