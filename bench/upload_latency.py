@@ -41,8 +41,11 @@ def photo_2mb(seed: int) -> bytes:
     return out.getvalue()
 
 
-def timed_uploads(http: httpx.Client, owner: Account, photos: list[bytes], mode: str) -> list[float]:
-    timings = []
+def timed_uploads(
+    http: httpx.Client, owner: Account, photos: list[bytes], mode: str
+) -> tuple[list[float], list[float]]:
+    """(upload start -> proof and link, signed commit -> proof and link) for each photo but the first."""
+    timings, proving = [], []
     for n, photo in enumerate(photos):
         started = time.perf_counter()
         stored = http.post("/uploads", content=photo).json()
@@ -51,13 +54,15 @@ def timed_uploads(http: httpx.Client, owner: Account, photos: list[bytes], mode:
             json={"owner": owner.address, "title": f"{mode} photo {n}", "mode": mode},
         ).json()
         signature = eip712.sign(prepared["typed_data"], owner.key)
+        signed = time.perf_counter()
         done = http.post(f"/uploads/{stored['upload_id']}/commit", json={"signature": "0x" + signature.hex()})
         elapsed = time.perf_counter() - started
         if done.status_code != 200 or done.json().get("state") != "committed" or len(prepared["variants"]) != 3:
             raise SystemExit(f"{mode} upload {n} failed: {done.text} variants={prepared['variants']}")
         if n:  # the first warms connections and caches
             timings.append(elapsed)
-    return sorted(timings)
+            proving.append(time.perf_counter() - signed)
+    return sorted(timings), sorted(proving)
 
 
 def p95(timings: list[float]) -> float:
@@ -77,8 +82,8 @@ def main() -> None:
             ensure_wallet(client, chain, owner, 10**18)
             token = client.sign_in()  # every write carries the owner's session (SIWE)
         with httpx.Client(base_url=url, timeout=60, headers={"authorization": f"Bearer {token}"}) as http:
-            batched = timed_uploads(http, owner, photos[: runs + 1], "batched")
-            direct = timed_uploads(http, owner, photos[runs + 1 :], "direct")
+            batched, batched_proving = timed_uploads(http, owner, photos[: runs + 1], "batched")
+            direct, direct_proving = timed_uploads(http, owner, photos[runs + 1 :], "direct")
     finally:
         stack.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -88,11 +93,17 @@ def main() -> None:
         f"Upload start -> anchored proof and link, {size:.1f} MB photo (3000x2250 JPEG), N={len(batched)} each, "
         "R=2 of 3 clusters,",
         "variants (small/medium/large) made, stored on R clusters, receipts bound to the signed record; anvil",
-        f"batched (batch interval {interval:g} s, one upload at a time): p50 {statistics.median(batched):.3f} s   "
-        f"p95 {p95(batched):.3f} s   max {batched[-1]:.3f} s   goal p95 <= {goal:g} s: "
-        f"{'met' if p95(batched) <= goal else 'NOT met'}",
-        f"direct (baseline, its own relayed transaction): p50 {statistics.median(direct):.3f} s   "
-        f"p95 {p95(direct):.3f} s   max {direct[-1]:.3f} s   (seed SLO for a link {SLO} s)",
+        f"batched (batch interval {interval:g} s, one upload at a time):",
+        f"  signed commit -> anchored proof: p50 {statistics.median(batched_proving):.3f} s   "
+        f"p95 {p95(batched_proving):.3f} s   goal p95 <= interval + {MARGIN:g} s = {goal:g} s: "
+        f"{'met' if p95(batched_proving) <= goal else 'NOT met'}",
+        f"  upload start -> anchored proof and link: p50 {statistics.median(batched):.3f} s   "
+        f"p95 {p95(batched):.3f} s   max {batched[-1]:.3f} s   (seed SLO for a link {SLO} s)",
+        "direct (baseline, its own relayed transaction):",
+        f"  signed commit -> registered: p50 {statistics.median(direct_proving):.3f} s   "
+        f"p95 {p95(direct_proving):.3f} s",
+        f"  upload start -> registered and link: p50 {statistics.median(direct):.3f} s   "
+        f"p95 {p95(direct):.3f} s   max {direct[-1]:.3f} s",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

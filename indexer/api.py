@@ -54,6 +54,17 @@ def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dic
     return media
 
 
+def _with_first(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each list row says, as a media record does, whether it is the first proof of its bytes and which one is:
+    a feed or search card can then say plainly that a record is a later registration of bytes proved before."""
+    firsts = store.first_proofs(r["sha256"] for r in rows)
+    for r in rows:
+        first = firsts.get(r["sha256"])
+        r["is_first_proof"] = first is None or first["media_id"] == r["id"]
+        r["first_registration"] = first
+    return rows
+
+
 def create_app(store: Store, index: TitleIndex) -> FastAPI:
     app = FastAPI(title="Mediaproof indexer", version="2", description="Search and browse what is on chain.")
 
@@ -80,7 +91,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         limit: int = Query(20, ge=1, le=MAX_LIMIT),
         offset: int = Query(0, ge=0, le=10_000),
     ) -> dict[str, Any]:
-        rows = index.rows(index.search(q, limit=limit, offset=offset))
+        rows = _with_first(store, index.rows(index.search(q, limit=limit, offset=offset)))
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
     def media_id_of(key: str) -> str:
@@ -145,13 +156,14 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         found = store.user_profile(to_checksum_address(address), limit, offset)
         if found is None:
             raise HTTPException(404, f"{address} has not registered with Mediaproof and owns no media")
+        _with_first(store, found["media"])
         return found
 
     @app.get("/recent", summary="Media newest first")
     def recent(
         limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
     ) -> dict[str, Any]:
-        return {"limit": limit, "offset": offset, "results": store.recent_media(limit, offset)}
+        return {"limit": limit, "offset": offset, "results": _with_first(store, store.recent_media(limit, offset))}
 
     @app.get("/clusters", summary="Storage clusters: status and how many objects each holds")
     def clusters() -> dict[str, Any]:

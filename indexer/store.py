@@ -473,6 +473,20 @@ class Store:
         row = self.cursor().execute("SELECT id FROM media WHERE sha256 = ? ORDER BY pos LIMIT 1", [sha256]).fetchone()
         return row[0] if row else None
 
+    def first_proofs(self, sha256s: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The first proof of each of these bytes (as media_detail's `first_registration`: owner, media_id, block,
+        short_id), by sha256; one query for a page of rows."""
+        keys = sorted(set(sha256s))
+        if not keys:
+            return {}
+        rows = self._dicts(
+            "SELECT m.sha256, m.owner, m.id AS media_id, m.block, m.short_id FROM "
+            f"(SELECT min(pos) AS pos FROM media WHERE sha256 IN ({', '.join('?' * len(keys))}) GROUP BY sha256) f "
+            "JOIN media m ON m.pos = f.pos",
+            keys,
+        )
+        return {r.pop("sha256"): r for r in rows}
+
     def media_detail(self, media_id: str) -> dict[str, Any] | None:
         """One media record by its media id (its own registration, never another record of the same bytes), with
         its variants, receipts, and the first proof of its bytes."""

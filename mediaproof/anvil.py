@@ -26,8 +26,17 @@ class AnvilNode(ManagedProcess):
     """anvil on 127.0.0.1:`port` (0: a free port, kept for restarts; `port` and `url` tell which once started);
     with `state_file` the chain is dumped there every few seconds and on exit."""
 
-    def __init__(self, port: int, data_dir: Path, state_file: Path | None = None, block_time: float | None = None):
+    def __init__(
+        self,
+        port: int,
+        data_dir: Path,
+        state_file: Path | None = None,
+        block_time: float | None = None,
+        chain_id: int | None = None,
+    ):
         self._options: list[str] = []
+        if chain_id is not None:
+            self._options += ["--chain-id", str(chain_id)]
         if state_file is not None:
             state_file.parent.mkdir(parents=True, exist_ok=True)
             # --state loads the file at start and writes it on exit; the interval bounds what a crash can lose.

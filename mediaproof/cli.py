@@ -197,10 +197,13 @@ def _verify(settings: Settings, digest: Any, bundle: Any, indexer: str | None) -
     from mediaproof.proof_source import fetch_bundles, pick_bundle
     from mediaproof.verify import ChainReader, verify_bundle, verify_from_chain
 
-    w3 = connect(settings.rpc_url, timeout=RPC_TIMEOUT)
     if bundle is not None:
+        w3 = connect(settings.rpc_url, timeout=RPC_TIMEOUT)
         return verify_bundle(ChainReader(w3, bundle.contract, bundle.topology), bundle, digest)
-    chain_deployment = read_deployment(settings.resolved_deployment_file(), expected_chain_id=int(w3.eth.chain_id))
+    path = settings.resolved_deployment_file()
+    read_deployment(path)  # a missing or malformed file is reported before any node is asked
+    w3 = connect(settings.rpc_url, timeout=RPC_TIMEOUT)
+    chain_deployment = read_deployment(path, expected_chain_id=int(w3.eth.chain_id))
     reader = ChainReader(w3, chain_deployment.media_app, chain_deployment.storage_topology)
     try:
         found = fetch_bundles(indexer or settings.resolved_indexer_url(), digest.sha256_hex)

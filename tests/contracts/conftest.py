@@ -25,7 +25,6 @@ from mediakit import (
 )
 
 from mediaproof.anvil import AnvilNode
-from mediaproof.processes import free_port
 
 # Modules that start their own anvil and use no Ape network: the rerun on anvil would only repeat them (and
 # test_on_anvil would recurse).
@@ -44,7 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def own_anvil(tmp_path_factory) -> Iterator[AnvilNode]:
     """A real anvil (npm) on a free port, started by the tests themselves, for tests that talk to a node over
     JSON-RPC (the deploy script, cast) whatever Ape network the suite runs on."""
-    node = AnvilNode(free_port(), tmp_path_factory.mktemp("own-anvil"))
+    node = AnvilNode(0, tmp_path_factory.mktemp("own-anvil"))
     node.start()
     yield node
     node.stop()

@@ -17,7 +17,6 @@ from web3 import Web3
 
 from mediaproof import deployment
 from mediaproof.anvil import AnvilNode
-from mediaproof.processes import free_port
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT, Settings
 
 APE = str(Path(sys.executable).parent / "ape")
@@ -136,8 +135,8 @@ def test_without_account_a_local_chain_uses_anvils_key_and_settings_defaults(own
 
 def test_a_live_network_needs_an_account(ape_data, tmp_path):
     """On a chain that is not local the anvil key is never used: without --account nothing is sent."""
-    sepolia = AnvilNode(free_port(), tmp_path / "sepolia-anvil")
-    sepolia.argv += ["--chain-id", "11155111"]  # answers as Sepolia, so Ape's ethereum:sepolia accepts it
+    # Answers as Sepolia, so Ape's ethereum:sepolia accepts it.
+    sepolia = AnvilNode(0, tmp_path / "sepolia-anvil", chain_id=11155111)
     sepolia.start()
     try:
         out = tmp_path / "deployments"

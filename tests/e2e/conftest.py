@@ -113,14 +113,14 @@ class Chain:
     upload_url: str
     download_port: int
 
-    def register(self, path: Path, title: str, key: str = ANVIL_KEY) -> dict[str, Any]:
-        """Uploads and registers `path` through the upload service's API as the wallet of `key` (as the CLI
-        would), and returns the proof MediaApp.proofOf then gives: sha256, owner, user_contract, timestamp, block."""
+    def register(self, path: Path, title: str, key: str = ANVIL_KEY, mode: str = "batched") -> dict[str, Any]:
+        """Uploads and proves `path` through the upload service's API as the wallet of `key` (as the CLI would):
+        batched by default (no account needed), or direct (the wallet is onboarded first). Returns sha256, short id,
+        media id, owner, mode, batch, block, its time and the proof bundle."""
         owner = Account.from_key(key)
         up = self.upload_url
         signed_in = sign_in(up, owner)  # every write to the upload service needs the wallet's SIWE session
-        wallet = httpx.get(f"{up}/users/{owner.address}", timeout=30).json()
-        if not wallet["registered"]:
+        if mode == "direct" and not httpx.get(f"{up}/users/{owner.address}", timeout=30).json()["registered"]:
             tx = httpx.post(f"{up}/users", json={"owner": owner.address}, headers=signed_in, timeout=30).json()[
                 "transaction"
             ]
@@ -132,7 +132,7 @@ class Chain:
         upload_id = stored.json()["upload_id"]
         prepared = httpx.post(
             f"{up}/uploads/{upload_id}/prepare",
-            json={"owner": owner.address, "title": title},
+            json={"owner": owner.address, "title": title, "mode": mode},
             headers=signed_in,
             timeout=120,
         ).json()
@@ -142,16 +142,42 @@ class Chain:
         )
         assert done.status_code == 200, done.text
         committed = done.json()
+        if committed["state"] != "committed":  # its batch was still open when the commit stopped waiting
+            committed = wait_for(lambda: self.committed(upload_id), 60, "its batch anchored")
         block = rpc(self.rpc_url, "eth_getBlockByNumber", [hex(committed["block"]), False])
         return {
             "sha256": committed["sha256"],
             "short_id": committed["short_id"],
             "media_id": committed["media_id"],
             "owner": owner.address,
-            "user_contract": prepared["user_contract"],
+            "title": title,
+            "mode": committed["mode"],
+            "batch": committed["batch"],
             "timestamp": int(block["timestamp"], 16),
             "block": committed["block"],
+            "proof": committed["proof"],
         }
+
+    def committed(self, upload_id: str) -> dict[str, Any] | None:
+        answer: dict[str, Any] = httpx.get(f"{self.upload_url}/uploads/{upload_id}", timeout=30).json()
+        return answer if answer["state"] == "committed" else None
+
+
+def cli_verify(path: Path, bundle: Path, rpc_url: str) -> tuple[int, dict[str, Any]]:
+    """`mediaproof verify PATH --proof BUNDLE --rpc URL --json`, run from the main environment (.venv) as a
+    third party would: nothing but the file, its bundle and the chain. Returns its exit code and report."""
+    command = [str(MAIN_PYTHON.parent / "mediaproof"), "verify", str(path), "--proof", str(bundle), "--rpc", rpc_url]
+    done = subprocess.run(
+        [*command, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=bundle.parent,
+    )
+    try:
+        return done.returncode, json.loads(done.stdout)
+    except ValueError:
+        raise AssertionError(f"mediaproof verify printed no report ({done.returncode}): {done.stderr}") from None
 
 
 def sign_in(upload_url: str, owner: Any) -> dict[str, str]:
@@ -339,5 +365,6 @@ def open_page(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page draws the sticky header mid-page
     page.screenshot(path=str(path), full_page=True)
     return path

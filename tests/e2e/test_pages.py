@@ -1,12 +1,14 @@
-"""The pages in real Chromium against the running system: a new wallet registers, uploads a real photo and signs
-its record; the photo is then in the feed, in search, on its own page (proof verified on chain), in the profile
-with the deposit, and the clusters page counts it. Wrong type, too large and a refused signature each get a clear
-message and leave nothing registered.
+"""The pages in real Chromium against the running system: a new wallet uploads a real photo and signs its record,
+which is proven in the next batch (no account, no deposit); its downloaded proof bundle verifies with the CLI on the
+chain alone. The photo is then in the feed, in search, on its own page (proof panel, checked in the browser), in the
+profile, and the clusters page counts it; /verify proves the original and not a copy with one byte changed. Wrong
+type, too large and a refused signature each get a clear message and leave nothing registered.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from eth_account import Account
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import MAX_UPLOAD_BYTES, NEW_USER_KEY, Chain, WalletConfig, rpc, screenshot
+from tests.e2e.conftest import MAX_UPLOAD_BYTES, NEW_USER_KEY, Chain, WalletConfig, cli_verify, rpc, screenshot
 
 TITLE = "Lighthouse at noon"
 
@@ -53,6 +55,7 @@ def go(page: Page, path: str) -> Page:
 
 
 def choose_file(page: Page, path: Path) -> None:
+    expect(page.locator("#media-upload")).to_contain_text(re.compile(r"up to [1-9]"))  # the page knows its limit
     page.locator("#media-upload input[type=file]").set_input_files(str(path))
 
 
@@ -72,20 +75,30 @@ def proof_of(chain: Chain, sha256_hex: str) -> str:
     return "0x" + result[2 + 24 : 2 + 64]
 
 
-def test_new_wallet_uploads_and_registers_a_photo(open_page, chain: Chain, tmp_path: Path) -> None:
+def download(page: Page, link: str, target: Path) -> Path:
+    """Clicks a download link as a user does and keeps the file the browser saves."""
+    with page.expect_download() as started:
+        page.click(link)
+    started.value.save_as(target)
+    return target
+
+
+def check_passed(scope: Page, check: str, first_report: bool = True):
+    """The line of one check (file, media_id, owner_signature, inclusion, receipts, first…) in a proof report."""
+    report = scope.locator(".proof-report").first if first_report else scope.locator(".proof-report")
+    return report.locator(f".proof-check[data-check={check}]")
+
+
+def test_new_wallet_uploads_a_photo_proven_in_a_batch(open_page, chain: Chain, tmp_path: Path) -> None:
     wallet = WalletConfig(key=NEW_USER_KEY, signing_key=NEW_USER_KEY)
     page = open_page("/", wallet)
     sign_in(page, wallet)
     page.locator("#main-nav").get_by_text("Upload", exact=True).click()
     hydrated(page)
 
-    # First visit of a new wallet: one clear step that registers it with its deposit.
-    expect(page.locator("#account-step")).to_be_visible()
-    screenshot(page, "upload-new-wallet")
-    page.click("#register-account")
-    expect(page.locator("#account-ready")).to_contain_text("deposit 0.01 ETH", timeout=30_000)
-    assert "eth_sendTransaction" in wallet.calls
-
+    # Batched is the default and needs nothing but a signature: no account step for a new wallet.
+    expect(page.locator("#upload-mode-batched")).to_have_attribute("data-state", "checked")
+    expect(page.locator("#account-step")).to_have_count(0)
     path = photo(tmp_path / "lighthouse.jpg")
     choose_file(page, path)
     expect(page.locator("#upload-preview")).to_be_visible(timeout=60_000)
@@ -96,15 +109,28 @@ def test_new_wallet_uploads_and_registers_a_photo(open_page, chain: Chain, tmp_p
     expect(page.locator("#record-title")).to_have_text(TITLE, timeout=30_000)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     expect(page.locator("#record-sha256")).to_have_text("0x" + sha256)
+    expect(page.locator("#record-how")).to_contain_text("Batched")
     screenshot(page, "upload-record")
     page.click("#upload-sign")
     expect(page.locator("#upload-result")).to_be_visible(timeout=60_000)
-    assert "eth_signTypedData_v4" in wallet.calls
+    assert "eth_signTypedData_v4" in wallet.calls and "eth_sendTransaction" not in wallet.calls
     link = page.locator("#upload-link").inner_text()
     block = int(page.locator("#upload-block").inner_text())
     assert link.startswith("/m/") and block > 0
-    assert proof_of(chain, sha256).lower() == wallet.address.lower()
+    expect(page.locator("#upload-proven")).to_have_text(f"Proven in batch {block} (block {block}).")
+    expect(page.locator("#upload-batch")).to_have_text(str(block))
     screenshot(page, "upload-done")
+
+    # The downloaded bundle proves the photo to the CLI with nothing but the file and the chain.
+    bundle_file = download(page, "#upload-proof", tmp_path / "lighthouse.proof.json")
+    bundle = json.loads(bundle_file.read_text())
+    assert bundle["format"] == "mediaproof-proof-v1" and bundle["kind"] == "batched" and bundle["batch"] == block
+    assert bundle["sha256"] == "0x" + sha256 and bundle["owner"] == wallet.address
+    code, report = cli_verify(path, bundle_file, chain.rpc_url)
+    assert code == 0 and report["proven"] is True, report["problems"]
+    assert report["owner"] == wallet.address and report["batch"] == block and report["first"] is True
+    assert [r["signature_valid"] and r["active_when_signed"] for r in report["receipts"]] == [True]
+    assert int(proof_of(chain, sha256), 16) == 0  # batched: proofOf learns it only when someone reveals it
 
     # The feed, newest first (the indexer may be a block behind: reload until it shows).
     deadline = time.monotonic() + 20
@@ -118,6 +144,7 @@ def test_new_wallet_uploads_and_registers_a_photo(open_page, chain: Chain, tmp_p
             if time.monotonic() > deadline:
                 raise
     expect(card.locator("img")).to_have_attribute("alt", TITLE)
+    expect(card.locator(".first-proof-note")).to_have_count(0)  # the first proof of these bytes
     assert page.locator(".media-card").first.inner_text().startswith(TITLE)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.media-card img')].every((i) => i.complete && i.naturalWidth > 0)"
@@ -132,30 +159,42 @@ def test_new_wallet_uploads_and_registers_a_photo(open_page, chain: Chain, tmp_p
     page.locator("#search-input").fill("zebra crossing")
     expect(page.locator("#search-empty")).to_be_visible()
 
-    # The media page: the photo at a chosen size, the proof, and the chain's word on it.
+    # The media page: one heading (its title), the photo at a chosen size, the proof panel, and the browser's check.
     go(page, link)
     expect(page.locator("#media-title")).to_have_text(TITLE)
+    assert page.locator("h1").all_inner_texts() == [TITLE]
     image = page.locator("#media-image")
     expect(image).to_have_attribute("alt", TITLE)
     page.click("#media-size >> text=Small")
     expect(image).to_have_attribute("src", f"http://127.0.0.1:{chain.download_port}{link}?size=small")
     expect(page.locator("#media-sha256")).to_have_text(sha256)
     expect(page.locator("#media-owner")).to_have_text(wallet.address)
+    expect(page.locator("#media-proof-kind")).to_have_text("batched")
+    expect(page.locator("#media-proven-where")).to_have_text(f"in batch {block} (block {block})")
+    expect(page.locator("#media-batch")).to_have_text(str(block))
     expect(page.locator("#media-block")).to_have_text(str(block))
+    expect(page.locator("#media-tx")).to_have_text(bundle["tx"])
+    expect(page.locator("#media-revealed")).to_contain_text("Not revealed")
+    expect(page.locator("#media-first-proof")).to_have_count(0)
     expect(page.locator(".media-receipt")).to_have_count(1)
     expect(page.locator(".receipt-status")).to_have_text("active")
+    expect(page.locator(".media-receipt")).to_contain_text("the cluster's signer today")
     page.click("#media-verify")
-    expect(page.locator("#media-verify-result")).to_have_attribute("data-status", "verified")
-    download = httpx.get(page.locator("#media-download").get_attribute("href"), timeout=30)
-    assert hashlib.sha256(download.content).hexdigest() == sha256  # the original, byte for byte
+    expect(page.locator("#media-verify-result")).to_have_attribute("data-status", "proven", timeout=30_000)
+    for check in ("file", "media_id", "owner_signature", "inclusion", "receipts", "first"):
+        expect(check_passed(page, check)).to_have_attribute("data-ok", "true")
+    expect(check_passed(page, "inclusion")).to_contain_text(f"is in batch {block}")
+    download_url = page.locator("#media-download").get_attribute("href")
+    assert hashlib.sha256(httpx.get(download_url, timeout=30).content).hexdigest() == sha256  # byte for byte
+    again = json.loads(download(page, "#media-proof-download", tmp_path / "from-media-page.json").read_text())
+    assert again["media_id"] == bundle["media_id"] and again["proof"] == bundle["proof"]
     screenshot(page, "media")
 
-    # The profile: the wallet's media and, for its owner, the deposit read on chain.
+    # The profile: the wallet's media.
     page.locator("#main-nav").get_by_text("Profile", exact=True).click()
     expect(page).to_have_url(re.compile(f"/u/{wallet.address}$"))
     hydrated(page)
     expect(page.locator("#profile-grid .media-card", has_text=TITLE)).to_be_visible()
-    expect(page.locator("#profile-deposit")).to_contain_text("ETH")
     screenshot(page, "profile")
 
     # Clusters: status and the object count that includes the new photo.
@@ -164,28 +203,31 @@ def test_new_wallet_uploads_and_registers_a_photo(open_page, chain: Chain, tmp_p
     expect(page.locator(".cluster-objects").first).not_to_have_text("0 objects")
     screenshot(page, "clusters")
 
-    # Verify: the original is proven, a copy with one byte changed is not registered.
+    # Verify: the original is proven (receipts and inclusion checked here); one byte changed is not proven.
     go(page, "/verify")
     page.set_input_files("#verify-file", str(path))
-    expect(page.locator("#verify-result")).to_have_attribute("data-status", "proven")
-    expect(page.locator("#proof-owner")).to_have_text(wallet.address)
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "proven", timeout=30_000)
+    expect(page.locator(".report-owner").first).to_have_text(wallet.address)
+    expect(check_passed(page, "inclusion")).to_have_attribute("data-ok", "true")
+    expect(check_passed(page, "receipts")).to_have_attribute("data-ok", "true")
     tampered = bytearray(path.read_bytes())
     tampered[len(tampered) // 2] ^= 0x01
     changed = tmp_path / "lighthouse-edited.jpg"
     changed.write_bytes(bytes(tampered))
     page.set_input_files("#verify-file", str(changed))
-    expect(page.locator("#verify-result")).to_have_attribute("data-status", "unknown")
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "not_proven", timeout=30_000)
+    expect(page.locator("#verify-result")).to_contain_text("Not proven")
+    expect(page.locator(".proof-report")).to_have_count(0)
 
 
 def test_wrong_type_too_large_and_refused_signature_leave_nothing_registered(
     open_page, chain: Chain, tmp_path: Path
 ) -> None:
     wallet = WalletConfig(refuse_typed_sign=True)
-    chain.register(photo(tmp_path / "first.jpg", seed=40), "Onboarding for the refusal test")  # account ready
     page = open_page("/", wallet)
     sign_in(page, wallet)
     page.locator("#main-nav").get_by_text("Upload", exact=True).click()
-    expect(page.locator("#account-ready")).to_be_visible()
+    expect(page.locator("#upload-mode")).to_be_visible()
 
     text = tmp_path / "notes.txt"
     text.write_text("not a photo")

@@ -1,9 +1,15 @@
-"""/verify in real Chromium: a file registered on chain is proven (owner, block, time); one byte changed is not."""
+"""/verify in real Chromium: the browser hashes the file, gets its proof bundles from the indexer or from a bundle file
+the user gives, and checks each against the chain itself (media id, owner signature, Merkle inclusion, receipts,
+first). A proven file shows each check passed; one byte changed is not proven; an altered bundle fails the check that
+catches it.
+"""
 
 from __future__ import annotations
 
 import base64
+import copy
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,12 +63,19 @@ def drop_file(page: Page, name: str, data: bytes) -> None:
 
 def expect_proven(page: Page, proof: dict[str, Any]) -> None:
     result = page.locator("#verify-result")
-    expect(result).to_have_attribute("data-status", "proven")
-    expect(page.locator("#proof-owner")).to_have_text(proof["owner"])
-    expect(page.locator("#proof-block")).to_have_text(str(proof["block"]))
+    expect(result).to_have_attribute("data-status", "proven", timeout=30_000)
     moment = datetime.fromtimestamp(proof["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    expect(page.locator("#proof-time")).to_have_text(moment)
-    expect(page.locator("#proof-user-contract")).to_have_text(proof["user_contract"])
+    expect(result).to_contain_text(f"registered by {proof['owner']} in batch {proof['batch']} (block {proof['block']})")
+    expect(result).to_contain_text(moment)
+    report = page.locator(".proof-report").first
+    expect(report).to_have_attribute("data-proven", "true")
+    expect(report.locator(".report-owner")).to_have_text(proof["owner"])
+    for check in ("file", "chain", "contract", "media_id", "owner_signature", "inclusion", "receipts", "first"):
+        expect(report.locator(f".proof-check[data-check={check}]")).to_have_attribute("data-ok", "true")
+    expect(report.locator(".proof-receipt[data-ok=true]")).to_have_count(len(proof["proof"]["receipts"]))
+    expect(page.locator(".todays-signer-note")).to_contain_text(
+        "against the signer and status its cluster has in StorageTopology today"
+    )
 
 
 def test_registered_file_is_proven_through_the_wallet(open_page, registered) -> None:
@@ -72,7 +85,8 @@ def test_registered_file_is_proven_through_the_wallet(open_page, registered) -> 
     page.set_input_files("#verify-file", str(path))
     expect_proven(page, proof)
     expect(page.locator("#verify-sha256")).to_have_text(proof["sha256"])
-    expect(page.get_by_text("Checked through your wallet's connection")).to_be_visible()
+    expect(page.locator("#verify-source")).to_contain_text("The indexer gave one proof bundle")
+    expect(page.locator("#verify-source")).to_contain_text("Checked through your wallet's connection")
     assert "eth_call" in wallet.calls  # the chain was asked through the browser's wallet, not by the server
     screenshot(page, "verify-proven")
 
@@ -83,8 +97,8 @@ def test_one_byte_changed_is_not_registered(open_page, registered) -> None:
     tampered[len(tampered) // 2] ^= 0x01
     page = ready(open_page("/verify", WalletConfig()))
     drop_file(page, "harbour-edited.jpg", bytes(tampered))
-    expect(page.locator("#verify-result")).to_have_attribute("data-status", "unknown")
-    expect(page.locator("#verify-result")).to_contain_text("Not registered")
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "not_proven", timeout=30_000)
+    expect(page.locator("#verify-result")).to_contain_text("Not proven: nobody has proven these exact bytes")
     expect(page.locator("#verify-sha256")).not_to_have_text(proof["sha256"])
     screenshot(page, "verify-not-registered")
 
@@ -99,7 +113,7 @@ def test_without_a_usable_wallet_the_page_asks_the_rpc_url(open_page, registered
     page = ready(open_page("/verify", wallet=wallet))
     page.set_input_files("#verify-file", str(path))
     expect_proven(page, proof)
-    expect(page.get_by_text("Checked through the chain's RPC URL")).to_be_visible()
+    expect(page.locator("#verify-source")).to_contain_text("Checked through the chain's RPC URL")
 
 
 def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_page, registered) -> None:
@@ -126,3 +140,46 @@ def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_pag
         expect(nav.locator("[aria-current=page]")).to_have_text(label)
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     screenshot(page, "profile-signed-out-phone")
+
+
+def give_bundle(page: Page, tmp_path: Path, name: str, bundle: dict[str, Any]) -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps(bundle))
+    page.set_input_files("#verify-bundle-file", str(path))
+    expect(page.locator("#verify-bundle")).to_contain_text(name)
+
+
+def test_a_bundle_file_is_checked_and_an_altered_one_fails_the_check_that_catches_it(
+    open_page, registered, tmp_path: Path
+) -> None:
+    path, proof = registered
+    page = ready(open_page("/verify", WalletConfig()))
+    page.set_input_files("#verify-file", str(path))
+    expect_proven(page, proof)
+
+    # Another title in the signed record: its digest is no longer the media id (nor the signed one).
+    retitled = copy.deepcopy(proof["proof"])
+    retitled["record"]["title"] = "Harbour at dusk"
+    give_bundle(page, tmp_path, "retitled.proof.json", retitled)
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "failed", timeout=30_000)
+    expect(page.locator("#verify-source")).to_contain_text("Checked the proof bundle file retitled.proof.json")
+    report = page.locator(".proof-report")
+    expect(report).to_have_count(1)
+    expect(report.locator(".proof-check[data-check=media_id]")).to_have_attribute("data-ok", "false")
+    expect(report.locator(".proof-check[data-check=media_id]")).to_contain_text("the record was altered")
+    screenshot(page, "verify-altered-bundle")
+
+    # A Merkle path with one step changed: the record still hashes right, but the leaf is not in that batch.
+    rerouted = copy.deepcopy(proof["proof"])
+    rerouted["proof"] = ["0x" + "11" * 32, *rerouted["proof"][1:]]
+    give_bundle(page, tmp_path, "rerouted.proof.json", rerouted)
+    expect(page.locator("#verify-source")).to_contain_text("rerouted.proof.json")
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "failed", timeout=30_000)
+    expect(report.locator(".proof-check[data-check=media_id]")).to_have_attribute("data-ok", "true")
+    expect(report.locator(".proof-check[data-check=inclusion]")).to_have_attribute("data-ok", "false")
+    expect(report.locator(".proof-check[data-check=inclusion]")).to_contain_text("verifyInclusion says no")
+
+    # The genuine bundle, given as a file, proves the file without the indexer.
+    give_bundle(page, tmp_path, "harbour.proof.json", proof["proof"])
+    expect(page.locator("#verify-source")).to_contain_text("harbour.proof.json")
+    expect_proven(page, proof)

@@ -1,6 +1,7 @@
-"""A real short MP4 through the upload page: its bytes go from the browser straight to the upload service with a
-progress bar that follows the transfer, the record is signed in the wallet, and the media page plays the video in a
-<video> element with the poster frame the download service serves.
+"""A real short MP4 through the upload page, proven directly: the new wallet creates its account (one transaction
+with its deposit), the bytes go from the browser straight to the upload service with a progress bar that follows the
+transfer, the record is signed in the wallet and registered in its own transaction, and the media page plays the
+video in a <video> element with the poster frame the download service serves.
 """
 
 from __future__ import annotations
@@ -69,8 +70,13 @@ def test_video_goes_straight_to_the_upload_service_and_plays_on_its_page(
     sign_in(page, wallet)
     page.locator("#main-nav").get_by_text("Upload", exact=True).click()
     hydrated(page)
+    expect(page.locator("#account-step")).to_have_count(0)  # batched, the default, needs no account
+    page.click("#upload-mode-direct")
+    expect(page.locator("#account-step")).to_be_visible()
+    screenshot(page, "upload-direct-new-wallet")
     page.click("#register-account")
-    expect(page.locator("#account-ready")).to_be_visible(timeout=30_000)
+    expect(page.locator("#account-ready")).to_contain_text("deposit 0.01 ETH", timeout=30_000)
+    assert "eth_sendTransaction" in wallet.calls
 
     # The page's own request carries the bytes; a throttled link lets the bar move through the transfer.
     page.evaluate(WATCH_PROGRESS)
@@ -106,10 +112,15 @@ def test_video_goes_straight_to_the_upload_service_and_plays_on_its_page(
     page.click("#upload-prepare")
     expect(page.locator("#record-sha256")).to_have_text("0x" + sha256, timeout=30_000)
     expect(page.locator("#record-variants")).to_contain_text("poster")
+    expect(page.locator("#record-how")).to_contain_text("Direct: its own transaction")
     page.click("#upload-sign")
     expect(page.locator("#upload-result")).to_be_visible(timeout=60_000)
     assert "eth_signTypedData_v4" in wallet.calls
     link = page.locator("#upload-link").inner_text()
+    block = page.locator("#upload-block").inner_text()
+    expect(page.locator("#upload-proven")).to_have_text(f"Proven directly in block {block}.")
+    expect(page.locator("#upload-batch")).to_have_count(0)
+    expect(page.locator("#upload-proof")).to_have_attribute("href", re.compile(r"^data:application/json"))
     screenshot(page, "upload-video-done")
 
     # The media page: a <video> of the original, its poster frame from the download service, and it plays.
@@ -139,3 +150,10 @@ def test_video_goes_straight_to_the_upload_service_and_plays_on_its_page(
     player.evaluate("(v) => v.pause()")
     screenshot(page, "media-video-playing")
     expect(page.locator("#media-sha256")).to_have_text(sha256)
+    expect(page.locator("#media-proof-kind")).to_have_text("direct")
+    expect(page.locator("#media-proven-where")).to_have_text(f"directly in block {block}")
+    page.click("#media-verify")  # the direct path: the registration's event, checked in the browser
+    expect(page.locator("#media-verify-result")).to_have_attribute("data-status", "proven", timeout=30_000)
+    inclusion = page.locator(".proof-report .proof-check[data-check=inclusion]")
+    expect(inclusion).to_have_attribute("data-ok", "true")
+    expect(inclusion).to_contain_text(f"registered this media id in block {block}")

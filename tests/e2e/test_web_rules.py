@@ -1,4 +1,5 @@
-"""The web app's pure rules, without a browser: the sign-in check and reading the deployment for the page.
+"""The web app's pure rules, without a browser: the sign-in check, reading the deployment for the page, what the
+browser's proof check is given, and how its reports and the indexer's rows read.
 
 Here rather than in tests/unit because they need the web environment (siwe, Reflex's pins); they take < 1 s.
 """
@@ -10,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_utils import keccak
 from webapp.deployment import MEDIA_APP_ABI_FILE, chain_config_from_files
 from webapp.signin import SESSION_LIFETIME, SIGNATURE_WINDOW, check_signature, issue_challenge
 
@@ -93,26 +94,14 @@ def write_deployment(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def test_chain_config_reads_deployment_and_decodes_proofs(tmp_path: Path) -> None:
+def test_chain_config_reads_deployment_and_makes_deposit_calls(tmp_path: Path) -> None:
     path = write_deployment(tmp_path, {"chain_id": 31337, "block": 1, "contracts": {"MediaApp": MEDIA_APP.lower()}})
     config = chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
     assert (config.chain_id, config.chain_id_hex, config.media_app) == (31337, "0x7a69", MEDIA_APP)
-    digest = "ab" * 32
-    assert config.proof_of_calldata(digest) == config.proof_of_selector + digest
-    assert len(config.proof_of_selector) == 10
-
-    owner = ACCOUNT.address
-    answer = abi_encode(["address", "address", "uint64", "uint64"], [owner, MEDIA_APP, 1_700_000_000, 42])
-    proof = config.decode_proof("0x" + answer.hex())
-    assert proof.registered and proof.owner == owner and proof.block_number == 42
-    assert proof.time_utc == "2023-11-14 22:13:20 UTC"
-    unknown = config.decode_proof("0x" + bytes(128).hex())
-    assert not unknown.registered
-
-    with pytest.raises(DeploymentError, match="not a proof"):
-        config.decode_proof("0x1234")
-    with pytest.raises(InputError, match="sha256"):
-        config.proof_of_calldata("xyz")
+    calldata = config.deposit_of_calldata(ACCOUNT.address)
+    assert calldata == "0x" + keccak(text="depositOf(address)")[:4].hex() + "00" * 12 + ACCOUNT.address[2:].lower()
+    with pytest.raises(InputError, match="not an Ethereum address"):
+        config.deposit_of_calldata("0x1234")
 
 
 @pytest.mark.parametrize(
@@ -134,11 +123,11 @@ def test_chain_config_names_the_problem_with_the_deployment(tmp_path: Path, cont
         chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545")
 
 
-def test_chain_config_needs_proof_of_in_the_abi(tmp_path: Path) -> None:
+def test_chain_config_needs_deposit_of_in_the_abi(tmp_path: Path) -> None:
     path = write_deployment(tmp_path, {"chain_id": 31337, "contracts": {"MediaApp": MEDIA_APP}})
     abi = tmp_path / "abi.json"
     abi.write_text(json.dumps([{"type": "function", "name": "other", "inputs": [], "outputs": []}]))
-    with pytest.raises(DeploymentError, match="no proofOf"):
+    with pytest.raises(DeploymentError, match="no depositOf"):
         chain_config_from_files(path, abi, "http://127.0.0.1:8545")
 
 
@@ -166,3 +155,63 @@ def test_media_card_links_by_short_id_and_falls_back_to_media_id() -> None:
     assert media_card({**row, "media_type": "video/mp4"}, "v1", "http://d")["thumb"] == "http://d/m/v1?size=poster"
     assert human_size(15_400) == "15.4 KB" and human_size(999) == "999 bytes"
     assert ether(10**16) == "0.01 ETH" and ether(0) == "0 ETH" and ether("9472000000000000") == "0.009472 ETH"
+
+
+def test_proof_check_config_carries_the_exported_abis_and_the_signed_types(tmp_path: Path) -> None:
+    from webapp.deployment import PROOF_CHECK_ABI, proof_check_abis, proof_check_config
+
+    path = write_deployment(tmp_path, {"chain_id": 31337, "contracts": {"MediaApp": MEDIA_APP}})
+    config = proof_check_config(chain_config_from_files(path, MEDIA_APP_ABI_FILE, "http://127.0.0.1:8545"))
+    assert (config["chainId"], config["mediaApp"], config["rpcUrl"]) == (31337, MEDIA_APP, "http://127.0.0.1:8545")
+    for contract, names in PROOF_CHECK_ABI.items():
+        assert [entry["name"] for entry in config["abis"][contract]] == list(names)
+    assert config["domain"] == {"name": "Mediaproof", "version": "1"}
+    assert [f["name"] for f in config["recordTypes"]["MediaRecord"]][-3:] == ["nonce", "deadline", "maxFee"]
+    assert config["receiptTypes"]["StorageReceipt"][0] == {"name": "clusterId", "type": "uint32"}
+
+    (tmp_path / "abi").mkdir()
+    for name in PROOF_CHECK_ABI:
+        (tmp_path / "abi" / f"{name}.json").write_text(json.dumps([]))
+    with pytest.raises(DeploymentError, match="has no verifyInclusion"):
+        proof_check_abis(tmp_path / "abi")
+
+
+def test_browser_reports_read_as_a_verdict_in_words() -> None:
+    from webapp.proof_reports import ZERO_ADDRESS, bundle_data_url, report_from, verdict
+
+    owner, other = ACCOUNT.address, "0x" + "12" * 20
+    raw = {
+        "kind": "batched", "owner": owner, "batch": 42, "block": 42, "timestamp": 1_700_000_000, "proven": True,
+        "first": False, "first_owner": other, "first_block": 40,
+        "checks": [{"key": "inclusion", "ok": True, "text": "in"}, {"key": "first", "ok": False, "info": True}],
+        "receipts": [{"cluster_id": 1, "ok": True, "text": "Cluster 1: fine"}],
+    }  # fmt: skip
+    report = report_from(raw)
+    assert report.summary == "Batched proof in batch 42 (block 42), 2023-11-14 22:13:20 UTC"
+    assert [c.key for c in report.checks] == ["inclusion", "first"] and report.checks[1].info
+    assert report.receipts[0].cluster == "1" and report.receipts[0].ok
+    status, headline = verdict([report], None)
+    assert status == "proven" and f"registered by {owner} in batch 42 (block 42)" in headline
+    assert f"First proven by {other} in block 40." in headline
+    direct = report_from({**raw, "kind": "direct", "batch": 0, "block": 7})
+    assert direct.summary.startswith("Direct proof directly in block 7")
+
+    failed = report_from({**raw, "proven": False})
+    assert verdict([failed], None)[0] == "failed"
+    assert "none of the 2 proof bundles" in verdict([failed, failed], None)[1]
+    assert verdict([], {"owner": ZERO_ADDRESS, "block": 0})[0] == "not_proven"
+    status, headline = verdict([], {"owner": other, "block": 9})
+    assert status == "chain_only" and f"names {other} (block 9)" in headline
+    url = bundle_data_url({"title": "a b/c"})
+    assert url.startswith("data:application/json;charset=utf-8,") and "%20" in url and " " not in url
+
+
+def test_cards_of_later_registrations_name_who_proved_the_bytes_first() -> None:
+    from webapp.media_rows import media_card
+
+    first = {"owner": "0x" + "34" * 20, "media_id": "0x" + "cd" * 32, "block": 12, "short_id": "F1"}
+    row = {"id": "0x" + "ab" * 32, "title": "Copy", "owner": "0x" + "12" * 20, "media_type": "image/jpeg",
+           "is_first_proof": False, "first_registration": first}  # fmt: skip
+    assert media_card(row, "c1", "http://d")["first_note"] == "First proven by 0x3434…3434 in block 12"
+    assert media_card({**row, "is_first_proof": True}, "c1", "http://d")["first_note"] == ""
+    assert media_card({k: v for k, v in row.items() if k != "first_registration"}, "", "http://d")["first_note"] == ""

@@ -98,6 +98,20 @@ def test_first_proof_is_the_earliest_block_then_the_earliest_log_across_both_pat
         assert detail["is_first_proof"] is is_first and detail["first_registration"] == first
     assert api.get(f"/media/0x{SHA.hex()}").json()["id"] == first["media_id"]  # by sha256: the first proof
 
+    # List rows (feed, search, profiles) say the same, so a card can name the first prover of a later record.
+    recent = {r["id"]: r for r in api.get("/recent").json()["results"]}
+    searched = {r["id"]: r for r in api.get("/search", params={"q": "block"}).json()["results"]}
+    bobs = api.get(f"/users/{BOB.address}").json()["media"]
+    assert len(recent) == 4 and set(searched) == {"0x" + e.media_id.hex() for e in (same_block_direct, later)}
+    assert [r["id"] for r in bobs] == ["0x" + later.media_id.hex()]
+    for e, is_first in ((batched, True), (same_block_direct, False), (later, False)):
+        rows = [recent["0x" + e.media_id.hex()], *([searched["0x" + e.media_id.hex()]] if not is_first else [])]
+        for row in rows:
+            assert row["is_first_proof"] is is_first and row["first_registration"] == first
+    assert bobs[0]["is_first_proof"] is False and bobs[0]["first_registration"] == first
+    alone = recent["0x" + other.media_id.hex()]
+    assert alone["is_first_proof"] is True and alone["first_registration"]["media_id"] == alone["id"]
+
     answer = api.get(f"/proofs/0x{SHA.hex()}").json()
     assert answer["sha256"] == "0x" + SHA.hex()
     bundles = answer["bundles"]

@@ -272,7 +272,7 @@ def test_place_names_the_shortfall_of_active_clusters() -> None:
         ([{"id": 1, "weight": 1, "status": 7}], "unknown status 7"),
         ([{"id": 1, "weight": 1, "status": "gone"}], "unknown status 'gone'"),
         ([{"id": 1, "weight": 1}], "lacks the field 'status'"),
-        ([(1, 2, 3)], "must be \\(id, signer, weight, status, endpoint\\)"),
+        ([(1, 2, 3)], "must be \\(id, signer, weight, status, endpoint\\[, held\\]\\)"),
         ([object()], "cannot read id, weight and status"),
         ([{"id": 1, "weight": 60000, "status": 1}], "use small integer weights"),
     ],

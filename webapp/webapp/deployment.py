@@ -1,44 +1,32 @@
-"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address, its proofOf and depositOf calls.
+"""What the browser needs to reach the chain: chain id, RPC URL, MediaApp's address and its depositOf call, and for
+the browser's own proof check (assets/proofcheck.js) the contracts' exported ABI entries it calls and the EIP-712
+types of records and receipts.
 
-Read once from deployments/<network>.json and mediaproof/abi/MediaApp.json; the page gets plain values, the
-backend keeps the ABI to decode what the browser's own eth_call returns.
+Read from deployments/<network>.json and mediaproof/abi/*.json; the page gets plain values.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_utils import function_abi_to_4byte_selector, is_address, to_checksum_address
 
+from mediaproof import eip712
 from mediaproof.errors import DeploymentError, InputError
 from mediaproof.settings import PROJECT_ROOT, Settings
 
-MEDIA_APP_ABI_FILE = PROJECT_ROOT / "mediaproof" / "abi" / "MediaApp.json"
-ZERO_ADDRESS = "0x" + "00" * 20
-
-
-@dataclass(frozen=True)
-class Proof:
-    """The first registration of some bytes, as MediaApp.proofOf answers it."""
-
-    owner: str
-    user_contract: str
-    timestamp: int
-    block_number: int
-
-    @property
-    def registered(self) -> bool:
-        return self.owner != ZERO_ADDRESS
-
-    @property
-    def time_utc(self) -> str:
-        return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+ABI_DIR = PROJECT_ROOT / "mediaproof" / "abi"
+MEDIA_APP_ABI_FILE = ABI_DIR / "MediaApp.json"
+# What the browser's proof check calls or decodes, per contract: entries of the exported ABIs, by name.
+PROOF_CHECK_ABI = {
+    "MediaApp": ("verifyInclusion", "anchorOf", "proofDetail", "userContract", "topology"),
+    "StorageTopology": ("cluster", "receiptLifetime", "replicationFactor", "MAX_CLOCK_SKEW"),
+    "UserMedia": ("MediaRegistered",),
+}
 
 
 @dataclass(frozen=True)
@@ -48,38 +36,17 @@ class ChainConfig:
     chain_id: int
     rpc_url: str
     media_app: str
-    proof_of_selector: str  # 0x + 8 hex digits
-    proof_of_outputs: tuple[str, ...]  # ABI types of proofOf's return values
-    deposit_of_selector: str = ""  # 0x + 8 hex digits of depositOf(address)
+    deposit_of_selector: str  # 0x + 8 hex digits of depositOf(address)
 
     @property
     def chain_id_hex(self) -> str:
         return hex(self.chain_id)
-
-    def proof_of_calldata(self, sha256_hex: str) -> str:
-        """The eth_call data for proofOf(sha256); the browser sends it through its own connection."""
-        digest = sha256_hex.removeprefix("0x").lower()
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
-        return self.proof_of_selector + digest
 
     def deposit_of_calldata(self, address: str) -> str:
         """The eth_call data for depositOf(address): the wallet's balance held by MediaApp for its registrations."""
         if not is_address(address):
             raise InputError(f"not an Ethereum address: {address!r}")
         return self.deposit_of_selector + "00" * 12 + address.lower().removeprefix("0x")
-
-    def decode_proof(self, result_hex: str) -> Proof:
-        """Decode proofOf's return data (hex from eth_call)."""
-        try:
-            raw = bytes.fromhex(result_hex.removeprefix("0x"))
-            owner, user_contract, timestamp, block_number = abi_decode(list(self.proof_of_outputs), raw)
-        except Exception as exc:  # eth_abi raises several unrelated types for short or garbled data
-            raise DeploymentError(
-                f"MediaApp at {self.media_app} answered proofOf with {result_hex[:80]!r}, which is not a proof: "
-                "is the deployment file from this chain?"
-            ) from exc
-        return Proof(to_checksum_address(owner), to_checksum_address(user_contract), timestamp, block_number)
 
 
 def _function_entry(abi: list[dict[str, Any]], abi_file: Path, name: str) -> dict[str, Any]:
@@ -116,13 +83,10 @@ def chain_config_from_files(deployment_file: Path, abi_file: Path, rpc_url: str)
             f"{deployment_file} lacks chain_id or contracts.MediaApp (found chain_id={chain_id!r}, "
             f"MediaApp={media_app!r}): deploy again"
         )
-    entry = _function_entry(abi, abi_file, "proofOf")
     return ChainConfig(
         chain_id=chain_id,
         rpc_url=rpc_url,
         media_app=to_checksum_address(media_app),
-        proof_of_selector=_selector(entry),
-        proof_of_outputs=tuple(output["type"] for output in entry["outputs"]),
         deposit_of_selector=_selector(_function_entry(abi, abi_file, "depositOf")),
     )
 
@@ -144,3 +108,37 @@ def load_chain_config() -> ChainConfig:
     except FileNotFoundError:
         modified_ns = 0  # chain_config_from_files reports the missing file
     return _cached(deployment_file, modified_ns, settings.rpc_url)
+
+
+def _abi_entries(abi_file: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    try:
+        abi_json = json.loads(abi_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise DeploymentError(f"cannot read the ABI at {abi_file} ({exc}): run `make compile`") from None
+    abi = abi_json["abi"] if isinstance(abi_json, dict) else abi_json
+    found = {entry.get("name"): entry for entry in abi if entry.get("type") in ("function", "event")}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise DeploymentError(f"{abi_file} has no {', '.join(missing)}: rebuild the ABI files (`make compile`)")
+    return [found[name] for name in names]
+
+
+@lru_cache(maxsize=4)
+def proof_check_abis(abi_dir: Path = ABI_DIR) -> dict[str, list[dict[str, Any]]]:
+    """The ABI entries the browser's proof check needs, from the contracts' exported ABIs."""
+    return {name: _abi_entries(abi_dir / f"{name}.json", names) for name, names in PROOF_CHECK_ABI.items()}
+
+
+def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str, Any]:
+    """Everything assets/proofcheck.js takes besides the bundles: where the chain is, which MediaApp this app
+    knows (a bundle naming another contract fails), the ABI entries it calls, and the EIP-712 domain name, version
+    and types records and receipts are signed under (mediaproof.eip712, the ones the contracts hash)."""
+    return {
+        "chainId": config.chain_id,
+        "rpcUrl": config.rpc_url,
+        "mediaApp": config.media_app,
+        "abis": proof_check_abis(abi_dir),
+        "domain": {"name": eip712.DOMAIN_NAME, "version": eip712.DOMAIN_VERSION},
+        "recordTypes": {"MediaRecord": eip712.MEDIA_RECORD_FIELDS, "MediaVariant": eip712.MEDIA_VARIANT_FIELDS},
+        "receiptTypes": {"StorageReceipt": eip712.STORAGE_RECEIPT_FIELDS},
+    }

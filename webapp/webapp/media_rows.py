@@ -43,6 +43,14 @@ def kind_of(media_type: str | None) -> str:
     return major if major in ("image", "video") else "file"
 
 
+def first_proof_note(row: dict[str, Any]) -> str:
+    """ "" for the first proof of its bytes; else who proved them first, and when (the indexer's first_registration)."""
+    first = row.get("first_registration") or {}
+    if row.get("is_first_proof", True) or not first.get("owner"):
+        return ""
+    return f"First proven by {short_address(str(first['owner']))} in block {first.get('block')}"
+
+
 def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[str, str]:
     """One grid card from an indexer media row: title, owner, time, where it links, its thumbnail (if a link exists).
 
@@ -53,7 +61,11 @@ def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[s
     if short_id:
         thumb = f"{download_base}/m/{short_id}?size={'poster' if kind == 'video' else 'small'}"
     owner = str(row.get("owner") or "")
+    first = row.get("first_registration") or {}
     return {
+        "first_note": first_proof_note(row),
+        "first_by": short_address(str(first.get("owner") or "")),
+        "first_block": str(first.get("block") or ""),
         "id": str(row.get("id") or ""),
         "title": str(row.get("title") or "(untitled)"),
         "owner": owner,

@@ -49,12 +49,6 @@ def download_base(settings: Settings) -> str:
     return settings.resolved_download_url()
 
 
-def download_url(settings: Settings, short_id: str, size: str = "original") -> str:
-    if size not in SIZES:
-        raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}")
-    return f"{download_base(settings)}/m/{short_id}?size={size}"
-
-
 class KnownLinks:
     """Short ids this process learned from the uploads it committed, by media id and by sha256.
 
@@ -126,7 +120,23 @@ async def search(settings: Settings, query: str, limit: int = 24) -> list[dict[s
 
 
 async def media(settings: Settings, key: str) -> dict[str, Any]:
+    """One record by media id or short id (that link's own record), or the first proof of a sha256."""
     return await _json("GET", _indexer(settings, f"/media/{key}"), "indexer")
+
+
+async def media_proof(settings: Settings, key: str) -> dict[str, Any]:
+    """The portable proof bundle (mediaproof-proof-v1) of one record, by media id or short id."""
+    return await _json("GET", _indexer(settings, f"/media/{key}/proof"), "indexer")
+
+
+async def proofs(settings: Settings, sha256_hex: str) -> list[dict[str, Any]]:
+    """Every proof bundle of some bytes the indexer knows, earliest first (an untrusted source: the browser checks
+    each against the chain); NotRegistered when it knows none."""
+    digest = sha256_hex.lower().removeprefix("0x")
+    if not _MEDIA_KEY.match("0x" + digest):
+        raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
+    body = await _json("GET", _indexer(settings, f"/proofs/0x{digest}"), "indexer")
+    return [b for b in body.get("bundles") or [] if isinstance(b, dict)]
 
 
 async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, Any]:
@@ -136,26 +146,6 @@ async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, A
 async def clusters(settings: Settings) -> list[dict[str, Any]]:
     body = await _json("GET", _indexer(settings, "/clusters"), "indexer")
     return list(body["clusters"])
-
-
-# --- the download service ---
-
-
-async def sha256_of_short_id(settings: Settings, short_id: str) -> str:
-    """The original's sha256 behind a short link: the download service names bytes by their hash (the ETag)."""
-    url = download_url(settings, short_id, "original")
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            reply = await client.head(url)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(
-            f"the download service did not answer ({type(exc).__name__}): is it running?"
-        ) from None
-    if reply.status_code == 404:
-        raise NotRegistered(f"no media has the link /m/{short_id}")
-    if reply.status_code != 200 or not reply.headers.get("etag"):
-        raise ServiceUnavailable(f"the download service answered {reply.status_code} for /m/{short_id}")
-    return "0x" + reply.headers["etag"].strip('"').removeprefix("W/").strip('"')
 
 
 # --- the upload service ---
@@ -189,17 +179,25 @@ async def upload(settings: Settings, upload_id: str) -> dict[str, Any]:
     return await _json("GET", _upload(settings, f"/uploads/{upload_id}"), "upload service")
 
 
-async def prepare(settings: Settings, upload_id: str, owner: str, title: str) -> dict[str, Any]:
+MODES = ("batched", "direct")
+
+
+async def prepare(settings: Settings, upload_id: str, owner: str, title: str, mode: str = "batched") -> dict[str, Any]:
+    """The record to sign: typed data whose integers are decimal strings, for eth_signTypedData_v4 as it is."""
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     return await _json(
         "POST",
         _upload(settings, f"/uploads/{upload_id}/prepare"),
         "upload service",
         timeout=SLOW_TIMEOUT,
-        json={"owner": owner, "title": title},
+        json={"owner": owner, "title": title, "mode": mode},
     )
 
 
 async def commit(settings: Settings, upload_id: str, signature: str) -> dict[str, Any]:
+    """Receipts, then the batch's anchor (up to the batch interval) or the direct registration: `state` is
+    "committed" with the link, batch and proof bundle, or "anchoring" while its batch is still open."""
     return await _json(
         "POST",
         _upload(settings, f"/uploads/{upload_id}/commit"),

@@ -7,7 +7,7 @@ def empty_state(icon: str, heading: str, explanation: str, *actions: rx.Componen
     return rx.card(
         rx.vstack(
             rx.icon(icon, size=32, color=rx.color("gray", 9)),
-            rx.heading(heading, size="4"),
+            rx.heading(heading, size="4", as_="h2"),
             rx.text(explanation, color=rx.color("gray", 11), text_align="center"),
             *actions,
             align="center",

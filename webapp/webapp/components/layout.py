@@ -30,12 +30,15 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     )
 
 
-def page_shell(heading: str, *children: rx.Component) -> rx.Component:
+def page_shell(heading: str | None, *children: rx.Component) -> rx.Component:
+    """The frame around a page's content; `heading` is the page's one heading (None: the page shows its own)."""
     return rx.box(
         rx.box(
             rx.hstack(
                 rx.link(
-                    rx.hstack(rx.icon("fingerprint", size=22), rx.heading("Mediaproof", size="5"), spacing="2"),
+                    rx.hstack(
+                        rx.icon("fingerprint", size=22), rx.text("Mediaproof", size="5", weight="bold"), spacing="2"
+                    ),
                     href="/",
                     underline="none",
                     color=rx.color("gray", 12),
@@ -65,10 +68,12 @@ def page_shell(heading: str, *children: rx.Component) -> rx.Component:
         rx.container(
             rx.vstack(
                 wallet_problem_panel(),
-                rx.heading(heading, size="7"),
+                *([rx.heading(heading, size="7")] if heading is not None else []),
                 *children,
                 spacing="4",
                 width="100%",
+                # Addresses and hashes in running text break rather than push a phone's screen wider.
+                overflow_wrap="anywhere",
             ),
             size="3",
             padding="1.25em 1em",

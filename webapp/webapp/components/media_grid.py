@@ -1,4 +1,5 @@
-"""The grid of media cards (feed, search, profile): thumbnail with its title as alt text, title, owner, time."""
+"""The grid of media cards (feed, search, profile): thumbnail with its title as alt text, title, owner, time, and
+who proved the bytes first when the card is a later registration of them."""
 
 import reflex as rx
 
@@ -34,6 +35,20 @@ def media_card(card: rx.Var) -> rx.Component:
             ),
             rx.text(card["title"], weight="medium", trim="both", truncate=True, class_name="media-title"),
             rx.text(card["owner_short"], " · ", card["time"], size="1", color=rx.color("gray", 10), truncate=True),
+            rx.cond(
+                card["first_note"] != "",
+                rx.text(
+                    rx.icon("history", size=12, display="inline", vertical_align="middle", margin_right="0.25em"),
+                    "First proven by ",
+                    rx.el.span(card["first_by"], white_space="nowrap"),
+                    " in block ",
+                    card["first_block"],
+                    size="1",
+                    color=rx.color("amber", 11),
+                    class_name="first-proof-note",
+                    title=card["first_note"],
+                ),
+            ),
             width="100%",
         ),
         href=card["link"],

@@ -46,7 +46,7 @@ def _cluster_card(row: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Cluster ", row["id"], size="4"),
+                rx.heading("Cluster ", row["id"], size="4", as_="h2"),
                 rx.badge(row["status"], color_scheme=row["color"], class_name="cluster-status"),
                 rx.spacer(),
                 rx.text(row["objects"], " objects", weight="medium", class_name="cluster-objects"),

@@ -1,7 +1,10 @@
-"""/m/<short id or media id>: the photo at a chosen size (or the video), the original to download, and the proof.
+"""/m/<short id or media id>: the photo at a chosen size (or the video), the original to download, and its proof.
 
-The proof panel shows what the indexer saw (sha256, CID, owner, time, block, each cluster's receipt); the verify
-button asks MediaApp.proofOf through the browser's own connection and says whether the chain agrees.
+The page shows that link's own record, asked of the indexer by the short id itself (never by the bytes' sha256,
+which names the first proof of those bytes), and says plainly when the record is a later registration of bytes
+someone proved first. The proof panel shows how it is proven (batched or direct, batch, transaction, block and time),
+each storage receipt with its cluster and signer, whether MediaApp.proofOf names it, and the bundle to download; its
+button checks that bundle against the chain in the browser (assets/proofcheck.js), as /verify does.
 """
 
 from __future__ import annotations
@@ -11,19 +14,22 @@ from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
+from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
 from mediaproof.settings import Settings
 from webapp import services
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout
-from webapp.deployment import load_chain_config
-from webapp.media_rows import human_size, kind_of, short_address, time_utc
-from webapp.state import js_call
+from webapp.components.proof_check import ProofCheck, check_call
+from webapp.components.proof_report import proof_report_card, todays_signer_note
+from webapp.deployment import load_chain_config, proof_check_config
+from webapp.media_rows import human_size, kind_of, short_address
+from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
 
 # A link shared right after its upload may be opened before the indexer has followed that block.
 INDEX_WAIT_SECONDS = 15.0
 INDEX_POLL_SECONDS = 0.5
+STATUS_COLORS = {"active": "green", "draining": "amber", "down": "red"}
 
 
 class MediaState(rx.State):
@@ -36,22 +42,38 @@ class MediaState(rx.State):
     title: str = ""
     owner: str = ""
     owner_short: str = ""
-    user_contract: str = ""
     time: str = ""
     block: int = 0
     tx: str = ""
     sha256: str = ""
     cid: str = ""
     media_type: str = ""
-    kind: str = ""
+    kind: str = ""  # image · video · file: how the page shows the bytes
     size_text: str = ""
     variant_names: list[str] = rx.field(default_factory=list)
+    # the proof
+    proof_kind: str = ""  # batched · direct
+    batch: int = 0
+    proven_where: str = ""  # "in batch 123 (block 123)" · "directly in block 123"
+    revealed: str = ""  # what MediaApp.proofOf says of this record, in words
+    manifest_cid: str = ""
+    is_first: bool = True
+    first_owner: str = ""
+    first_block: int = 0
+    first_link: str = ""
     receipts: list[dict[str, str]] = rx.field(default_factory=list)
+    bundle_url: str = ""  # data: URL of the proof bundle (mediaproof-proof-v1)
+    bundle_name: str = ""
+    bundle_error: str = ""
     size: str = "medium"
     download_base: str = ""
-    # "" | "checking" | "verified" | "mismatch" | "unregistered" | "error"
+    # "" | "checking" | "proven" | "failed" | "error"
     verify_status: str = ""
     verify_detail: str = ""
+    verify_reports: list[ProofReport] = rx.field(default_factory=list)
+
+    _bundle: dict[str, Any] = {}  # noqa: RUF012
+    _tag: str = ""
 
     @rx.var
     def image_url(self) -> str:
@@ -80,11 +102,12 @@ class MediaState(rx.State):
     async def load(self):
         async with self:
             key = str(self.router.page.params.get("media_key") or "")
-            self.key, self.status, self.error, self.verify_status, self.verify_detail = key, "loading", "", "", ""
-            self.short_id, self.size = "", "medium"
+            self.key, self.status, self.error = key, "loading", ""
+            self.verify_status, self.verify_detail, self.verify_reports = "", "", []
+            self.short_id, self.size, self.bundle_url, self.bundle_error, self._bundle = "", "medium", "", "", {}
         settings = Settings()
         try:
-            detail, short_id = await self._find(settings, key)
+            detail = await self._find(settings, key)
         except NotRegistered as exc:
             async with self:
                 self.status, self.error = "missing", str(exc)
@@ -94,25 +117,30 @@ class MediaState(rx.State):
                 self.status, self.error = "error", f"This media could not be loaded: {exc}"
             return
         try:
-            cluster_status = {str(c["cluster_id"]): str(c["status"]).lower() for c in await services.clusters(settings)}
+            clusters = {str(c["cluster_id"]): c for c in await services.clusters(settings)}
         except MediaproofError:
-            cluster_status = {}
+            clusters = {}
+        bundle, bundle_error = {}, ""
+        try:
+            bundle = await services.media_proof(settings, str(detail["id"]))
+        except MediaproofError as exc:
+            bundle_error = f"The proof bundle could not be fetched from the indexer: {exc}"
         async with self:
-            self._show(detail, short_id, cluster_status, services.download_base(settings))
+            if self.key != key:
+                return  # another media page was opened meanwhile
+            self._show(detail, key, clusters, services.download_base(settings))
+            self._bundle, self.bundle_error = bundle, bundle_error
+            self.bundle_url = bundle_data_url(bundle) if bundle else ""
+            self.bundle_name = f"{self.short_id or self.media_id[:12]}.proof.json"
 
-    async def _find(self, settings: Settings, key: str) -> tuple[dict[str, Any], str]:
-        """The indexer's record and the short id, waiting a little for an indexer that is a block behind."""
-        if services.is_media_key(key):
-            lookup, short_id = key.lower(), ""
-        elif services.is_short_id(key):
-            lookup, short_id = await services.sha256_of_short_id(settings, key), key
-        else:
+    async def _find(self, settings: Settings, key: str) -> dict[str, Any]:
+        """The indexer's record of this very link (or media id), waiting a little for an indexer a block behind."""
+        if not (services.is_media_key(key) or services.is_short_id(key)):
             raise NotRegistered(f"{key!r} is not a Mediaproof link: links look like /m/<short id>")
         deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
         while True:
             try:
-                detail = await services.media(settings, lookup)
-                break
+                return await services.media(settings, key.lower() if services.is_media_key(key) else key)
             except NotRegistered:
                 if asyncio.get_running_loop().time() > deadline:
                     raise NotRegistered(
@@ -121,18 +149,16 @@ class MediaState(rx.State):
                 async with self:
                     self.status = "indexing"
                 await asyncio.sleep(INDEX_POLL_SECONDS)
-        if not short_id:
-            short_id = services.known_links.short_id(detail)
-        return detail, short_id
 
-    def _show(self, detail: dict[str, Any], short_id: str, cluster_status: dict[str, str], base: str) -> None:
-        self.short_id, self.download_base = short_id, base
+    def _show(self, detail: dict[str, Any], key: str, clusters: dict[str, dict[str, Any]], base: str) -> None:
+        self.download_base = base
+        self.short_id = str(detail.get("short_id") or "") or (key if services.is_short_id(key) else "")
+        self.short_id = self.short_id or services.known_links.short_id(detail)
         self.media_id = str(detail.get("id") or "")
         self.title = str(detail.get("title") or "(untitled)")
         self.owner = str(detail.get("owner") or "")
         self.owner_short = short_address(self.owner)
-        self.user_contract = str(detail.get("user_contract") or "")
-        self.time = time_utc(detail.get("time"))
+        self.time = utc_seconds(detail.get("time"))
         self.block = int(detail.get("block") or 0)
         self.tx = str(detail.get("tx_hash") or "")
         self.sha256 = str(detail.get("sha256") or "").lower().removeprefix("0x")
@@ -141,63 +167,86 @@ class MediaState(rx.State):
         self.kind = kind_of(self.media_type)
         self.size_text = human_size(detail.get("size"))
         self.variant_names = [str(v["name"]) for v in detail.get("variants") or []]
-        self.receipts = [
-            {
-                "cluster": str(r["cluster_id"]),
-                "signer": str(r["signer"]),
-                "pinned": time_utc(r.get("pinned_at")),
-                "status": cluster_status.get(str(r["cluster_id"]), "unknown"),
-                "color": {"active": "green", "draining": "amber", "down": "red"}.get(
-                    cluster_status.get(str(r["cluster_id"]), ""), "gray"
-                ),
-            }
-            for r in detail.get("receipts") or []
-        ]
+        self.proof_kind = str(detail.get("kind") or "direct")
+        self.batch = int(detail.get("batch") or 0)
+        if self.proof_kind == "batched":
+            self.proven_where = f"in batch {self.batch} (block {self.block})"
+            self.revealed = (
+                "Yes: MediaApp.proofOf names this record for these bytes."
+                if detail.get("revealed")
+                else "Not revealed: MediaApp.proofOf does not name it; its proof is the bundle (anyone may reveal it)."
+            )
+        else:
+            self.proven_where = f"directly in block {self.block}"
+            self.revealed = "Direct registrations are written to MediaApp.proofOf when they are the first proof."
+        self.manifest_cid = str(detail.get("manifest_cid") or "")
+        first = detail.get("first_registration") or {}
+        self.is_first = bool(detail.get("is_first_proof", True))
+        self.first_owner = str(first.get("owner") or "")
+        self.first_block = int(first.get("block") or 0)
+        first_key = str(first.get("short_id") or first.get("media_id") or "")
+        self.first_link = f"/m/{first_key}" if first_key else ""
+        self.receipts = [_receipt_row(r, clusters.get(str(r["cluster_id"]))) for r in detail.get("receipts") or []]
         self.status = "found"
 
     @rx.event
     def verify(self):
+        """Checks this record's bundle against the chain in the browser (the same check /verify makes)."""
+        if not self._bundle:
+            self.verify_status = "error"
+            self.verify_detail = self.bundle_error or "There is no proof bundle to check: reload the page."
+            return None
         try:
-            config = load_chain_config()
-            calldata = config.proof_of_calldata(self.sha256)
-        except (DeploymentError, InputError) as exc:
+            config = proof_check_config(load_chain_config())
+        except DeploymentError as exc:
             self.verify_status, self.verify_detail = "error", str(exc)
-            return
-        self.verify_status, self.verify_detail = "checking", ""
+            return None
+        self.verify_status, self.verify_detail, self.verify_reports = "checking", "", []
+        self._tag = f"{self.media_id}:{self.sha256}"
         return rx.call_script(
-            js_call("ethCall", config.media_app, calldata, config.chain_id_hex, config.rpc_url, self.sha256),
-            callback=MediaState.verify_answered,
+            check_call(config, [self._bundle], self.sha256, "page", self._tag), callback=MediaState.verify_answered
         )
 
     @rx.event
     def verify_answered(self, answer: dict[str, Any]):
-        if answer.get("tag") != self.sha256:
+        if answer.get("tag") != self._tag:
             return
         if answer.get("error"):
             self.verify_status = "error"
             self.verify_detail = f"The chain could not be asked: {answer.get('message')}"
             return
-        try:
-            proof = load_chain_config().decode_proof(str(answer.get("result", "")))
-        except DeploymentError as exc:
-            self.verify_status, self.verify_detail = "error", str(exc)
-            return
         via = "your wallet's connection" if answer.get("via") == "wallet" else "the chain's RPC URL"
-        if not proof.registered:
-            self.verify_status = "unregistered"
-            self.verify_detail = f"MediaApp on chain knows no registration of these bytes (asked through {via})."
-        elif proof.owner.lower() == self.owner.lower() and proof.block_number == self.block:
-            self.verify_status = "verified"
-            self.verify_detail = (
-                f"MediaApp on chain confirms: these bytes were first registered by {proof.owner} "
-                f"in block {proof.block_number} at {proof.time_utc} (asked through {via})."
-            )
-        else:
-            self.verify_status = "mismatch"
-            self.verify_detail = (
-                f"The chain says these bytes were first registered by {proof.owner} in block "
-                f"{proof.block_number}; this page shows a later registration of the same bytes."
-            )
+        self.verify_reports = reports_from(answer)
+        proven = bool(self.verify_reports) and self.verify_reports[0].proven
+        self.verify_status = "proven" if proven else "failed"
+        self.verify_detail = (
+            f"Proven: every check below passed in this browser, asked through {via}."
+            if proven
+            else f"This proof failed the checks below (asked through {via})."
+        )
+
+
+def _receipt_row(receipt: dict[str, Any], cluster: dict[str, Any] | None) -> dict[str, str]:
+    """One storage receipt as the indexer has it, beside its cluster as StorageTopology lists it now."""
+    status = str((cluster or {}).get("status") or "unknown").lower()
+    signer = str(receipt.get("signer") or "")
+    cluster_signer = str((cluster or {}).get("signer") or "")
+    if not signer:
+        key = "its signature recovers to no address"
+    elif cluster_signer and signer.lower() == cluster_signer.lower():
+        key = "the cluster's signer today"
+    elif cluster_signer:
+        key = f"not the cluster's signer today ({short_address(cluster_signer)})"
+    else:
+        key = "cluster unknown to the indexer"
+    return {
+        "cluster": str(receipt["cluster_id"]),
+        "signer": signer or "—",
+        "key": key,
+        "issued": utc_seconds(receipt.get("issued_at")),
+        "status": status,
+        "color": STATUS_COLORS.get(status, "gray"),
+    }
 
 
 def _viewer() -> rx.Component:
@@ -268,12 +317,25 @@ def _fact(label: str, value: rx.Var | str, field_id: str) -> rx.Component:
     )
 
 
+def _text_fact(label: str, value: rx.Var | str, field_id: str) -> rx.Component:
+    return rx.data_list.item(
+        rx.data_list.label(label),
+        rx.data_list.value(rx.text(value, id=field_id, size="2")),
+    )
+
+
 def _receipt(receipt: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.badge("cluster ", receipt["cluster"]),
         rx.badge(receipt["status"], color_scheme=receipt["color"], class_name="receipt-status"),
         rx.text(
-            "signed by ", rx.code(receipt["signer"], word_break="break-all"), " · pinned ", receipt["pinned"], size="1"
+            "signed by ",
+            rx.code(receipt["signer"], word_break="break-all", class_name="receipt-signer"),
+            " (",
+            receipt["key"],
+            ") · issued ",
+            receipt["issued"],
+            size="1",
         ),
         flex_wrap="wrap",
         align="center",
@@ -283,50 +345,76 @@ def _receipt(receipt: rx.Var) -> rx.Component:
 
 
 def _verify_result() -> rx.Component:
-    return rx.match(
-        MediaState.verify_status,
-        ("checking", rx.callout("Asking the chain…", icon="loader", id="media-verify-result", data_status="checking")),
-        (
-            "verified",
-            rx.callout(
-                MediaState.verify_detail,
-                icon="badge-check",
-                color_scheme="green",
-                id="media-verify-result",
-                data_status="verified",
+    return rx.fragment(
+        rx.match(
+            MediaState.verify_status,
+            (
+                "checking",
+                rx.callout(
+                    "Checking the proof against the chain in your browser…",
+                    icon="loader",
+                    id="media-verify-result",
+                    data_status="checking",
+                ),
             ),
-        ),
-        (
-            "mismatch",
-            rx.callout(
-                MediaState.verify_detail,
-                icon="circle-alert",
-                color_scheme="amber",
-                id="media-verify-result",
-                data_status="mismatch",
+            (
+                "proven",
+                rx.callout(
+                    MediaState.verify_detail,
+                    icon="badge-check",
+                    color_scheme="green",
+                    id="media-verify-result",
+                    data_status="proven",
+                ),
             ),
-        ),
-        (
-            "unregistered",
-            rx.callout(
-                MediaState.verify_detail,
-                icon="circle-x",
-                color_scheme="red",
-                id="media-verify-result",
-                data_status="unregistered",
+            (
+                "failed",
+                rx.callout(
+                    MediaState.verify_detail,
+                    icon="circle-x",
+                    color_scheme="red",
+                    id="media-verify-result",
+                    data_status="failed",
+                ),
             ),
-        ),
-        (
-            "error",
-            rx.callout(
-                MediaState.verify_detail,
-                icon="triangle-alert",
-                color_scheme="red",
-                id="media-verify-result",
-                data_status="error",
+            (
+                "error",
+                rx.callout(
+                    MediaState.verify_detail,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    id="media-verify-result",
+                    data_status="error",
+                ),
             ),
+            rx.fragment(),
         ),
-        rx.fragment(),
+        rx.foreach(MediaState.verify_reports, proof_report_card),
+        rx.cond(MediaState.verify_reports.length() > 0, todays_signer_note()),
+    )
+
+
+def _later_registration() -> rx.Component:
+    """Said plainly, above everything else: someone else proved these bytes first."""
+    return rx.cond(
+        ~MediaState.is_first,
+        rx.callout(
+            rx.text(
+                "A later registration. First proven by ",
+                rx.link(MediaState.first_owner, href="/u/" + MediaState.first_owner, word_break="break-all"),
+                " in block ",
+                MediaState.first_block,
+                ".",
+                rx.cond(
+                    MediaState.first_link != "",
+                    rx.fragment(" ", rx.link("See the first registration.", href=MediaState.first_link)),
+                ),
+            ),
+            icon="history",
+            color_scheme="amber",
+            id="media-first-proof",
+            width="100%",
+        ),
     )
 
 
@@ -334,27 +422,40 @@ def _proof_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Proof", size="4"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("shield-check", size=16),
-                    "Verify on chain",
-                    on_click=MediaState.verify,
-                    loading=MediaState.verify_status == "checking",
-                    id="media-verify",
-                ),
-                width="100%",
+                rx.heading("Proof", size="4", as_="h2"),
+                rx.badge(MediaState.proof_kind, id="media-proof-kind", size="2"),
                 align="center",
             ),
-            _verify_result(),
+            rx.text(
+                "Proven ",
+                rx.el.span(MediaState.proven_where, id="media-proven-where"),
+                " at ",
+                MediaState.time,
+                ".",
+                weight="medium",
+            ),
             rx.data_list.root(
+                _text_fact(
+                    "Kind",
+                    rx.cond(
+                        MediaState.proof_kind == "batched",
+                        "Batched: one Merkle root anchored for many files; this file's leaf and path are in its bundle",
+                        "Direct: its own registration transaction, receipts checked on chain",
+                    ),
+                    "media-kind",
+                ),
+                rx.cond(MediaState.proof_kind == "batched", _fact("Batch", MediaState.batch, "media-batch")),
+                _fact("Block", MediaState.block, "media-block"),
+                _fact("Time", MediaState.time, "media-time"),
+                _fact("Transaction", MediaState.tx, "media-tx"),
+                _text_fact("In MediaApp.proofOf", MediaState.revealed, "media-revealed"),
+                _fact("Owner", MediaState.owner, "media-owner"),
                 _fact("SHA-256", MediaState.sha256, "media-sha256"),
                 _fact("CID", MediaState.cid, "media-cid"),
-                _fact("Owner", MediaState.owner, "media-owner"),
-                _fact("Time", MediaState.time, "media-time"),
-                _fact("Block", MediaState.block, "media-block"),
-                _fact("Transaction", MediaState.tx, "media-tx"),
                 _fact("Media id", MediaState.media_id, "media-id"),
+                rx.cond(
+                    MediaState.manifest_cid != "", _fact("Batch manifest", MediaState.manifest_cid, "media-manifest")
+                ),
                 _fact("Type", MediaState.media_type + " · " + MediaState.size_text, "media-type"),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
                 width="100%",
@@ -365,6 +466,39 @@ def _proof_panel() -> rx.Component:
                 rx.vstack(rx.foreach(MediaState.receipts, _receipt), spacing="2", id="media-receipts"),
                 rx.text("No receipts recorded.", size="2", color=rx.color("gray", 10)),
             ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("shield-check", size=16),
+                    "Verify in this browser",
+                    on_click=MediaState.verify,
+                    loading=MediaState.verify_status == "checking",
+                    id="media-verify",
+                ),
+                rx.cond(
+                    MediaState.bundle_url != "",
+                    rx.link(
+                        rx.button(rx.icon("file-json", size=16), "Download proof bundle", variant="soft"),
+                        href=MediaState.bundle_url,
+                        custom_attrs={"download": MediaState.bundle_name},
+                        id="media-proof-download",
+                    ),
+                ),
+                flex_wrap="wrap",
+                spacing="2",
+            ),
+            rx.cond(
+                MediaState.bundle_error != "",
+                rx.text(MediaState.bundle_error, size="2", color=rx.color("red", 11), id="media-proof-missing"),
+            ),
+            rx.text(
+                "Verifying checks this record's proof bundle against the chain from your browser: the signed record, "
+                "the owner's signature, its inclusion in its batch (or its registration), the storage receipts. The "
+                "bundle is everything a verifier needs besides the file and an Ethereum RPC endpoint: check it on the "
+                "Verify page too, or with `mediaproof verify FILE --proof BUNDLE --rpc URL`.",
+                size="1",
+                color=rx.color("gray", 10),
+            ),
+            _verify_result(),
             spacing="3",
             width="100%",
         ),
@@ -375,18 +509,44 @@ def _proof_panel() -> rx.Component:
 
 def media_page() -> rx.Component:
     return page_shell(
-        "Media",
+        None,
+        ProofCheck.create(),
         rx.match(
             MediaState.status,
-            ("loading", rx.skeleton(rx.box(height="20em", width="100%"), loading=True, id="media-loading")),
+            (
+                "loading",
+                rx.vstack(
+                    rx.heading("Media", size="7"),
+                    rx.skeleton(rx.box(height="20em", width="100%"), loading=True, id="media-loading"),
+                    width="100%",
+                ),
+            ),
             (
                 "indexing",
-                rx.callout("Waiting for the indexer to see this registration…", icon="loader", id="media-indexing"),
+                rx.vstack(
+                    rx.heading("Media", size="7"),
+                    rx.callout("Waiting for the indexer to see this registration…", icon="loader", id="media-indexing"),
+                    width="100%",
+                ),
             ),
-            ("missing", empty_state("file-question", "No such media", MediaState.error, id="media-missing")),
-            ("error", error_callout(MediaState.error, MediaState.load, id="media-error")),
+            (
+                "missing",
+                rx.vstack(
+                    rx.heading("Media", size="7"),
+                    empty_state("file-question", "No such media", MediaState.error, id="media-missing"),
+                    width="100%",
+                ),
+            ),
+            (
+                "error",
+                rx.vstack(
+                    rx.heading("Media", size="7"),
+                    error_callout(MediaState.error, MediaState.load, id="media-error"),
+                    width="100%",
+                ),
+            ),
             rx.vstack(
-                rx.heading(MediaState.title, size="6", id="media-title"),
+                rx.heading(MediaState.title, size="7", id="media-title"),
                 rx.text(
                     "by ",
                     rx.link(MediaState.owner_short, href="/u/" + MediaState.owner, id="media-owner-link"),
@@ -394,6 +554,7 @@ def media_page() -> rx.Component:
                     MediaState.time,
                     color=rx.color("gray", 11),
                 ),
+                _later_registration(),
                 _viewer(),
                 _proof_panel(),
                 width="100%",

@@ -1,13 +1,18 @@
-"""/upload: pick or drop a photo or video, see it, title it, sign its record in the wallet, get its link.
+"""/upload: pick or drop a photo or video, see it, title it, sign its record in the wallet, get its link and proof.
 
 The page sends the file's bytes itself, straight to the upload service (assets/mediaproof.js, XMLHttpRequest, so the
 progress bar follows the real transfer); the service hashes it, checks its type and size by content and stores it on
-the clusters, and its answer comes back here. Nothing is registered on chain until the owner's signature comes back;
-a refused signature leaves only stored bytes that no record points to.
+the clusters, and its answer comes back here. Nothing is proven until the owner's signature comes back; a refused
+signature leaves only stored bytes that no record points to.
+
+Batched (the default) needs nothing but a signature: the service anchors the record with others in its next batch
+(within the batch interval, 2 s by default) and answers the link, the batch and the proof bundle. Direct registers it
+in its own transaction, paid from the wallet's deposit, so it needs a Mediaproof account first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,13 @@ from mediaproof.settings import Settings
 from webapp import services
 from webapp.components.layout import page_shell
 from webapp.media_rows import ether, human_size, kind_of, short_address, time_utc
+from webapp.proof_reports import bundle_data_url, where_proven
 from webapp.state import AuthState, js_call
 
 UPLOAD_ID = "media-upload"
+# A commit answers once its batch is anchored; if the batch was still open, GET /uploads/{id} says when it is.
+ANCHOR_POLL_SECONDS = 1.0
+ANCHOR_WAIT_SECONDS = 120.0
 # What the upload service accepts (it checks by content; this only filters the browser's file picker).
 ACCEPT = {
     "image/jpeg": [".jpg", ".jpeg"],
@@ -63,8 +72,9 @@ def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
 
 
 class UploadState(rx.State):
-    # "pick" | "sending" | "review" | "preparing" | "record" | "signing" | "registering" | "done"
+    # "pick" | "sending" | "review" | "preparing" | "record" | "signing" | "registering" | "anchoring" | "done"
     stage: str = "pick"
+    mode: str = "batched"  # how it is proven: "batched" (default) | "direct"
     progress: int = 0
     error: str = ""
     file_name: str = ""
@@ -94,6 +104,7 @@ class UploadState(rx.State):
     @rx.event
     async def load(self):
         self.max_bytes = Settings().max_upload_bytes
+        yield  # the drop zone knows the limit at once, not after the wallet's account is looked up
         await self._check_account()
 
     async def _check_account(self) -> None:
@@ -221,6 +232,12 @@ class UploadState(rx.State):
         self.title = title
 
     @rx.event
+    def set_mode(self, mode: str | list[str]):
+        chosen = mode if isinstance(mode, str) else mode[0]
+        if chosen in services.MODES:
+            self.mode = chosen
+
+    @rx.event
     def start_over(self):
         self.stage, self.progress, self.error, self.title, self.preview_url = "pick", 0, "", "", ""
         self.record, self.result, self._upload_id, self._typed_json = {}, {}, "", ""
@@ -234,8 +251,11 @@ class UploadState(rx.State):
         if not auth.signed_in:
             self.error = "Sign in with your wallet first (top right): the record is signed by your address."
             return
-        if self.account != "ready":
-            self.error = "Register your wallet first (the step above): registrations are paid from its deposit."
+        if self.mode == "direct" and self.account != "ready":
+            self.error = (
+                "Create your Mediaproof account first (the step above): a direct registration is paid from its "
+                "deposit. A batched proof needs no account."
+            )
             return
         if not self.title.strip():
             self.error = "Give it a title: the title is part of the signed record and how people find it."
@@ -243,13 +263,16 @@ class UploadState(rx.State):
         self.stage, self.error = "preparing", ""
         yield
         try:
-            prepared = await services.prepare(Settings(), self._upload_id, auth.address, self.title.strip())
+            prepared = await services.prepare(Settings(), self._upload_id, auth.address, self.title.strip(), self.mode)
         except MediaproofError as exc:
             self.stage, self.error = "review", f"The record could not be prepared: {exc}"
             return
         typed = prepared["typed_data"]
         message = typed["message"]
+        # As the service gave it: its integers are decimal strings, so the wallet's JSON.parse rounds nothing.
         self._typed_json = json.dumps(typed)
+        mode = str(prepared.get("mode") or self.mode)
+        fee = int(prepared.get("max_fee_wei") or 0)
         self.record = {
             "title": str(message["title"]),
             "media_type": str(message["mediaType"]),
@@ -257,7 +280,12 @@ class UploadState(rx.State):
             "sha256": str(message["sha256"]),
             "cid": str(message["cid"]),
             "variants": ", ".join(v["name"] for v in message["variants"]) or "none yet (only the original)",
-            "contract": str(prepared["user_contract"]),
+            "mode": mode,
+            "how": (
+                "Batched: anchored with other files in the next batch, within seconds. Costs you nothing."
+                if mode == "batched"
+                else f"Direct: its own transaction, sent for you; a fee of at most {ether(fee)} from your deposit."
+            ),
             "chain": str(typed["domain"]["chainId"]),
             "expires": time_utc(int(message["deadline"])),
             "owner": str(prepared["owner"]),
@@ -288,24 +316,98 @@ class UploadState(rx.State):
             return
         self.stage = "registering"
         yield
+        settings = Settings()
         try:
-            done = await services.commit(Settings(), self._upload_id, str(answer.get("signature")))
+            done = await services.commit(settings, self._upload_id, str(answer.get("signature")))
         except MediaproofError as exc:
             self.stage, self.error = "record", f"The registration failed, nothing was registered: {exc}"
             return
+        if done.get("state") == "anchoring":
+            # Signed and holding its receipts; its batch was still open when the commit stopped waiting.
+            self.stage = "anchoring"
+            yield
+            deadline = asyncio.get_running_loop().time() + ANCHOR_WAIT_SECONDS
+            while done.get("state") != "committed":
+                if asyncio.get_running_loop().time() > deadline:
+                    self.error = (
+                        "Signed and stored, but its batch is not anchored yet. Its link appears on your profile once "
+                        "it is; nothing needs signing again."
+                    )
+                    return
+                await asyncio.sleep(ANCHOR_POLL_SECONDS)
+                try:
+                    done = await services.upload(settings, self._upload_id)
+                except MediaproofError:
+                    continue  # asked again on the next round
+        self._finish(done)
+        await self._check_account()
+
+    def _finish(self, done: dict[str, Any]) -> None:
         services.known_links.learn(str(done["short_id"]), str(done["media_id"]), str(done["sha256"]))
+        mode = str(done.get("mode") or self.mode)
+        batch, block = int(done.get("batch") or 0), int(done.get("block") or 0)
+        bundle = done.get("proof") if isinstance(done.get("proof"), dict) else {}
         self.result = {
             "short_id": str(done["short_id"]),
             "link": str(done["link"]),
             "tx": str(done["tx"]),
-            "block": str(done["block"]),
+            "block": str(block),
+            "batch": str(batch),
+            "mode": mode,
+            "proven": f"Proven {where_proven(mode, batch, block)}.",
             "media_id": str(done["media_id"]),
+            "proof_url": bundle_data_url(bundle) if bundle else "",
+            "proof_name": f"{done['short_id']}.proof.json",
         }
         self.stage, self._typed_json = "done", ""
-        await self._check_account()
 
 
 # --- the page ---
+
+
+def _mode_item(value: str, label: str, explanation: str) -> rx.Component:
+    return rx.el.label(
+        rx.hstack(
+            rx.radio_group.item(value=value, id=f"upload-mode-{value}"),
+            rx.vstack(
+                rx.text(label, weight="medium", size="2"),
+                rx.text(explanation, size="1", color=rx.color("gray", 11)),
+                spacing="0",
+            ),
+            align="start",
+            spacing="2",
+        ),
+        style={"cursor": "pointer"},
+    )
+
+
+def _mode_choice() -> rx.Component:
+    """How the file is proven; fixed once its record is prepared (the record says it)."""
+    return rx.vstack(
+        rx.text("How to prove it", weight="medium", size="2"),
+        rx.radio_group.root(
+            rx.flex(
+                _mode_item(
+                    "batched",
+                    "Batched (recommended)",
+                    "Anchored with other files in the next batch, within seconds. Free: only your signature.",
+                ),
+                _mode_item(
+                    "direct",
+                    "Direct",
+                    "Its own transaction, paid from your Mediaproof deposit; MediaApp.proofOf knows it at once.",
+                ),
+                direction=rx.breakpoints(initial="column", sm="row"),
+                gap="4",
+            ),
+            value=UploadState.mode,
+            on_change=UploadState.set_mode,
+            disabled=~rx.Var.create(["pick", "sending", "review"]).contains(UploadState.stage),
+            id="upload-mode",
+        ),
+        spacing="2",
+        width="100%",
+    )
 
 
 def _account_step() -> rx.Component:
@@ -316,10 +418,11 @@ def _account_step() -> rx.Component:
             "none",
             rx.card(
                 rx.vstack(
-                    rx.heading("Step 1 · Create your Mediaproof account", size="4"),
+                    rx.heading("First, create your Mediaproof account", size="4", as_="h2"),
                     rx.text(
-                        "Your wallet is new here. One transaction creates your account contract and deposits a "
-                        "little ETH that pays for registering your media. You can withdraw what is left.",
+                        "A direct proof is paid from a deposit. One transaction creates your account contract and "
+                        "deposits a little ETH that pays for registering your media; you can withdraw what is left. "
+                        "(A batched proof needs none of this.)",
                     ),
                     rx.button(
                         "Create account with deposit", on_click=UploadState.register_account, id="register-account"
@@ -415,7 +518,8 @@ def _drop_zone() -> rx.Component:
         accept=ACCEPT,
         max_files=1,
         multiple=False,
-        max_size=UploadState.max_bytes,
+        # 0 until the page has loaded: no browser-side limit then (picked() and the service still check the size).
+        max_size=rx.cond(UploadState.max_bytes > 0, UploadState.max_bytes, None),
         on_drop=_hold_in_page(),
         on_drop_rejected=_rejections_as_plain_data,
         border=f"2px dashed {rx.color('accent', 7)}",
@@ -508,13 +612,11 @@ def _record_row(label: str, key: str) -> rx.Component:
 def _record() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("The record you are about to sign", size="4"),
+            rx.heading("The record you are about to sign", size="4", as_="h2"),
             rx.text(
                 "You, ",
                 rx.code(UploadState.record["owner_short"]),
-                ", declare that you register the file with this "
-                "title and these exact bytes. Signing costs nothing; the upload service sends the transaction and "
-                "pays its gas from your deposit.",
+                ", declare that you register the file with this title and these exact bytes. Signing costs nothing.",
                 size="2",
             ),
             rx.data_list.root(
@@ -524,7 +626,7 @@ def _record() -> rx.Component:
                 _record_row("SHA-256", "sha256"),
                 _record_row("CID", "cid"),
                 _record_row("Variants", "variants"),
-                _record_row("Your account contract", "contract"),
+                _record_row("Proof", "how"),
                 _record_row("Chain", "chain"),
                 _record_row("Signature valid until", "expires"),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
@@ -535,15 +637,41 @@ def _record() -> rx.Component:
                     rx.icon("pen-line", size=16),
                     "Sign in wallet and register",
                     on_click=UploadState.sign,
-                    loading=(UploadState.stage == "signing") | (UploadState.stage == "registering"),
+                    loading=rx.Var.create(["signing", "registering", "anchoring"]).contains(UploadState.stage),
                     id="upload-sign",
                 ),
                 rx.button("Start over", on_click=UploadState.start_over, variant="soft", color_scheme="gray"),
                 flex_wrap="wrap",
             ),
-            rx.cond(
-                UploadState.stage == "registering",
-                rx.text("Storing receipts and registering on chain…", size="2", id="upload-registering"),
+            rx.match(
+                UploadState.stage,
+                (
+                    "registering",
+                    rx.hstack(
+                        rx.spinner(size="1"),
+                        rx.text(
+                            rx.cond(
+                                UploadState.mode == "batched",
+                                "Collecting the storage clusters' receipts, then waiting for the next batch to be "
+                                "anchored on chain (a few seconds)…",
+                                "Collecting the storage clusters' receipts and registering on chain…",
+                            ),
+                            size="2",
+                        ),
+                        align="center",
+                        id="upload-registering",
+                    ),
+                ),
+                (
+                    "anchoring",
+                    rx.hstack(
+                        rx.spinner(size="1"),
+                        rx.text("Signed and stored; waiting for its batch to be anchored on chain…", size="2"),
+                        align="center",
+                        id="upload-anchoring",
+                    ),
+                ),
+                rx.fragment(),
             ),
             spacing="3",
             width="100%",
@@ -556,11 +684,36 @@ def _record() -> rx.Component:
 def _result() -> rx.Component:
     return rx.callout(
         rx.vstack(
-            rx.text("Registered on chain.", weight="bold"),
+            rx.text(UploadState.result["proven"], weight="bold", id="upload-proven"),
             rx.text("Link: ", rx.link(UploadState.result["link"], href=UploadState.result["link"], id="upload-link")),
             rx.text("Transaction ", rx.code(UploadState.result["tx"], word_break="break-all", id="upload-tx")),
-            rx.text("Block ", rx.code(UploadState.result["block"], id="upload-block")),
-            rx.button("Upload another", on_click=UploadState.start_over, variant="soft", size="1"),
+            rx.text(
+                "Block ",
+                rx.code(UploadState.result["block"], id="upload-block"),
+                rx.cond(
+                    UploadState.result["mode"] == "batched",
+                    rx.fragment(" · batch ", rx.code(UploadState.result["batch"], id="upload-batch")),
+                ),
+            ),
+            rx.hstack(
+                rx.cond(
+                    UploadState.result["proof_url"] != "",
+                    rx.link(
+                        rx.button(rx.icon("file-json", size=16), "Download proof", size="2"),
+                        href=UploadState.result["proof_url"],
+                        custom_attrs={"download": UploadState.result["proof_name"]},
+                        id="upload-proof",
+                    ),
+                ),
+                rx.button("Upload another", on_click=UploadState.start_over, variant="soft", size="2"),
+                flex_wrap="wrap",
+                spacing="2",
+            ),
+            rx.text(
+                "The proof bundle is everything anyone needs, besides the file and an Ethereum RPC endpoint, to check "
+                "this proof: keep it with the file.",
+                size="1",
+            ),
             spacing="2",
             align="start",
         ),
@@ -597,7 +750,12 @@ def upload_page() -> rx.Component:
         _progress_report(),
         rx.cond(
             AuthState.signed_in,
-            _account_step(),
+            rx.vstack(
+                _mode_choice(),
+                rx.cond(UploadState.mode == "direct", _account_step()),
+                spacing="3",
+                width="100%",
+            ),
             rx.callout(
                 "Sign in with your wallet (top right) to register what you upload.",
                 icon="wallet",

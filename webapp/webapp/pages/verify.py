@@ -1,7 +1,10 @@
-"""/verify: hash any file in the browser and ask MediaApp.proofOf who registered those bytes, and when.
+"""/verify: hash any file in the browser and check, in the browser, every proof of those bytes against the chain.
 
-The file never leaves the device: WebCrypto hashes it in the page and the eth_call goes out through the
-browser's wallet (or straight to the chain's RPC URL); the backend sees only the digest and the chain's answer.
+The file never leaves the device: WebCrypto hashes it in the page. The proof bundles come from the indexer's
+/proofs/0x<sha256> (an untrusted source) or from a bundle file the user gives; assets/proofcheck.js then checks each
+one against the chain through the browser's wallet (or straight to the chain's RPC URL): the record's media id, the
+owner's signature, the Merkle inclusion in its batch (or the direct registration), every storage receipt against its
+cluster's signer, and whether MediaApp.proofDetail names an earlier proof.
 """
 
 from __future__ import annotations
@@ -10,31 +13,42 @@ from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import DeploymentError, InputError
+from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
+from mediaproof.settings import Settings
+from webapp import services
 from webapp.components.layout import page_shell
-from webapp.deployment import load_chain_config
+from webapp.components.proof_check import ProofCheck, check_call, read_bundle_call
+from webapp.components.proof_report import proof_report_card, todays_signer_note
+from webapp.deployment import load_chain_config, proof_check_config
+from webapp.proof_reports import ProofReport, reports_from, verdict
 from webapp.state import js_call
 
 FILE_INPUT_ID = "verify-file"
+BUNDLE_INPUT_ID = "verify-bundle-file"
 
 
 class VerifyState(rx.State):
     """One file's check; `status` drives what the page shows."""
 
-    # "idle" | "hashing" | "checking" | "proven" | "unknown" | "error"
+    # "idle" | "hashing" | "fetching" | "checking" | "proven" | "failed" | "chain_only" | "not_proven" | "error"
     status: str = "idle"
+    headline: str = ""
     error: str = ""
     file_name: str = ""
     file_size: int = 0
     sha256: str = ""
-    owner: str = ""
-    user_contract: str = ""
-    block_number: int = 0
-    time_utc: str = ""
+    source_note: str = ""
     checked_via: str = ""
     media_app: str = ""
     chain_id: int = 0
     config_error: str = ""
+    bundle_file: str = ""  # the name of the bundle file the user gave, if any
+    bundle_error: str = ""
+    reports: list[ProofReport] = rx.field(default_factory=list)
+
+    _file_bundles: list[dict[str, Any]] = []  # noqa: RUF012
+    _tag: str = ""
+    _checks: int = 0
 
     @rx.event
     def load_config(self):
@@ -48,49 +62,83 @@ class VerifyState(rx.State):
 
     @rx.event
     def file_chosen(self, _value: str):
-        self.status, self.error, self.sha256 = "hashing", "", ""
+        self.status, self.error, self.sha256, self.reports, self.checked_via = "hashing", "", "", [], ""
         return rx.call_script(js_call("hashChosenFile", FILE_INPUT_ID), callback=VerifyState.file_hashed)
 
     @rx.event
-    def file_hashed(self, answer: dict[str, Any]):
+    async def file_hashed(self, answer: dict[str, Any]):
         if answer.get("error"):
             self.status, self.error = "error", f"Could not read the file: {answer.get('message')}"
             return
         self.file_name = str(answer.get("name", ""))
         self.file_size = int(answer.get("size") or 0)
         self.sha256 = str(answer.get("sha256", ""))
+        return await self._check()
+
+    async def _check(self):
+        """Gathers the bundles (the user's file, else the indexer's) and hands them to the browser's check."""
         try:
-            config = load_chain_config()
-            calldata = config.proof_of_calldata(self.sha256)
-        except (DeploymentError, InputError) as exc:
+            config = proof_check_config(load_chain_config())
+        except DeploymentError as exc:
             self.status, self.error = "error", str(exc)
-            return
+            return None
+        if self._file_bundles:
+            bundles = self._file_bundles
+            self.source_note = f"Checked the proof bundle file {self.bundle_file} you gave."
+        else:
+            self.status = "fetching"
+            try:
+                bundles = await services.proofs(Settings(), self.sha256)
+                count = "one proof bundle" if len(bundles) == 1 else f"{len(bundles)} proof bundles"
+                self.source_note = f"The indexer gave {count} for these bytes; each was checked here, not believed."
+            except NotRegistered:
+                bundles = []
+                self.source_note = "The indexer knows no proof bundle of these bytes; the chain was asked directly."
+            except MediaproofError as exc:
+                bundles = []
+                self.source_note = f"The indexer could not be asked ({exc}); the chain was asked directly."
         self.status = "checking"
-        return rx.call_script(
-            js_call("ethCall", config.media_app, calldata, config.chain_id_hex, config.rpc_url, self.sha256),
-            callback=VerifyState.chain_answered,
-        )
+        self._checks += 1
+        self._tag = f"{self.sha256}:{self._checks}"
+        return rx.call_script(check_call(config, bundles, self.sha256, "file", self._tag), callback=VerifyState.checked)
 
     @rx.event
-    def chain_answered(self, answer: dict[str, Any]):
-        if answer.get("tag") != self.sha256:
+    def checked(self, answer: dict[str, Any]):
+        if answer.get("tag") != self._tag:
             return  # the answer for a file the user has since replaced
         if answer.get("error"):
             self.status = "error"
             self.error = f"The chain could not be asked: {answer.get('message')}"
             return
-        try:
-            proof = load_chain_config().decode_proof(str(answer.get("result", "")))
-        except DeploymentError as exc:
-            self.status, self.error = "error", str(exc)
-            return
         self.checked_via = "your wallet's connection" if answer.get("via") == "wallet" else "the chain's RPC URL"
-        if not proof.registered:
-            self.status = "unknown"
-            return
-        self.status = "proven"
-        self.owner, self.user_contract = proof.owner, proof.user_contract
-        self.block_number, self.time_utc = proof.block_number, proof.time_utc
+        self.reports = reports_from(answer)
+        self.status, self.headline = verdict(self.reports, answer.get("proof_of"))
+
+    @rx.event
+    def bundle_chosen(self, _value: str):
+        self.bundle_error = ""
+        return rx.call_script(read_bundle_call(BUNDLE_INPUT_ID), callback=VerifyState.bundle_read)
+
+    @rx.event
+    async def bundle_read(self, answer: dict[str, Any]):
+        if answer.get("error"):
+            self.bundle_error = f"That bundle file could not be read: {answer.get('message')}"
+            return None
+        bundles = [b for b in answer.get("bundles") or [] if isinstance(b, dict)]
+        if not bundles:
+            self.bundle_error = "That file holds no proof bundle."
+            return None
+        self._file_bundles, self.bundle_file = bundles, str(answer.get("name") or "bundle")
+        if self.sha256:
+            return await self._check()
+        return None
+
+    @rx.event
+    async def forget_bundle(self):
+        self._file_bundles, self.bundle_file, self.bundle_error = [], "", ""
+        if self.sha256:
+            return await self._check()
+        return None
 
 
 def _drop_zone() -> rx.Component:
@@ -127,10 +175,57 @@ def _drop_zone() -> rx.Component:
     )
 
 
-def _field(label: str, value: rx.Var, field_id: str) -> rx.Component:
-    return rx.data_list.item(
-        rx.data_list.label(label),
-        rx.data_list.value(rx.code(value, id=field_id, word_break="break-all")),
+def _bundle_picker() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            VerifyState.bundle_file != "",
+            rx.hstack(
+                rx.icon("file-json", size=16),
+                rx.text("Using the proof bundle file ", rx.code(VerifyState.bundle_file), size="2", id="verify-bundle"),
+                rx.button("Ask the indexer instead", on_click=VerifyState.forget_bundle, size="1", variant="soft"),
+                align="center",
+                flex_wrap="wrap",
+                spacing="2",
+            ),
+        ),
+        rx.el.label(
+            rx.hstack(
+                rx.icon("file-json", size=16),
+                rx.text(
+                    rx.cond(
+                        VerifyState.bundle_file != "",
+                        "Choose another proof bundle file.",
+                        "Have the file's proof bundle (.json)? Choose it to check that bundle instead of asking the "
+                        "indexer.",
+                    ),
+                    size="2",
+                    text_decoration="underline",
+                ),
+                align="center",
+                spacing="2",
+            ),
+            rx.el.input(
+                type="file",
+                accept=".json,application/json",
+                id=BUNDLE_INPUT_ID,
+                on_change=VerifyState.bundle_chosen,
+                style={"display": "none"},
+            ),
+            html_for=BUNDLE_INPUT_ID,
+            style={"cursor": "pointer"},
+        ),
+        rx.cond(
+            VerifyState.bundle_error != "",
+            rx.text(VerifyState.bundle_error, size="2", color=rx.color("red", 11), id="verify-bundle-error"),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _callout(icon: str, color: str, status: str) -> rx.Component:
+    return rx.callout(
+        VerifyState.headline, icon=icon, color_scheme=color, id="verify-result", data_status=status, width="100%"
     )
 
 
@@ -138,38 +233,15 @@ def _result() -> rx.Component:
     return rx.match(
         VerifyState.status,
         ("hashing", rx.callout("Hashing the file in your browser…", icon="loader", id="verify-result")),
-        ("checking", rx.callout("Asking the chain who registered these bytes…", icon="loader", id="verify-result")),
+        ("fetching", rx.callout("Asking the indexer for proofs of these bytes…", icon="loader", id="verify-result")),
         (
-            "proven",
-            rx.callout(
-                rx.vstack(
-                    rx.text("Registered on chain. These exact bytes were first registered by:", weight="bold"),
-                    rx.data_list.root(
-                        _field("Owner", VerifyState.owner, "proof-owner"),
-                        _field("Time", VerifyState.time_utc, "proof-time"),
-                        _field("Block", VerifyState.block_number, "proof-block"),
-                        _field("User contract", VerifyState.user_contract, "proof-user-contract"),
-                        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
-                    ),
-                    spacing="2",
-                ),
-                icon="badge-check",
-                color_scheme="green",
-                id="verify-result",
-                data_status="proven",
-            ),
+            "checking",
+            rx.callout("Checking every proof against the chain in your browser…", icon="loader", id="verify-result"),
         ),
-        (
-            "unknown",
-            rx.callout(
-                "Not registered: nobody has registered these exact bytes on this chain. "
-                "(A copy that differs by even one byte has a different hash.)",
-                icon="circle-help",
-                color_scheme="amber",
-                id="verify-result",
-                data_status="unknown",
-            ),
-        ),
+        ("proven", _callout("badge-check", "green", "proven")),
+        ("failed", _callout("circle-x", "red", "failed")),
+        ("chain_only", _callout("circle-alert", "amber", "chain_only")),
+        ("not_proven", _callout("circle-help", "amber", "not_proven")),
         (
             "error",
             rx.callout(
@@ -188,7 +260,15 @@ def _file_facts() -> rx.Component:
             rx.text("SHA-256 ", rx.code(VerifyState.sha256, id="verify-sha256", word_break="break-all"), size="2"),
             rx.cond(
                 VerifyState.checked_via != "",
-                rx.text("Checked through ", VerifyState.checked_via, ".", size="1", color=rx.color("gray", 10)),
+                rx.text(
+                    VerifyState.source_note,
+                    " Checked through ",
+                    VerifyState.checked_via,
+                    ".",
+                    size="1",
+                    color=rx.color("gray", 10),
+                    id="verify-source",
+                ),
             ),
             spacing="1",
             width="100%",
@@ -199,8 +279,11 @@ def _file_facts() -> rx.Component:
 def verify_page() -> rx.Component:
     return page_shell(
         "Verify a file",
+        ProofCheck.create(),
         rx.text(
-            "Find out whether a file was registered on Mediaproof, by whom and when — without uploading it.",
+            "Find out whether a file was proven on Mediaproof, by whom and when — without uploading it. Every proof "
+            "is checked in this browser against the chain: the signed record, the owner's signature, its inclusion "
+            "in its batch, and the storage receipts.",
             color=rx.color("gray", 11),
         ),
         rx.cond(
@@ -217,6 +300,9 @@ def verify_page() -> rx.Component:
             ),
         ),
         _drop_zone(),
+        _bundle_picker(),
         _file_facts(),
         _result(),
+        rx.vstack(rx.foreach(VerifyState.reports, proof_report_card), spacing="3", width="100%", id="verify-reports"),
+        rx.cond(VerifyState.reports.length() > 0, todays_signer_note()),
     )
