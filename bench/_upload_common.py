@@ -23,6 +23,6 @@ def start_stack(clusters: int = 3, replication_factor: int = 2, **overrides: obj
         indexer_port=0,
         cluster_count=clusters,
         replication_factor=replication_factor,
-        **overrides,  # type: ignore[arg-type]
+        **{"upload_rate_per_minute": 100_000, **overrides},  # type: ignore[arg-type]  # a bench measures speed, not limits
     )
     return LocalStack(settings).start(), tmp

@@ -78,9 +78,10 @@ def main() -> None:
     try:
         url = stack.settings.resolved_upload_url()
         chain = MediaproofChain.from_settings(stack.settings.model_copy(update={"rpc_url": stack.anvil.url}))
-        with UploadClient(url) as client:
+        with UploadClient(url, account=owner) as client:
             ensure_wallet(client, chain, owner, 10**18)
-        with httpx.Client(base_url=url, timeout=60) as http:
+            token = client.sign_in()  # every write carries the owner's session (SIWE)
+        with httpx.Client(base_url=url, timeout=60, headers={"authorization": f"Bearer {token}"}) as http:
             batched, batched_proving = timed_uploads(http, owner, photos[: runs + 1], "batched")
             direct, direct_proving = timed_uploads(http, owner, photos[runs + 1 :], "direct")
     finally:

@@ -17,10 +17,13 @@ from pathlib import Path
 import httpx
 import imageio_ffmpeg
 import numpy as np
+from eth_account import Account
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._upload_common import start_stack
+from mediaproof.settings import ANVIL_TEST_KEYS
+from mediaproof.upload.client import UploadClient
 
 RESULTS = Path(__file__).resolve().parent / "results" / "upload_throughput.txt"
 FRAME_BYTES = 1280 * 720 * 3  # one rgb24 720p frame (QuickTime stores raw video as packed RGB)
@@ -73,13 +76,16 @@ def main() -> None:
     ]
     try:
         url = stack.settings.resolved_upload_url()
+        with UploadClient(url, account=Account.from_key(ANVIL_TEST_KEYS[1])) as client:
+            signed_in = {"authorization": f"Bearer {client.sign_in()}"}  # every upload carries a session (SIWE)
         warm = media_of(1, tmp, seed=1000)  # first request pays imports and connections: not measured
-        wait_for_variants(url, httpx.post(url + "/uploads", content=warm.read_bytes(), timeout=60).json())
+        warmed = httpx.post(url + "/uploads", content=warm.read_bytes(), headers=signed_in, timeout=60)
+        wait_for_variants(url, warmed.json())
         for megabytes in sizes:
             path = media_of(megabytes, tmp, seed=megabytes % 97 + 1)
             size = path.stat().st_size
             started = time.perf_counter()
-            answer = httpx.post(url + "/uploads", content=chunks(path), timeout=1800)
+            answer = httpx.post(url + "/uploads", content=chunks(path), headers=signed_in, timeout=1800)
             service = time.perf_counter() - started
             if answer.status_code != 201:
                 raise SystemExit(f"upload of {megabytes} MB failed: {answer.status_code} {answer.text}")

@@ -124,7 +124,9 @@ def upload(
     with progress_bar("hashing", size, not as_json) as hashed:
         digest = digest_file(path, progress=hashed)
     with (
-        UploadClient(upload_url or settings.resolved_upload_url(), settings.http_timeout) as client,
+        UploadClient(
+            upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id
+        ) as client,  # signs in with the key by itself, and waits out 429s (saying so on stderr)
         progress_bar("uploading", size, not as_json) as sent,
     ):
         result = upload_and_register(

@@ -5,14 +5,18 @@ MediaproofError
 │   ├── MediaTooLarge
 │   ├── SignatureRefused               a signature that is not the owner's, or a valid one by a key not allowed
 │   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
+│   ├── Forbidden                      a signed-in wallet asking for what is not its own, or a foreign web origin
+│   ├── ClientTooSlow                  a request body that stopped arriving (the idle timeout)
 │   └── UploadConflict                 a step taken out of order (commit before prepare)
+├── RateLimited                        over a rate limit or quota: try again after `retry_after` seconds
+│   └── Overloaded                     the service holds as many open uploads as it takes: try again shortly
+│       └── Busy                       at its decode budget for now: try again after retry_after s
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   └── DeploymentError                missing or mismatched deployments/<network>.json
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   ├── ContentMismatch                bytes do not hash to what was claimed
 │   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
-├── Busy                               at its limit for now (the decode budget): try again after retry_after s
 ├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
 └── ProofError (ValueError)            a proof bundle is malformed or does not check out against the chain
 """
@@ -39,6 +43,27 @@ class SignatureRefused(InputError):
 
 class NotAuthenticated(InputError):
     """A request that needs credentials came without valid ones (the services answer 401)."""
+
+
+class Forbidden(InputError):
+    """A signed-in wallet asking to act on another wallet's upload or media, or a write from a web origin that is
+    not allowed (the upload service answers 403)."""
+
+
+class ClientTooSlow(InputError):
+    """A request body that stopped arriving for longer than the idle timeout (the upload service answers 408)."""
+
+
+class RateLimited(MediaproofError):
+    """Over a rate limit or quota (429); `retry_after` is how many seconds until the request may succeed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Overloaded(RateLimited):
+    """The service holds as many open uploads as it takes (503, with `retry_after`)."""
 
 
 class UploadConflict(InputError):
@@ -69,13 +94,9 @@ class NotPinned(StorageError):
     """A storage cluster holds an object's record, but its IPFS node no longer has the object pinned (409)."""
 
 
-class Busy(MediaproofError):
-    """The service is at a limit it keeps to stay up (e.g. the decode budget), and its queue is full or the wait was
-    too long: nothing is wrong with the request, send it again after `retry_after` seconds (503 + Retry-After)."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class Busy(Overloaded):
+    """At a limit the service keeps to stay up (the decode budget), with its queue full or the wait too long: nothing
+    is wrong with the request, send it again after `retry_after` seconds (503 + Retry-After, like Overloaded)."""
 
 
 class ReceiptError(MediaproofError, ValueError):

@@ -77,6 +77,19 @@ class Settings(BaseSettings):
         None,
         description="comma-separated browser origins that may call the upload service (default: the local web app)",
     )
+    upload_session_lifetime: int = Field(
+        12 * 3600, ge=60, description="seconds a sign-in session (bearer token) of the upload service lasts"
+    )
+    upload_nonce_lifetime: int = Field(300, ge=10, description="seconds a sign-in nonce (and its message) is good")
+    upload_nonces_per_minute: int = Field(30, ge=1, description="sign-in nonces one client address may ask for")
+    upload_rate_per_minute: int = Field(60, ge=1, description="uploads per minute, per wallet and per client address")
+    upload_bytes_per_day: int = Field(20 << 30, ge=1, description="bytes uploaded per day, per wallet and per address")
+    upload_concurrent: int = Field(8, ge=1, description="uploads in flight at once, per wallet and per address")
+    upload_max_open: int = Field(64, ge=1, description="uploads one upload-service process receives at once")
+    upload_trusted_proxies: str = Field(
+        "", description="comma-separated proxy addresses whose X-Forwarded-For names the client (default: none)"
+    )
+    upload_idle_timeout: float = Field(30.0, gt=0, description="seconds an upload body may stall before it is cut off")
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
     observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")

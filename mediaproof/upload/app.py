@@ -1,6 +1,12 @@
 """The upload service's HTTP API (FastAPI). Every expected failure answers 4xx/5xx JSON {detail, error}; when the
 decode budget has no room in time, 503 with Retry-After (see upload/decode_budget.py).
 
+Every write needs `Authorization: Bearer <token>` of a signed-in wallet (mediaproof.upload.sessions), is refused
+from a foreign web origin (mediaproof.upload.access), and counts against rate limits (mediaproof.upload.quotas).
+
+POST /auth/nonce                   {address, origin?}           → {nonce, message}: the EIP-4361 message to sign
+POST /auth/session                 {message, signature}         → {token, address, expires_at}
+GET  /auth/session · DELETE /auth/session                       the session's wallet · sign out
 POST /uploads                      body = the file's bytes (streamed)  → upload id, sha256, cid, type, size
 GET  /uploads/{id}                 the same, with variants as they become ready
 POST /uploads/{id}/prepare         {owner, title, parent?, mode?} → EIP-712 typed data of the record to sign
@@ -37,14 +43,17 @@ from mediaproof import eip712
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
-    Busy,
     ChainError,
+    ClientTooSlow,
     ContentMismatch,
+    Forbidden,
     InputError,
     MediaproofError,
     MediaTooLarge,
     NotAuthenticated,
     NotRegistered,
+    Overloaded,
+    RateLimited,
     ReceiptError,
     SignatureRefused,
     StorageError,
@@ -53,12 +62,22 @@ from mediaproof.errors import (
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
 from mediaproof.settings import Settings
+from mediaproof.upload.access import (
+    OriginGuard,
+    client_address,
+    json_body,
+    require_owner,
+    require_uploader,
+    signed_in_wallet,
+)
+from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.decode_budget import DecodeBudget, budget_from
 from mediaproof.upload.intake import MediaFacts, inspect_bounded, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
+from mediaproof.upload.quotas import Quotas
 from mediaproof.upload.registration import (
     MODES,
     SIGNATURE_LIFETIME,
@@ -69,6 +88,7 @@ from mediaproof.upload.registration import (
     prepare_record,
 )
 from mediaproof.upload.relay import Relay, checked_address, parse_signature
+from mediaproof.upload.sessions import SessionStore
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
@@ -90,6 +110,8 @@ class Service:
     incoming: Path
     reader: ChainReader
     budget: DecodeBudget  # the one decode budget of this process: upload checks and variant jobs share it
+    sessions: SessionStore
+    quotas: Quotas
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -153,6 +175,8 @@ def build_service(settings: Settings) -> Service:
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
         budget=budget,
+        sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
+        quotas=Quotas(db_path, settings),
     )
     service.batcher = Batcher(
         db_path,
@@ -181,16 +205,20 @@ def create_app(settings: Settings) -> FastAPI:
             service.placer.close()
 
     app = FastAPI(title="Mediaproof upload service", lifespan=lifespan)
-    # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress), so its origin
-    # must be allowed; the JSON calls that follow come from the web app's backend and need no CORS.
+    # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress) with the wallet's
+    # bearer token, so its origin must be allowed, with the authorization header; writes from any other origin are
+    # refused before their body is read (OriginGuard, inside CORS so that preflights are answered first).
+    app.add_middleware(OriginGuard, allowed=settings.resolved_upload_cors_origins())
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.resolved_upload_cors_origins(),
-        allow_methods=["GET", "POST"],
-        allow_headers=["content-type"],
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["content-type", "authorization"],
+        expose_headers=["retry-after"],
         max_age=600,
     )
     _add_error_handlers(app)
+    app.include_router(auth_routes())
 
     def service_of(request: Request) -> Service:
         service: Service = request.app.state.service
@@ -199,35 +227,55 @@ def create_app(settings: Settings) -> FastAPI:
     async def run(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
 
+    async def signed_in(request: Request) -> str:
+        return await signed_in_wallet(request, service_of(request).sessions)
+
     @app.get("/health")
     async def health(request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return {"ok": True, "gateway": service.relay.gateway.address, "chain_id": service.chain.chain_id,
-                "decoding": service.budget.snapshot()}  # fmt: skip
+        return {
+            "ok": True,
+            "gateway": service.relay.gateway.address,
+            "chain_id": service.chain.chain_id,
+            "open_uploads": service.quotas.open,
+            "decoding": service.budget.snapshot(),
+        }
 
     @app.post("/uploads", status_code=201)
     async def create_upload(request: Request) -> JSONResponse:
         service = service_of(request)
+        wallet = await signed_in(request)
+        client = client_address(request)
         limit = service.settings.max_upload_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise MediaTooLarge(
                 f"the file is {int(declared)} bytes, over the upload limit of {limit} bytes: send a smaller file"
             )
-        received = await receive(request.stream(), service.incoming, limit)
-        try:
-            # The check waits for room in the decode budget here, in the event loop: no worker thread is held
-            # while it waits, so health checks and small uploads go on during a flood of big images.
-            facts = await inspect_bounded(
-                service.budget,
-                received.path,
-                received.head,
-                received.digest.size,
-                scan_png=service.settings.decode_bounds,
-            )
-            body = await run(accept_upload, service, received.path, received.digest, facts)
-        finally:
-            remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
+
+        async def charge(size: int) -> None:  # a body without Content-Length is counted as it streams
+            await run(service.quotas.charge_bytes, wallet, client, size)
+
+        async with service.quotas.receiving(wallet, client):
+            if declared is not None and declared.isdigit():
+                await charge(int(declared))
+            received = await receive(
+                request.stream(), service.incoming, limit, service.settings.upload_idle_timeout,
+                None if declared is not None and declared.isdigit() else charge,
+            )  # fmt: skip
+            try:
+                # The check waits for room in the decode budget here, in the event loop: no worker thread is held
+                # while it waits, so health checks and small uploads go on during a flood of big images.
+                facts = await inspect_bounded(
+                    service.budget,
+                    received.path,
+                    received.head,
+                    received.digest.size,
+                    scan_png=service.settings.decode_bounds,
+                )
+                body = await run(accept_upload, service, received.path, received.digest, facts, wallet)
+            finally:
+                remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
         service.workers.wake()
         return JSONResponse(body, status_code=201)
 
@@ -239,11 +287,16 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/prepare")
     async def prepare(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
         upload = await run(find_upload, service, upload_id)
+        require_uploader(upload, wallet)
         if upload.state in ("committed", "anchoring"):
             raise UploadConflict(f"upload {upload_id} is already signed and registered as media {upload.media_id}")
-        owner = checked_address(body.get("owner"))
+        owner = checked_address(body.get("owner", wallet))
+        if owner != wallet:
+            raise Forbidden(f"prepare names {owner} as the record's owner, but {wallet} is signed in: a record's "
+                            "owner is the wallet that signs in (sign in with that wallet)")  # fmt: skip
         title = body.get("title")
         if not isinstance(title, str) or not title.strip():
             raise InputError("title is missing or empty: give the media a title")
@@ -259,7 +312,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/commit")
     async def commit(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
+        require_uploader(await run(find_upload, service, upload_id), wallet)
         send = body.get("send", "relayer")
         if send not in ("relayer", "client"):
             raise InputError(f"send must be 'relayer' (the service sends it) or 'client' (you do), not {send!r}")
@@ -272,7 +327,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/uploads/{upload_id}/confirm")
     async def confirm(upload_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
+        require_uploader(await run(find_upload, service, upload_id), wallet)
         tx = body.get("tx")
         if not isinstance(tx, str) or len(tx.removeprefix("0x")) != 64:
             raise InputError("tx must be the 0x-hex hash of the transaction that sent registerMedia")
@@ -281,8 +338,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/users")
     async def onboard(request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
-        owner = checked_address(body.get("owner"))
+        owner = checked_address(body.get("owner", wallet))
+        if owner != wallet:
+            raise Forbidden(f"{wallet} is signed in: a wallet may register itself, not {owner}")
         deposit = body.get("deposit_wei")
         if deposit is not None:
             try:
@@ -300,18 +360,20 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/media/{media_id}/delete/prepare")
     async def delete_prepare(media_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
-        return await run(prepare_delete, service, parse_media_id(media_id))
+        wallet = await signed_in(request)
+        return await run(prepare_delete, service, parse_media_id(media_id), wallet)
 
     @app.post("/media/{media_id}/delete")
     async def delete(media_id: str, request: Request) -> dict[str, Any]:
         service = service_of(request)
+        wallet = await signed_in(request)
         body = await json_body(request)
         try:
             nonce, deadline = int(body["nonce"]), int(body["deadline"])
         except (KeyError, TypeError, ValueError):
             raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required") from None
         signature = parse_signature(body.get("signature"))
-        return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature)
+        return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature, wallet)
 
     return app
 
@@ -319,8 +381,10 @@ def create_app(settings: Settings) -> FastAPI:
 # --- the steps, each run on a worker thread ---
 
 
-def accept_upload(service: Service, path: Path, digest: ContentDigest, facts: MediaFacts) -> dict[str, Any]:
-    """Store the original (checked: `facts`) on R clusters (unless already there), queue its variants."""
+def accept_upload(
+    service: Service, path: Path, digest: ContentDigest, facts: MediaFacts, uploader: str
+) -> dict[str, Any]:
+    """Store the original (checked: `facts`) on R clusters (unless already there), queue its variants for `uploader`."""
     store, ledger = service.store(), service.ledger()
     sha = digest.sha256_hex
     already = bool(store.placements(sha))
@@ -331,7 +395,7 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, facts: Me
     )
     upload_id = secrets.token_urlsafe(12)
     ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
-                      facts.duration)  # fmt: skip
+                      facts.duration, uploader)  # fmt: skip
     job = ledger.job(sha)
     made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
@@ -424,8 +488,9 @@ async def wait_for_anchor(service: Service, upload_id: str, pending: dict[str, A
     return pending
 
 
-def prepare_delete(service: Service, media: str) -> dict[str, Any]:
+def prepare_delete(service: Service, media: str, wallet: str) -> dict[str, Any]:
     upload = committed_upload(service, media)
+    require_owner(upload.owner, wallet, f"media {media}")
     assert upload.owner is not None
     service.relay.user_contract(upload.owner)  # tombstones live in the owner's UserMedia: it must have one
     order = eip712.DeleteMedia(
@@ -448,8 +513,11 @@ def committed_upload(service: Service, media: str) -> Upload:
     return upload
 
 
-def delete_media(service: Service, media: str, nonce: int, deadline: int, signature: bytes) -> dict[str, Any]:
+def delete_media(
+    service: Service, media: str, nonce: int, deadline: int, signature: bytes, wallet: str
+) -> dict[str, Any]:
     upload = committed_upload(service, media)
+    require_owner(upload.owner, wallet, f"media {media}")
     assert upload.owner is not None
     user_contract = service.relay.user_contract(upload.owner)
     if service.chain.user_media(user_contract).functions.isDeleted(bytes.fromhex(media[2:])).call():
@@ -487,16 +555,6 @@ def delete_media(service: Service, media: str, nonce: int, deadline: int, signat
 # --- request parsing ---
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except Exception:
-        raise InputError("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InputError("the request body must be a JSON object")
-    return body
-
-
 def parse_parent(value: object) -> bytes:
     if value in (None, "", "0x" + "00" * 32):
         return eip712.ZERO32
@@ -515,13 +573,16 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (MediaTooLarge, 413),
     (NotAuthenticated, 401),
     (SignatureRefused, 403),
+    (Forbidden, 403),
+    (ClientTooSlow, 408),
+    (Overloaded, 503),
+    (RateLimited, 429),
     (UploadConflict, 409),
     (ContentMismatch, 502),
     (InputError, 422),
     (ReceiptError, 422),
     (NotRegistered, 404),
     (ChainError, 502),
-    (Busy, 503),
     (StorageError, 503),
     (MediaproofError, 500),
 ]
@@ -532,8 +593,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = next(code for kind, code in _STATUS if isinstance(exc, kind))
         if status >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers)
+        body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+        headers = {}
+        if isinstance(exc, RateLimited):
+            body["retry_after"] = exc.retry_after
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, ClientTooSlow):
+            headers["Connection"] = "close"  # the rest of its body is never read
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         logger.info("upload broken off by the client; its temp file is removed")

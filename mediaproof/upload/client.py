@@ -1,32 +1,69 @@
 """HTTP client of the upload service, and the whole register-a-file flow the CLI runs through it.
 
 The client never signs blindly: the typed data `prepare` returns is checked against the file hashed here (sha256,
-CID, size), the title asked for, the signing owner, and MediaApp's domain on this chain before the key signs it.
+CID, size), the title asked for, the signing owner, and MediaApp's domain on this chain before the key signs it; the
+sign-in message is checked to be for this service, this wallet (and chain) before the key signs it.
+
+With an `account`, the client signs in by itself before its first write (Sign-In with Ethereum: a nonce, the
+message signed with EIP-191, a bearer token kept for the session) and again if the session ends. On 429 (or 503
+with Retry-After) it waits as long as the service says and tries again, saying so through `notify`.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import ContentDigest
-from mediaproof.errors import ChainError, ContentMismatch, InputError, MediaTooLarge, NotRegistered, StorageError
+from mediaproof.errors import (
+    ChainError,
+    ContentMismatch,
+    Forbidden,
+    InputError,
+    MediaTooLarge,
+    NotAuthenticated,
+    NotRegistered,
+    RateLimited,
+    StorageError,
+)
 
 CHUNK = 1 << 20
+MAX_RETRY_WAIT = 300  # seconds: a longer Retry-After (a daily quota) is reported, not waited out
+MAX_TRIES = 6
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 class UploadClient:
-    def __init__(self, url: str, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 120.0,
+        account: LocalAccount | None = None,
+        chain_id: int | None = None,
+        notify: Callable[[str], None] = _stderr,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.account = account
+        self.chain_id = chain_id
+        self.notify = notify
+        self.sleep = sleep
+        self.token: str | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -37,16 +74,32 @@ class UploadClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def sign_in(self) -> str:
+        """Sign in with the account's key (EIP-4361, EIP-191 signature); the bearer token, kept for later calls."""
+        if self.account is None:
+            raise NotAuthenticated("writing to the upload service needs a signed-in wallet: give the client a key")
+        issued = self._call("POST", "/auth/nonce", json={"address": self.account.address}, auth=False)
+        message = str(issued.get("message", ""))
+        check_sign_in_message(message, self.url, self.account.address, self.chain_id)
+        signature = self.account.sign_message(encode_defunct(text=message)).signature
+        session = self._call(
+            "POST", "/auth/session", json={"message": message, "signature": "0x" + bytes(signature).hex()}, auth=False
+        )
+        self.token = str(session["token"])
+        return self.token
+
     def upload(self, path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """POST the file's bytes, streamed; the service's answer (upload id, sha256, cid, type, size, variants)."""
         size = path.stat().st_size
-        return self._call("POST", "/uploads", content=_chunks(path, progress), headers={"content-length": str(size)})
+        return self._call(
+            "POST", "/uploads", body=lambda: _chunks(path, progress), headers={"content-length": str(size)}
+        )
 
     def upload_bytes(self, data: bytes) -> dict[str, Any]:
         return self._call("POST", "/uploads", content=data)
 
     def status(self, upload_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/uploads/{upload_id}")
+        return self._call("GET", f"/uploads/{upload_id}", auth=False)
 
     def prepare(
         self, upload_id: str, owner: str, title: str, parent: str | None = None, mode: str = "batched"
@@ -59,7 +112,7 @@ class UploadClient:
         return self._call("POST", f"/uploads/{upload_id}/commit", json=body)
 
     def wallet(self, owner: str) -> dict[str, Any]:
-        return self._call("GET", f"/users/{owner}")
+        return self._call("GET", f"/users/{owner}", auth=False)
 
     def onboarding(self, owner: str, deposit_wei: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"owner": owner}
@@ -67,35 +120,105 @@ class UploadClient:
             body["deposit_wei"] = str(deposit_wei)
         return self._call("POST", "/users", json=body)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        auth: bool = True,
+        body: Callable[[], Iterable[bytes]] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """One call; writes (`auth`) carry the session's token, signing in first when there is none or it ended.
+        A streamed `body` is made afresh for each try."""
+        signed_in_now = False
+        for attempt in range(1, MAX_TRIES + 1):
+            headers = dict(kwargs.pop("headers", None) or {})
+            kwargs["headers"] = headers
+            if auth and self.account is not None:
+                if self.token is None:
+                    self.sign_in()
+                    signed_in_now = True
+                headers["authorization"] = f"Bearer {self.token}"
+            if body is not None:
+                kwargs["content"] = body()
+            response = self._send(method, path, **kwargs)
+            if response.status_code == 401 and auth and self.account is not None and not signed_in_now:
+                self.token = None  # the session ended (expired, or the service forgot it): sign in once more
+                continue
+            wait = _retry_after(response)
+            if wait is not None and attempt < MAX_TRIES and wait <= MAX_RETRY_WAIT:
+                self.notify(
+                    f"the upload service is busy or rate-limiting ({_detail(response)}): waiting {wait} s as it "
+                    f"asks (Retry-After), then trying again (try {attempt + 1} of {MAX_TRIES})"
+                )
+                self.sleep(wait)
+                continue
+            return _answer(response)
+        return _answer(response)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise StorageError(
                 f"the upload service at {self.url} does not answer ({exc}): start it with `make up`, "
                 "or point MEDIAPROOF_UPLOAD_URL / --upload-url at it"
             ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"detail": response.text or response.reason_phrase}
-        if response.status_code >= 400:
-            detail = str(body.get("detail", body)) if isinstance(body, dict) else str(body)
-            message = f"the upload service refused: {detail}"
-            status = response.status_code
-            if status == 413:
-                raise MediaTooLarge(message)
-            if status == 404:
-                raise NotRegistered(message)
-            if status < 500:
-                raise InputError(message)
-            if status == 502:
-                raise ChainError(message)
-            raise StorageError(f"{message} (HTTP {status})")
-        return dict(body)
 
 
-def _chunks(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def _retry_after(response: httpx.Response) -> int | None:
+    """Seconds to wait before trying again, for a 429 or 503 that says (Retry-After in seconds)."""
+    if response.status_code not in (429, 503):
+        return None
+    value = response.headers.get("retry-after", "")
+    return max(1, int(value)) if value.isdigit() else None
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text or response.reason_phrase
+    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code < 400:
+        return dict(response.json())
+    message = f"the upload service refused: {_detail(response)}"
+    status = response.status_code
+    if status == 413:
+        raise MediaTooLarge(message)
+    if status == 404:
+        raise NotRegistered(message)
+    if status == 401:
+        raise NotAuthenticated(message)
+    if status == 403:
+        raise Forbidden(message)
+    if status == 429:
+        raise RateLimited(message, _retry_after(response) or 1)
+    if status < 500:
+        raise InputError(message)
+    if status == 502:
+        raise ChainError(message)
+    raise StorageError(f"{message} (HTTP {status})")
+
+
+def check_sign_in_message(message: str, url: str, address: str, chain_id: int | None) -> None:
+    """Refuse to sign a sign-in message that is not for the service at `url`, for `address` (and `chain_id`)."""
+    lines = message.split("\n")
+    domain = urlsplit(url).netloc
+    expected_head = f"{domain} wants you to sign in with your Ethereum account:"
+    if len(lines) < 2 or lines[0] != expected_head or lines[1] != address:
+        raise ContentMismatch(
+            f"the upload service at {url} asked to sign in with a message that is not for {domain} and {address}: "
+            "nothing was signed (set MEDIAPROOF_UPLOAD_URL to the service's own address)"
+        )
+    if chain_id is not None and f"Chain ID: {chain_id}" not in lines:
+        raise ContentMismatch(f"the sign-in message is not for chain {chain_id}: nothing was signed")
+
+
+def _chunks(path: Path, progress: Callable[[int], None] | None) -> Iterable[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
@@ -135,7 +258,11 @@ def ensure_wallet(client: UploadClient, chain: MediaproofChain, account: LocalAc
     wallet = client.wallet(account.address)
     if wallet["registered"]:
         return str(wallet["user_contract"])
-    tx = client.onboarding(account.address, deposit_wei)["transaction"]
+    if client.account is None or client.account.address != account.address:  # onboarding is the wallet's own write
+        with UploadClient(client.url, account=account, chain_id=chain.chain_id, notify=client.notify) as own:
+            tx = own.onboarding(account.address, deposit_wei)["transaction"]
+    else:
+        tx = client.onboarding(account.address, deposit_wei)["transaction"]
     w3 = chain.w3
     prepared = {
         "from": account.address,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from PIL import Image
 
 from mediaproof import mediatype, pngscan, variants, video
 from mediaproof.content import ContentDigest, ContentHasher
-from mediaproof.errors import InputError, MediaTooLarge
+from mediaproof.errors import ClientTooSlow, InputError, MediaTooLarge
 from mediaproof.upload.decode_budget import DecodeBudget
 
 # Bytes gathered from the socket before one hand-off to a worker thread for writing and hashing: big enough that the
@@ -88,8 +88,16 @@ def register_heif() -> None:
         _heif_registered = True
 
 
-async def receive(body: AsyncIterator[bytes], directory: Path, limit: int) -> Received:
-    """Stream `body` into a new file in `directory`, hashing it in the same pass; MediaTooLarge past `limit` bytes.
+async def receive(
+    body: AsyncIterator[bytes],
+    directory: Path,
+    limit: int,
+    idle_timeout: float | None = None,
+    charge: Callable[[int], Awaitable[None]] | None = None,
+) -> Received:
+    """Stream `body` into a new file in `directory`, hashing it in the same pass; MediaTooLarge past `limit` bytes,
+    ClientTooSlow when no byte arrives for `idle_timeout` seconds. `charge(n)` is awaited before each batch of `n`
+    bytes is written (a quota may refuse it by raising).
 
     The temp file is removed on any failure (including the client hanging up); on success the caller owns it.
     """
@@ -101,14 +109,30 @@ async def receive(body: AsyncIterator[bytes], directory: Path, limit: int) -> Re
     size = 0
     pending: list[bytes] = []
     pending_size = 0
+    chunks = body.__aiter__()
 
     def flush(chunks: list[bytes]) -> None:
         data = b"".join(chunks)
         _write_all(fd, data)
         hasher.update(data)
 
+    async def write(batch: list[bytes], batch_size: int) -> None:
+        if charge is not None:
+            await charge(batch_size)
+        await anyio.to_thread.run_sync(flush, batch)
+
     try:
-        async for chunk in body:
+        while True:
+            try:
+                with anyio.fail_after(idle_timeout):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise ClientTooSlow(
+                    f"no bytes of the upload arrived for {idle_timeout:g} s after {size} bytes: the upload is cut off "
+                    "(MEDIAPROOF_UPLOAD_IDLE_TIMEOUT); send it again"
+                ) from None
             if not chunk:
                 continue
             size += len(chunk)
@@ -122,10 +146,10 @@ async def receive(body: AsyncIterator[bytes], directory: Path, limit: int) -> Re
             pending.append(chunk)
             pending_size += len(chunk)
             if pending_size >= WRITE_BATCH:
-                batch, pending, pending_size = pending, [], 0
-                await anyio.to_thread.run_sync(flush, batch)
+                batch, batch_size, pending, pending_size = pending, pending_size, [], 0
+                await write(batch, batch_size)
         if pending:
-            await anyio.to_thread.run_sync(flush, pending)
+            await write(pending, pending_size)
         digest = hasher.finish()
         os.close(fd)
         fd = -1

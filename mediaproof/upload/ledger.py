@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS uploads (
     media_id      TEXT,
     short_id      TEXT,
     tx            TEXT,
-    block         INTEGER
+    block         INTEGER,
+    uploader      TEXT               -- the signed-in wallet that sent the bytes: only it may prepare and commit
 );
 CREATE INDEX IF NOT EXISTS uploads_media_id ON uploads (media_id);
 CREATE TABLE IF NOT EXISTS variant_jobs (
@@ -70,6 +71,7 @@ class Upload:
     short_id: str | None
     tx: str | None
     block: int | None
+    uploader: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class UploadLedger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}
+        if "uploader" not in columns:  # a database from before sign-in
+            self._db.execute("ALTER TABLE uploads ADD COLUMN uploader TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -111,11 +116,12 @@ class UploadLedger:
         width: int | None,
         height: int | None,
         duration: float | None,
+        uploader: str | None = None,
     ) -> None:
         self._db.execute(
-            "INSERT INTO uploads (upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored')",
-            (upload_id, sha256, cid, size, media_type, width, height, duration, int(time.time())),
+            "INSERT INTO uploads (upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state,"
+            " uploader) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?)",
+            (upload_id, sha256, cid, size, media_type, width, height, duration, int(time.time()), uploader),
         )
 
     def get(self, upload_id: str) -> Upload | None:
@@ -226,7 +232,7 @@ class UploadLedger:
 
 _UPLOAD_COLUMNS = (
     "upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state, owner, title,"
-    " user_contract, record, media_id, short_id, tx, block"
+    " user_contract, record, media_id, short_id, tx, block, uploader"
 )
 
 

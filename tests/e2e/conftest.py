@@ -119,21 +119,27 @@ class Chain:
         media id, owner, mode, batch, block, its time and the proof bundle."""
         owner = Account.from_key(key)
         up = self.upload_url
+        signed_in = sign_in(up, owner)  # every write to the upload service needs the wallet's SIWE session
         if mode == "direct" and not httpx.get(f"{up}/users/{owner.address}", timeout=30).json()["registered"]:
-            tx = httpx.post(f"{up}/users", json={"owner": owner.address}, timeout=30).json()["transaction"]
+            tx = httpx.post(f"{up}/users", json={"owner": owner.address}, headers=signed_in, timeout=30).json()[
+                "transaction"
+            ]
             # anvil keeps its test accounts unlocked, so it signs the onboarding for the test
             tx_hash = rpc(self.rpc_url, "eth_sendTransaction", [{k: tx[k] for k in ("from", "to", "data", "value")}])
             wait_for(lambda: rpc(self.rpc_url, "eth_getTransactionReceipt", [tx_hash]), 30, "onboarding mined")
-        stored = httpx.post(f"{up}/uploads", content=path.read_bytes(), timeout=120)
+        stored = httpx.post(f"{up}/uploads", content=path.read_bytes(), headers=signed_in, timeout=120)
         assert stored.status_code == 201, stored.text
         upload_id = stored.json()["upload_id"]
         prepared = httpx.post(
             f"{up}/uploads/{upload_id}/prepare",
             json={"owner": owner.address, "title": title, "mode": mode},
+            headers=signed_in,
             timeout=120,
         ).json()
         signature = owner.sign_message(encode_typed_data(full_message=prepared["typed_data"])).signature.hex()
-        done = httpx.post(f"{up}/uploads/{upload_id}/commit", json={"signature": "0x" + signature}, timeout=120)
+        done = httpx.post(
+            f"{up}/uploads/{upload_id}/commit", json={"signature": "0x" + signature}, headers=signed_in, timeout=120
+        )
         assert done.status_code == 200, done.text
         committed = done.json()
         if committed["state"] != "committed":  # its batch was still open when the commit stopped waiting
@@ -172,6 +178,18 @@ def cli_verify(path: Path, bundle: Path, rpc_url: str) -> tuple[int, dict[str, A
         return done.returncode, json.loads(done.stdout)
     except ValueError:
         raise AssertionError(f"mediaproof verify printed no report ({done.returncode}): {done.stderr}") from None
+
+
+def sign_in(upload_url: str, owner: Any) -> dict[str, str]:
+    """Sign in to the upload service as the CLI does (SIWE: its nonce and message, signed with EIP-191): the
+    Authorization header of the session."""
+    issued = httpx.post(f"{upload_url}/auth/nonce", json={"address": owner.address}, timeout=30)
+    assert issued.status_code == 200, issued.text
+    message = issued.json()["message"]
+    signature = "0x" + bytes(owner.sign_message(encode_defunct(text=message)).signature).hex()
+    session = httpx.post(f"{upload_url}/auth/session", json={"message": message, "signature": signature}, timeout=30)
+    assert session.status_code == 200, session.text
+    return {"authorization": f"Bearer {session.json()['token']}"}
 
 
 def wait_for(done: Callable[[], Any], timeout: float, what: str) -> Any:

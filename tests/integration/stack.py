@@ -21,6 +21,9 @@ def stack_settings(tmp: Path, clusters: int = 1, replication_factor: int = 1) ->
         download_port=0,
         cluster_count=clusters,
         replication_factor=replication_factor,
+        # Generous limits: a test module sends every upload from 127.0.0.1; tests of the limits set their own.
+        upload_rate_per_minute=10_000,
+        upload_nonces_per_minute=10_000,
     )
 
 

@@ -31,6 +31,7 @@ from mediaproof.storage.client import StorageClusterClient
 from mediaproof.upload.client import UploadClient, ensure_wallet
 from mediaproof.upload.launch import upload_process
 from mediaproof.verify import ChainReader, verify_bundle
+from tests.integration.auth import auth
 from tests.integration.stack import stack_settings
 from tests.unit.test_upload_intake import HOSTILE, photo_bytes
 
@@ -79,29 +80,34 @@ def gateway_db(stack: LocalStack) -> GatewayStore:
     return GatewayStore(stack.settings.resolved_gateway_db(), readonly=True)
 
 
-def upload(stack: LocalStack, data: bytes) -> httpx.Response:
-    return httpx.post(url(stack) + "/uploads", content=data, timeout=120)
+def upload(stack: LocalStack, data: bytes, sender: Any = ALICE) -> httpx.Response:
+    return httpx.post(url(stack) + "/uploads", content=data, headers=auth(url(stack), sender), timeout=120)
 
 
 def prepare(stack: LocalStack, upload_id: str, owner: Any, title: str, **extra: Any) -> dict[str, Any]:
     answer = httpx.post(
-        url(stack) + f"/uploads/{upload_id}/prepare", json={"owner": owner.address, "title": title, **extra}, timeout=60
+        url(stack) + f"/uploads/{upload_id}/prepare",
+        json={"owner": owner.address, "title": title, **extra},
+        headers=auth(url(stack), owner),
+        timeout=60,
     )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
 
-def commit(stack: LocalStack, upload_id: str, signature: bytes, **extra: Any) -> httpx.Response:
+def commit(stack: LocalStack, upload_id: str, signature: bytes, sender: Any = ALICE, **extra: Any) -> httpx.Response:
     body = {"signature": "0x" + signature.hex(), **extra}
-    return httpx.post(url(stack) + f"/uploads/{upload_id}/commit", json=body, timeout=120)
+    return httpx.post(
+        url(stack) + f"/uploads/{upload_id}/commit", json=body, headers=auth(url(stack), sender), timeout=120
+    )
 
 
 def register(stack: LocalStack, data: bytes, owner: Any, title: str, mode: str = "batched") -> dict[str, Any]:
-    stored = upload(stack, data)
+    stored = upload(stack, data, owner)
     assert stored.status_code == 201, stored.text
     upload_id = stored.json()["upload_id"]
     prepared = prepare(stack, upload_id, owner, title, mode=mode)
-    done = commit(stack, upload_id, eip712.sign(prepared["typed_data"], owner.key))
+    done = commit(stack, upload_id, eip712.sign(prepared["typed_data"], owner.key), owner)
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "committed", done.json()
     return {"upload": stored.json(), "prepared": prepared, **done.json()}
@@ -179,7 +185,10 @@ def test_hostile_corpus_gets_4xx_sentences_and_leaves_nothing(stack: LocalStack,
         detail = answer.json()["detail"]
         assert len(detail) > 20 and " " in detail, (name, detail)
     streamed_oversize = httpx.post(
-        url(stack) + "/uploads", content=iter([b"\xff\xd8\xff\xe0", bytes(LIMIT)]), timeout=60
+        url(stack) + "/uploads",
+        content=iter([b"\xff\xd8\xff\xe0", bytes(LIMIT)]),
+        headers=auth(url(stack), ALICE),
+        timeout=60,
     )  # no Content-Length: the limit is enforced while streaming
     assert streamed_oversize.status_code == 413, streamed_oversize.text
     assert "over the upload limit" in streamed_oversize.json()["detail"]
@@ -223,16 +232,18 @@ def test_a_second_owner_waits_while_the_first_proof_is_on_its_way(stack: LocalSt
     slow = upload_process(settings.model_copy(update={"batch_interval": 3600.0}), rpc_url=stack.anvil.url).start()
     try:
         data = photo_bytes(27, (700, 500))
-        ids = [upload(stack, data).json()["upload_id"] for _ in range(2)]
+        ids = [upload(stack, data, sender).json()["upload_id"] for sender in (CAROL, BOB)]
         carol = prepare(stack, ids[0], CAROL, "Carol's")
         bob = prepare(stack, ids[1], BOB, "Bob's")
-        waiting = threading.Thread(target=commit, args=(stack, ids[0], eip712.sign(carol["typed_data"], CAROL.key)))
+        waiting = threading.Thread(
+            target=commit, args=(stack, ids[0], eip712.sign(carol["typed_data"], CAROL.key), CAROL)
+        )
         waiting.start()
         deadline = time.monotonic() + 60
         while httpx.get(url(stack) + f"/uploads/{ids[0]}").json()["state"] != "anchoring":
             assert time.monotonic() < deadline, "Carol's commit never reached its batch"
             time.sleep(0.05)
-        refused = commit(stack, ids[1], eip712.sign(bob["typed_data"], BOB.key))
+        refused = commit(stack, ids[1], eip712.sign(bob["typed_data"], BOB.key), BOB)
         assert refused.status_code == 409, refused.text
         assert CAROL.address in refused.json()["detail"] and "try again" in refused.json()["detail"]
     finally:
@@ -243,7 +254,7 @@ def test_a_second_owner_waits_while_the_first_proof_is_on_its_way(stack: LocalSt
     while (state := httpx.get(url(stack) + f"/uploads/{ids[0]}").json())["state"] != "committed":
         assert time.monotonic() < deadline, state
         time.sleep(0.1)
-    done = commit(stack, ids[1], eip712.sign(bob["typed_data"], BOB.key))
+    done = commit(stack, ids[1], eip712.sign(bob["typed_data"], BOB.key), BOB)
     assert done.status_code == 200, done.text
     assert verify_bundle(reader(chain), parse_bundle(state["proof"]), None).first
     assert not verify_bundle(reader(chain), parse_bundle(done.json()["proof"]), None).first
@@ -256,7 +267,11 @@ def test_forged_signature_is_refused_and_nothing_registered(stack: LocalStack, c
     refused = commit(stack, stored["upload_id"], forged)
     assert refused.status_code == 403
     assert ALICE.address in refused.json()["detail"] and "not" in refused.json()["detail"]
-    garbage = httpx.post(url(stack) + f"/uploads/{stored['upload_id']}/commit", json={"signature": "0x1234"})
+    garbage = httpx.post(
+        url(stack) + f"/uploads/{stored['upload_id']}/commit",
+        json={"signature": "0x1234"},
+        headers=auth(url(stack), ALICE),
+    )
     assert garbage.status_code == 422
     assert httpx.get(url(stack) + f"/uploads/{stored['upload_id']}").json()["state"] == "prepared"
     assert gateway_db(stack).short_ids_for(stored["sha256"]) == []
@@ -267,9 +282,9 @@ def test_forged_signature_is_refused_and_nothing_registered(stack: LocalStack, c
 
 
 def test_client_can_send_the_direct_registration_itself(stack: LocalStack, chain: MediaproofChain) -> None:
-    stored = upload(stack, photo_bytes(24, (800, 600))).json()
+    stored = upload(stack, photo_bytes(24, (800, 600)), BOB).json()
     prepared = prepare(stack, stored["upload_id"], BOB, "Self-sent", mode="direct")
-    answer = commit(stack, stored["upload_id"], eip712.sign(prepared["typed_data"], BOB.key), send="client").json()
+    answer = commit(stack, stored["upload_id"], eip712.sign(prepared["typed_data"], BOB.key), BOB, send="client").json()
     tx = answer["transaction"]
     user_contract = chain.media_app.functions.userContract(BOB.address).call()
     assert tx["to"] == user_contract
@@ -280,7 +295,11 @@ def test_client_can_send_the_direct_registration_itself(stack: LocalStack, chain
     sent["gasPrice"] = w3.eth.gas_price
     tx_hash = w3.eth.send_raw_transaction(BOB.sign_transaction(sent).raw_transaction)
     assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
-    confirmed = httpx.post(url(stack) + f"/uploads/{stored['upload_id']}/confirm", json={"tx": "0x" + tx_hash.hex()})
+    confirmed = httpx.post(
+        url(stack) + f"/uploads/{stored['upload_id']}/confirm",
+        json={"tx": "0x" + tx_hash.hex()},
+        headers=auth(url(stack), BOB),
+    )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["media_id"] == answer["media_id"] == prepared["media_id"]
     receipt = w3.eth.get_transaction_receipt(tx_hash)
@@ -296,7 +315,9 @@ def test_onboarding_describes_the_register_transaction(stack: LocalStack, chain:
         w3.eth.send_transaction({"from": w3.eth.accounts[5], "to": newcomer.address, "value": 10**18})
     )
     assert httpx.get(url(stack) + f"/users/{newcomer.address}").json()["registered"] is False
-    refused = httpx.post(url(stack) + "/users", json={"owner": newcomer.address, "deposit_wei": "1"})
+    refused = httpx.post(
+        url(stack) + "/users", json={"owner": newcomer.address, "deposit_wei": "1"}, headers=auth(url(stack), newcomer)
+    )
     assert refused.status_code == 422 and "minimum" in refused.json()["detail"]
     with UploadClient(url(stack)) as client:
         user_contract = ensure_wallet(client, chain, newcomer, 2 * 10**16)
@@ -331,13 +352,14 @@ def test_delete_unpins_only_when_no_live_record_points_at_the_bytes(stack: Local
     copies = gateway_db(stack).placements(sha)
     assert len(copies) == 2
 
-    def delete(media_id: str, signer: Any) -> httpx.Response:
-        order = httpx.post(url(stack) + f"/media/{media_id}/delete/prepare").json()
+    def delete(media_id: str, signer: Any, sender: Any = None) -> httpx.Response:
+        headers = auth(url(stack), sender or signer)
+        order = httpx.post(url(stack) + f"/media/{media_id}/delete/prepare", headers=headers).json()
         signature = eip712.sign(order["typed_data"], signer.key)
         body = {"nonce": order["nonce"], "deadline": order["deadline"], "signature": "0x" + signature.hex()}
-        return httpx.post(url(stack) + f"/media/{media_id}/delete", json=body, timeout=60)
+        return httpx.post(url(stack) + f"/media/{media_id}/delete", json=body, headers=headers, timeout=60)
 
-    forged = delete(first["media_id"], BOB)
+    forged = delete(first["media_id"], BOB, sender=ALICE)
     assert forged.status_code == 403 and "not by the owner" in forged.json()["detail"]
     done = delete(first["media_id"], ALICE)
     assert done.status_code == 200, done.text

@@ -19,7 +19,10 @@ from mediaproof.errors import Busy, InputError
 from mediaproof.settings import Settings
 from mediaproof.upload.app import create_app
 from mediaproof.upload.decode_budget import SMALL_SHARE, DecodeBudget, NoBudget, budget_from
+from mediaproof.upload.quotas import Quotas
+from mediaproof.upload.sessions import SessionStore
 from tests.unit.test_upload_intake import photo_bytes
+from tests.unit.test_upload_sessions import ALICE, sign
 
 MiB = 1 << 20
 CAPACITY = 64 * MiB
@@ -219,10 +222,22 @@ def test_the_upload_service_answers_503_with_retry_after_when_the_budget_is_full
     settings_ = Settings(data_dir=tmp_path)
     app = create_app(settings_)
     budget = DecodeBudget(CAPACITY, 1, max_waiting=0, wait_timeout=1)
-    app.state.service = SimpleNamespace(settings=settings_, incoming=tmp_path / "incoming", budget=budget)
+    db = tmp_path / "gateway.db"
+    sessions = SessionStore(db, nonce_lifetime=300, session_lifetime=3600)
+    issued = sessions.issue(ALICE.address, "testserver", "http://testserver", 31337)
+    session = sessions.sign_in(issued.message, sign(issued.message), 31337, None)
+    app.state.service = SimpleNamespace(
+        settings=settings_,
+        incoming=tmp_path / "incoming",
+        budget=budget,
+        sessions=sessions,
+        quotas=Quotas(db, settings_),
+    )
     client = TestClient(app)  # not entered as a context: no lifespan, no chain
     with budget.hold(CAPACITY):
-        answer = client.post("/uploads", content=photo_bytes(5, (640, 480)))
+        answer = client.post(
+            "/uploads", content=photo_bytes(5, (640, 480)), headers={"Authorization": f"Bearer {session.token}"}
+        )
     assert answer.status_code == 503
     assert 1 <= int(answer.headers["retry-after"]) <= 60
     assert answer.json()["error"] == "Busy" and "send this image again in" in answer.json()["detail"]

@@ -1,0 +1,117 @@
+"""The upload service's limits: limits' own strategies over the SQLite storage (shared by processes), leases for
+uploads in flight, and the Retry-After arithmetic of a sliding window counter."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
+
+from mediaproof.errors import MediaTooLarge, RateLimited
+from mediaproof.settings import Settings
+from mediaproof.upload.limit_store import SQLiteStorage
+from mediaproof.upload.quotas import Leases, Quotas, seconds_until
+
+
+def storage(path: Path) -> SQLiteStorage:
+    made = storage_from_string(f"mediaproof-sqlite://{path}")
+    assert isinstance(made, SQLiteStorage)
+    return made
+
+
+def test_the_scheme_is_registered_and_both_strategies_count(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    item = RateLimitItemPerMinute(3)
+    for strategy in (SlidingWindowCounterRateLimiter, FixedWindowRateLimiter):
+        limiter = strategy(storage(db))
+        assert [limiter.hit(item, strategy.__name__) for _ in range(4)] == [True, True, True, False]
+        assert not limiter.test(item, strategy.__name__)
+        assert limiter.test(item, "someone else")
+        limiter.clear(item, strategy.__name__)
+        assert limiter.hit(item, strategy.__name__)
+    # A second storage on the same file (another process) sees the same counts.
+    first, second = (SlidingWindowCounterRateLimiter(storage(db)) for _ in range(2))
+    assert first.hit(item, "shared") and second.hit(item, "shared") and first.hit(item, "shared")
+    assert not second.test(item, "shared") and not second.hit(item, "shared")
+    assert storage(db).check()
+
+
+def _hammer(path: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    limiter = SlidingWindowCounterRateLimiter(storage(Path(path)))
+    out.put(sum(limiter.hit(RateLimitItemPerMinute(50), "shared") for _ in range(40)))
+
+
+def test_processes_sharing_the_database_never_take_more_than_the_limit(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    storage(db)  # the table exists before the processes race
+    out: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
+    procs = [multiprocessing.get_context("spawn").Process(target=_hammer, args=(str(db), out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    taken = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert sum(taken) == 50, taken
+
+
+def test_costs_count_as_bytes_and_the_refusal_says_when(tmp_path: Path) -> None:
+    quotas = Quotas(tmp_path / "gateway.db", Settings(upload_bytes_per_day=1000, upload_rate_per_minute=2))
+    quotas.charge_bytes("0xA", "10.0.0.1", 600)
+    with pytest.raises(RateLimited) as caught:
+        quotas.charge_bytes("0xA", "10.0.0.2", 600)  # the wallet is over, whatever its address
+    assert "wallet 0xA" in str(caught.value) and 1 <= caught.value.retry_after <= 2 * 86400
+    with pytest.raises(RateLimited, match=r"client address 10\.0\.0\.1"):
+        quotas.charge_bytes("0xB", "10.0.0.1", 600)  # and so is the address, whatever the wallet
+    quotas.charge_bytes("0xB", "10.0.0.3", 600)
+    with pytest.raises(MediaTooLarge, match="daily upload quota"):
+        quotas.charge_bytes("0xC", "10.0.0.4", 1001)
+    quotas.take_upload("0xD", "10.0.0.5")
+    quotas.take_upload("0xD", "10.0.0.6")
+    with pytest.raises(RateLimited, match="2 uploads in the last minute") as caught:
+        quotas.take_upload("0xD", "10.0.0.7")
+    assert 1 <= caught.value.retry_after <= 120
+
+
+def test_leases_cap_uploads_in_flight_and_lapse(tmp_path: Path) -> None:
+    leases = Leases(tmp_path / "gateway.db")
+    now = time.time()
+    assert leases.acquire("a", ["wallet:1", "address:x"], cap=2, now=now) is None
+    assert leases.acquire("b", ["wallet:1", "address:y"], cap=2, now=now) is None
+    assert leases.acquire("c", ["wallet:2", "address:x"], cap=2, now=now) is None
+    assert leases.acquire("d", ["wallet:1", "address:z"], cap=2, now=now) == "wallet:1"
+    assert leases.acquire("d", ["wallet:3", "address:x"], cap=2, now=now) == "address:x"
+    assert leases.held("wallet:3") == 0  # all or nothing
+    leases.release("a")
+    assert leases.acquire("d", ["wallet:1", "address:x"], cap=2, now=now) is None
+    assert leases.acquire("e", ["wallet:1", "address:q"], cap=2, now=now + 3600) is None  # the others lapsed
+
+
+WINDOWS = st.tuples(st.integers(0, 500), st.integers(0, 500), st.floats(0.001, 59.999))
+
+
+@given(limit=st.integers(1, 400), cost=st.integers(1, 400), counts=WINDOWS)
+def test_retry_after_is_when_the_cost_first_fits(limit: int, cost: int, counts: tuple[int, int, float]) -> None:
+    """At the time seconds_until names, the weighted count leaves room for `cost`; a moment earlier it did not."""
+    if cost > limit:
+        return
+    expiry = 60.0
+    previous, current, window_end = counts
+    window = (previous, window_end if previous else 0.0, current, window_end + expiry)
+
+    def weighted(t: float) -> float:
+        if t < window_end:
+            return previous * (window_end - t) / expiry + current
+        return current * max(0.0, expiry - (t - window_end)) / expiry
+
+    wait = seconds_until(limit, cost, expiry, window)
+    assert 0 <= wait <= window_end + expiry
+    assert weighted(wait) + cost <= limit + 1e-6
+    if wait > 1e-3:
+        assert weighted(wait - 1e-3) + cost > limit - 1e-6
