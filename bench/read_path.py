@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._wrk import run as run_wrk  # noqa: E402
 from mediaproof.chain import gateway_account  # noqa: E402
 from mediaproof.content import digest_bytes  # noqa: E402
 from mediaproof.devstack import LocalStack  # noqa: E402
@@ -66,33 +65,6 @@ http {{
     }}
 }}
 """
-
-
-def wrk(url: str, seconds: int) -> dict[str, float] | None:
-    """One wrk run's figures; None when wrk failed or printed nothing usable (a loaded machine must not end the run)."""
-    try:
-        out = subprocess.run(
-            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url],
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=True,
-        ).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-        p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    except (subprocess.SubprocessError, AttributeError, ValueError, KeyError) as exc:
-        print(f"wrk on {url} gave no figures: {exc}", file=sys.stderr)
-        return None
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": float(bad.group(1)) if bad else 0.0,
-            "socket_errors": 1.0 if errors else 0.0}  # fmt: skip
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def seed(stack: LocalStack, data: bytes) -> str:
@@ -171,12 +143,12 @@ def main() -> None:
                 response = httpx.get(url, timeout=30)
                 if response.status_code != 200 or response.content != data:
                     sys.exit(f"{name} answered {response.status_code} with other bytes: nothing to measure")
-                wrk(url, 2)  # warm: caches filled, connections made
+                run_wrk(url, 2, CONNECTIONS)  # warm: caches filled, connections made
             load = os.getloadavg()[0]
             rounds: dict[str, list[dict[str, float] | None]] = {name: [] for name in servers}
             for _ in range(ROUNDS):
                 for name, url in servers.items():
-                    rounds[name].append(wrk(url, seconds))
+                    rounds[name].append(run_wrk(url, seconds, CONNECTIONS))
         finally:
             for process in reversed(started):
                 process.stop()
