@@ -20,9 +20,9 @@ from mediaproof.errors import ChainError, DeploymentError, InputError
 ABI_DIR = Path(__file__).resolve().parent / "abi"
 BYTECODE_FILE = ABI_DIR / "bytecode.json"
 # Contracts whose ABI (and creation bytecode) ship with the package; interfaces are not needed off chain.
-CONTRACT_NAMES = ("MediaApp", "StorageTopology", "UserMedia")
+CONTRACT_NAMES = ("MediaApp", "ProjectRegistry", "StorageTopology", "UserMedia")
 # Contracts deployed on their own (UserMedia's implementation is created by MediaApp's constructor).
-DEPLOYED_CONTRACTS = ("MediaApp", "StorageTopology")
+DEPLOYED_CONTRACTS = ("MediaApp", "ProjectRegistry", "StorageTopology")
 # Weights are small integers (1 = a standard cluster): the ring gives each unit of weight its own 4000 vnodes.
 DEFAULT_CLUSTER_WEIGHT = 1
 DEFAULT_MINIMUM_DEPOSIT_WEI = 10**16
@@ -85,6 +85,16 @@ class Deployment:
     @property
     def user_media_implementation(self) -> ChecksumAddress:
         return to_checksum_address(self.contracts["UserMediaImplementation"])
+
+    @property
+    def project_registry(self) -> ChecksumAddress:
+        # Optional in the file: deployments made before projects existed lack it until deployed again.
+        try:
+            return to_checksum_address(self.contracts["ProjectRegistry"])
+        except KeyError:
+            raise DeploymentError(
+                f"the {self.network} deployment has no ProjectRegistry; deploy again (`make up`)"
+            ) from None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -301,12 +311,13 @@ def deploy(
     receipt_lifetime: int = DEFAULT_RECEIPT_LIFETIME,
     withdrawal_delay: int = DEFAULT_WITHDRAWAL_DELAY,
 ) -> Deployment:
-    """Deploys StorageTopology and MediaApp (which creates the UserMedia implementation) from `deployer`, registers
+    """Deploys StorageTopology, MediaApp (which creates the UserMedia implementation) and ProjectRegistry (no admin,
+    no constructor arguments) from `deployer`, registers
     `clusters`, sets R, approves relayers, sequencers, gateways and observers, and returns the Deployment (write it
     with `write_deployment`). `w3` is any connected web3.Web3 (on the node the deployer sends to).
 
     `deployer` is an eth_account LocalAccount, an Ape account, or any TransactionSigner (see `as_signer`); the
-    deployer becomes the admin of both contracts.
+    deployer becomes the admin of StorageTopology and MediaApp (ProjectRegistry has none).
     """
     if not 1 <= replication_factor <= 255:
         raise InputError(f"replication factor {replication_factor} must be between 1 and 255")
@@ -318,6 +329,7 @@ def deploy(
         sender = _Sender(w3, signer)
         topology, first_receipt = sender.deploy("StorageTopology", admin, receipt_lifetime)
         app, _ = sender.deploy("MediaApp", topology.address, minimum_deposit, withdrawal_delay, admin)
+        projects, _ = sender.deploy("ProjectRegistry")
         entries = []
         for spec in clusters:
             fn = topology.functions.registerCluster(spec.signer, spec.weight, spec.endpoint)
@@ -348,6 +360,7 @@ def deploy(
             "MediaApp": app.address,
             "StorageTopology": topology.address,
             "UserMediaImplementation": to_checksum_address(implementation),
+            "ProjectRegistry": projects.address,
         },
         deployer=admin,
         clusters=tuple(entries),

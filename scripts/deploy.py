@@ -169,4 +169,7 @@ def _deploy(
     )
     path = deployments_dir / f"{name}.json"
     write_deployment(path, result)
-    click.echo(f"MediaApp {result.media_app}  StorageTopology {result.storage_topology}  -> {path}")
+    click.echo(
+        f"MediaApp {result.media_app}  StorageTopology {result.storage_topology}  "
+        f"ProjectRegistry {result.project_registry}  -> {path}"
+    )
