@@ -1,6 +1,6 @@
 """Gas table of the round-2 contracts: median gas of every public state-changing function, measured on Ape's
-local chain (py-evm), the headline figures of both proof paths, and what 500,000 files a day would cost on Ethereum
-mainnet and on Base, beside round 1's figures.
+local chain (py-evm), the headline figures of both proof paths and of a project commit, and what 500,000 files a
+day would cost on Ethereum mainnet and on Base, beside round 1's figures.
 
 Prints everything and writes bench/results/gas.md. Figures are whole-transaction gas (21000 base and calldata
 included), the number a wallet shows. Run: `.venv/bin/python bench/gas.py` (or `make bench`). A benchmark reports;
@@ -240,6 +240,24 @@ def main() -> None:
             tx = app.revealProof(rec.as_tuple(), signature, receipts_hash, tree.proof(i), batch, sender=stranger)
             measure("MediaApp", f"revealProof ({BATCH_FILES}-leaf batch, proof of {len(tree.proof(i))})", tx)
 
+        # --- projects: create, compare-and-swap commits (59-character CIDv1 of the manifest), grants ---
+        projects = project.ProjectRegistry.deploy(sender=admin)
+        measure("ProjectRegistry", "(deploy)", receipt_of(projects))
+        for k, owner in enumerate(owners):
+            tx = projects.createProject(f"robot-{k} survey", True, sender=owner)
+            measure("ProjectRegistry", "createProject", tx)
+            pid = tx.decode_logs(projects.ProjectCreated)[0].projectId
+            for version in range(3):
+                cid = "bafybei" + secrets.token_hex(26)
+                tx = projects.commit(pid, version, secrets.token_bytes(32), cid, sender=owner)
+                measure("ProjectRegistry", "commit (first)" if version == 0 else "commit (later)", tx)
+            grantee = owners[(k + 1) % len(owners)]
+            measure("ProjectRegistry", "grant (Read)", projects.grant(pid, grantee, 1, sender=owner))
+            measure("ProjectRegistry", "grant (Read -> Write)", projects.grant(pid, grantee, 2, sender=owner))
+            tx = projects.commit(pid, 3, secrets.token_bytes(32), "bafybei" + secrets.token_hex(26), sender=grantee)
+            measure("ProjectRegistry", "commit (later, by a write grantee)", tx)
+            measure("ProjectRegistry", "revoke", projects.revoke(pid, grantee, sender=owner))
+
     rows = [
         (contract, function, int(statistics.median(values)), len(values))
         for (contract, function), values in sorted(gas.items())
@@ -266,6 +284,8 @@ def main() -> None:
         f"direct path (owner sends, R=2, no variants): {owner_gas} gas",
         f"direct path (relayed, R=2, no variants): {relayed_gas} gas",
         f"reveal a batched proof: {reveal_gas} gas",
+        f"project commit: {median_of('ProjectRegistry', 'commit (first)')} gas the first,"
+        f" {median_of('ProjectRegistry', 'commit (later)')} gas each later one",
     ]
     paths: list[tuple[str, Callable[[], str], Callable[[], str]]] = [
         (

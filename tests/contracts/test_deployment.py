@@ -53,6 +53,8 @@ def test_deploy_with_web3_registers_clusters_and_roles(chain, deployer, accounts
     assert topology.functions.receiptLifetime().call() == 600
     assert topology.functions.replicationFactor().call() == 2
     assert topology.functions.clusterOfSigner(specs[1].signer).call() == 2
+    projects = w3.eth.contract(address=result.project_registry, abi=deployment.load_abi("ProjectRegistry"))
+    assert projects.functions.MAX_CID_LENGTH().call() == 128
     assert w3.eth.get_block(result.block)["number"] == result.block
 
     path = tmp_path / "deployments" / "test.json"
@@ -84,6 +86,24 @@ def test_read_deployment_missing_or_malformed_file(tmp_path):
     bad.write_text(json.dumps({"chain_id": 1, "block": 0, "network": "x", "contracts": {}, "deployer": "0x0"}))
     with pytest.raises(DeploymentError, match="malformed"):
         deployment.read_deployment(bad)
+
+
+def test_deployment_from_before_projects_reads_but_names_no_registry(tmp_path):
+    """A deployments/<network>.json written before ProjectRegistry existed still serves everything else."""
+    address = cluster_key(1).address
+    data = {
+        "chain_id": 1337,
+        "block": 1,
+        "network": "local",
+        "contracts": {name: address for name in ("MediaApp", "StorageTopology", "UserMediaImplementation")},
+        "deployer": address,
+    }
+    old = tmp_path / "local.json"
+    old.write_text(json.dumps(data))
+    result = deployment.read_deployment(old)
+    assert result.media_app == address
+    with pytest.raises(DeploymentError, match="no ProjectRegistry; deploy again"):
+        _ = result.project_registry
 
 
 def test_cluster_spec_parse():
