@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -365,3 +365,15 @@ def deploy(
         deployer=admin,
         clusters=tuple(entries),
     )
+
+
+def with_project_registry(w3: Any, deployer: Any, existing: Deployment) -> Deployment:
+    """`existing`, with a ProjectRegistry deployed from `deployer` if it has none (a deployment made before projects
+    existed); write the result with `write_deployment`. Anyone may deploy it: the registry has no admin."""
+    if "ProjectRegistry" in existing.contracts:
+        return existing
+    try:
+        projects, _ = _Sender(w3, as_signer(w3, deployer)).deploy("ProjectRegistry")
+    except (ConnectionError, OSError) as exc:
+        raise ChainError(f"cannot deploy: the Ethereum node did not answer ({exc}); is it running?") from exc
+    return replace(existing, contracts={**existing.contracts, "ProjectRegistry": projects.address})

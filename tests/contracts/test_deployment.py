@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from eth_account import Account
@@ -104,6 +105,17 @@ def test_deployment_from_before_projects_reads_but_names_no_registry(tmp_path):
     assert result.media_app == address
     with pytest.raises(DeploymentError, match="no ProjectRegistry; deploy again"):
         _ = result.project_registry
+
+
+def test_with_project_registry_adds_one_only_when_missing(chain, deployer):
+    w3 = chain.provider.web3
+    full = deployment.deploy(w3, deployer, network="test")
+    assert deployment.with_project_registry(w3, deployer, full) is full
+    older = replace(full, contracts={k: v for k, v in full.contracts.items() if k != "ProjectRegistry"})
+    upgraded = deployment.with_project_registry(w3, deployer, older)
+    assert upgraded.project_registry != full.project_registry and upgraded.media_app == full.media_app
+    projects = w3.eth.contract(address=upgraded.project_registry, abi=deployment.load_abi("ProjectRegistry"))
+    assert projects.functions.MAX_CID_LENGTH().call() == 128
 
 
 def test_cluster_spec_parse():
