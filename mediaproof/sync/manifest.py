@@ -7,8 +7,9 @@ Canonical encoding (UTF-8 JSON, no whitespace, keys sorted by code point, non-AS
      "format":"mediaproof-manifest/1"}
 
 Paths are relative POSIX paths in Unicode NFC (a Mac's NFD names are normalised by whoever reads the disk), with
-no empty, "." or ".." segment, no leading "/" and no backslash, so every device maps them to the same file. Two
-manifests with the same files encode to the same bytes, hence the same sha256, whatever order they were built in.
+no empty, "." or ".." segment, no leading "/" and no backslash, and no path is also another's directory, so
+every device maps them to the same files. Two manifests with the same files encode to the same bytes, hence the
+same sha256, whatever order they were built in.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -62,6 +63,15 @@ def check_path(path: str) -> str:
     return path
 
 
+def directories_of(paths: Iterable[str]) -> set[str]:
+    """Every directory the paths lie in ("a/b/c.jpg" -> "a", "a/b")."""
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        found.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return found
+
+
 class ProjectManifest(Mapping[str, FileEntry]):
     """An immutable mapping path -> FileEntry; equal manifests have equal `encode()` and `sha256()`."""
 
@@ -69,6 +79,9 @@ class ProjectManifest(Mapping[str, FileEntry]):
 
     def __init__(self, files: Mapping[str, FileEntry] | None = None) -> None:
         checked = {check_path(path): entry for path, entry in (files or {}).items()}
+        clashes = sorted(set(checked) & directories_of(checked))
+        if clashes:
+            raise InputError(f"manifest path {clashes[0]!r} is both a file and a directory of other files")
         self._files = MappingProxyType(dict(sorted(checked.items())))
 
     def __getitem__(self, path: str) -> FileEntry:

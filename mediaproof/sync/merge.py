@@ -9,6 +9,8 @@ Per path, with B, O, T the base's, ours' and theirs' entries (None where the pat
 - both changed to different bytes: a conflict; both are kept. The entry modified later (ties: the larger sha256)
   keeps the path; the other moves to `conflict_path`, e.g. `dir/photo (conflict 3f2a9c1e from 0xab12cd34).jpg`
   (its sha256's first 8 hex digits, its author's address's first 8).
+- a file on one side where the other side made a directory of that name: the directory keeps the name, the file
+  moves aside under a conflict name.
 
 Nothing depends on which side is "ours": merge(B, O, T) with authors (a, b) equals merge(B, T, O) with (b, a), so
 two devices merging the same histories commit the same manifest (the same sha256).
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 
-from mediaproof.sync.manifest import FileEntry, ProjectManifest
+from mediaproof.sync.manifest import FileEntry, ProjectManifest, directories_of
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,11 @@ class Side:
 
 @dataclass(frozen=True)
 class Conflict:
-    """A path both sides changed to different bytes: `kept` stayed at `path`, `moved` went to `moved_to`."""
+    """A path both sides changed to different bytes: `kept` stayed at `path`, `moved` went to `moved_to`. `kept` is
+    None when the path is a file on one side and a directory on the other: the directory stays, the file moves."""
 
     path: str
-    kept: FileEntry
+    kept: FileEntry | None
     moved_to: str
     moved: FileEntry
     moved_author: str
@@ -97,4 +100,17 @@ def merge(base: ProjectManifest, ours: Side, theirs: Side) -> MergeResult:
             target = conflict_path(path, moved, moved_author, attempt)
         merged[target] = moved
         conflicts.append(Conflict(path, kept, target, moved, to_checksum_address(moved_author)))
+    # A file on one side where the other side made a directory of that name (a manifest never holds both): the
+    # directory keeps the name and the file moves aside like a conflict copy. Only the side without the directory
+    # can hold the file, so its author is known whichever side is ours.
+    for path in sorted(set(merged) & directories_of(merged)):
+        moved = merged.pop(path)
+        moved_author = ours.author if path in ours.manifest else theirs.author
+        attempt = 1
+        target = conflict_path(path, moved, moved_author)
+        while target in merged:
+            attempt += 1
+            target = conflict_path(path, moved, moved_author, attempt)
+        merged[target] = moved
+        conflicts.append(Conflict(path, None, target, moved, to_checksum_address(moved_author)))
     return MergeResult(ProjectManifest(merged), tuple(conflicts))

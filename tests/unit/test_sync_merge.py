@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediaproof.errors import InputError
-from mediaproof.sync.manifest import FileEntry, ProjectManifest, check_path
+from mediaproof.sync.manifest import FileEntry, ProjectManifest, check_path, directories_of
 from mediaproof.sync.merge import Side, conflict_path, merge
 from mediaproof.sync.project import project_id
 
@@ -88,6 +88,25 @@ def test_conflict_copy_never_displaces_an_existing_path():
     assert result.manifest[taken] == squatter and result.manifest[conflict.moved_to] == ours
 
 
+def test_file_against_directory_of_same_name_moves_the_file_aside():
+    base = ProjectManifest({"scans": A})
+    ours = Side(ProjectManifest({"scans": entry("A2", 4)}), ALICE)  # changed the file
+    theirs = Side(ProjectManifest({"scans/1.jpg": B, "scans/2.jpg": C}), BOB)  # replaced it by a folder
+    for one, other in ((ours, theirs), (theirs, ours)):
+        result = merge(base, one, other)
+        (conflict,) = result.conflicts
+        assert (conflict.path, conflict.kept, conflict.moved) == ("scans", None, entry("A2", 4))
+        assert conflict.moved_to == conflict_path("scans", entry("A2", 4), ALICE)
+        assert result.manifest == ProjectManifest(
+            {"scans/1.jpg": B, "scans/2.jpg": C, conflict.moved_to: entry("A2", 4)}
+        )
+
+
+def test_manifest_refuses_a_path_that_is_also_a_directory():
+    with pytest.raises(InputError, match="both a file and a directory"):
+        ProjectManifest({"a": A, "a/b.jpg": B})
+
+
 # --- canonical encoding ---
 
 
@@ -130,16 +149,25 @@ def test_project_id_is_keccak_of_abi_encoded_owner_and_name():
 # --- properties ---
 
 # Few paths and contents so sides collide on the same paths and bytes often.
-paths = st.sampled_from(["a.jpg", "b.jpg", "d/c.png", "d/e", ".hidden", "a (conflict 00000000 from 0xab12cd34).jpg"])
+paths = st.sampled_from(
+    ["a.jpg", "b.jpg", "d", "d/c.png", "d/e", ".hidden", "a (conflict 00000000 from 0xab12cd34).jpg"]
+)
 entries = st.builds(entry, st.sampled_from("uvwxyz"), st.integers(0, 3))
-manifests = st.dictionaries(paths, entries, max_size=6).map(ProjectManifest)
+
+
+def without_clashes(files: dict[str, FileEntry]) -> ProjectManifest:
+    """Drops files that are also another file's directory (no manifest holds both)."""
+    return ProjectManifest({p: e for p, e in files.items() if p not in directories_of(files)})
+
+
+manifests = st.dictionaries(paths, entries, max_size=6).map(without_clashes)
 authors = st.sampled_from([ALICE, BOB])
 
 
 def edit_of(base: ProjectManifest) -> st.SearchStrategy[ProjectManifest]:
     """A side derived from base by random deletes, changes and adds (so both sides share history)."""
     return st.tuples(st.sets(st.sampled_from(sorted(base)) if base else st.nothing()), manifests).map(
-        lambda t: ProjectManifest({**{p: e for p, e in base.items() if p not in t[0]}, **t[1]})
+        lambda t: without_clashes({**{p: e for p, e in base.items() if p not in t[0]}, **t[1]})
     )
 
 
@@ -160,7 +188,8 @@ def test_fuzz_merge_is_independent_of_which_side_is_ours(history, a, b):
 @given(histories, authors, authors)
 def test_fuzz_merge_loses_no_changed_bytes(history, a, b):
     """Every entry a side added or changed is in the result (at its path or a conflict copy); a path both sides
-    left alone is unchanged; a path is gone only if a side deleted it and the other did not change it."""
+    left alone is unchanged; a path is gone only if a side deleted it and the other did not change it (or it moved
+    aside for a folder of its name)."""
     base, x, y = history
     result = merge(base, Side(x, a), Side(y, b)).manifest
     shas = {e.sha256 for e in result.values()}
@@ -171,7 +200,7 @@ def test_fuzz_merge_loses_no_changed_bytes(history, a, b):
     for path in set(base) | set(x) | set(y):
         if x.get(path) == y.get(path) == base.get(path) and path in base:
             assert result.get(path) == base[path]
-        if path not in result:
+        if path not in result and path not in directories_of(result):  # a file moved aside for a folder is kept
             assert path not in x or path not in y
             assert x.get(path) in (None, base.get(path)) and y.get(path) in (None, base.get(path))
 
