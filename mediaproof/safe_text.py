@@ -56,7 +56,8 @@ def describe(chars: list[str]) -> str:
 
 def _name(c: str) -> str:
     fallback = "SURROGATE" if unicodedata.category(c) == "Cs" else "CONTROL"
-    return _CONTROL_NAMES.get(ord(c)) or unicodedata.name(c, fallback)
+    known = _CONTROL_NAMES.get(ord(c))
+    return known if known is not None else unicodedata.name(c, fallback)
 
 
 def printable(text: str) -> str:

@@ -45,6 +45,7 @@ from mediaproof.errors import (
     ChainError,
     ClientTooSlow,
     ContentMismatch,
+    ContractRefused,
     Forbidden,
     InputError,
     MediaproofError,
@@ -505,7 +506,10 @@ def delete_media(
         raise SignatureRefused("the delete signature does not recover to any address") from None
     if signer != upload.owner:
         raise SignatureRefused(f"the delete order was signed by {signer}, not by the owner {upload.owner}")
-    receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
+    try:
+        receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
+    except ContractRefused as refused:
+        raise _delete_refusal(media, nonce, refused) from None
     store = service.store()
     store.mark_deleted(media)
     unpinned: dict[str, list[int]] = {}
@@ -525,6 +529,20 @@ def delete_media(
         "block": int(receipt["blockNumber"]),
         "unpinned": unpinned,
     }
+
+
+def _delete_refusal(media: str, nonce: int, refused: ContractRefused) -> MediaproofError:
+    """The caller's error behind a refused delete order (a replay is a 409, not the chain failing: 502)."""
+    if refused.error == "UserMediaNonceUsed":
+        return UploadConflict(f"the delete order's nonce {nonce} was spent before (a replayed order): ask "
+                              f"/media/{media}/delete/prepare for a fresh order and sign that")  # fmt: skip
+    if refused.error == "UserMediaAlreadyDeleted":
+        return UploadConflict(f"media {media} is already deleted (its tombstone is on chain); nothing to do")
+    if refused.error == "UserMediaSignatureExpired":
+        return InputError(f"the delete order's deadline has passed ({refused.reason}): prepare and sign a new one")
+    if refused.error == "UserMediaBadOwnerSignature":
+        return SignatureRefused(f"the delete order's signature is not the owner's ({refused.reason})")
+    return refused
 
 
 # --- request parsing ---
