@@ -152,6 +152,11 @@ class GatewayStore:
             short_id, media_id, sha256, owner, title, media_type, size, created_at, bool(deleted), renditions
         )
 
+    def is_deleted(self, media_id: str) -> bool:
+        """Whether the owner deleted the record `media_id` through this gateway."""
+        row = self._db.execute("SELECT 1 FROM media_links WHERE media_id = ? AND deleted = 1", (media_id,)).fetchone()
+        return row is not None
+
     def renditions_of(self, original: str) -> dict[str, Rendition]:
         """Every rendition of `original` by name (ready or not), the original itself included once stored."""
         rows = self._db.execute(

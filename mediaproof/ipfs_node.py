@@ -112,6 +112,10 @@ class IpfsNode:
         return self._process is not None and self._process.running
 
     @property
+    def exit_code(self) -> int | None:
+        return self._process.exit_code if self._process else None
+
+    @property
     def pid(self) -> int | None:
         return self._process.proc.pid if self._process and self._process.proc else None
 

@@ -36,7 +36,7 @@ from mediaproof.errors import (
     StorageError,
 )
 from mediaproof.gateway_auth import SCHEME
-from mediaproof.ipfs_node import IpfsClient
+from mediaproof.ipfs_node import IpfsClient, normalize_cid
 from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (
     Claim,
@@ -169,12 +169,15 @@ def create_app(config: ClusterConfig) -> FastAPI:
     async def list_objects(
         request: Request, limit: int = Query(100, ge=1, le=MAX_PAGE), after: str = ""
     ) -> dict[str, Any]:
+        """One page of the objects recorded here, each with IPFS's word on whether it is pinned right now (one pin
+        listing per page): the observer compares what clusters really hold with the gateway's placements."""
         state = state_of(request)
         cursor = parse_sha256(after) if after else ""
         rows = state.db.page(limit, cursor)
+        pins = await anyio.to_thread.run_sync(state.ipfs.pin_ls) if rows else set()
         return {
             "cluster_id": state.config.cluster_id,
-            "objects": [row.as_json() for row in rows],
+            "objects": [row.as_json() | {"pinned": normalize_cid(row.cid) in pins} for row in rows],
             "next": rows[-1].sha256 if len(rows) == limit else None,
         }
 

@@ -46,6 +46,7 @@ from mediaproof.errors import (
     ChainError,
     ClientTooSlow,
     ContentMismatch,
+    ContractRefused,
     Forbidden,
     InputError,
     MediaproofError,
@@ -61,6 +62,7 @@ from mediaproof.errors import (
 )
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
+from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
 from mediaproof.upload.access import (
     OriginGuard,
@@ -87,7 +89,7 @@ from mediaproof.upload.registration import (
     confirm_upload,
     prepare_record,
 )
-from mediaproof.upload.relay import Relay, checked_address, parse_signature
+from mediaproof.upload.relay import Relay, checked_address, parse_signature, parse_uint
 from mediaproof.upload.sessions import SessionStore
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
@@ -297,17 +299,13 @@ def create_app(settings: Settings) -> FastAPI:
         if owner != wallet:
             raise Forbidden(f"prepare names {owner} as the record's owner, but {wallet} is signed in: a record's "
                             "owner is the wallet that signs in (sign in with that wallet)")  # fmt: skip
-        title = body.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise InputError("title is missing or empty: give the media a title")
-        if len(title.encode()) > 1000:
-            raise InputError("title is over 1000 bytes: shorten it")
+        title = check_title(body.get("title"))
         parent = parse_parent(body.get("parent"))
         mode = body.get("mode", "batched")
         if mode not in MODES:
             raise InputError(f"mode must be 'batched' (the default: one anchor per batch) or 'direct', not {mode!r}")
         await wait_for_variants(service, upload.sha256, service.settings.prepare_variant_wait)
-        return await run(prepare_record, service, upload, owner, title.strip(), parent, mode)
+        return await run(prepare_record, service, upload, owner, title, parent, mode)
 
     @app.post("/uploads/{upload_id}/commit")
     async def commit(upload_id: str, request: Request) -> dict[str, Any]:
@@ -344,12 +342,8 @@ def create_app(settings: Settings) -> FastAPI:
         if owner != wallet:
             raise Forbidden(f"{wallet} is signed in: a wallet may register itself, not {owner}")
         deposit = body.get("deposit_wei")
-        if deposit is not None:
-            try:
-                deposit = int(deposit)
-            except (TypeError, ValueError):
-                raise InputError(f"deposit_wei {deposit!r} is not a whole number of wei") from None
-        return await run(service.relay.onboarding, owner, deposit)
+        deposit_wei = None if deposit is None else parse_uint(deposit, "deposit_wei", "wei")
+        return await run(service.relay.onboarding, owner, deposit_wei)
 
     @app.get("/users/{address}")
     async def user(address: str, request: Request) -> dict[str, Any]:
@@ -368,10 +362,10 @@ def create_app(settings: Settings) -> FastAPI:
         service = service_of(request)
         wallet = await signed_in(request)
         body = await json_body(request)
-        try:
-            nonce, deadline = int(body["nonce"]), int(body["deadline"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required") from None
+        if "nonce" not in body or "deadline" not in body:
+            raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required")
+        nonce = parse_uint(body["nonce"], "nonce")
+        deadline = parse_uint(body["deadline"], "deadline", "seconds", bits=64)
         signature = parse_signature(body.get("signature"))
         return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature, wallet)
 
@@ -530,7 +524,10 @@ def delete_media(
         raise SignatureRefused("the delete signature does not recover to any address") from None
     if signer != upload.owner:
         raise SignatureRefused(f"the delete order was signed by {signer}, not by the owner {upload.owner}")
-    receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
+    try:
+        receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
+    except ContractRefused as refused:
+        raise _delete_refusal(media, nonce, refused) from None
     store = service.store()
     store.mark_deleted(media)
     unpinned: dict[str, list[int]] = {}
@@ -550,6 +547,20 @@ def delete_media(
         "block": int(receipt["blockNumber"]),
         "unpinned": unpinned,
     }
+
+
+def _delete_refusal(media: str, nonce: int, refused: ContractRefused) -> MediaproofError:
+    """The caller's error behind a refused delete order (a replay is a 409, not the chain failing: 502)."""
+    if refused.error == "UserMediaNonceUsed":
+        return UploadConflict(f"the delete order's nonce {nonce} was spent before (a replayed order): ask "
+                              f"/media/{media}/delete/prepare for a fresh order and sign that")  # fmt: skip
+    if refused.error == "UserMediaAlreadyDeleted":
+        return UploadConflict(f"media {media} is already deleted (its tombstone is on chain); nothing to do")
+    if refused.error == "UserMediaSignatureExpired":
+        return InputError(f"the delete order's deadline has passed ({refused.reason}): prepare and sign a new one")
+    if refused.error == "UserMediaBadOwnerSignature":
+        return SignatureRefused(f"the delete order's signature is not the owner's ({refused.reason})")
+    return refused
 
 
 # --- request parsing ---

@@ -17,7 +17,7 @@ from web3.exceptions import TransactionNotFound
 from mediaproof import eip712
 from mediaproof.bundle import BatchManifest, ManifestEntry, ProofBundle, parse_manifest, parse_receipt, receipts_of
 from mediaproof.content import ContentDigest
-from mediaproof.errors import NotRegistered, SignatureRefused, StorageError, UploadConflict
+from mediaproof.errors import InputError, NotRegistered, SignatureRefused, StorageError, UploadConflict
 from mediaproof.upload.batch_store import Entry
 from mediaproof.upload.batcher import reveal_batched
 from mediaproof.upload.intake import remove_quietly
@@ -31,14 +31,25 @@ VARIANT_ORDER = ("large", "medium", "small", "poster")
 MODES = ("batched", "direct")
 
 
+def check_parent(service: Service, parent: str) -> None:
+    """A parent must be a record this gateway committed: one only prepared (never signed), unknown, or deleted
+    would put a dangling link on chain for good."""
+    found = service.ledger().by_media_id(parent)
+    if found is None or found.state != "committed":
+        raise InputError(f"parent {parent} is no media registered through this gateway: give the media id of a "
+                         "registered record, or no parent")  # fmt: skip
+    if service.store().is_deleted(parent):
+        raise InputError(f"parent {parent} was deleted by its owner: a new record may not point at it")
+
+
 def prepare_record(
     service: Service, upload: Upload, owner: str, title: str, parent: bytes, mode: str
 ) -> dict[str, Any]:
     """The record for `owner` to sign (EIP-712 under MediaApp's domain), with every variant ready by now."""
     chain = service.chain
     user_contract = service.relay.user_contract(owner) if mode == "direct" else ""
-    if parent != eip712.ZERO32 and service.ledger().by_media_id("0x" + parent.hex()) is None:
-        raise NotRegistered(f"parent 0x{parent.hex()} is no media registered through this gateway: check the id")
+    if parent != eip712.ZERO32:
+        check_parent(service, "0x" + parent.hex())
     rows = service.store().renditions_of(upload.sha256)
     variants = tuple(
         eip712.MediaVariant(name, bytes.fromhex(rows[name].sha256), rows[name].cid, rows[name].size)

@@ -96,6 +96,18 @@ def test_not_modified_and_unsatisfiable() -> None:
     assert "outside" in json.loads(unsatisfiable.body)["detail"]
 
 
+def test_ranges_of_thousands_of_digits_are_past_the_end_not_a_500() -> None:
+    huge = "9" * 4400  # over Python's int() digit limit (4300): parsing it raised ValueError, a 500
+    assert answer(rendition(size=100), True, None, f"bytes={huge}-", None).status == 416
+    assert answer(rendition(size=100), True, None, f"bytes={huge}-{huge}", None).status == 416
+    tail = answer(rendition(size=100), True, None, f"bytes=10-{huge}", None)
+    assert (tail.status, tail.offset, tail.length) == (206, 10, 90)
+    whole = answer(rendition(size=100), True, None, f"bytes=-{huge}", None)
+    assert (whole.status, whole.offset, whole.length) == (206, 0, 100)
+    padded = answer(rendition(size=100), True, None, f"bytes={'0' * 4400}5-9", None)
+    assert (padded.status, padded.offset, padded.length) == (206, 5, 5)
+
+
 def test_if_range_with_another_tag_sends_everything() -> None:
     assert answer(rendition(), True, None, "bytes=0-9", '"other"').status == 200
     assert answer(rendition(), True, None, "bytes=0-9", f'"{SHA}"').status == 206
