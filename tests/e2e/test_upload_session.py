@@ -1,13 +1,14 @@
 """The upload page meets the upload service's sign-in session and its limits, in real Chromium on the real stack.
 
-One wallet prompt signs in to the web app and to the upload service; the page sends the file with that session's
-bearer token. A session revoked behind the page's back (`DELETE /auth/session`, as signing out elsewhere does) gets
-a "sign in again" sentence, and after signing in again the same file goes through to its proof. A 429 or 503 is
-shown as a sentence with the wait its Retry-After asks for, and the page sends the file again by itself when the
-wait is over; a wallet over its uploads per minute (MEDIAPROOF_UPLOAD_RATE_PER_MINUTE of the e2e stack, filled from
-another loopback address, so that the browser's own address, 127.0.0.1, keeps its room for the rest of the suite)
-reads its limit and its wait in the page. Every wait here is for an observed state, except that the minute is
-filled with time left in it (the limiter counts per wall-clock minute).
+One wallet prompt signs in to the web app and to the upload service; the page sends every file, and the backend
+prepares and commits its record, with that one session's bearer token (no second prompt). A session revoked behind the
+page's back (`DELETE /auth/session`, as signing out elsewhere does) gets a "sign in again" sentence, and after signing
+in again the same file goes through to its proof. A 429 or 503 is shown as a sentence with the wait its Retry-After
+asks for, and the page sends the file again by itself when the wait is over; a wallet over its uploads per minute
+(MEDIAPROOF_UPLOAD_RATE_PER_MINUTE of the e2e stack, filled from another loopback address, so that the browser's own
+address, 127.0.0.1, keeps its room for the rest of the suite) reads its limit and its wait in the page. Every wait
+here is for an observed state, except that the minute is filled with time left in it (the limiter counts per
+wall-clock minute).
 """
 
 from __future__ import annotations
@@ -79,6 +80,31 @@ def the_pages_upload(page: Page, chain: Chain):
     return page.expect_response(
         lambda r: r.url == f"{chain.upload_url}/uploads" and r.request.method == "POST", timeout=60_000
     )
+
+
+def test_one_sign_in_prompt_serves_every_upload_and_its_proof_with_the_same_token(
+    open_page, chain: Chain, tmp_path: Path
+) -> None:
+    wallet = new_wallet()
+    page = open_page("/", wallet)
+    tokens = bearer_tokens(page, chain.upload_url)
+    sign_in_on_page(page, wallet)
+    to_upload_page(page)
+    choose_file(page, photo(tmp_path / "dune.jpg", seed=31))
+    expect(page.locator("#upload-preview")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Start over").click()
+
+    # The second file goes with the same session, through the backend's prepare and commit to its proof.
+    choose_file(page, photo(tmp_path / "reed.jpg", seed=32))
+    expect(page.locator("#upload-preview")).to_be_visible(timeout=60_000)
+    page.fill("#upload-title", "Reed after one sign-in")
+    page.click("#upload-prepare")
+    expect(page.locator("#upload-record")).to_contain_text(wallet.address[:6])
+    page.click("#upload-sign")
+    expect(page.locator("#upload-proven")).to_contain_text("Proven in batch", timeout=60_000)
+    assert len(tokens) == 2 and tokens[0].startswith("Bearer ") and tokens[1] == tokens[0], tokens
+    assert wallet.calls.count("personal_sign") == 1  # one prompt for the sign-in; the record's is a typed-data one
+    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
 
 
 def test_an_upload_after_the_session_was_revoked_asks_to_sign_in_again_then_goes_through(
