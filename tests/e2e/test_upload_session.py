@@ -2,13 +2,13 @@
 
 One wallet prompt signs in to the web app and to the upload service; the page sends every file, and the backend
 prepares and commits its record, with that one session's bearer token (no second prompt). A session revoked behind the
-page's back (`DELETE /auth/session`, as signing out elsewhere does) gets a "sign in again" sentence, and after signing
-in again the same file goes through to its proof. A 429 or 503 is shown as a sentence with the wait its Retry-After
-asks for, and the page sends the file again by itself when the wait is over; a wallet over its uploads per minute
-(MEDIAPROOF_UPLOAD_RATE_PER_MINUTE of the e2e stack, filled from another loopback address, so that the browser's own
-address, 127.0.0.1, keeps its room for the rest of the suite) reads its limit and its wait in the page. Every wait
-here is for an observed state, except that the minute is filled with time left in it (the limiter counts per
-wall-clock minute).
+page's back (`DELETE /auth/session`, as signing out elsewhere does) gets a "sign in again" sentence, whether the
+page's upload or the backend's prepare meets it, and after signing in again the same file goes through to its proof. A
+429 or 503 is shown as a sentence with the wait its Retry-After asks for, and the page sends the file again by itself
+when the wait is over; a wallet over its uploads per minute (MEDIAPROOF_UPLOAD_RATE_PER_MINUTE of the e2e stack,
+filled from another loopback address, so that the browser's own address, 127.0.0.1, keeps its room for the rest of the
+suite) reads its limit and its wait in the page. Every wait here is for an observed state, except that the minute is
+filled with time left in it (the limiter counts per wall-clock minute).
 """
 
 from __future__ import annotations
@@ -154,6 +154,38 @@ def test_an_upload_after_the_session_was_revoked_asks_to_sign_in_again_then_goes
     expect(page.locator("#upload-result")).to_be_visible(timeout=60_000)
     assert page.locator("#upload-link").inner_text().startswith("/m/")
     expect(page.locator("#upload-proven")).to_contain_text("Proven in batch")
+
+
+def test_a_record_prepared_after_the_session_was_revoked_asks_to_sign_in_again_then_goes_on(
+    open_page, chain: Chain, tmp_path: Path
+) -> None:
+    wallet = new_wallet()
+    page = open_page("/", wallet)
+    tokens = bearer_tokens(page, chain.upload_url)
+    sign_in_on_page(page, wallet)
+    to_upload_page(page)
+    choose_file(page, photo(tmp_path / "jetty.jpg", seed=45))
+    expect(page.locator("#upload-preview")).to_be_visible(timeout=60_000)
+
+    # The backend's own call (prepare) meets the revoked token: the file stays stored, the sign-in ends here too.
+    revoked = httpx.delete(f"{chain.upload_url}/auth/session", headers={"authorization": tokens[0]}, timeout=30)
+    assert revoked.status_code == 200, revoked.text
+    page.fill("#upload-title", "Jetty after signing in again")
+    page.click("#upload-prepare")
+    error = page.locator("#upload-error")
+    expect(error).to_contain_text("Your sign-in has ended")
+    expect(error).to_contain_text("Sign in again (top right), then press Continue again: the file is still stored")
+    expect(page.locator("#wallet-problem")).to_have_attribute("data-problem", "ended")
+    expect(page.locator("#upload-preview")).to_be_visible()
+
+    page.click("#sign-in")
+    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
+    assert wallet.calls.count("personal_sign") == 2
+    page.click("#upload-prepare")
+    expect(page.locator("#upload-record")).to_contain_text(wallet.address[:6])
+    page.click("#upload-sign")
+    expect(page.locator("#upload-proven")).to_contain_text("Proven in batch", timeout=60_000)
+    assert len(tokens) == 1  # the file itself was never sent again
 
 
 def test_a_429_for_uploads_in_flight_reads_as_its_wait_and_the_page_sends_again_when_it_is_over(
