@@ -139,8 +139,7 @@ def test_an_upload_after_the_session_was_revoked_asks_to_sign_in_again_then_goes
     screenshot(page, "upload-session-ended")
 
     # Signing in again (one more prompt) and sending the same file: it goes through to its proof.
-    page.click("#sign-in")
-    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
+    sign_in_on_page(page, wallet)
     assert wallet.calls.count("personal_sign") == 2
     expect(page.locator("#upload-error")).to_have_count(1)  # the reason stays until the file is sent again
     page.click("#upload-resend")
@@ -178,8 +177,7 @@ def test_a_record_prepared_after_the_session_was_revoked_asks_to_sign_in_again_t
     expect(page.locator("#wallet-problem")).to_have_attribute("data-problem", "ended")
     expect(page.locator("#upload-preview")).to_be_visible()
 
-    page.click("#sign-in")
-    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
+    sign_in_on_page(page, wallet)
     assert wallet.calls.count("personal_sign") == 2
     page.click("#upload-prepare")
     expect(page.locator("#upload-record")).to_contain_text(wallet.address[:6])
