@@ -61,6 +61,7 @@ from mediaproof.errors import (
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
 from mediaproof.settings import Settings
+from mediaproof.upload import faults
 from mediaproof.upload.access import (
     OriginGuard,
     client_address,
@@ -143,6 +144,7 @@ class Service:
 
 
 def build_service(settings: Settings) -> Service:
+    faults.arm(settings.upload_test_hold_at)
     chain = MediaproofChain.from_settings(settings)
     gateway = gateway_account(settings, chain.chain_id)
     placer = Placer(chain, gateway, settings.http_timeout)

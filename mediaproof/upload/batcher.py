@@ -21,6 +21,7 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
 from mediaproof.errors import ChainError, MediaproofError
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.upload import faults
 from mediaproof.upload.batch_store import Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.relay import Relay
@@ -134,7 +135,9 @@ class Batcher:
             call = self._chain.media_app.functions.anchorBatch(root, cid_to_bytes(batch.manifest_cid))
             receipt = self._relay.send(call)
             anchored_in, tx = int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex()
+            faults.point("anchor-sent")
         store.mark_anchored(batch.root, int(anchored_in), tx)
+        faults.point("batch-anchored")
         entries = store.entries_of(batch.root)
         logger.info("anchored batch %d: %d files, root %s, tx %s", anchored_in, len(entries), batch.root, tx)
         self._on_anchored(entries, int(anchored_in), tx)

@@ -18,6 +18,7 @@ from mediaproof import eip712
 from mediaproof.bundle import BatchManifest, ManifestEntry, ProofBundle, parse_manifest, parse_receipt, receipts_of
 from mediaproof.content import ContentDigest
 from mediaproof.errors import NotRegistered, SignatureRefused, StorageError, UploadConflict
+from mediaproof.upload import faults
 from mediaproof.upload.batch_store import Entry
 from mediaproof.upload.batcher import reveal_batched
 from mediaproof.upload.intake import remove_quietly
@@ -137,6 +138,7 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
             "wei: add to it (MediaApp.deposit), send the registration yourself (send: client), or use a batch"
         )
     receipt = service.relay.send(call)
+    faults.point("direct-sent")
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
     batches.claim_proven(media, int(receipt["blockNumber"]))
     return link_upload(service, service.ledger().get(upload.upload_id), media, tx, int(receipt["blockNumber"]))  # type: ignore[arg-type]
@@ -178,6 +180,7 @@ def link_upload(service: Service, upload: Upload, media: str, tx: str, block: in
     short_id = service.keygen.next_id()
     assert upload.owner is not None and upload.title is not None
     service.store().add_link(short_id, upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media)
+    faults.point("link-added")
     service.ledger().commit(upload.upload_id, media, short_id, tx, block)
     return committed_answer(service, service.ledger().get(upload.upload_id))  # type: ignore[arg-type]
 
