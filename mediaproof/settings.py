@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "", description="comma-separated proxy addresses whose X-Forwarded-For names the client (default: none)"
     )
     upload_idle_timeout: float = Field(30.0, gt=0, description="seconds an upload body may stall before it is cut off")
+    upload_sweep_interval: float = Field(
+        60.0, gt=0, description="seconds between the upload service's sweeps (unlinked registrations, expired uploads)"
+    )
     upload_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"
     )

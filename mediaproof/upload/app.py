@@ -77,6 +77,7 @@ from mediaproof.upload.intake import inspect_media, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.quotas import Quotas
+from mediaproof.upload.reconcile import reconcile, settle
 from mediaproof.upload.registration import (
     MODES,
     SIGNATURE_LIFETIME,
@@ -88,6 +89,7 @@ from mediaproof.upload.registration import (
 )
 from mediaproof.upload.relay import Relay, checked_address, parse_signature
 from mediaproof.upload.sessions import SessionStore
+from mediaproof.upload.upkeep import Upkeep
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
@@ -192,9 +194,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.service = service
         service.workers.start()
         service.batcher.start()  # type: ignore[union-attr]
+        # First sweep at once: registrations a killed process left on chain without a link get it now.
+        upkeep = Upkeep(settings.upload_sweep_interval, [("reconcile", lambda: reconcile(service))])
+        upkeep.start()
+        app.state.upkeep = upkeep
         try:
             yield
         finally:
+            upkeep.stop()
             service.batcher.stop()  # type: ignore[union-attr]
             service.workers.stop()
             service.placer.close()
@@ -233,6 +240,7 @@ def create_app(settings: Settings) -> FastAPI:
             "gateway": service.relay.gateway.address,
             "chain_id": service.chain.chain_id,
             "open_uploads": service.quotas.open,
+            "sweeps": request.app.state.upkeep.sweeps,
         }
 
     @app.post("/uploads", status_code=201)
@@ -446,13 +454,22 @@ async def wait_for_variants(service: Service, sha256: str, seconds: float) -> No
 
 
 def commit_step(service: Service, upload_id: str, signature: bytes, send: str) -> dict[str, Any]:
+    """Idempotent: a commit retried after a crash answers the link its registration got (found on chain if the
+    crash came before the link), and nothing is sent twice."""
     with service.commit_lock(upload_id):
-        upload = find_upload(service, upload_id)
+        upload = settle(service, find_upload(service, upload_id))
         if upload.state == "committed":
             return committed_answer(service, upload)
         if upload.state == "anchoring":
             return {"state": "anchoring", "upload_id": upload_id, "media_id": upload.media_id}
-        return commit_upload(service, upload, signature, send)
+        try:
+            return commit_upload(service, upload, signature, send)
+        except ChainError:
+            # e.g. UserMediaNonceUsed: a send of this record still on its way when we looked has landed since.
+            upload = settle(service, find_upload(service, upload_id))
+            if upload.state == "committed":
+                return committed_answer(service, upload)
+            raise
 
 
 def confirm_step(service: Service, upload_id: str, tx: str) -> dict[str, Any]:
@@ -465,7 +482,8 @@ async def wait_for_anchor(service: Service, upload_id: str, pending: dict[str, A
     answer says it is still anchoring (GET /uploads/{id} shows the link once it is)."""
     deadline = time.monotonic() + service.settings.batch_interval + ANCHOR_WAIT_MARGIN
     while time.monotonic() < deadline:
-        upload = await anyio.to_thread.run_sync(find_upload, service, upload_id)
+        # settle: a batch anchored by a process that died before linking it is linked here (database reads only)
+        upload = await anyio.to_thread.run_sync(lambda: settle(service, find_upload(service, upload_id)))
         if upload.state == "committed":
             return await anyio.to_thread.run_sync(committed_answer, service, upload)
         await asyncio.sleep(VARIANT_POLL)

@@ -149,12 +149,25 @@ class UploadLedger:
             (media_id, upload_id),
         )
 
-    def set_direct(self, upload_id: str, media_id: str, signature: str, receipts: list[dict[str, Any]]) -> None:
-        """Keep what a direct registration was sent with, for its proof bundle."""
+    def set_direct(
+        self, upload_id: str, media_id: str, signature: str, receipts: list[dict[str, Any]], from_block: int
+    ) -> None:
+        """Keep what a direct registration is sent with, for its proof bundle, before it is sent: from then on a
+        restart looks for it on chain (its MediaRegistered event, from `from_block` on)."""
+        direct = {"signature": signature, "receipts": receipts, "from_block": from_block}
         self._db.execute(
             "UPDATE uploads SET media_id = ?, record = json_set(record, '$.direct', json(?)) WHERE upload_id = ?",
-            (media_id, json.dumps({"signature": signature, "receipts": receipts}), upload_id),
+            (media_id, json.dumps(direct), upload_id),
         )
+
+    def unlinked(self) -> list[Upload]:
+        """Uploads that may have reached the chain without getting their link: waiting in a batch, or signed and
+        sent (or handed to the wallet) as a direct registration. What a restart reconciles."""
+        rows = self._db.execute(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE state = 'anchoring'"
+            " OR (state = 'prepared' AND media_id IS NOT NULL) ORDER BY created_at"
+        )
+        return [_upload(r) for r in rows]
 
     def commit(self, upload_id: str, media_id: str, short_id: str, tx: str, block: int) -> None:
         self._db.execute(

@@ -122,7 +122,10 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
     call = chain.user_media(str(upload.user_contract)).functions.registerMedia(
         record.as_tuple(), signature, [r.as_tuple() for r in receipts]
     )
-    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts])
+    # Kept before anything is sent: from here a restart, or a retried commit, looks for it on chain before it
+    # sends again (mediaproof.upload.reconcile).
+    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts],
+                                int(chain.w3.eth.block_number))  # fmt: skip
     if send == "client":
         return {
             "send": "client",
@@ -177,9 +180,13 @@ def anchored(service: Service, entries: list[Entry], batch: int, tx: str) -> Non
 
 
 def link_upload(service: Service, upload: Upload, media: str, tx: str, block: int) -> dict[str, Any]:
-    short_id = service.keygen.next_id()
+    """Give a registered upload its short link. Idempotent: a media that has a link keeps it (a crash between the
+    link and the upload's commit, or two threads settling the same upload, never make a second one)."""
     assert upload.owner is not None and upload.title is not None
-    service.store().add_link(short_id, upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media)
+    store = service.store()
+    short_id = store.short_id_of(media) or store.link_media(
+        service.keygen.next_id(), upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media
+    )
     faults.point("link-added")
     service.ledger().commit(upload.upload_id, media, short_id, tx, block)
     return committed_answer(service, service.ledger().get(upload.upload_id))  # type: ignore[arg-type]
