@@ -197,6 +197,11 @@ class GatewayStore:
         ).fetchone()
         return int(row[0])
 
+    def originals_using(self, sha256: str) -> list[str]:
+        """The originals these bytes are, or are a rendition of: an upload of any of them needs them."""
+        rows = self._db.execute("SELECT DISTINCT original FROM renditions WHERE sha256 = ?", (sha256,))
+        return sorted({sha256, *(str(r[0]) for r in rows)})
+
     def manifest(self, manifest_cid: str) -> tuple[str, bytes] | None:
         """(sha256, bytes) of an anchored batch's manifest, by the CID its BatchAnchored event names (the upload
         service's batches table keeps the exact bytes it pinned); None when no anchored batch has it."""

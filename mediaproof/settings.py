@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     upload_sweep_interval: float = Field(
         60.0, gt=0, description="seconds between the upload service's sweeps (unlinked registrations, expired uploads)"
     )
+    upload_ttl: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="seconds an upload may wait for its commit; then it is removed and its bytes unpinned if unused",
+    )
     upload_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"
     )
@@ -98,6 +103,10 @@ class Settings(BaseSettings):
     download_topology_refresh: float = Field(5.0, gt=0, description="seconds between topology reads from chain")
     download_view_queue: int = Field(100_000, ge=1, description="views held in memory before new ones are dropped")
     download_views_dir: Path | None = Field(None, description="where view records go (default data_dir/views)")
+    download_views_rotate: float = Field(3600.0, gt=0, description="seconds a view file is written before the next")
+    download_views_retention: float = Field(
+        7 * 86400.0, gt=0, description="seconds a view file is kept after its last write (the indexer must read it)"
+    )
 
     def resolved_indexer_db(self) -> Path:
         return self.indexer_db or self.data_dir / "indexer.duckdb"

@@ -16,7 +16,8 @@ POST /uploads/{id}/confirm         {tx}                         → the link, af
 POST /users                        {owner, deposit_wei?}        → MediaApp.register() for the wallet to send
 GET  /users/{address}              user contract and deposit
 POST /media/{media_id}/delete/prepare                           → EIP-712 DeleteMedia to sign
-POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; bytes unpinned if unused
+POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; bytes unpinned if nothing else needs
+                                                                  them (mediaproof.upload.garbage)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from mediaproof.upload.access import (
 from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
+from mediaproof.upload.garbage import expire_uploads, release
 from mediaproof.upload.intake import inspect_media, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
@@ -116,6 +118,7 @@ class Service:
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _blob_locks: tuple[threading.Lock, ...] = field(default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
 
     @property
     def db_path(self) -> Path:
@@ -143,6 +146,11 @@ class Service:
     def commit_lock(self, upload_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._commit_locks.setdefault(upload_id, threading.Lock())
+
+    def blob_lock(self, original: str) -> threading.Lock:
+        """Held from an upload's placement to its row, and by a release from its check to its unpin (one of a
+        fixed set of locks, picked by the sha256: bounded, and rarely shared)."""
+        return self._blob_locks[int(original[:8], 16) % len(self._blob_locks)]
 
 
 def build_service(settings: Settings) -> Service:
@@ -195,7 +203,10 @@ def create_app(settings: Settings) -> FastAPI:
         service.workers.start()
         service.batcher.start()  # type: ignore[union-attr]
         # First sweep at once: registrations a killed process left on chain without a link get it now.
-        upkeep = Upkeep(settings.upload_sweep_interval, [("reconcile", lambda: reconcile(service))])
+        upkeep = Upkeep(
+            settings.upload_sweep_interval,
+            [("reconcile", lambda: reconcile(service)), ("expire", lambda: expire_uploads(service))],
+        )
         upkeep.start()
         app.state.upkeep = upkeep
         try:
@@ -379,15 +390,16 @@ def accept_upload(service: Service, path: Path, digest: ContentDigest, head: byt
     facts = inspect_media(path, head, digest.size)
     store, ledger = service.store(), service.ledger()
     sha = digest.sha256_hex
-    already = bool(store.placements(sha))
-    clusters = service.placer.place(store, digest, path)
-    store.put_rendition(
-        sha,
-        Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
-    )
     upload_id = secrets.token_urlsafe(12)
-    ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
-                      facts.duration, uploader)  # fmt: skip
+    with service.blob_lock(sha):  # a delete or expiry of the same bytes either sees this upload or goes first
+        already = bool(store.placements(sha))
+        clusters = service.placer.place(store, digest, path)
+        store.put_rendition(
+            sha,
+            Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
+        )
+        ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
+                          facts.duration, uploader)  # fmt: skip
     job = ledger.job(sha)
     made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
@@ -533,18 +545,9 @@ def delete_media(
     if signer != upload.owner:
         raise SignatureRefused(f"the delete order was signed by {signer}, not by the owner {upload.owner}")
     receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
-    store = service.store()
-    store.mark_deleted(media)
-    unpinned: dict[str, list[int]] = {}
-    rows = store.renditions_of(upload.sha256)
-    for sha in [upload.sha256, *(r.sha256 for name, r in rows.items() if name != "original")]:
-        if store.live_links_to(sha) == 0:
-            unpinned[sha] = service.placer.unpin(store, sha)
-    if store.live_links_to(upload.sha256) == 0:
-        # Nothing points at these bytes any more: a later upload of them starts afresh (store and variants).
-        store.drop_renditions(upload.sha256)
-        service.ledger().forget_job(upload.sha256)
-        service.spool.drop(upload.sha256)
+    service.store().mark_deleted(media)
+    # Bytes another record or another wallet's upload not yet committed relies on stay (de-duplication).
+    unpinned = release(service, upload.sha256)
     return {
         "media_id": media,
         "deleted": True,
