@@ -177,6 +177,7 @@ def test_view_recorder_rotates_and_removes_files_past_retention_but_never_its_ow
     os.utime(first, (time.time() - 1000, time.time() - 1000))
     assert recorder.prune() == 0 and first.exists()  # its own file, still being written
     recorder._started -= 200  # as if written for longer than the rotation
+    time.sleep(0.01)  # files are named by their start in milliseconds: the next one starts in another
     recorder.record("abc", "small", "small", SHA, 200, 0, 10)
     assert recorder.flush() == 1
     assert recorder.path != first and recorder.path.exists() and not first.exists()  # rotated, old one pruned
