@@ -18,6 +18,7 @@ from mediaproof import eip712
 from mediaproof.bundle import BatchManifest, ManifestEntry, ProofBundle, parse_manifest, parse_receipt, receipts_of
 from mediaproof.content import ContentDigest
 from mediaproof.errors import InputError, NotRegistered, SignatureRefused, StorageError, UploadConflict
+from mediaproof.upload import faults
 from mediaproof.upload.batch_store import Entry
 from mediaproof.upload.batcher import reveal_batched
 from mediaproof.upload.intake import remove_quietly
@@ -132,7 +133,10 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
     call = chain.user_media(str(upload.user_contract)).functions.registerMedia(
         record.as_tuple(), signature, [r.as_tuple() for r in receipts]
     )
-    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts])
+    # Kept before anything is sent: from here a restart, or a retried commit, looks for it on chain before it
+    # sends again (mediaproof.upload.reconcile).
+    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts],
+                                int(chain.w3.eth.block_number))  # fmt: skip
     if send == "client":
         return {
             "send": "client",
@@ -148,6 +152,7 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
             "wei: add to it (MediaApp.deposit), send the registration yourself (send: client), or use a batch"
         )
     receipt = service.relay.send(call)
+    faults.point("direct-sent")
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
     batches.claim_proven(media, int(receipt["blockNumber"]))
     return link_upload(service, service.ledger().get(upload.upload_id), media, tx, int(receipt["blockNumber"]))  # type: ignore[arg-type]
@@ -186,9 +191,14 @@ def anchored(service: Service, entries: list[Entry], batch: int, tx: str) -> Non
 
 
 def link_upload(service: Service, upload: Upload, media: str, tx: str, block: int) -> dict[str, Any]:
-    short_id = service.keygen.next_id()
+    """Give a registered upload its short link. Idempotent: a media that has a link keeps it (a crash between the
+    link and the upload's commit, or two threads settling the same upload, never make a second one)."""
     assert upload.owner is not None and upload.title is not None
-    service.store().add_link(short_id, upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media)
+    store = service.store()
+    short_id = store.short_id_of(media) or store.link_media(
+        service.keygen.next_id(), upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media
+    )
+    faults.point("link-added")
     service.ledger().commit(upload.upload_id, media, short_id, tx, block)
     return committed_answer(service, service.ledger().get(upload.upload_id))  # type: ignore[arg-type]
 

@@ -672,6 +672,7 @@ def test_restart_of_daemon_and_service_keeps_data_and_receipts(storage_cluster: 
     storage_cluster.restart()
 
     health = storage_cluster.client.health()
+    health.pop("gc"), health_before.pop("gc")  # this process's collections so far: counted anew after a restart
     assert health == health_before
     assert storage_cluster.client.fetch(digest.sha256) == data
     assert storage_cluster.ipfs.is_pinned(digest.cid)

@@ -4,6 +4,7 @@ and the read order over replicas."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -170,6 +171,29 @@ def test_view_recorder_drops_and_counts_when_full_and_never_blocks(tmp_path: Pat
     per_record = (time.perf_counter() - started) / 10_000
     assert recorder.pending == 100 and recorder.dropped == 9_900
     assert per_record < 50e-6  # an append, not I/O
+
+
+def test_view_recorder_rotates_and_removes_files_past_retention_but_never_its_own(tmp_path: Path) -> None:
+    views = tmp_path / "views"
+    views.mkdir()
+    stale, fresh = views / "views-1-1.jsonl", views / "views-2-2.jsonl"
+    for path in (stale, fresh):
+        path.write_text("{}\n")
+    os.utime(stale, (time.time() - 1000, time.time() - 1000))
+    recorder = ViewRecorder(views, capacity=10, flush_seconds=60, rotate_seconds=100, retention_seconds=10)
+    assert recorder.retention_seconds == 100  # never below the rotation
+    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    assert recorder.flush() == 1
+    first = recorder.path
+    assert recorder.prune() == 1 and not stale.exists() and fresh.exists()
+    os.utime(first, (time.time() - 1000, time.time() - 1000))
+    assert recorder.prune() == 0 and first.exists()  # its own file, still being written
+    recorder._started -= 200  # as if written for longer than the rotation
+    time.sleep(0.01)  # files are named by their start in milliseconds: the next one starts in another
+    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    assert recorder.flush() == 1
+    assert recorder.path != first and recorder.path.exists() and not first.exists()  # rotated, old one pruned
+    assert recorder.removed == 2
 
 
 def test_view_recorder_survives_an_unwritable_directory(tmp_path: Path) -> None:
