@@ -20,6 +20,7 @@ from indexer.store import Store
 from indexer.views import ViewIngester
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError
+from mediaproof.safe_text import printable
 from mediaproof.settings import Settings
 
 
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             store.close()
             if once.waiting is not None:
                 w = once.waiting
-                print(f"error: stopped before block {w.block}: its batch manifest {w.cid} did not come ({w.reason})",
-                      file=sys.stderr)  # fmt: skip
+                # The manifest's CID is the anchor's word (on chain): escaped like every title printed.
+                line = f"error: stopped before block {w.block}: its batch manifest {w.cid} did not come ({w.reason})"
+                print(printable(line), file=sys.stderr)
                 return 1
             return 0
         index = TitleIndex(store)
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             manifests=manifests,
         )
     except MediaproofError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
 
     import uvicorn

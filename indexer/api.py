@@ -6,6 +6,7 @@ keeps one writer. Bad input gets a 400 with a sentence saying what was expected;
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from typing import Any
 
@@ -65,8 +66,22 @@ def _with_first(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return rows
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character as a `\\uXXXX` escape: the same data to a JSON reader, but titles from the
+    chain cannot carry a raw bidi override (U+202E) or C1 control (U+009B CSI) to whoever prints the body (`curl`
+    in a terminal, a log). C0 controls such as ESC are escaped by JSON itself."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def create_app(store: Store, index: TitleIndex) -> FastAPI:
-    app = FastAPI(title="Mediaproof indexer", version="2", description="Search and browse what is on chain.")
+    app = FastAPI(
+        title="Mediaproof indexer",
+        version="2",
+        description="Search and browse what is on chain.",
+        default_response_class=AsciiJSONResponse,
+    )
 
     def bundles_of(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         identity = store.deployment_identity()
@@ -83,7 +98,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"] if p not in ("query", "path"))
             parts.append(f"{where}: {err['msg']}")
-        return JSONResponse({"detail": "bad parameter: " + "; ".join(parts) + "."}, status_code=400)
+        return AsciiJSONResponse({"detail": "bad parameter: " + "; ".join(parts) + "."}, status_code=400)
 
     @app.get("/search", summary="Titles matching the words; the last word may be a prefix being typed")
     def search(

@@ -2,6 +2,12 @@
 
 The only module that touches DuckDB. One process writes (the follower); the API reads through cursors of the
 same connection, so there is never a second writer.
+
+Threads: the connection itself (`_con`) is the writer's, used under `_write_lock`. Every read goes through the
+calling thread's own cursor (`cursor()`), made on its first read: a DuckDB connection runs one statement at a
+time, so API threads reading on the writer's connection got the writer's rows back (`TypeError BlockRef`,
+`ValueError unpack` under 16 readers during commits, issue 9). Cursors read the last committed state, never a
+block half-written, and do not wait for the writer (bench/abuse.py measures them beside one lock for all).
 """
 
 from __future__ import annotations
@@ -256,14 +262,16 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(self.path))
         self._write_lock = threading.Lock()
+        self._local = threading.local()
         if self._schema_version() != SCHEMA_VERSION:
             self._create_schema()
 
     def _schema_version(self) -> str | None:
-        names = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        cur = self.cursor()
+        names = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" not in names:
             return "none" if names else None
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        row = cur.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         return row[0] if row else "none"
 
     def _create_schema(self) -> None:
@@ -295,16 +303,20 @@ class Store:
         self._con.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A reader's own connection to the database (DuckDB connections are not shared across threads)."""
-        return self._con.cursor()
+        """The calling thread's own connection to the database, for reads (made on its first read, then reused)."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
 
     # -- identity --------------------------------------------------------------------------------------------
     def bind_deployment(self, identity: dict[str, Any]) -> None:
         """Refuses a database built from another chain or other contracts (it would mix two histories)."""
         wanted = json.dumps(identity, sort_keys=True)
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
         if row is None:
-            self._con.execute("INSERT INTO meta VALUES ('deployment', ?)", [wanted])
+            with self._write_lock:
+                self._con.execute("INSERT INTO meta VALUES ('deployment', ?)", [wanted])
         elif row[0] != wanted:
             raise DeploymentError(
                 f"{self.path} was built from another deployment ({row[0]}); "
@@ -314,15 +326,15 @@ class Store:
     # -- the cursor and the unfinalised blocks ---------------------------------------------------------------
     def head(self) -> BlockRef | None:
         """The last block written, or None before the first."""
-        row = self._con.execute("SELECT * FROM blocks ORDER BY number DESC LIMIT 1").fetchone()
+        row = self.cursor().execute("SELECT * FROM blocks ORDER BY number DESC LIMIT 1").fetchone()
         return BlockRef(*row) if row else None
 
     def recent_blocks(self) -> list[BlockRef]:
         """Blocks kept for reorg checks, newest first."""
-        return [BlockRef(*r) for r in self._con.execute("SELECT * FROM blocks ORDER BY number DESC").fetchall()]
+        return [BlockRef(*r) for r in self.cursor().execute("SELECT * FROM blocks ORDER BY number DESC").fetchall()]
 
     def user_contracts(self) -> set[str]:
-        return {r[0] for r in self._con.execute("SELECT user_contract FROM users").fetchall()}
+        return {r[0] for r in self.cursor().execute("SELECT user_contract FROM users").fetchall()}
 
     # -- writes ----------------------------------------------------------------------------------------------
     def apply(self, blocks: Sequence[BlockRef], writes: Iterable[Write], keep_blocks: int = 256) -> None:

@@ -18,7 +18,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 from web3.types import TxParams, TxReceipt, Wei
 
 from mediaproof.deployment import Deployment, load_abi, read_deployment
-from mediaproof.errors import ChainError, DeploymentError, InputError
+from mediaproof.errors import ChainError, ContractRefused, DeploymentError, InputError
 from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -135,7 +135,7 @@ class MediaproofChain:
         try:
             tx = call.build_transaction(params)
         except ContractCustomError as exc:
-            raise ChainError(f"the contract refused: {describe_revert(str(exc.data))}") from exc
+            raise ContractRefused(describe_revert(str(exc.data))) from exc
         except (ContractLogicError, Web3RPCError) as exc:
             raise ChainError(f"the contract refused: {exc}") from exc
         if extra_gas:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from mediaproof.errors import InputError, MediaproofError, NotRegistered
+from mediaproof.safe_text import check_title, printable
 from mediaproof.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -29,11 +30,12 @@ RPC_TIMEOUT = 3.0  # seconds: a wrong --rpc fails fast, with a sentence
 def main() -> None:
     try:
         app()
+    # Sentences may quote what a service or the chain said: escaped, like every title printed.
     except NotRegistered as exc:
-        print(f"not registered: {exc}", file=sys.stderr)  # plain print: rich would wrap the sentence
+        print(f"not registered: {printable(str(exc))}", file=sys.stderr)  # plain print: rich would wrap it
         sys.exit(1)
     except MediaproofError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         sys.exit(2)
 
 
@@ -112,8 +114,7 @@ def upload(
     """Store a file through the upload service (R clusters), sign its record here, and have it proven on chain."""
     settings = _settings(rpc, deployment)
     readable_file(path)
-    if not title.strip():
-        raise InputError("--title is empty: give the media a title")
+    title = check_title(title)  # refused here, before hashing, with the sentence the upload service would give
     from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
     from mediaproof.content import digest_file
     from mediaproof.upload.client import UploadClient, upload_and_register
@@ -130,7 +131,7 @@ def upload(
         progress_bar("uploading", size, not as_json) as sent,
     ):
         result = upload_and_register(
-            client, chain, account, path, digest, title.strip(), settings.user_deposit_wei, sent,
+            client, chain, account, path, digest, title, settings.user_deposit_wei, sent,
             mode="direct" if direct else "batched",
         )  # fmt: skip
     if proof_out is not None and result.proof is not None:
@@ -216,7 +217,7 @@ def _verify(settings: Settings, digest: Any, bundle: Any, indexer: str | None) -
 
 def _report_lines(report: Any) -> list[str]:
     if not report.proven:
-        return [f"NOT proven: {problem}" for problem in report.problems]
+        return [f"NOT proven: {printable(problem)}" for problem in report.problems]
     where = f"batch {report.batch}" if report.kind == "batched" else "a direct registration"
     lines = [
         f"proven: {report.owner} held these bytes by {report.time} (block {report.block}, {where}, tx {report.tx})"
@@ -237,11 +238,6 @@ def _report_lines(report: Any) -> list[str]:
     return lines
 
 
-def printable(text: str) -> str:
-    """Text from the chain, safe for a terminal: control characters shown as escapes, never interpreted."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 @app.command()
 def proof(
     target: str = typer.Argument(..., help="a file, or the sha256 (64 hex digits) of its bytes"),
@@ -259,7 +255,8 @@ def proof(
     out.write_text(json.dumps(bundle, indent=2) + "\n")
     summary = {"sha256": sha_hex, "out": str(out), "kind": bundle.get("kind"), "batch": bundle.get("batch"),
                "owner": bundle.get("owner")}  # fmt: skip
-    emit(summary, as_json, [f"wrote the {bundle.get('kind')} proof of {sha_hex} by {bundle.get('owner')} to {out}"])
+    line = f"wrote the {bundle.get('kind')} proof of {sha_hex} by {bundle.get('owner')} to {out}"
+    emit(summary, as_json, [printable(line)])  # kind and owner are the indexer's word: escaped like a title
 
 
 def _sha256_of(target: str) -> str:
@@ -286,7 +283,8 @@ def search(
     if not query.strip():
         raise InputError("the search query is empty: give at least one word")
     results = search_titles(settings.resolved_indexer_url(), query, limit=limit, offset=offset)
-    lines = [f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}" for r in results]
+    # Titles come from the chain through the indexer: escaped, so none can rewrite the terminal.
+    lines = [printable(f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}") for r in results]
     emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 

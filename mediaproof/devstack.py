@@ -2,17 +2,21 @@
 
 `LocalStack(settings).start()` brings everything up in order — chain, deployment (once), IPFS nodes, clusters —
 and `stop()` takes it down in reverse. State lives under settings.data_dir, so the next start finds the same chain,
-files and proofs. `make up` runs `run_until_interrupted`; the integration tests drive `LocalStack` directly.
+files and proofs. `make up` runs `run_until_interrupted`, which also supervises: a part that crashes is restarted
+with back-off (mediaproof.supervision) and logged to data_dir/supervisor.log. The integration tests drive
+`LocalStack` directly.
 A port of 0 in the settings means a free one: `stack.settings` holds the ports taken, and a restart reuses them.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +41,10 @@ from mediaproof.processes import ManagedProcess, http_ok, port_open
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT, Settings
 from mediaproof.storage.keys import load_or_create_signer
 from mediaproof.storage.launch import cluster_process
+from mediaproof.supervision import Supervised, Supervisor
+
+logger = logging.getLogger(__name__)
+SUPERVISOR_LOG = "supervisor.log"  # under data_dir: every exit and restart of a part, one line each
 
 
 @dataclass
@@ -52,9 +60,11 @@ class ClusterParts:
 class LocalStack:
     """Everything `make up` runs, built from one Settings object."""
 
-    def __init__(self, settings: Settings, with_webapp: bool = False) -> None:
+    def __init__(self, settings: Settings, with_webapp: bool = False, supervise: bool = False) -> None:
         self.settings = settings
         self.with_webapp = with_webapp
+        self.supervise = supervise  # `make up`: restart what crashes; tests that kill parts on purpose leave it off
+        self.supervisor: Supervisor | None = None
         self.deployment_file: Path = settings.resolved_deployment_file()
         self.anvil = AnvilNode(
             settings.anvil_port, settings.data_dir / "anvil", settings.data_dir / "anvil" / "state.json"
@@ -98,24 +108,94 @@ class LocalStack:
         for index, parts in enumerate(self.clusters):
             parts.cluster_id = by_signer[parts.signer]
             parts.ipfs.start()
-            parts.service = cluster_process(
-                cluster_id=parts.cluster_id,
-                port=port_of(parts.listener),
-                ipfs_api=parts.ipfs.api_multiaddr,
-                data_dir=s.data_dir / "clusters" / str(index + 1),
-                chain_id=self.deployment.chain_id,
-                topology=self.deployment.storage_topology,
-                rpc_url=self.anvil.url,
-                media_app=self.deployment.media_app,
-                listener=parts.listener,
-            ).start()
+            self._start_cluster_service(index)
         self._start_upload()
         self._start_download()
         # After the download service: the indexer reads batch manifests from it.
-        self.indexer = self._indexer_process(self._listen("indexer_port")).start()
+        self._start_indexer()
         self._start_observer()
         if self.with_webapp:
-            self.webapp = self._webapp_process().start()
+            self._start_webapp()
+        if self.supervise:
+            self.supervisor = Supervisor(self._supervised(), self._log_supervision).start()
+
+    def _start_cluster_service(self, index: int) -> None:
+        """Cluster `index`'s HTTP service on its listener (bound anew for a restart: the chain knows the port)."""
+        parts = self.clusters[index]
+        if parts.listener.fileno() == -1:
+            parts.listener = reserve_port(self._cluster_ports[index])
+        assert self.deployment is not None
+        parts.service = cluster_process(
+            cluster_id=parts.cluster_id,
+            port=self._cluster_ports[index],
+            ipfs_api=parts.ipfs.api_multiaddr,
+            data_dir=self.settings.data_dir / "clusters" / str(index + 1),
+            chain_id=self.deployment.chain_id,
+            topology=self.deployment.storage_topology,
+            rpc_url=self.anvil.url,
+            media_app=self.deployment.media_app,
+            listener=parts.listener,
+        ).start()
+
+    def _start_indexer(self) -> None:
+        self.indexer = self._indexer_process(self._listen("indexer_port")).start()
+
+    def _start_webapp(self) -> None:
+        self.webapp = self._webapp_process().start()
+
+    # --- supervision (`make up`) ---
+
+    def _supervised(self) -> list[Supervised]:
+        """Every part that may be restarted on its own: services and IPFS nodes. Not anvil: the others hold its
+        chain, and a chain restarted from its last state file may have lost blocks they already acted on."""
+        parts = [
+            self._service("upload service", "upload", self._start_upload),
+            self._service("download service", "download", self._start_download),
+            self._service("indexer", "indexer", self._start_indexer),
+            self._service("observer", "observer", self._start_observer),
+        ]
+        if self.with_webapp:
+            parts.append(self._service("web app", "webapp", self._start_webapp))
+        for index, cluster in enumerate(self.clusters):
+            parts.append(self._ipfs_node(index, cluster))
+            parts.append(self._cluster_service(index, cluster))
+        return parts
+
+    def _service(self, name: str, attribute: str, start: Callable[[], None]) -> Supervised:
+        def process() -> ManagedProcess | None:
+            found: ManagedProcess | None = getattr(self, attribute)
+            return found
+
+        def restart() -> None:
+            old = process()
+            if old is not None:
+                old.reap()
+            start()
+
+        return Supervised(name, lambda: _alive(process()), lambda: _code(process()), restart)
+
+    def _ipfs_node(self, index: int, cluster: ClusterParts) -> Supervised:
+        def restart() -> None:
+            cluster.ipfs.stop(grace=2.0)  # what is left of its process group
+            cluster.ipfs.start()
+
+        name = f"IPFS node of cluster {cluster.cluster_id}"
+        return Supervised(name, lambda: cluster.ipfs.running, lambda: cluster.ipfs.exit_code, restart)
+
+    def _cluster_service(self, index: int, cluster: ClusterParts) -> Supervised:
+        def restart() -> None:
+            if cluster.service is not None:
+                cluster.service.reap()
+            self._start_cluster_service(index)
+
+        name = f"storage cluster {cluster.cluster_id}"
+        return Supervised(name, lambda: _alive(cluster.service), lambda: _code(cluster.service), restart)
+
+    def _log_supervision(self, line: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}"
+        logger.warning("%s", line)
+        with open(self.settings.data_dir / SUPERVISOR_LOG, "a") as log:
+            log.write(stamped + "\n")
 
     def _start_download(self) -> None:
         """The download service (mediaproof/download): reads the gateway database and the clusters."""
@@ -252,6 +332,9 @@ class LocalStack:
         return gateway_account(self.settings, chain_id).address, observer_account(self.settings, chain_id).address
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first: nothing may be started again while the rest goes down
+            self.supervisor = None
         if self.webapp is not None:
             self.webapp.stop()
             self.webapp = None
@@ -295,6 +378,14 @@ class LocalStack:
         return rows
 
 
+def _alive(process: ManagedProcess | None) -> bool:
+    return process is not None and process.running
+
+
+def _code(process: ManagedProcess | None) -> int | None:
+    return None if process is None else process.exit_code
+
+
 def _still_bound(port: int, wait: float = 10.0) -> bool:
     """True when something keeps listening on `port` for `wait` seconds (a node we just stopped may take a moment)."""
     deadline = time.monotonic() + wait
@@ -307,7 +398,7 @@ def _still_bound(port: int, wait: float = 10.0) -> bool:
 
 def run_until_interrupted(settings: Settings) -> None:
     """`make up`: start everything, print where each part listens, stop it all on Ctrl-C or SIGTERM."""
-    stack = LocalStack(settings, with_webapp=True)
+    stack = LocalStack(settings, with_webapp=True, supervise=True)
     stopping = threading.Event()
     # Set explicitly: a shell that starts `make up` in the background leaves SIGINT ignored otherwise.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -13,7 +13,8 @@ MediaproofError
 │       └── Busy                       at its decode budget for now: try again after retry_after s
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
-│   └── DeploymentError                missing or mismatched deployments/<network>.json
+│   ├── DeploymentError                missing or mismatched deployments/<network>.json
+│   └── ContractRefused                a contract's custom error (`revert`), by name: the call, not the node, is wrong
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   ├── ContentMismatch                bytes do not hash to what was claimed
 │   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
@@ -80,6 +81,16 @@ class ChainError(MediaproofError, ConnectionError):
 
 class DeploymentError(ChainError):
     """The deployment file is missing or describes another chain."""
+
+
+class ContractRefused(ChainError):
+    """A call the contract refused with one of its custom errors (`UserMediaNonceUsed(nonce=7)`); `error` is the
+    error's name, so a service can answer for the caller's mistake (a replayed order: 409) rather than a 502."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the contract refused: {reason}")
+        self.reason = reason
+        self.error = reason.partition("(")[0]
 
 
 class StorageError(MediaproofError, ConnectionError):

@@ -107,6 +107,24 @@ class GatewayStore:
             (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
         )
 
+    def link_media(
+        self, short_id: str, sha256: str, owner: str, title: str, media_type: str, size: int, media_id: str
+    ) -> str:
+        """The short id of `media_id`: the one it already has, else `short_id`, written now. Idempotent, so a link
+        made again after a crash (or by two threads at once) never makes a second short id for one media."""
+        self._db.execute(
+            "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (media_id) DO NOTHING",
+            (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
+        )
+        linked = self.short_id_of(media_id)
+        assert linked is not None
+        return linked
+
+    def short_id_of(self, media_id: str) -> str | None:
+        row = self._db.execute("SELECT short_id FROM media_links WHERE media_id = ?", (media_id,)).fetchone()
+        return str(row[0]) if row else None
+
     def set_media_id(self, short_id: str, media_id: str) -> None:
         self._db.execute("UPDATE media_links SET media_id = ? WHERE short_id = ?", (media_id, short_id))
 
@@ -152,6 +170,11 @@ class GatewayStore:
             short_id, media_id, sha256, owner, title, media_type, size, created_at, bool(deleted), renditions
         )
 
+    def is_deleted(self, media_id: str) -> bool:
+        """Whether the owner deleted the record `media_id` through this gateway."""
+        row = self._db.execute("SELECT 1 FROM media_links WHERE media_id = ? AND deleted = 1", (media_id,)).fetchone()
+        return row is not None
+
     def renditions_of(self, original: str) -> dict[str, Rendition]:
         """Every rendition of `original` by name (ready or not), the original itself included once stored."""
         rows = self._db.execute(
@@ -178,6 +201,11 @@ class GatewayStore:
             (sha256, sha256),
         ).fetchone()
         return int(row[0])
+
+    def originals_using(self, sha256: str) -> list[str]:
+        """The originals these bytes are, or are a rendition of: an upload of any of them needs them."""
+        rows = self._db.execute("SELECT DISTINCT original FROM renditions WHERE sha256 = ?", (sha256,))
+        return sorted({sha256, *(str(r[0]) for r in rows)})
 
     def manifest(self, manifest_cid: str) -> tuple[str, bytes] | None:
         """(sha256, bytes) of an anchored batch's manifest, by the CID its BatchAnchored event names (the upload

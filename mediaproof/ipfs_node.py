@@ -112,6 +112,10 @@ class IpfsNode:
         return self._process is not None and self._process.running
 
     @property
+    def exit_code(self) -> int | None:
+        return self._process.exit_code if self._process else None
+
+    @property
     def pid(self) -> int | None:
         return self._process.proc.pid if self._process and self._process.proc else None
 
@@ -264,7 +268,7 @@ def normalize_cid(cid: str) -> str:
 
 
 class IpfsClient:
-    """Typed calls on one node's RPC API (add, cat, pin, id). Every failure becomes a StorageError.
+    """Typed calls on one node's RPC API (add, cat, pin, id, repo gc). Every failure becomes a StorageError.
 
     ipfshttpclient's `connect()` refuses js-ipfs's version (0.18.1); constructing `Client` directly skips the check.
     """
@@ -354,6 +358,13 @@ class IpfsClient:
         with self._errors("refs local"):
             answer = self._client._client.request("/refs/local", decoder="json")
         return {normalize_cid(item["Ref"]) for item in answer if item.get("Ref")}
+
+    def repo_gc(self) -> int:
+        """Remove every block no pin holds (`repo gc`); how many went. js-ipfs takes its GC lock, so adds and pins
+        in progress on the node itself are safe (blocks added unpinned and not yet pinned are not: see storage.gc)."""
+        with self._errors("repo gc"):
+            answer = self._client._client.request("/repo/gc", decoder="json")
+        return sum(1 for item in answer if item.get("Key"))
 
     def block_rm(self, cids: list[str]) -> None:
         """Remove blocks; js-ipfs refuses pinned ones (directly or under a pin), so shared blocks stay."""

@@ -153,6 +153,18 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The child's exit status once it has ended (negative: killed by that signal); None while it runs."""
+        return None if self.proc is None else self.proc.poll()
+
+    def reap(self) -> None:
+        """SIGKILL to what is left of the process group after its leader died (workers it forked, which may still
+        hold its ports), before it is started again."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
     def stop(self, grace: float = 10.0, sig: int = signal.SIGTERM) -> None:
         """Ask the whole process group to stop; kill it if it has not gone after `grace` seconds."""
         if self.proc is None or self.proc.poll() is not None:

@@ -90,6 +90,17 @@ class Settings(BaseSettings):
         "", description="comma-separated proxy addresses whose X-Forwarded-For names the client (default: none)"
     )
     upload_idle_timeout: float = Field(30.0, gt=0, description="seconds an upload body may stall before it is cut off")
+    upload_sweep_interval: float = Field(
+        60.0, gt=0, description="seconds between the upload service's sweeps (unlinked registrations, expired uploads)"
+    )
+    upload_ttl: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="seconds an upload may wait for its commit; then it is removed and its bytes unpinned if unused",
+    )
+    upload_test_hold_at: str = Field(
+        "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"
+    )
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
     observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")
@@ -102,6 +113,10 @@ class Settings(BaseSettings):
     download_topology_refresh: float = Field(5.0, gt=0, description="seconds between topology reads from chain")
     download_view_queue: int = Field(100_000, ge=1, description="views held in memory before new ones are dropped")
     download_views_dir: Path | None = Field(None, description="where view records go (default data_dir/views)")
+    download_views_rotate: float = Field(3600.0, gt=0, description="seconds a view file is written before the next")
+    download_views_retention: float = Field(
+        7 * 86400.0, gt=0, description="seconds a view file is kept after its last write (the indexer must read it)"
+    )
 
     def resolved_indexer_db(self) -> Path:
         return self.indexer_db or self.data_dir / "indexer.duckdb"

@@ -52,7 +52,12 @@ class DownloadApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.cache = ByteCache(settings.download_cache_bytes, settings.download_cache_object_bytes)
-        self.views = ViewRecorder(settings.resolved_views_dir(), settings.download_view_queue)
+        self.views = ViewRecorder(
+            settings.resolved_views_dir(),
+            settings.download_view_queue,
+            rotate_seconds=settings.download_views_rotate,
+            retention_seconds=settings.download_views_retention,
+        )
         self.replicas = Replicas(settings)
         self._store: GatewayStore | None = None
         self._resolved: dict[str, tuple[LinkedMedia, dict[str, list[int]]]] = {}
@@ -364,7 +369,12 @@ class DownloadApp:
             "served": self.served,
             "failed": self.failed,
             "cache": {"objects": len(self.cache), "bytes": self.cache.size, "hits": self.cache.hits},
-            "views": {"recorded": self.views.recorded, "pending": self.views.pending, "dropped": self.views.dropped},
+            "views": {
+                "recorded": self.views.recorded,
+                "pending": self.views.pending,
+                "dropped": self.views.dropped,
+                "removed_files": self.views.removed,
+            },
             "clusters": {
                 str(c.id): {"endpoint": c.endpoint, "status": c.status.name.lower()}
                 for c in self.replicas.topology.clusters.values()

@@ -2,7 +2,10 @@
 
 A read only appends a tuple to a bounded in-memory queue (dropped and counted when full); a background thread
 writes the queue out about once a second, whole lines only, to `<views dir>/views-<start>-<pid>.jsonl`
-(one file per process, so worker processes never interleave). Line format, one object per line:
+(one file per process, so worker processes never interleave). A file is written for MEDIAPROOF_DOWNLOAD_VIEWS_ROTATE
+seconds, then the next one starts; files not written for MEDIAPROOF_DOWNLOAD_VIEWS_RETENTION seconds are removed
+(by whichever process rotates next), so the directory holds a bounded window of views: the indexer must read
+them within it. Line format, one object per line:
 
     {"ts": 1717000000.123, "short_id": "aZ3k9", "size": "large", "served": "original",
      "sha256": "<64 hex of the bytes served>", "status": 200, "offset": 0, "bytes": 51200}
@@ -36,13 +39,26 @@ def view(short_id: str, size: str, served: str, sha256: str, status: int, offset
 class ViewRecorder:
     """`record(...)` is O(1) and never raises; `start()` begins the flushing thread, `close()` flushes and stops."""
 
-    def __init__(self, directory: Path, capacity: int, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        capacity: int,
+        flush_seconds: float = FLUSH_SECONDS,
+        rotate_seconds: float = 3600.0,
+        retention_seconds: float = 7 * 86400.0,
+    ) -> None:
         self.directory = directory
         self.capacity = capacity
         self.flush_seconds = flush_seconds
+        self.rotate_seconds = rotate_seconds
+        # Never below the rotation: a process idle that long starts a new file before it writes again, so it never
+        # appends to a file another process removed (the indexer would take the new one for the old, read on).
+        self.retention_seconds = max(retention_seconds, rotate_seconds)
         self.recorded = 0
         self.dropped = 0
-        self.path = directory / f"views-{int(time.time())}-{os.getpid()}.jsonl"
+        self.removed = 0  # files past retention removed by this process
+        self._started = time.time()
+        self.path = self._name(self._started)
         self._queue: deque[tuple[float, View]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -63,6 +79,7 @@ class ViewRecorder:
         return len(self._queue)
 
     def start(self) -> ViewRecorder:
+        self.prune()
         self._thread = threading.Thread(target=self._run, name="view-recorder", daemon=True)
         self._thread.start()
         return self
@@ -84,6 +101,10 @@ class ViewRecorder:
             batch.append(self._queue.popleft())
         if not batch:
             return 0
+        now = time.time()
+        if now - self._started >= self.rotate_seconds and self._name(now) != self.path:
+            self._started, self.path = now, self._name(now)
+            self.prune(now)
         lines = "".join([f'{{"ts":{ts:.3f}{tail}' for ts, tail in batch])
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -96,3 +117,23 @@ class ViewRecorder:
             return 0
         self.recorded += len(batch)
         return len(batch)
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove view files (any process's) not written for the retention; how many went. Never fails a flush."""
+        cutoff = (time.time() if now is None else now) - self.retention_seconds
+        removed = 0
+        try:
+            old = [p for p in self.directory.glob("views-*.jsonl") if p != self.path and p.stat().st_mtime < cutoff]
+        except OSError:
+            return 0  # no directory yet (or none at all): nothing to remove
+        for path in old:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass  # another process removed it first
+        self.removed += removed
+        return removed
+
+    def _name(self, started: float) -> Path:
+        return self.directory / f"views-{int(started * 1000)}-{os.getpid()}.jsonl"  # start in unix milliseconds

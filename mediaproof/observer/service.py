@@ -3,6 +3,11 @@
 Health checks run every `observer_interval`; the repair sweep runs in its own thread (a copy can take minutes) at
 once after a cluster is marked Down and every `observer_repair_interval` after that.
 
+A sweep does not take the gateway's placements on trust: it first reads what each healthy cluster really holds (its
+full object listing, each object with its IPFS node's word on the pin). A placement whose copy is gone (a pin
+removed on the node behind the cluster's back, blocks collected) is confirmed with one HEAD, dropped, and the blob
+copied again like any other blob under R.
+
 Where repairs are recorded: the observer is a second writer of the gateway database, of the placements table only,
 one short autocommit transaction per copy (SQLite WAL lets it write beside the upload service, which stays the only
 writer of links and renditions). The alternative, an upload-service endpoint to record a placement, would make
@@ -35,6 +40,7 @@ from mediaproof.storage.client import StorageClusterClient
 logger = logging.getLogger(__name__)
 OBSERVER_KEY_INDEX = 3  # anvil's key 3 on local chains (0 deploys, 2 relays uploads)
 PAGE = 500
+LISTING_PAGE = 1000  # a cluster's largest page of objects (one IPFS pin listing each)
 
 
 def observer_account(settings: Settings, chain_id: int) -> LocalAccount:
@@ -65,6 +71,7 @@ class RepairReport:
     failed: int = 0
     stranded: int = 0  # blobs with no healthy copy left to copy from
     short: int = 0  # blobs still under R for want of healthy clusters
+    vanished: int = 0  # placements whose cluster no longer held the blob pinned (dropped, then repaired)
 
 
 @dataclass
@@ -182,9 +189,11 @@ class Observer:
         report = RepairReport()
         if snapshot is None:
             return report
-        for sha256, holders in self._blobs():
+        held = self._holdings(snapshot)
+        for sha256, placed in self._blobs():
             if self._stop.is_set():
                 break
+            holders = self._still_held(sha256, placed, held, snapshot, report)
             targets = repair_targets(sha256, holders, snapshot.ring, snapshot.healthy, snapshot.replication)
             if not targets:
                 if len(set(holders) & snapshot.healthy) < snapshot.replication:
@@ -204,6 +213,54 @@ class Observer:
         self.last_report = report
         self.sweeps += 1
         return report
+
+    def _holdings(self, snapshot: Snapshot) -> dict[int, set[str]]:
+        """The sha256s each healthy cluster holds pinned right now, from its own listing; a cluster that cannot
+        list (down in passing, refusing us) is left out, and its placements taken on trust this sweep."""
+        held: dict[int, set[str]] = {}
+        for cluster_id in sorted(snapshot.healthy):
+            client = self._client(cluster_id, snapshot.endpoints[cluster_id], self.settings.http_timeout)
+            pinned: set[str] = set()
+            after = ""
+            try:
+                while True:
+                    page = client.list_objects(limit=LISTING_PAGE, after=after)
+                    pinned.update(o["sha256"].removeprefix("0x") for o in page["objects"] if o.get("pinned"))
+                    if not page.get("next"):
+                        break
+                    after = str(page["next"])
+            except MediaproofError as exc:
+                logger.warning("cluster %d could not list what it holds: %s", cluster_id, exc)
+                continue
+            held[cluster_id] = pinned
+        return held
+
+    def _still_held(
+        self, sha256: str, placed: list[int], held: dict[int, set[str]], snapshot: Snapshot, report: RepairReport
+    ) -> list[int]:
+        """`placed` less the clusters that no longer hold the blob pinned, whose placements are dropped. A listing
+        taken before a new upload's copy landed would miss it: each suspect is asked again (HEAD) before it goes."""
+        holders = []
+        for cluster_id in placed:
+            if (
+                cluster_id in held
+                and sha256 not in held[cluster_id]
+                and not self._holds_now(sha256, cluster_id, snapshot)
+            ):
+                self.gateway.remove_placement(sha256, cluster_id)
+                report.vanished += 1
+                logger.warning("cluster %d no longer holds %s pinned: placement dropped, copy to be restored",
+                               cluster_id, sha256)  # fmt: skip
+                continue
+            holders.append(cluster_id)
+        return holders
+
+    def _holds_now(self, sha256: str, cluster_id: int, snapshot: Snapshot) -> bool:
+        client = self._client(cluster_id, snapshot.endpoints[cluster_id], self.settings.http_timeout)
+        try:
+            return client.has(sha256)
+        except MediaproofError:
+            return True  # no answer is no evidence: the placement stays until a sweep can tell
 
     def _blobs(self) -> Iterator[tuple[str, list[int]]]:
         after = ""

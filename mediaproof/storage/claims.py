@@ -10,6 +10,10 @@ from mediaproof.errors import InputError
 
 _HEX64 = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# Byte positions past this many digits lie beyond any file (int64 has 19): read as "past the end" rather than
+# parsed, so a Range of thousands of digits neither hits Python's int() digit limit (a 500) nor costs its time.
+_MAX_DIGITS = 18
+_BEYOND = 10**_MAX_DIGITS
 
 
 def parse_sha256(text: str) -> str:
@@ -80,13 +84,19 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return None
     first, last = match.group(1), match.group(2)
     if first == "":
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
             raise RangeNotSatisfiable(f"range {header!r} asks for no bytes of a {size}-byte file")
         offset = max(size - suffix, 0)
         return ByteRange(offset, size - offset)
-    offset = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
+    offset = _position(first)
+    end = size - 1 if last == "" else min(_position(last), size - 1)
     if offset >= size or end < offset:
         raise RangeNotSatisfiable(f"range {header!r} lies outside a {size}-byte file")
     return ByteRange(offset, end - offset + 1)
+
+
+def _position(digits: str) -> int:
+    """A byte position of a Range header; any beyond 10**18 as 10**18 (past the end of every file)."""
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND if len(digits) > _MAX_DIGITS else int(digits)

@@ -93,7 +93,8 @@ class StorageClusterClient:
         self.close()
 
     def health(self) -> dict[str, Any]:
-        """{cluster_id, signer, ipfs, objects, uploads_in_flight}; unsigned. StorageError if it or its IPFS is down."""
+        """{cluster_id, signer, ipfs, objects, uploads_in_flight, gc: {runs, pending, removed, error}}; unsigned.
+        StorageError if it or its IPFS is down."""
         try:
             response = self._http.get("/health")
         except httpx.HTTPError as exc:

@@ -20,14 +20,10 @@ QUEUE_DEPTH = 16  # chunks in flight between the request and the add (~1 MiB wit
 _EOF = b""
 
 
-class _Aborted(Exception):
-    """The request ended badly; the add must fail instead of storing a truncated file."""
-
-
 class _QueueReader(io.RawIOBase):
     """A file the add thread reads; each chunk comes from the event loop's queue."""
 
-    def __init__(self, queue: asyncio.Queue[bytes | _Aborted], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, queue: asyncio.Queue[bytes], loop: asyncio.AbstractEventLoop) -> None:
         self._queue = queue
         self._loop = loop
         self._buffer = memoryview(b"")
@@ -41,8 +37,6 @@ class _QueueReader(io.RawIOBase):
             if self._done:
                 return 0
             item = asyncio.run_coroutine_threadsafe(self._queue.get(), self._loop).result()
-            if isinstance(item, _Aborted):
-                raise OSError("upload aborted")
             if item == _EOF:
                 self._done = True
                 return 0
@@ -67,7 +61,7 @@ async def ingest(chunks: AsyncIterator[bytes], ipfs: IpfsClient, claimed_size: i
     Pinning is the caller's decision once the digests are compared with the claim.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | _Aborted] = asyncio.Queue(maxsize=QUEUE_DEPTH)
+    queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_DEPTH)
     add = loop.run_in_executor(None, lambda: ipfs.add(_QueueReader(queue, loop), pin=False))
     hasher = ContentHasher()
     received = 0
@@ -87,8 +81,11 @@ async def ingest(chunks: AsyncIterator[bytes], ipfs: IpfsClient, claimed_size: i
         ended = True
     finally:
         if not ended:
+            # Broken off or refused: end the add cleanly (a truncated file, unpinned, for the caller's garbage
+            # collection). Cutting its request instead leaves js-ipfs holding its GC lock for good, and every
+            # `repo gc` after it (and every add and pin queued behind that) waits for ever.
             if not add.done():
-                await _put(queue, _Aborted(), add)
+                await _put(queue, _EOF, add)
             await asyncio.gather(add, return_exceptions=True)
     try:
         added = await add
@@ -100,7 +97,7 @@ async def ingest(chunks: AsyncIterator[bytes], ipfs: IpfsClient, claimed_size: i
     return Ingested(digest=digest, added=added)
 
 
-async def _put(queue: asyncio.Queue[bytes | _Aborted], item: bytes | _Aborted, add: asyncio.Future[Any]) -> None:
+async def _put(queue: asyncio.Queue[bytes], item: bytes, add: asyncio.Future[Any]) -> None:
     """Queue `item` for the add thread unless that thread has already died (then its error surfaces)."""
     if add.done():
         await add  # raises the add's error; an add that finished early means the reader saw EOF

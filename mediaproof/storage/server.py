@@ -36,7 +36,7 @@ from mediaproof.errors import (
     StorageError,
 )
 from mediaproof.gateway_auth import SCHEME
-from mediaproof.ipfs_node import IpfsClient
+from mediaproof.ipfs_node import IpfsClient, normalize_cid
 from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (
     Claim,
@@ -48,6 +48,7 @@ from mediaproof.storage.claims import (
 )
 from mediaproof.storage.config import ClusterConfig
 from mediaproof.storage.gatekeeper import Authorized, Gatekeeper, GatewayDirectory
+from mediaproof.storage.gc import GarbageCollector
 from mediaproof.storage.ingest import hash_only, ingest
 from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.metadata import MetadataStore, StoredObject
@@ -71,6 +72,7 @@ class ClusterState:
     probe: IpfsClient  # short timeout, for /health
     pins: IpfsClient  # for "is it pinned right now?" before a receipt
     gatekeeper: Gatekeeper
+    gc: GarbageCollector  # unpinned blocks (deleted objects, broken-off uploads) leave the node's blockstore
     commit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     uploads_in_flight: int = 0
 
@@ -117,12 +119,16 @@ def create_app(config: ClusterConfig) -> FastAPI:
             probe=IpfsClient(config.ipfs_api, timeout=HEALTH_TIMEOUT),
             pins=IpfsClient(config.ipfs_api, timeout=PIN_CHECK_TIMEOUT),
             gatekeeper=Gatekeeper(config.cluster_id, directory),
+            gc=GarbageCollector(IpfsClient(config.ipfs_api, timeout=config.ipfs_timeout)),
         )
         app.state.cluster = state
+        collecting = asyncio.create_task(state.gc.run())
         try:
             yield
         finally:
-            for client in (state.ipfs, state.probe, state.pins):
+            collecting.cancel()
+            await asyncio.gather(collecting, return_exceptions=True)
+            for client in (state.ipfs, state.probe, state.pins, state.gc.ipfs):
                 client.close()
             state.db.close()
 
@@ -162,6 +168,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
             "ipfs": ipfs,
             "objects": state.db.count(),
             "uploads_in_flight": state.uploads_in_flight,
+            "gc": state.gc.status(),
         }
         return JSONResponse(body, status_code=200 if ipfs == "ok" else 503)
 
@@ -169,12 +176,15 @@ def create_app(config: ClusterConfig) -> FastAPI:
     async def list_objects(
         request: Request, limit: int = Query(100, ge=1, le=MAX_PAGE), after: str = ""
     ) -> dict[str, Any]:
+        """One page of the objects recorded here, each with IPFS's word on whether it is pinned right now (one pin
+        listing per page): the observer compares what clusters really hold with the gateway's placements."""
         state = state_of(request)
         cursor = parse_sha256(after) if after else ""
         rows = state.db.page(limit, cursor)
+        pins = await anyio.to_thread.run_sync(state.ipfs.pin_ls) if rows else set()
         return {
             "cluster_id": state.config.cluster_id,
-            "objects": [row.as_json() for row in rows],
+            "objects": [row.as_json() | {"pinned": normalize_cid(row.cid) in pins} for row in rows],
             "next": rows[-1].sha256 if len(rows) == limit else None,
         }
 
@@ -200,29 +210,36 @@ def create_app(config: ClusterConfig) -> FastAPI:
         # New bytes, or bytes whose pin went away behind our back: add them (again) and pin.
         state.uploads_in_flight += 1
         try:
-            result = await ingest(request.stream(), state.ipfs, claim.size, state.config.max_upload_bytes)
-            problems = mismatches(claim, result.digest, result.added.cid)
-            if problems:
-                await _discard(state, result.added.cid)
-                _raise_on_mismatch(claim, problems, state)
-            async with state.commit_lock:
-                obj = state.db.get(claim.sha256)
-                if obj is None or existing is not None:  # new, or its pin went away
-                    await anyio.to_thread.run_sync(state.ipfs.pin_add, claim.cid)
-                if obj is None:
-                    now = int(time.time())
-                    obj = state.db.insert(
-                        StoredObject(
-                            sha256=claim.sha256,
-                            cid=claim.cid,
-                            size=claim.size,
-                            title=title,
-                            lat=lat,
-                            lon=lon,
-                            created=created if created is not None else now,
-                            pinned_at=now,
+            # From the add to the pin the blocks are unpinned: no garbage collection may run in between.
+            async with state.gc.writing():
+                try:
+                    result = await ingest(request.stream(), state.ipfs, claim.size, state.config.max_upload_bytes)
+                except BaseException:
+                    state.gc.request()  # broken off or failed: the blocks written so far belong to no pin
+                    raise
+                problems = mismatches(claim, result.digest, result.added.cid)
+                if problems:
+                    await _discard(state, result.added.cid)
+                    state.gc.request()  # whatever _discard had to leave (blocks another upload may share)
+                    _raise_on_mismatch(claim, problems, state)
+                async with state.commit_lock:
+                    obj = state.db.get(claim.sha256)
+                    if obj is None or existing is not None:  # new, or its pin went away
+                        await anyio.to_thread.run_sync(state.ipfs.pin_add, claim.cid)
+                    if obj is None:
+                        now = int(time.time())
+                        obj = state.db.insert(
+                            StoredObject(
+                                sha256=claim.sha256,
+                                cid=claim.cid,
+                                size=claim.size,
+                                title=title,
+                                lat=lat,
+                                lon=lon,
+                                created=created if created is not None else now,
+                                pinned_at=now,
+                            )
                         )
-                    )
         finally:
             state.uploads_in_flight -= 1
         return JSONResponse(state.pinned_json(obj), status_code=201)
@@ -291,7 +308,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
 
     @gated.delete("/objects/{sha256hex}")
     async def delete_object(sha256hex: str, request: Request) -> dict[str, Any]:
-        """Unpin and forget; the blocks go at the node's next garbage collection."""
+        """Unpin and forget; the blocks go at the garbage collection this asks for (GET /health shows it done)."""
         state = state_of(request)
         obj = held(state, sha256hex)
         async with state.commit_lock:
@@ -299,6 +316,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
             if await state.is_pinned(obj.cid):
                 await anyio.to_thread.run_sync(state.ipfs.pin_rm, obj.cid)
             state.db.delete(obj.sha256)
+        state.gc.request()
         return {"cluster_id": state.config.cluster_id, "sha256": obj.sha256, "deleted": True}
 
     app.include_router(gated)

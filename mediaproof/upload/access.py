@@ -5,6 +5,7 @@ wallet (mediaproof.upload.sessions), and an upload or a media belongs to the wal
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import anyio
@@ -80,6 +81,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")  # Python's json reads NaN and ±Infinity; the standard does not
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is beyond what a 64-bit float holds")  # 1e400 would become infinity
+    return value
+
+
 async def json_body(request: Request, limit: int = JSON_LIMIT, idle_timeout: float = JSON_IDLE) -> dict[str, Any]:
     """The request's JSON object, read with a size cap (MediaTooLarge) and an idle timeout (ClientTooSlow): a JSON
     call is a few hundred bytes, and the sign-in routes read theirs before anyone is signed in."""
@@ -97,9 +109,9 @@ async def json_body(request: Request, limit: int = JSON_LIMIT, idle_timeout: flo
         if len(raw) > limit:
             raise MediaTooLarge(f"the JSON body is over {limit} bytes: a call to the upload service is far smaller")
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InputError("the request body must be a JSON object") from None
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except ValueError as exc:
+        raise InputError(f"the request body must be a JSON object ({exc})") from None
     if not isinstance(body, dict):
         raise InputError("the request body must be a JSON object")
     return body

@@ -17,7 +17,8 @@ POST /uploads/{id}/confirm         {tx}                         → the link, af
 POST /users                        {owner, deposit_wei?}        → MediaApp.register() for the wallet to send
 GET  /users/{address}              user contract and deposit
 POST /media/{media_id}/delete/prepare                           → EIP-712 DeleteMedia to sign
-POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; bytes unpinned if unused
+POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; bytes unpinned if nothing else needs
+                                                                  them (mediaproof.upload.garbage)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from mediaproof.errors import (
     ChainError,
     ClientTooSlow,
     ContentMismatch,
+    ContractRefused,
     Forbidden,
     InputError,
     MediaproofError,
@@ -61,7 +63,9 @@ from mediaproof.errors import (
 )
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
+from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
+from mediaproof.upload import faults
 from mediaproof.upload.access import (
     OriginGuard,
     client_address,
@@ -74,10 +78,12 @@ from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.decode_budget import DecodeBudget, budget_from
+from mediaproof.upload.garbage import expire_uploads, release
 from mediaproof.upload.intake import MediaFacts, inspect_bounded, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.quotas import Quotas
+from mediaproof.upload.reconcile import reconcile, settle
 from mediaproof.upload.registration import (
     MODES,
     SIGNATURE_LIFETIME,
@@ -87,8 +93,9 @@ from mediaproof.upload.registration import (
     confirm_upload,
     prepare_record,
 )
-from mediaproof.upload.relay import Relay, checked_address, parse_signature
+from mediaproof.upload.relay import Relay, checked_address, parse_signature, parse_uint
 from mediaproof.upload.sessions import SessionStore
+from mediaproof.upload.upkeep import Upkeep
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
@@ -116,6 +123,7 @@ class Service:
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _blob_locks: tuple[threading.Lock, ...] = field(default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
 
     @property
     def db_path(self) -> Path:
@@ -144,8 +152,14 @@ class Service:
         with self._locks_guard:
             return self._commit_locks.setdefault(upload_id, threading.Lock())
 
+    def blob_lock(self, original: str) -> threading.Lock:
+        """Held from an upload's placement to its row, and by a release from its check to its unpin (one of a
+        fixed set of locks, picked by the sha256: bounded, and rarely shared)."""
+        return self._blob_locks[int(original[:8], 16) % len(self._blob_locks)]
+
 
 def build_service(settings: Settings) -> Service:
+    faults.arm(settings.upload_test_hold_at)
     chain = MediaproofChain.from_settings(settings)
     gateway = gateway_account(settings, chain.chain_id)
     placer = Placer(chain, gateway, settings.http_timeout)
@@ -197,9 +211,17 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.service = service
         service.workers.start()
         service.batcher.start()  # type: ignore[union-attr]
+        # First sweep at once: registrations a killed process left on chain without a link get it now.
+        upkeep = Upkeep(
+            settings.upload_sweep_interval,
+            [("reconcile", lambda: reconcile(service)), ("expire", lambda: expire_uploads(service))],
+        )
+        upkeep.start()
+        app.state.upkeep = upkeep
         try:
             yield
         finally:
+            upkeep.stop()
             service.batcher.stop()  # type: ignore[union-attr]
             service.workers.stop()
             service.placer.close()
@@ -239,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
             "chain_id": service.chain.chain_id,
             "open_uploads": service.quotas.open,
             "decoding": service.budget.snapshot(),
+            "sweeps": request.app.state.upkeep.sweeps,
         }
 
     @app.post("/uploads", status_code=201)
@@ -297,17 +320,13 @@ def create_app(settings: Settings) -> FastAPI:
         if owner != wallet:
             raise Forbidden(f"prepare names {owner} as the record's owner, but {wallet} is signed in: a record's "
                             "owner is the wallet that signs in (sign in with that wallet)")  # fmt: skip
-        title = body.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise InputError("title is missing or empty: give the media a title")
-        if len(title.encode()) > 1000:
-            raise InputError("title is over 1000 bytes: shorten it")
+        title = check_title(body.get("title"))
         parent = parse_parent(body.get("parent"))
         mode = body.get("mode", "batched")
         if mode not in MODES:
             raise InputError(f"mode must be 'batched' (the default: one anchor per batch) or 'direct', not {mode!r}")
         await wait_for_variants(service, upload.sha256, service.settings.prepare_variant_wait)
-        return await run(prepare_record, service, upload, owner, title.strip(), parent, mode)
+        return await run(prepare_record, service, upload, owner, title, parent, mode)
 
     @app.post("/uploads/{upload_id}/commit")
     async def commit(upload_id: str, request: Request) -> dict[str, Any]:
@@ -344,12 +363,8 @@ def create_app(settings: Settings) -> FastAPI:
         if owner != wallet:
             raise Forbidden(f"{wallet} is signed in: a wallet may register itself, not {owner}")
         deposit = body.get("deposit_wei")
-        if deposit is not None:
-            try:
-                deposit = int(deposit)
-            except (TypeError, ValueError):
-                raise InputError(f"deposit_wei {deposit!r} is not a whole number of wei") from None
-        return await run(service.relay.onboarding, owner, deposit)
+        deposit_wei = None if deposit is None else parse_uint(deposit, "deposit_wei", "wei")
+        return await run(service.relay.onboarding, owner, deposit_wei)
 
     @app.get("/users/{address}")
     async def user(address: str, request: Request) -> dict[str, Any]:
@@ -368,10 +383,10 @@ def create_app(settings: Settings) -> FastAPI:
         service = service_of(request)
         wallet = await signed_in(request)
         body = await json_body(request)
-        try:
-            nonce, deadline = int(body["nonce"]), int(body["deadline"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required") from None
+        if "nonce" not in body or "deadline" not in body:
+            raise InputError("nonce and deadline (the DeleteMedia fields from delete/prepare) are required")
+        nonce = parse_uint(body["nonce"], "nonce")
+        deadline = parse_uint(body["deadline"], "deadline", "seconds", bits=64)
         signature = parse_signature(body.get("signature"))
         return await run(delete_media, service, parse_media_id(media_id), nonce, deadline, signature, wallet)
 
@@ -387,15 +402,16 @@ def accept_upload(
     """Store the original (checked: `facts`) on R clusters (unless already there), queue its variants for `uploader`."""
     store, ledger = service.store(), service.ledger()
     sha = digest.sha256_hex
-    already = bool(store.placements(sha))
-    clusters = service.placer.place(store, digest, path)
-    store.put_rendition(
-        sha,
-        Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
-    )
     upload_id = secrets.token_urlsafe(12)
-    ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
-                      facts.duration, uploader)  # fmt: skip
+    with service.blob_lock(sha):  # a delete or expiry of the same bytes either sees this upload or goes first
+        already = bool(store.placements(sha))
+        clusters = service.placer.place(store, digest, path)
+        store.put_rendition(
+            sha,
+            Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
+        )
+        ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
+                          facts.duration, uploader)  # fmt: skip
     job = ledger.job(sha)
     made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
@@ -462,13 +478,22 @@ async def wait_for_variants(service: Service, sha256: str, seconds: float) -> No
 
 
 def commit_step(service: Service, upload_id: str, signature: bytes, send: str) -> dict[str, Any]:
+    """Idempotent: a commit retried after a crash answers the link its registration got (found on chain if the
+    crash came before the link), and nothing is sent twice."""
     with service.commit_lock(upload_id):
-        upload = find_upload(service, upload_id)
+        upload = settle(service, find_upload(service, upload_id))
         if upload.state == "committed":
             return committed_answer(service, upload)
         if upload.state == "anchoring":
             return {"state": "anchoring", "upload_id": upload_id, "media_id": upload.media_id}
-        return commit_upload(service, upload, signature, send)
+        try:
+            return commit_upload(service, upload, signature, send)
+        except ChainError:
+            # e.g. UserMediaNonceUsed: a send of this record still on its way when we looked has landed since.
+            upload = settle(service, find_upload(service, upload_id))
+            if upload.state == "committed":
+                return committed_answer(service, upload)
+            raise
 
 
 def confirm_step(service: Service, upload_id: str, tx: str) -> dict[str, Any]:
@@ -481,7 +506,8 @@ async def wait_for_anchor(service: Service, upload_id: str, pending: dict[str, A
     answer says it is still anchoring (GET /uploads/{id} shows the link once it is)."""
     deadline = time.monotonic() + service.settings.batch_interval + ANCHOR_WAIT_MARGIN
     while time.monotonic() < deadline:
-        upload = await anyio.to_thread.run_sync(find_upload, service, upload_id)
+        # settle: a batch anchored by a process that died before linking it is linked here (database reads only)
+        upload = await anyio.to_thread.run_sync(lambda: settle(service, find_upload(service, upload_id)))
         if upload.state == "committed":
             return await anyio.to_thread.run_sync(committed_answer, service, upload)
         await asyncio.sleep(VARIANT_POLL)
@@ -530,19 +556,13 @@ def delete_media(
         raise SignatureRefused("the delete signature does not recover to any address") from None
     if signer != upload.owner:
         raise SignatureRefused(f"the delete order was signed by {signer}, not by the owner {upload.owner}")
-    receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
-    store = service.store()
-    store.mark_deleted(media)
-    unpinned: dict[str, list[int]] = {}
-    rows = store.renditions_of(upload.sha256)
-    for sha in [upload.sha256, *(r.sha256 for name, r in rows.items() if name != "original")]:
-        if store.live_links_to(sha) == 0:
-            unpinned[sha] = service.placer.unpin(store, sha)
-    if store.live_links_to(upload.sha256) == 0:
-        # Nothing points at these bytes any more: a later upload of them starts afresh (store and variants).
-        store.drop_renditions(upload.sha256)
-        service.ledger().forget_job(upload.sha256)
-        service.spool.drop(upload.sha256)
+    try:
+        receipt = service.relay.send(service.relay.delete_call(user_contract, order, signature))
+    except ContractRefused as refused:
+        raise _delete_refusal(media, nonce, refused) from None
+    service.store().mark_deleted(media)
+    # Bytes another record or another wallet's upload not yet committed relies on stay (de-duplication).
+    unpinned = release(service, upload.sha256)
     return {
         "media_id": media,
         "deleted": True,
@@ -550,6 +570,20 @@ def delete_media(
         "block": int(receipt["blockNumber"]),
         "unpinned": unpinned,
     }
+
+
+def _delete_refusal(media: str, nonce: int, refused: ContractRefused) -> MediaproofError:
+    """The caller's error behind a refused delete order (a replay is a 409, not the chain failing: 502)."""
+    if refused.error == "UserMediaNonceUsed":
+        return UploadConflict(f"the delete order's nonce {nonce} was spent before (a replayed order): ask "
+                              f"/media/{media}/delete/prepare for a fresh order and sign that")  # fmt: skip
+    if refused.error == "UserMediaAlreadyDeleted":
+        return UploadConflict(f"media {media} is already deleted (its tombstone is on chain); nothing to do")
+    if refused.error == "UserMediaSignatureExpired":
+        return InputError(f"the delete order's deadline has passed ({refused.reason}): prepare and sign a new one")
+    if refused.error == "UserMediaBadOwnerSignature":
+        return SignatureRefused(f"the delete order's signature is not the owner's ({refused.reason})")
+    return refused
 
 
 # --- request parsing ---

@@ -240,9 +240,14 @@ class BatchStore:
         row = self._db.execute(f"SELECT {_BATCH} FROM batches WHERE manifest_cid = ?", (manifest_cid,)).fetchone()
         return _batch(row) if row else None
 
-    def built_batches(self) -> list[Batch]:
-        """Batches whose anchor was sent (or about to be) but not seen mined: what a restart must settle."""
-        return [_batch(r) for r in self._db.execute(f"SELECT {_BATCH} FROM batches WHERE state = 'built'")]
+    def built_batches(self, before: float | None = None) -> list[Batch]:
+        """Batches whose anchor was sent (or about to be) but not seen mined: what a restart must settle (only
+        those built before unix time `before`, if given)."""
+        rows = self._db.execute(
+            f"SELECT {_BATCH} FROM batches WHERE state = 'built' AND created_at <= ?",
+            (float("inf") if before is None else before,),
+        )
+        return [_batch(r) for r in rows]
 
     def entries_of(self, root: str) -> list[Entry]:
         rows = self._db.execute(f"SELECT {_ENTRY} FROM batch_entries WHERE root = ? ORDER BY leaf_index", (root,))

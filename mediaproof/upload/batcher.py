@@ -19,14 +19,16 @@ from mediaproof import eip712
 from mediaproof.bundle import BatchManifest, parse_manifest, parse_manifest_entry
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
-from mediaproof.errors import ChainError, MediaproofError
+from mediaproof.errors import ChainError
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.upload import faults
 from mediaproof.upload.batch_store import Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.relay import Relay
 
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
+SETTLE_AFTER = 60.0  # seconds a batch may stay built (its anchor on its way) before this batcher settles it
 
 Anchored = Callable[[list[Entry], int, str], None]  # (entries, batch, tx): give each its link
 
@@ -82,8 +84,10 @@ class Batcher:
             self._settle_built(store)
             while not self._stopping.is_set():
                 try:
+                    # A batch whose anchor failed (RPC away, a revert) stays built: settle it from the chain again.
+                    self._settle_built(store, older_than=SETTLE_AFTER)
                     wait = self.close_due(store, placements)
-                except MediaproofError as exc:
+                except Exception as exc:  # whatever it was, this thread must live on: entries depend on it
                     logger.warning("closing a batch failed, retrying in %.0f s: %s", RETRY_SECONDS, exc)
                     store.release_closing()
                     wait = RETRY_SECONDS
@@ -133,7 +137,9 @@ class Batcher:
             call = self._chain.media_app.functions.anchorBatch(root, cid_to_bytes(batch.manifest_cid))
             receipt = self._relay.send(call)
             anchored_in, tx = int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex()
+            faults.point("anchor-sent")
         store.mark_anchored(batch.root, int(anchored_in), tx)
+        faults.point("batch-anchored")
         entries = store.entries_of(batch.root)
         logger.info("anchored batch %d: %d files, root %s, tx %s", anchored_in, len(entries), batch.root, tx)
         self._on_anchored(entries, int(anchored_in), tx)
@@ -148,12 +154,14 @@ class Batcher:
             raise ChainError(f"root 0x{root.hex()} is anchored in block {block}, but its event is missing")
         return "0x" + bytes(logs[0]["transactionHash"]).hex()
 
-    def _settle_built(self, store: BatchStore) -> None:
-        """After a crash: batches whose anchor may or may not have been mined are anchored (again) or settled."""
-        for batch in store.built_batches():
+    def _settle_built(self, store: BatchStore, older_than: float = 0.0) -> None:
+        """After a crash, or a failed anchor: batches (built more than `older_than` seconds ago, so not one another
+        process is anchoring right now) whose anchor may or may not have been mined are anchored (again) or
+        settled, as `MediaApp.anchorOf(root)` says."""
+        for batch in store.built_batches(time.time() - older_than):
             try:
                 self._send_anchor(store, batch)
-            except MediaproofError as exc:
+            except Exception as exc:  # the RPC node away, a revert: tried again later
                 logger.warning("could not settle batch %s yet: %s", batch.root, exc)
 
     def _reveal_earlier_proof(self, store: BatchStore, entry: Entry) -> None:

@@ -149,17 +149,60 @@ class UploadLedger:
             (media_id, upload_id),
         )
 
-    def set_direct(self, upload_id: str, media_id: str, signature: str, receipts: list[dict[str, Any]]) -> None:
-        """Keep what a direct registration was sent with, for its proof bundle."""
+    def set_direct(
+        self, upload_id: str, media_id: str, signature: str, receipts: list[dict[str, Any]], from_block: int
+    ) -> None:
+        """Keep what a direct registration is sent with, for its proof bundle, before it is sent: from then on a
+        restart looks for it on chain (its MediaRegistered event, from `from_block` on)."""
+        direct = {"signature": signature, "receipts": receipts, "from_block": from_block}
         self._db.execute(
             "UPDATE uploads SET media_id = ?, record = json_set(record, '$.direct', json(?)) WHERE upload_id = ?",
-            (media_id, json.dumps({"signature": signature, "receipts": receipts}), upload_id),
+            (media_id, json.dumps(direct), upload_id),
         )
+
+    def unlinked(self) -> list[Upload]:
+        """Uploads that may have reached the chain without getting their link: waiting in a batch, or signed and
+        sent (or handed to the wallet) as a direct registration. What a restart reconciles."""
+        rows = self._db.execute(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE state = 'anchoring'"
+            " OR (state = 'prepared' AND media_id IS NOT NULL) ORDER BY created_at"
+        )
+        return [_upload(r) for r in rows]
 
     def commit(self, upload_id: str, media_id: str, short_id: str, tx: str, block: int) -> None:
         self._db.execute(
             "UPDATE uploads SET state = 'committed', media_id = ?, short_id = ?, tx = ?, block = ? WHERE upload_id = ?",
             (media_id, short_id, tx, block, upload_id),
+        )
+
+    def open_uploads_of(self, sha256s: list[str]) -> int:
+        """Uploads of any of these bytes not committed yet (stored, prepared, anchoring): each still needs them."""
+        if not sha256s:
+            return 0
+        marks = ",".join("?" * len(sha256s))
+        row = self._db.execute(
+            f"SELECT count(*) FROM uploads WHERE state != 'committed' AND sha256 IN ({marks})", sha256s
+        ).fetchone()
+        return int(row[0])
+
+    def expired(self, before: float) -> list[Upload]:
+        """Uploads created before `before` that never reached the chain: stored, or prepared and never signed. An
+        upload with a media id (signed; perhaps sent) is the reconcile sweep's, never expired."""
+        rows = self._db.execute(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE state IN ('stored', 'prepared') AND media_id IS NULL"
+            " AND created_at < ? ORDER BY created_at",
+            (before,),
+        )
+        return [_upload(r) for r in rows]
+
+    def remove_expired(self, upload_id: str) -> bool:
+        """Remove an upload that is still unsigned (a commit may have taken it meanwhile); whether it went."""
+        return (
+            self._db.execute(
+                "DELETE FROM uploads WHERE upload_id = ? AND state IN ('stored', 'prepared') AND media_id IS NULL",
+                (upload_id,),
+            ).rowcount
+            == 1
         )
 
     def set_media_id(self, upload_id: str, media_id: str) -> None:

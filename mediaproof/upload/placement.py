@@ -188,18 +188,28 @@ class Placer:
         raise StorageError(f"no storage cluster could give back sha256 {sha256}: {'; '.join(errors) or 'no copies'}")
 
     def unpin(self, store: GatewayStore, sha256: str) -> list[int]:
-        """Remove every copy of a blob from its clusters and the placements; returns the clusters that let go."""
-        removed = []
-        for cluster_id in store.placements(sha256):
-            try:
-                self.client(cluster_id).delete(sha256)
-            except NotRegistered:
-                pass  # already gone: nothing to undo
-            except (StorageError, KeyError):
-                continue  # keep the placement: the observer or a later delete can retry
-            store.remove_placement(sha256, cluster_id)
-            removed.append(cluster_id)
-        return removed
+        """Remove every copy of a blob from its clusters and the placements; returns the clusters that let go.
+
+        Each placement goes before its copy, so the observer's repair walk stops counting the blob as short of
+        copies; a copy it made meanwhile (from a holder not yet deleted) is recorded afterwards and taken too."""
+        removed: set[int] = set()
+        failed: set[int] = set()  # a cluster that failed once is not asked again in this call
+        for _pass in range(3):
+            holders = [c for c in store.placements(sha256) if c not in failed]
+            if not holders:
+                break
+            for cluster_id in holders:
+                store.remove_placement(sha256, cluster_id)
+                try:
+                    self.client(cluster_id).delete(sha256)
+                except NotRegistered:
+                    pass  # already gone: nothing to undo
+                except (StorageError, KeyError):
+                    store.add_placement(sha256, cluster_id)  # keep the placement: a later delete can retry
+                    failed.add(cluster_id)
+                    continue
+                removed.add(cluster_id)
+        return sorted(removed)
 
 
 def _materialise(source: Source) -> Path | bytes:

@@ -183,36 +183,39 @@ class Quotas:
 
     @contextlib.asynccontextmanager
     async def receiving(self, wallet: str, client: str) -> AsyncIterator[None]:
-        """Hold a place for one upload of `wallet` from `client` while its body is received and stored: this
-        process's cap on open uploads (Overloaded), uploads per minute, and uploads in flight (RateLimited)."""
-        if self.open >= self.max_open:
-            raise Overloaded(
-                f"this upload service is receiving {self.open} uploads, the most it takes at once "
-                f"(MEDIAPROOF_UPLOAD_MAX_OPEN): try again in {BUSY_RETRY} s",
+        """Hold a place for one upload of `wallet` from `client` while its body is received and stored: uploads in
+        flight and uploads per minute (RateLimited), then this process's cap on open uploads (Overloaded).
+
+        The wallet's own limits come first, so one wallet's flood is told to wait (429) without filling the
+        process's open slots that everybody else's uploads need (which would answer them 503)."""
+        lease_id = secrets.token_hex(12)
+        keys = [f"{kind}:{ident}" for kind, ident in subjects(wallet, client)]
+        full = await _run(self.leases.acquire, lease_id, keys, self.concurrent)
+        if full is not None:
+            kind, ident = full.split(":", 1)
+            raise RateLimited(
+                f"{_who(kind, ident)} has {self.concurrent} uploads in flight, the most it may have at once "
+                f"(MEDIAPROOF_UPLOAD_CONCURRENT): try again in {BUSY_RETRY} s, or once one of them is done",
                 BUSY_RETRY,
             )
-        self.open += 1
         try:
-            await _run(self.take_upload, wallet, client)
-            lease_id = secrets.token_hex(12)
-            keys = [f"{kind}:{ident}" for kind, ident in subjects(wallet, client)]
-            full = await _run(self.leases.acquire, lease_id, keys, self.concurrent)
-            if full is not None:
-                kind, ident = full.split(":", 1)
-                raise RateLimited(
-                    f"{_who(kind, ident)} has {self.concurrent} uploads in flight, the most it may have at once "
-                    f"(MEDIAPROOF_UPLOAD_CONCURRENT): try again in {BUSY_RETRY} s, or once one of them is done",
+            await _run(self.take_upload, wallet, client)  # counted only for uploads that get a place in flight
+            if self.open >= self.max_open:
+                raise Overloaded(
+                    f"this upload service is receiving {self.open} uploads, the most it takes at once "
+                    f"(MEDIAPROOF_UPLOAD_MAX_OPEN): try again in {BUSY_RETRY} s",
                     BUSY_RETRY,
                 )
+            self.open += 1
             renewing = asyncio.create_task(self._renew(lease_id))
             try:
                 yield
             finally:
+                self.open -= 1
                 renewing.cancel()
-                with anyio.CancelScope(shield=True):
-                    await _run(self.leases.release, lease_id)
         finally:
-            self.open -= 1
+            with anyio.CancelScope(shield=True):
+                await _run(self.leases.release, lease_id)
 
     async def _renew(self, lease_id: str) -> None:
         while True:

@@ -17,7 +17,8 @@ from web3.exceptions import TransactionNotFound
 from mediaproof import eip712
 from mediaproof.bundle import BatchManifest, ManifestEntry, ProofBundle, parse_manifest, parse_receipt, receipts_of
 from mediaproof.content import ContentDigest
-from mediaproof.errors import NotRegistered, SignatureRefused, StorageError, UploadConflict
+from mediaproof.errors import InputError, NotRegistered, SignatureRefused, StorageError, UploadConflict
+from mediaproof.upload import faults
 from mediaproof.upload.batch_store import Entry
 from mediaproof.upload.batcher import reveal_batched
 from mediaproof.upload.intake import remove_quietly
@@ -31,14 +32,25 @@ VARIANT_ORDER = ("large", "medium", "small", "poster")
 MODES = ("batched", "direct")
 
 
+def check_parent(service: Service, parent: str) -> None:
+    """A parent must be a record this gateway committed: one only prepared (never signed), unknown, or deleted
+    would put a dangling link on chain for good."""
+    found = service.ledger().by_media_id(parent)
+    if found is None or found.state != "committed":
+        raise InputError(f"parent {parent} is no media registered through this gateway: give the media id of a "
+                         "registered record, or no parent")  # fmt: skip
+    if service.store().is_deleted(parent):
+        raise InputError(f"parent {parent} was deleted by its owner: a new record may not point at it")
+
+
 def prepare_record(
     service: Service, upload: Upload, owner: str, title: str, parent: bytes, mode: str
 ) -> dict[str, Any]:
     """The record for `owner` to sign (EIP-712 under MediaApp's domain), with every variant ready by now."""
     chain = service.chain
     user_contract = service.relay.user_contract(owner) if mode == "direct" else ""
-    if parent != eip712.ZERO32 and service.ledger().by_media_id("0x" + parent.hex()) is None:
-        raise NotRegistered(f"parent 0x{parent.hex()} is no media registered through this gateway: check the id")
+    if parent != eip712.ZERO32:
+        check_parent(service, "0x" + parent.hex())
     rows = service.store().renditions_of(upload.sha256)
     variants = tuple(
         eip712.MediaVariant(name, bytes.fromhex(rows[name].sha256), rows[name].cid, rows[name].size)
@@ -121,7 +133,10 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
     call = chain.user_media(str(upload.user_contract)).functions.registerMedia(
         record.as_tuple(), signature, [r.as_tuple() for r in receipts]
     )
-    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts])
+    # Kept before anything is sent: from here a restart, or a retried commit, looks for it on chain before it
+    # sends again (mediaproof.upload.reconcile).
+    service.ledger().set_direct(upload.upload_id, media, signature.hex(), [r.to_json() for r in receipts],
+                                int(chain.w3.eth.block_number))  # fmt: skip
     if send == "client":
         return {
             "send": "client",
@@ -137,6 +152,7 @@ def commit_upload(service: Service, upload: Upload, signature: bytes, send: str)
             "wei: add to it (MediaApp.deposit), send the registration yourself (send: client), or use a batch"
         )
     receipt = service.relay.send(call)
+    faults.point("direct-sent")
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
     batches.claim_proven(media, int(receipt["blockNumber"]))
     return link_upload(service, service.ledger().get(upload.upload_id), media, tx, int(receipt["blockNumber"]))  # type: ignore[arg-type]
@@ -175,9 +191,14 @@ def anchored(service: Service, entries: list[Entry], batch: int, tx: str) -> Non
 
 
 def link_upload(service: Service, upload: Upload, media: str, tx: str, block: int) -> dict[str, Any]:
-    short_id = service.keygen.next_id()
+    """Give a registered upload its short link. Idempotent: a media that has a link keeps it (a crash between the
+    link and the upload's commit, or two threads settling the same upload, never make a second one)."""
     assert upload.owner is not None and upload.title is not None
-    service.store().add_link(short_id, upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media)
+    store = service.store()
+    short_id = store.short_id_of(media) or store.link_media(
+        service.keygen.next_id(), upload.sha256, upload.owner, upload.title, upload.media_type, upload.size, media
+    )
+    faults.point("link-added")
     service.ledger().commit(upload.upload_id, media, short_id, tx, block)
     return committed_answer(service, service.ledger().get(upload.upload_id))  # type: ignore[arg-type]
 

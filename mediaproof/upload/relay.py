@@ -8,6 +8,7 @@ one at a time, so its nonces never collide.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,34 @@ def checked_address(value: object, what: str = "owner") -> str:
     if not isinstance(value, str) or not is_address(value):
         raise InputError(f"{what} {value!r} is not an Ethereum address (0x + 40 hex digits)")
     return str(to_checksum_address(value))
+
+
+_DIGITS = re.compile(r"[0-9]{1,78}")  # 2**256 has 78 digits: anything longer is refused before int() reads it
+
+
+def parse_uint(value: object, what: str, unit: str = "", bits: int = 256) -> int:
+    """A whole number a transaction can carry (0 ≤ n < 2**bits, as its uint field) from JSON: an integer, or a
+    string of decimal digits (what clients send for wei: JSON numbers lose precision past 2**53). Floats (1e18, 1.5),
+    booleans and numbers past the field are refused with a sentence, never truncated or sent on to the chain."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    shown = _shown(value)
+    of_unit = f" of {unit}" if unit else ""
+    if number is None:
+        raise InputError(f"{what} {shown} is not a whole number{of_unit}: send an integer or a string of digits")
+    if not 0 <= number < 2**bits:
+        raise InputError(f"{what} {shown} is outside what a transaction can carry (0 to 2**{bits} − 1{of_unit})")
+    return number
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 300:
+        return f"(a {value.bit_length()}-bit number)"  # repr of a huge int is slow, and past 4300 digits refused
+    text = repr(value)
+    return text if len(text) <= 40 else text[:20] + "…"
 
 
 def parse_signature(value: object) -> bytes:

@@ -55,6 +55,10 @@ SERVER_START_TIMEOUT = 300
 # The app's upload limit in the tests: small, so the too-large case needs no huge file.
 MAX_UPLOAD_BYTES = 4_000_000
 NEW_USER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # anvil account 5, never onboarded
+# The e2e upload service's MEDIAPROOF_UPLOAD_RATE_PER_MINUTE, per wallet and per client address: low enough that
+# test_upload_session fills one wallet's minute (from another loopback address) and meets the 429 in the page, high
+# enough for every browser upload of the suite, which all come from 127.0.0.1 (a handful a minute).
+UPLOADS_PER_MINUTE = 20
 
 # The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
 sys.path.insert(0, str(WEBAPP_DIR))
@@ -112,6 +116,8 @@ class Chain:
     indexer_url: str
     upload_url: str
     download_port: int
+    upload_rate_per_minute: int
+    upload_concurrent: int
 
     def register(self, path: Path, title: str, key: str = ANVIL_KEY, mode: str = "batched") -> dict[str, Any]:
         """Uploads and proves `path` through the upload service's API as the wallet of `key` (as the CLI would):
@@ -215,7 +221,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, webapp_port: int) -> Iterato
     ready = work / "stack.json"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(MAIN_PYTHON), "-m", "tests.e2e.stack_runner", str(work), str(webapp_port)],
+            [str(MAIN_PYTHON), "-m", "tests.e2e.stack_runner", str(work), str(webapp_port), str(UPLOADS_PER_MINUTE)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -232,6 +238,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory, webapp_port: int) -> Iterato
             indexer_url=described["indexer_url"],
             upload_url=described["upload_url"],
             download_port=int(described["download_port"]),
+            upload_rate_per_minute=int(described["upload_rate_per_minute"]),
+            upload_concurrent=int(described["upload_concurrent"]),
         )
     finally:
         stop_group(process, timeout=60)

@@ -1,10 +1,12 @@
 """The whole local system for the browser tests, run in the main environment (.venv):
 
-    python -m tests.e2e.stack_runner WORK_DIR WEBAPP_PORT      (from the repository root)
+    python -m tests.e2e.stack_runner WORK_DIR WEBAPP_PORT UPLOADS_PER_MINUTE      (from the repository root)
 
 Starts mediaproof.devstack.LocalStack (anvil, one IPFS node and storage cluster, indexer, upload and download
-services, observer) on free ports under WORK_DIR, writes WORK_DIR/stack.json (its URLs) once everything answers,
-and stops it all on SIGTERM or SIGINT. The upload service lets pages from http://127.0.0.1:WEBAPP_PORT send it files.
+services, observer) on free ports under WORK_DIR, writes WORK_DIR/stack.json (its URLs and upload limits) once
+everything answers, and stops it all on SIGTERM or SIGINT. The upload service lets pages from
+http://127.0.0.1:WEBAPP_PORT send it files, and takes UPLOADS_PER_MINUTE uploads a minute per wallet and per client
+address (MEDIAPROOF_UPLOAD_RATE_PER_MINUTE), so that a browser test can meet its 429.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from mediaproof.devstack import LocalStack
 from tests.integration.stack import stack_settings
 
 
-def main(work: Path, webapp_port: int) -> None:
+def main(work: Path, webapp_port: int, uploads_per_minute: int) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    settings = stack_settings(work).model_copy(update={"webapp_port": webapp_port})
+    settings = stack_settings(work).model_copy(
+        update={"webapp_port": webapp_port, "upload_rate_per_minute": uploads_per_minute}
+    )
     stack = LocalStack(settings).start()
     settings = stack.settings  # with the free ports it took
     try:
@@ -35,6 +39,8 @@ def main(work: Path, webapp_port: int) -> None:
             "download_port": settings.download_port,
             "indexer_port": settings.indexer_port,
             "upload_port": settings.upload_port,
+            "upload_rate_per_minute": settings.upload_rate_per_minute,
+            "upload_concurrent": settings.upload_concurrent,
             "data_dir": str(settings.data_dir),
         }
         ready = work / "stack.json"
@@ -46,4 +52,4 @@ def main(work: Path, webapp_port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]))
+    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -42,7 +42,8 @@ def hydrated(page: Page) -> Page:
 def sign_in(page: Page, wallet: WalletConfig) -> None:
     hydrated(page)
     page.click("#sign-in")
-    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address)
+    # Three calls to the upload service (nonce, the wallet's signature, session) on a shared, busy machine.
+    expect(page.locator("#signed-in-address")).to_have_attribute("data-address", wallet.address, timeout=60_000)
 
 
 def go(page: Page, path: str) -> Page:

@@ -15,45 +15,68 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
 from webapp.deployment import MEDIA_APP_ABI_FILE, chain_config_from_files
-from webapp.signin import SESSION_LIFETIME, SIGNATURE_WINDOW, check_signature, issue_challenge
+from webapp.signin import challenge_from, check_signature
 
 from mediaproof.errors import DeploymentError, InputError
+from mediaproof.upload.sessions import build_message
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ACCOUNT = Account.from_key(KEY)
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 MEDIA_APP = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+PAGE = "http://127.0.0.1:3000"
+NONCE = "0123456789abcdef0123456789abcdef"
 
 
-def challenge(**overrides):
-    args = {
-        "address": ACCOUNT.address.lower(),
-        "chain_id": 31337,
-        "origin": "http://127.0.0.1:3000",
-        "nonce": "n0nce12345678",
-        "now": NOW,
-    }
-    return issue_challenge(**{**args, **overrides})
+def issued(domain: str = "127.0.0.1:3000", uri: str = PAGE, address: str = ACCOUNT.address, chain_id: int = 31337,
+           nonce: str = NONCE, lifetime: float = 300, at: datetime = NOW) -> dict[str, str]:  # fmt: skip
+    """The upload service's answer to POST /auth/nonce, written by its own code (mediaproof.upload.sessions)."""
+    start = at.timestamp()
+    return {"nonce": NONCE, "message": build_message(domain, address, uri, chain_id, nonce, start, start + lifetime)}
+
+
+def challenge(answer: dict[str, str] | None = None, **overrides):
+    args = {"address": ACCOUNT.address.lower(), "chain_id": 31337, "origin": PAGE, "now": NOW + timedelta(seconds=1)}
+    return challenge_from(answer or issued(), **{**args, **overrides})
 
 
 def sign(message: str, key: str = KEY) -> str:
     return "0x" + Account.from_key(key).sign_message(encode_defunct(text=message)).signature.hex()
 
 
-def test_signin_message_is_eip4361_for_this_origin_and_chain() -> None:
-    issued = challenge()
-    lines = issued.message.splitlines()
+def test_signin_takes_the_upload_services_message_for_this_page() -> None:
+    taken = challenge()
+    lines = taken.message.splitlines()
     assert lines[0] == "127.0.0.1:3000 wants you to sign in with your Ethereum account:"
     assert lines[1] == ACCOUNT.address  # checksummed, as EIP-4361 requires
-    assert "URI: http://127.0.0.1:3000/" in lines
-    assert "Chain ID: 31337" in lines
-    assert "Nonce: n0nce12345678" in lines
-    assert f"Expiration Time: {(NOW + SESSION_LIFETIME).strftime('%Y-%m-%dT%H:%M:%SZ')}" in lines
+    assert "URI: http://127.0.0.1:3000" in lines and "Chain ID: 31337" in lines and f"Nonce: {NONCE}" in lines
+    assert (taken.address, taken.domain, taken.nonce) == (ACCOUNT.address, "127.0.0.1:3000", NONCE)
+    assert taken.expires_at == NOW + timedelta(seconds=300)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (issued(domain="evil.example", uri="https://evil.example"), "not this page's '127.0.0.1:3000'"),
+        (issued(address=Account.from_key("0x" + "11" * 32).address), "not your wallet's"),
+        (issued(chain_id=1), "names chain 1, not 31337"),
+        ({"nonce": "f" * 32, "message": issued()["message"]}, "nonce is not the one"),
+        ({"nonce": NONCE, "message": issued()["message"].replace("\n", "\r\n")}, "EIP-4361"),
+        (issued(at=NOW - timedelta(seconds=600)), "expiration time"),
+        (issued(lifetime=24 * 3600), "expiration time"),
+        (issued(at=NOW + timedelta(hours=1)), "in the future"),
+        ({"message": "", "nonce": NONCE}, "no sign-in message"),
+    ],
+)
+def test_signin_refuses_a_message_this_page_must_not_show(answer: dict[str, str], expected: str) -> None:
+    with pytest.raises(InputError, match=expected):
+        challenge(answer)
 
 
 def test_signin_accepts_the_owners_signature() -> None:
-    issued = challenge()
-    assert check_signature(issued, issued.message, sign(issued.message), NOW + timedelta(seconds=5)) == ACCOUNT.address
+    taken = challenge()
+    signed = check_signature(taken, taken.message, sign(taken.message), NOW + timedelta(seconds=5))
+    assert signed == ACCOUNT.address
 
 
 @pytest.mark.parametrize(
@@ -66,19 +89,19 @@ def test_signin_accepts_the_owners_signature() -> None:
     ],
 )
 def test_signin_rejects(tamper: str, expected: str) -> None:
-    issued = challenge()
-    message, signature, now = issued.message, sign(issued.message), NOW
+    taken = challenge()
+    message, signature, now = taken.message, sign(taken.message), NOW + timedelta(seconds=5)
     if tamper == "other_key":
         signature = sign(message, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
     elif tamper == "other_message":
-        message = message.replace("n0nce12345678", "n0nce87654321")
+        message = message.replace(NONCE, "f" * 32)
         signature = sign(message)
     elif tamper == "late":
-        now = NOW + SIGNATURE_WINDOW + timedelta(seconds=1)
+        now = taken.expires_at + timedelta(seconds=1)
     elif tamper == "garbage_signature":
         signature = "0x" + "ab" * 65
     with pytest.raises(InputError, match=expected):
-        check_signature(issued, message, signature, now)
+        check_signature(taken, message, signature, now)
 
 
 def test_signin_refuses_a_bad_address_or_origin() -> None:
@@ -86,6 +109,37 @@ def test_signin_refuses_a_bad_address_or_origin() -> None:
         challenge(address="0x1234")
     with pytest.raises(InputError, match="origin"):
         challenge(origin="")
+
+
+def test_the_upload_services_refusals_read_as_what_to_do() -> None:
+    from webapp.pages.upload import DEFAULT_WAIT_SECONDS, Refusal, upload_refusal
+
+    ended = upload_refusal("a.jpg", 401, "the bearer token is not a session of this service (or was signed out)")
+    assert ended.kind == "signed_out" and "Sign in again" in ended.sentence and "a.jpg" in ended.sentence
+    busy = upload_refusal("a.jpg", 429, "wallet 0xAb has sent 3 uploads in the last minute: try again in 42 s", "42")
+    assert busy == upload_refusal(
+        "a.jpg", 429, "wallet 0xAb has sent 3 uploads in the last minute: try again in 42 s", 42
+    )
+    assert busy.kind == "wait" and busy.wait == 42
+    assert busy.sentence == "The upload service asks you to wait: wallet 0xAb has sent 3 uploads in the last minute."
+    full = upload_refusal("a.jpg", 503, "this upload service is receiving 64 uploads: try again in 5 s", "5")
+    assert (full.kind, full.wait) == ("wait", 5) and full.sentence.startswith("The upload service is busy: ")
+    in_flight = (
+        "wallet 0xAb has 8 uploads in flight (MEDIAPROOF_UPLOAD_CONCURRENT): try again in 5 s, or once one is done"
+    )
+    assert upload_refusal("a.jpg", 429, in_flight, 5).sentence == (
+        "The upload service asks you to wait: wallet 0xAb has 8 uploads in flight (MEDIAPROOF_UPLOAD_CONCURRENT)."
+    )
+    assert upload_refusal("a.jpg", 429, "too many", None).wait == DEFAULT_WAIT_SECONDS
+    stalled = upload_refusal("a.jpg", 408, "no bytes of the upload arrived for 30 s; it was cut off")
+    assert stalled.kind == "stalled" and stalled.sentence.endswith("Send it again.")
+    other = upload_refusal("a.jpg", 403, "upload abc was sent by another wallet")
+    assert other == Refusal("refused", "The upload service refused a.jpg: upload abc was sent by another wallet.")
+    assert (
+        upload_refusal("a.jpg", 415, "not a photo").sentence == "The upload service did not accept a.jpg: not a photo."
+    )
+    assert upload_refusal("a.jpg", 0, "the upload service at http://x could not be reached").kind == "unreachable"
+    assert upload_refusal("a.jpg", 500, "").kind == "failed"
 
 
 def write_deployment(tmp_path: Path, data: object) -> Path:

@@ -10,7 +10,7 @@ import io
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,6 +318,41 @@ def test_views_that_cannot_be_written_never_fail_a_read(download: DownloadHarnes
             assert time.monotonic() < deadline, views
             time.sleep(0.2)
         assert views["recorded"] == 0
+    finally:
+        service.stop()
+
+
+def test_view_files_rotate_and_those_past_retention_are_removed(download: DownloadHarness, tmp_path: Path) -> None:
+    views_dir = tmp_path / "views"
+    settings = service_settings(
+        download.stack, download_views_dir=views_dir, download_views_rotate=1.0, download_views_retention=2.0
+    )
+    service = download_process(settings, rpc_url=download.stack.anvil.url).start()
+
+    def files() -> list[Path]:
+        return sorted(views_dir.glob("views-*.jsonl"))
+
+    try:
+        url = f"http://127.0.0.1:{service.ports[0]}"
+
+        def read_until(done: Callable[[], object], what: str) -> None:
+            deadline = time.monotonic() + 60
+            while not done():
+                assert httpx.get(f"{url}/m/photo1?size=small", timeout=30).status_code == 200
+                assert time.monotonic() < deadline, f"never saw: {what} (files: {files()})"
+                time.sleep(0.2)
+
+        read_until(lambda: files(), "a first view file")
+        first = files()[0]
+        read_until(lambda: len(files()) > 1, "a second view file (rotation)")
+        read_until(lambda: not first.exists(), f"{first.name} removed past its retention")
+        assert httpx.get(f"{url}/health", timeout=10).json()["views"]["removed_files"] >= 1
+        # Views go on being written to the files that remain, and none is lost to the rotation.
+        recorded = httpx.get(f"{url}/health", timeout=10).json()["views"]["recorded"]
+        read_until(lambda: httpx.get(f"{url}/health", timeout=10).json()["views"]["recorded"] > recorded,
+                   "views written after a removal")  # fmt: skip
+        assert files() and all(json.loads(line)["short_id"] == "photo1" for f in files() for line in
+                                 f.read_text().splitlines())  # fmt: skip
     finally:
         service.stop()
 

@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
 from mediaproof.chain import MediaproofChain, connect
@@ -33,7 +34,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Seeder, MediaproofChain]]:
     tmp = tmp_path_factory.mktemp("observer")
     settings = stack_settings(tmp, clusters=3, replication_factor=2).model_copy(
-        update={"observer_interval": 0.5, "observer_failures": 2, "observer_check_timeout": 2.0}
+        update={
+            "observer_interval": 0.5,
+            "observer_failures": 2,
+            "observer_check_timeout": 2.0,
+            "observer_repair_interval": 1.0,
+        }
     )
     stack = LocalStack(settings).start()  # the observer among its processes, its key approved
     try:
@@ -91,3 +97,42 @@ def test_stopped_daemon_is_marked_down_repaired_to_r_copies_and_active_again(
         victim.ipfs.start()
     wait_for(lambda: status(chain, victim.cluster_id) is ClusterStatus.ACTIVE, 30, "the cluster is Active again")
     assert all(status(chain, c.cluster_id) is ClusterStatus.ACTIVE for c in stack.clusters)
+
+
+def test_a_pin_removed_on_a_clusters_node_is_restored_to_r_copies_and_served(
+    observed: tuple[LocalStack, Seeder, MediaproofChain],
+) -> None:
+    stack, seeder, chain = observed
+    wait_for(lambda: all(status(chain, c.cluster_id) is ClusterStatus.ACTIVE for c in stack.clusters), 30, "all up")
+    original = random.Random(77).randbytes(300_000)
+    seeder.media("vanish1", original)
+    digest = digest_bytes(original)
+    sha = digest.sha256.hex()
+    placed = seeder.store.placements(sha)
+    assert len(placed) == seeder.replication
+    victim = next(c for c in stack.clusters if c.cluster_id == placed[0])
+    # Behind the cluster's back: the pin removed on its IPFS node and the blocks deleted, its record left as it was.
+    with victim.ipfs.client() as ipfs:
+        ipfs.pin_rm(digest.cid)
+        ipfs.block_rm([digest.cid, *ipfs.refs(digest.cid)])
+    with seeder.client(victim.cluster_id) as client:
+        assert client.stat(sha) is not None and not client.has(sha)
+
+    def holders() -> set[int]:
+        really = set()
+        for cluster_id in seeder.store.placements(sha):
+            with seeder.client(cluster_id) as client:
+                if client.has(sha):
+                    really.add(cluster_id)
+        return really
+
+    def restored() -> bool:
+        placements = set(seeder.store.placements(sha))
+        return len(placements) >= seeder.replication and holders() == placements
+
+    wait_for(restored, 60, "the observer notices the lost pin and restores R pinned copies")
+    for cluster_id in seeder.store.placements(sha):
+        with seeder.client(cluster_id) as client:
+            assert client.fetch(sha) == original
+    served = httpx.get(f"http://127.0.0.1:{stack.settings.download_port}/m/vanish1", timeout=30)
+    assert served.status_code == 200 and served.content == original

@@ -4,6 +4,7 @@ and the read order over replicas."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -96,6 +97,18 @@ def test_not_modified_and_unsatisfiable() -> None:
     assert "outside" in json.loads(unsatisfiable.body)["detail"]
 
 
+def test_ranges_of_thousands_of_digits_are_past_the_end_not_a_500() -> None:
+    huge = "9" * 4400  # over Python's int() digit limit (4300): parsing it raised ValueError, a 500
+    assert answer(rendition(size=100), True, None, f"bytes={huge}-", None).status == 416
+    assert answer(rendition(size=100), True, None, f"bytes={huge}-{huge}", None).status == 416
+    tail = answer(rendition(size=100), True, None, f"bytes=10-{huge}", None)
+    assert (tail.status, tail.offset, tail.length) == (206, 10, 90)
+    whole = answer(rendition(size=100), True, None, f"bytes=-{huge}", None)
+    assert (whole.status, whole.offset, whole.length) == (206, 0, 100)
+    padded = answer(rendition(size=100), True, None, f"bytes={'0' * 4400}5-9", None)
+    assert (padded.status, padded.offset, padded.length) == (206, 5, 5)
+
+
 def test_if_range_with_another_tag_sends_everything() -> None:
     assert answer(rendition(), True, None, "bytes=0-9", '"other"').status == 200
     assert answer(rendition(), True, None, "bytes=0-9", f'"{SHA}"').status == 206
@@ -158,6 +171,29 @@ def test_view_recorder_drops_and_counts_when_full_and_never_blocks(tmp_path: Pat
     per_record = (time.perf_counter() - started) / 10_000
     assert recorder.pending == 100 and recorder.dropped == 9_900
     assert per_record < 50e-6  # an append, not I/O
+
+
+def test_view_recorder_rotates_and_removes_files_past_retention_but_never_its_own(tmp_path: Path) -> None:
+    views = tmp_path / "views"
+    views.mkdir()
+    stale, fresh = views / "views-1-1.jsonl", views / "views-2-2.jsonl"
+    for path in (stale, fresh):
+        path.write_text("{}\n")
+    os.utime(stale, (time.time() - 1000, time.time() - 1000))
+    recorder = ViewRecorder(views, capacity=10, flush_seconds=60, rotate_seconds=100, retention_seconds=10)
+    assert recorder.retention_seconds == 100  # never below the rotation
+    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    assert recorder.flush() == 1
+    first = recorder.path
+    assert recorder.prune() == 1 and not stale.exists() and fresh.exists()
+    os.utime(first, (time.time() - 1000, time.time() - 1000))
+    assert recorder.prune() == 0 and first.exists()  # its own file, still being written
+    recorder._started -= 200  # as if written for longer than the rotation
+    time.sleep(0.01)  # files are named by their start in milliseconds: the next one starts in another
+    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+    assert recorder.flush() == 1
+    assert recorder.path != first and recorder.path.exists() and not first.exists()  # rotated, old one pruned
+    assert recorder.removed == 2
 
 
 def test_view_recorder_survives_an_unwritable_directory(tmp_path: Path) -> None:

@@ -86,3 +86,23 @@ def test_enqueue_does_not_restart_a_done_or_queued_job(tmp_path: Path) -> None:
 def test_retry_delay_doubles_and_is_capped() -> None:
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
     assert retry_delay(40) == 300.0
+
+
+def test_only_unsigned_uploads_expire_and_open_ones_count_as_references(tmp_path: Path) -> None:
+    ledger = UploadLedger(tmp_path / "gateway.db")
+    sha, other = "aa" * 32, "bb" * 32
+    for upload_id, digest in (("stored", sha), ("prepared", sha), ("signed", sha), ("done", sha), ("b", other)):
+        ledger.add_upload(upload_id, digest, "bafy", 10, "image/png", 1, 1, None, "0xA")
+    record = {"mode": "direct", "message": {}}
+    ledger.prepare("prepared", "0xA", "t", "0xU", record)
+    ledger.prepare("signed", "0xA", "t", "0xU", record)
+    ledger.set_media_id("signed", "0x" + "11" * 32)  # signed and perhaps sent: reconcile's, never expired
+    ledger.commit("done", "0x" + "22" * 32, "abc", "0x" + "33" * 32, 7)
+    assert ledger.open_uploads_of([sha]) == 3 and ledger.open_uploads_of([sha, other]) == 4
+    assert ledger.expired(before=0) == []  # nothing is that old
+    expired = {u.upload_id for u in ledger.expired(before=2**40)}
+    assert expired == {"stored", "prepared", "b"}
+    assert ledger.remove_expired("stored") and not ledger.remove_expired("signed")
+    ledger.anchoring("prepared", "0x" + "44" * 32)  # a commit took it first
+    assert not ledger.remove_expired("prepared")
+    assert ledger.open_uploads_of([sha]) == 2 and ledger.get("stored") is None

@@ -240,9 +240,11 @@
     if (button) button.click();
   }
 
+  // Sends the held file with the signed-in wallet's bearer token (the upload service's CORS allows the header).
   // Resolves to {answer, preview} with the upload service's JSON answer and an object URL of the file for the
-  // preview, or to {error: "rejected" (a 4xx/5xx with the service's sentence) | "unreachable" | "no_file", message}.
-  function sendHeldFile(uploadUrl) {
+  // preview, or to {error: "rejected" (a 4xx/5xx: its status, the service's sentence, and the seconds of its
+  // Retry-After if any) | "unreachable" | "no_file", message}. A refused file stays held, so it can be sent again.
+  function sendHeldFile(uploadUrl, token) {
     const file = heldFile;
     if (!file) return Promise.resolve({ error: "no_file", message: "no file was chosen" });
     return new Promise((resolve) => {
@@ -275,7 +277,8 @@
           resolve({ answer: body, preview: heldPreview });
         } else {
           const detail = body && body.detail ? body.detail : xhr.statusText || "no explanation";
-          resolve({ error: "rejected", status: xhr.status, message: String(detail) });
+          const wait = xhr.getResponseHeader("Retry-After") || (body && body.retry_after) || null;
+          resolve({ error: "rejected", status: xhr.status, message: String(detail), retryAfter: wait });
         }
       });
       // A refused CORS preflight, a stopped service and a connection the service closed all land here.
@@ -285,6 +288,7 @@
       xhr.addEventListener("abort", () => resolve({ error: "aborted", message: "the upload was stopped" }));
       xhr.open("POST", `${uploadUrl}/uploads`);
       xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
       reportProgress(0);
       xhr.send(file);
     });

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from mediaproof.safe_text import printable
+
 WEI_PER_ETH = Decimal(10) ** 18
 
 
@@ -67,7 +69,7 @@ def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[s
         "first_by": short_address(str(first.get("owner") or "")),
         "first_block": str(first.get("block") or ""),
         "id": str(row.get("id") or ""),
-        "title": str(row.get("title") or "(untitled)"),
+        "title": printable(str(row.get("title") or "(untitled)")),  # from the chain: escaped, as every printer does
         "owner": owner,
         "owner_short": short_address(owner),
         "time": time_utc(row.get("time")),

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from mediaproof.safe_text import printable
+
 ZERO_ADDRESS = "0x" + "00" * 20
 TODAYS_SIGNER_NOTE = (
     "This page checks each receipt against the signer and status its cluster has in StorageTopology today; "
@@ -77,7 +79,7 @@ def report_from(raw: dict[str, Any]) -> ProofReport:
         proven=bool(raw.get("proven")),
         kind=kind,
         owner=str(raw.get("owner") or ""),
-        title=str(raw.get("title") or ""),
+        title=printable(str(raw.get("title") or "")),  # the bundle's record, from the chain: escaped
         media_id=str(raw.get("media_id") or ""),
         batch=batch,
         block=block,

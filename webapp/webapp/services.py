@@ -1,6 +1,8 @@
 """The rest of Mediaproof as the web app's backend reaches it: the indexer, upload and download services, over HTTP.
 
 Every failure becomes a ServiceUnavailable or the service's own 4xx sentence, so a page can say what went wrong.
+Every write to the upload service carries the signed-in wallet's bearer token (`Authorization: Bearer <token>`), the
+one the sign-in (state.AuthState) got from `POST /auth/session`.
 """
 
 from __future__ import annotations
@@ -24,15 +26,33 @@ SLOW_TIMEOUT = 180.0
 
 
 class ServiceUnavailable(MediaproofError, ConnectionError):
-    """A service did not answer, or answered with a server error."""
+    """A service did not answer, or answered with a server error; `retry_after` (seconds) when it said when to come
+    back (the upload service's 503 while it receives all the uploads it takes at once)."""
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class ServiceRefused(InputError):
-    """A service refused the request (4xx); `detail` is its own sentence, `status` its HTTP status."""
+    """A service refused the request (4xx); `detail` is its own sentence, `status` its HTTP status, `retry_after` the
+    seconds its `Retry-After` asked for (429)."""
 
-    def __init__(self, detail: str, status: int) -> None:
+    def __init__(self, detail: str, status: int, retry_after: int | None = None) -> None:
         super().__init__(detail)
-        self.detail, self.status = detail, status
+        self.detail, self.status, self.retry_after = detail, status, retry_after
+
+
+def retry_after(value: object) -> int | None:
+    """Whole seconds from a `Retry-After` header (or the body's `retry_after`); None when absent or not a number
+    of seconds (an HTTP date is not what our services send)."""
+    text = str(value).strip() if value is not None else ""
+    return max(1, min(int(text), 24 * 3600)) if text.isdigit() else None
+
+
+def signed_in(token: str) -> dict[str, str]:
+    """The header of a write to the upload service: the wallet's session from POST /auth/session."""
+    return {"authorization": f"Bearer {token}"}
 
 
 def is_media_key(key: str) -> bool:
@@ -93,12 +113,13 @@ def _answer(reply: httpx.Response, what: str) -> dict[str, Any]:
     except ValueError:
         body = {}
     detail = str(body.get("detail") or reply.text[:200]) if isinstance(body, dict) else reply.text[:200]
+    wait = retry_after(reply.headers.get("retry-after"))
     if reply.status_code == 404:
         raise NotRegistered(detail)
     if 400 <= reply.status_code < 500:
-        raise ServiceRefused(detail, reply.status_code)
+        raise ServiceRefused(detail, reply.status_code, wait)
     if reply.status_code >= 500 or not isinstance(body, dict):
-        raise ServiceUnavailable(f"the {what} failed ({reply.status_code}): {detail}")
+        raise ServiceUnavailable(f"the {what} failed ({reply.status_code}): {detail}", wait)
     return body
 
 
@@ -155,12 +176,47 @@ def _upload(settings: Settings, path: str) -> str:
     return settings.resolved_upload_url() + path
 
 
+def _on_behalf_of(client_ip: str) -> dict[str, str]:
+    """The browser's address, for the upload service's per-address limits on sign-ins: believed only when its
+    MEDIAPROOF_UPLOAD_TRUSTED_PROXIES names this web app's host (otherwise every sign-in counts against this host)."""
+    return {"x-forwarded-for": client_ip} if client_ip else {}
+
+
+async def sign_in_message(settings: Settings, address: str, origin: str, client_ip: str = "") -> dict[str, Any]:
+    """`POST /auth/nonce` on the page's behalf: the EIP-4361 message for `address` to sign, naming the page's own
+    `origin` (one of the upload service's MEDIAPROOF_UPLOAD_CORS_ORIGINS), with its nonce and expiry."""
+    return await _json(
+        "POST",
+        _upload(settings, "/auth/nonce"),
+        "upload service",
+        json={"address": address, "origin": origin},
+        headers=_on_behalf_of(client_ip),
+    )
+
+
+async def open_session(settings: Settings, message: str, signature: str, client_ip: str = "") -> dict[str, Any]:
+    """`POST /auth/session` with the signed message: `{token, address, expires_at}` of the wallet's session."""
+    return await _json(
+        "POST",
+        _upload(settings, "/auth/session"),
+        "upload service",
+        json={"message": message, "signature": signature},
+        headers=_on_behalf_of(client_ip),
+    )
+
+
+async def end_session(settings: Settings, token: str) -> None:
+    """`DELETE /auth/session`: the token stops working at once (signing out)."""
+    await _json("DELETE", _upload(settings, "/auth/session"), "upload service", headers=signed_in(token))
+
+
 async def wallet(settings: Settings, address: str) -> dict[str, Any]:
     return await _json("GET", _upload(settings, f"/users/{address}"), "upload service")
 
 
-async def onboarding(settings: Settings, address: str) -> dict[str, Any]:
-    return await _json("POST", _upload(settings, "/users"), "upload service", json={"owner": address})
+async def onboarding(settings: Settings, token: str) -> dict[str, Any]:
+    """MediaApp.register() for the signed-in wallet to send (the service takes the owner from the session)."""
+    return await _json("POST", _upload(settings, "/users"), "upload service", json={}, headers=signed_in(token))
 
 
 def upload_base(settings: Settings) -> str:
@@ -182,8 +238,9 @@ async def upload(settings: Settings, upload_id: str) -> dict[str, Any]:
 MODES = ("batched", "direct")
 
 
-async def prepare(settings: Settings, upload_id: str, owner: str, title: str, mode: str = "batched") -> dict[str, Any]:
-    """The record to sign: typed data whose integers are decimal strings, for eth_signTypedData_v4 as it is."""
+async def prepare(settings: Settings, token: str, upload_id: str, title: str, mode: str = "batched") -> dict[str, Any]:
+    """The record to sign: typed data whose integers are decimal strings, for eth_signTypedData_v4 as it is. Its
+    owner is the signed-in wallet (the service takes it from the session)."""
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     return await _json(
@@ -191,11 +248,12 @@ async def prepare(settings: Settings, upload_id: str, owner: str, title: str, mo
         _upload(settings, f"/uploads/{upload_id}/prepare"),
         "upload service",
         timeout=SLOW_TIMEOUT,
-        json={"owner": owner, "title": title, "mode": mode},
+        json={"title": title, "mode": mode},
+        headers=signed_in(token),
     )
 
 
-async def commit(settings: Settings, upload_id: str, signature: str) -> dict[str, Any]:
+async def commit(settings: Settings, token: str, upload_id: str, signature: str) -> dict[str, Any]:
     """Receipts, then the batch's anchor (up to the batch interval) or the direct registration: `state` is
     "committed" with the link, batch and proof bundle, or "anchoring" while its batch is still open."""
     return await _json(
@@ -204,4 +262,5 @@ async def commit(settings: Settings, upload_id: str, signature: str) -> dict[str
         "upload service",
         timeout=SLOW_TIMEOUT,
         json={"signature": signature},
+        headers=signed_in(token),
     )

@@ -1,21 +1,27 @@
 """Who is signed in: the wallet connection and Sign-In with Ethereum, shared by every page.
 
-The browser talks to the wallet (assets/mediaproof.js); this backend issues the EIP-4361 message with its own
-nonce and checks the signature before it believes an address. Imports only the app's non-UI modules.
+One wallet prompt signs the user in to the web app and to the upload service at once: the backend asks the upload
+service for a sign-in message naming this page's origin (`POST /auth/nonce`), the browser has the wallet sign it
+(assets/mediaproof.js), the backend checks the signature as the web app's own sign-in (webapp.signin) and hands it
+to the upload service (`POST /auth/session`), whose bearer token it keeps here, server-side, for this browser
+session. Every write to the upload service sends it; when the service no longer knows it (signed out elsewhere,
+expired) the user is signed out here too and asked to sign in again. Imports only the app's non-UI modules.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import DeploymentError, InputError
+from mediaproof.errors import DeploymentError, InputError, MediaproofError
+from mediaproof.settings import Settings
+from webapp import services
 from webapp.deployment import load_chain_config
-from webapp.signin import SignInChallenge, check_signature, issue_challenge
+from webapp.signin import SignInChallenge, challenge_from, check_signature
 
 
 def js_call(function: str, *args: Any) -> str:
@@ -23,12 +29,25 @@ def js_call(function: str, *args: Any) -> str:
     return f"window.mediaproof.{function}({', '.join(json.dumps(arg) for arg in args)})"
 
 
+SESSION_ENDED = "Your sign-in has ended (signed out elsewhere, or expired): sign in again."
+
+
+def upload_service_problem(exc: MediaproofError, doing: str) -> str:
+    """A sentence for a failed call to the upload service while `doing` (e.g. "sign in")."""
+    if isinstance(exc, services.ServiceRefused) and exc.status == 429:
+        wait = f"try again in {exc.retry_after} s" if exc.retry_after else "try again in a minute"
+        return f"The upload service asks you to wait before you {doing} again ({exc.detail}): {wait}."
+    if isinstance(exc, services.ServiceRefused):
+        return f"The upload service refused to let you {doing}: {exc.detail}"
+    return f"Could not {doing}: {exc}"
+
+
 class AuthState(rx.State):
     """The wallet's address once it has proven it by signing; the reason when it has not."""
 
     address: str = ""
     signed_in: bool = False
-    # "" | "busy" | "no_wallet" | "refused" | "wrong_chain" | "error": what the wallet panel explains
+    # "" | "busy" | "no_wallet" | "refused" | "wrong_chain" | "ended" | "error": what the wallet panel explains
     problem: str = ""
     detail: str = ""
     wallet_chain_id: int = 0
@@ -36,6 +55,9 @@ class AuthState(rx.State):
 
     _challenge: SignInChallenge | None = None
     _session_expires_at: datetime | None = None
+    # The upload service's bearer token for this wallet (POST /auth/session). Never sent to the page's state: the
+    # page gets it only for the one request it sends itself (its XMLHttpRequest of a file's bytes).
+    _upload_token: str = ""
 
     @rx.var
     def short_address(self) -> str:
@@ -45,6 +67,23 @@ class AuthState(rx.State):
         self.problem, self.detail = problem, detail
         self.signed_in = False
         self._challenge = None
+        self._upload_token, self._session_expires_at = "", None
+
+    def _client_ip(self) -> str:
+        return str(self.router.session.client_ip or "")
+
+    # Helpers for the pages' states (reached with `await self.get_state(AuthState)`): underscored, because Reflex
+    # makes every public method of a state an event handler.
+    def _token(self) -> str:
+        """The bearer token of a signed-in session ("" when signed out); for the pages' calls to the upload service."""
+        return self._upload_token if self.signed_in else ""
+
+    def _session_ended(self, detail: str = SESSION_ENDED) -> None:
+        """The upload service answered 401: the session is over here too, and the wallet panel says so."""
+        address = self.address
+        self.reset()
+        self._fail("ended", detail)
+        self.address = address  # the panel may still name whose sign-in ended
 
     @rx.event
     def connect(self):
@@ -53,7 +92,7 @@ class AuthState(rx.State):
         return rx.call_script(js_call("connect"), callback=AuthState.wallet_answered)
 
     @rx.event
-    def wallet_answered(self, answer: dict[str, Any]):
+    async def wallet_answered(self, answer: dict[str, Any]):
         error = answer.get("error")
         if error == "no_wallet":
             return self._fail(
@@ -77,16 +116,18 @@ class AuthState(rx.State):
                 "wrong_chain",
                 f"Your wallet is on chain {self.wallet_chain_id}; Mediaproof runs on chain {config.chain_id}.",
             )
+        origin = self.router.headers.origin
         try:
-            challenge = issue_challenge(
-                address=self.address,
-                chain_id=config.chain_id,
-                origin=self.router.headers.origin,
-                nonce=secrets.token_hex(12),
-                now=datetime.now(UTC),
+            # The message comes from the upload service, naming this page's origin: the one signature then signs
+            # in here (the same EIP-4361 check as ever) and there (a bearer session for the uploads).
+            issued = await services.sign_in_message(Settings(), self.address, origin, self._client_ip())
+            challenge = challenge_from(
+                issued, address=self.address, chain_id=config.chain_id, origin=origin, now=datetime.now(UTC)
             )
-        except InputError as exc:
-            return self._fail("error", str(exc))
+        except InputError as exc:  # the service's 4xx (ServiceRefused) too
+            return self._fail("error", upload_service_problem(exc, "sign in"))
+        except MediaproofError as exc:
+            return self._fail("error", f"Could not sign in: {exc}")
         self._challenge = challenge
         self.address = challenge.address
         self.problem, self.detail = "busy", "Sign the message in your wallet to prove this address is yours."
@@ -95,7 +136,7 @@ class AuthState(rx.State):
         )
 
     @rx.event
-    def signature_answered(self, answer: dict[str, Any]):
+    async def signature_answered(self, answer: dict[str, Any]):
         challenge = self._challenge
         if challenge is None:
             return self._fail("error", "No sign-in was in progress: press Sign in again.")
@@ -104,14 +145,23 @@ class AuthState(rx.State):
             return self._fail("refused", "You declined to sign the sign-in message, so you are not signed in.")
         if error:
             return self._fail("error", f"The wallet failed to sign: {answer.get('message', error)}")
+        message, signature = str(answer.get("message", "")), str(answer.get("signature", ""))
         try:
-            self.address = check_signature(
-                challenge, str(answer.get("message", "")), str(answer.get("signature", "")), datetime.now(UTC)
-            )
+            address = check_signature(challenge, message, signature, datetime.now(UTC))
+            session = await services.open_session(Settings(), message, signature, self._client_ip())
+        except services.ServiceRefused as exc:
+            return self._fail("error", upload_service_problem(exc, "sign in"))
         except InputError as exc:
             return self._fail("error", str(exc))
+        except MediaproofError as exc:
+            return self._fail("error", f"Could not sign in: {exc}")
+        if str(session.get("address", "")).lower() != address.lower() or not session.get("token"):
+            return self._fail("error", "The upload service opened a session for another address: sign in again.")
         self._challenge = None
-        self._session_expires_at = challenge.expires_at
+        self._upload_token = str(session["token"])
+        # The web app's sign-in lasts as long as the upload service's session (the message itself expires in minutes).
+        self._session_expires_at = datetime.fromtimestamp(int(session["expires_at"]), UTC)
+        self.address = address
         self.signed_in = True
         self.problem, self.detail = "", ""
 
@@ -145,22 +195,32 @@ class AuthState(rx.State):
             return rx.call_script(js_call("currentAccount"), callback=AuthState.still_signed_in)
 
     @rx.event
-    def still_signed_in(self, answer: dict[str, Any]):
+    async def still_signed_in(self, answer: dict[str, Any]):
         address = str(answer.get("address") or "")
         chain_id = int(answer.get("chainId") or 0)
         if address.lower() == self.address.lower() and chain_id == self.expected_chain_id:
             return
+        await self._end_upload_session()
         self.reset()
-        self.problem = "error"
-        self.detail = "Your wallet switched to another account or chain, so you were signed out: sign in again."
+        self._fail("error", "Your wallet switched to another account or chain, so you were signed out: sign in again.")
+
+    async def _end_upload_session(self) -> None:
+        """Signing out here signs out at the upload service too: the token stops working at once."""
+        token, self._upload_token = self._upload_token, ""
+        if token:
+            # Already ended there (401), or the service is away: the token is forgotten here either way.
+            with contextlib.suppress(MediaproofError):
+                await services.end_session(Settings(), token)
 
     @rx.event
-    def sign_out(self):
+    async def sign_out(self):
+        await self._end_upload_session()
         self.reset()
+        self._fail("", "")
 
     @rx.event
     def expire_session(self):
-        """Run on every page load: a session ends at the expiry the user signed."""
+        """Run on every page load: a session ends when the upload service's session does."""
         if self.signed_in and (self._session_expires_at is None or datetime.now(UTC) >= self._session_expires_at):
             self.reset()
-            self.problem, self.detail = "error", "Your sign-in has expired: sign in again."
+            self._fail("ended", "Your sign-in has expired: sign in again.")

@@ -64,10 +64,16 @@ def wallet_problem_panel() -> rx.Component:
                 AuthState.problem,
                 ("busy", "loader"),
                 ("wrong_chain", "link-2-off"),
+                ("ended", "log-in"),
                 "triangle-alert",
             ),
             color_scheme=rx.match(
-                AuthState.problem, ("busy", "blue"), ("refused", "amber"), ("wrong_chain", "amber"), "red"
+                AuthState.problem,
+                ("busy", "blue"),
+                ("refused", "amber"),
+                ("wrong_chain", "amber"),
+                ("ended", "amber"),
+                "red",
             ),
             id="wallet-problem",
             data_problem=AuthState.problem,

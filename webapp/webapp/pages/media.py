@@ -15,6 +15,7 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
+from mediaproof.safe_text import printable
 from mediaproof.settings import Settings
 from webapp import services
 from webapp.components.empty_state import empty_state
@@ -155,7 +156,7 @@ class MediaState(rx.State):
         self.short_id = str(detail.get("short_id") or "") or (key if services.is_short_id(key) else "")
         self.short_id = self.short_id or services.known_links.short_id(detail)
         self.media_id = str(detail.get("id") or "")
-        self.title = str(detail.get("title") or "(untitled)")
+        self.title = printable(str(detail.get("title") or "(untitled)"))  # from the chain: escaped
         self.owner = str(detail.get("owner") or "")
         self.owner_short = short_address(self.owner)
         self.time = utc_seconds(detail.get("time"))

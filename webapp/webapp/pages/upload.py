@@ -8,12 +8,20 @@ signature leaves only stored bytes that no record points to.
 Batched (the default) needs nothing but a signature: the service anchors the record with others in its next batch
 (within the batch interval, 2 s by default) and answers the link, the batch and the proof bundle. Direct registers it
 in its own transaction, paid from the wallet's deposit, so it needs a Mediaproof account first.
+
+Every write (the page's POST /uploads, and this backend's prepare, commit and POST /users) carries the signed-in
+wallet's bearer token. The service's refusals each get their sentence: 401, the sign-in ended (sign in again, the
+file is still held, send it again); 403, not this wallet's or not from this origin; 429 and 503, wait as its
+Retry-After asks (the page counts down and sends the file again by itself); 408, the transfer stalled (send again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +34,7 @@ from webapp import services
 from webapp.components.layout import page_shell
 from webapp.media_rows import ether, human_size, kind_of, short_address, time_utc
 from webapp.proof_reports import bundle_data_url, where_proven
-from webapp.state import AuthState, js_call
+from webapp.state import AuthState, js_call, upload_service_problem
 
 UPLOAD_ID = "media-upload"
 # A commit answers once its batch is anchored; if the batch was still open, GET /uploads/{id} says when it is.
@@ -45,6 +53,52 @@ ACCEPT = {
     "video/quicktime": [".mov"],
     "video/webm": [".webm"],
 }
+
+
+# Seconds to wait on a 429/503 that names no Retry-After (the upload service always names one).
+DEFAULT_WAIT_SECONDS = 10
+# The service's own "…: try again in N s[, or …]": the page says when it sends again itself.
+_TRY_AGAIN = re.compile(r"\s*[:;,.]?\s*try again in \d+ s\b.*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the page does when the upload service did not take a file: `kind` is "signed_out" (sign in again, then
+    send it again), "wait" (send it again by itself after `wait` seconds), "stalled" or "failed" or "unreachable"
+    (the file stays held: send it again), or "refused" (choose another file)."""
+
+    kind: str
+    sentence: str
+    wait: int = 0
+
+
+def upload_refusal(name: str, status: int, detail: str, retry_after: object = None) -> Refusal:
+    """The words and the next step for the upload service's answer `status` (0: it could not be reached) to the
+    page's POST /uploads of the file `name`."""
+    detail = detail.strip().rstrip(".") or "no explanation"
+    if status == 0:
+        return Refusal("unreachable", f"{name} was not uploaded: {detail}. Send it again once the service is back.")
+    if status == 401:
+        return Refusal(
+            "signed_out",
+            f"{name} was not uploaded: your sign-in has ended (signed out or expired). Sign in again (top right), "
+            "then send it again: the file is still here.",
+        )
+    if status in (429, 503):
+        reason = _TRY_AGAIN.sub("", detail) or "it takes no more uploads from you right now"
+        opening = "The upload service asks you to wait" if status == 429 else "The upload service is busy"
+        wait = services.retry_after(retry_after) or DEFAULT_WAIT_SECONDS
+        return Refusal("wait", f"{opening}: {reason}.", wait)
+    if status == 408:
+        return Refusal(
+            "stalled",
+            f"The upload of {name} stalled, so the upload service stopped waiting for it ({detail}). Send it again.",
+        )
+    if status == 403:
+        return Refusal("refused", f"The upload service refused {name}: {detail}.")
+    if status >= 500:
+        return Refusal("failed", f"The upload service could not store {name} ({status}: {detail}). Send it again.")
+    return Refusal("refused", f"The upload service did not accept {name}: {detail}.")
 
 
 def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
@@ -72,7 +126,8 @@ def _rejection_message(rejected: list[dict[str, Any]], limit: int) -> str:
 
 
 class UploadState(rx.State):
-    # "pick" | "sending" | "review" | "preparing" | "record" | "signing" | "registering" | "anchoring" | "done"
+    # "pick" | "sending" | "held" (not taken: send again) | "waiting" (for Retry-After, then sent again) | "review" |
+    # "preparing" | "record" | "signing" | "registering" | "anchoring" | "done"
     stage: str = "pick"
     mode: str = "batched"  # how it is proven: "batched" (default) | "direct"
     progress: int = 0
@@ -93,9 +148,31 @@ class UploadState(rx.State):
     account_detail: str = ""
     deposit: str = ""
     max_bytes: int = 0
+    # While waiting as the upload service asked (429/503): why, the seconds it asked for, and the seconds left.
+    wait_reason: str = ""
+    wait_seconds: int = 0
+    wait_left: int = 0
 
     _upload_id: str = ""
     _typed_json: str = ""
+    _wait_round: int = 0  # a countdown stops when a newer wait, a resend or a start over moved on
+
+    async def _token(self) -> str:
+        """The signed-in wallet's bearer token for the upload service ("" when signed out)."""
+        return (await self.get_state(AuthState))._token()
+
+    async def _explain(self, exc: MediaproofError, doing: str, then: str) -> str:
+        """A sentence for a failed call to the upload service while `doing`; a 401 also signs out (the session
+        is over), and the sentence says to sign in again and then `then`."""
+        if isinstance(exc, services.ServiceRefused) and exc.status == 401:
+            (await self.get_state(AuthState))._session_ended()
+            return (
+                f"Your sign-in has ended (signed out or expired), so the upload service would not {doing}. "
+                f"Sign in again (top right), then {then}."
+            )
+        if isinstance(exc, services.ServiceUnavailable) and exc.retry_after:
+            return f"The upload service is busy and could not {doing}: {exc}. Try again in {exc.retry_after} s."
+        return upload_service_problem(exc, doing)
 
     @rx.var
     def max_size_text(self) -> str:
@@ -135,9 +212,9 @@ class UploadState(rx.State):
             self.account_detail = "Sign in first."
             return
         try:
-            onboarding = await services.onboarding(Settings(), auth.address)
+            onboarding = await services.onboarding(Settings(), auth._token())
         except MediaproofError as exc:
-            self.account_detail = f"Registration could not start: {exc}"
+            self.account_detail = await self._explain(exc, "start your registration", "create the account")
             return
         if onboarding.get("registered"):
             self.account = "ready"
@@ -177,7 +254,7 @@ class UploadState(rx.State):
             self.progress = max(0, min(100, int(percent or 0)))
 
     @rx.event
-    def picked(self, file: dict[str, Any]):
+    async def picked(self, file: dict[str, Any]):
         """The drop zone accepted a file and the page holds it; the page sends it on to the upload service."""
         settings = Settings()
         self.error, self.result, self.record = "", {}, {}
@@ -191,8 +268,43 @@ class UploadState(rx.State):
         if size == 0:
             self.stage, self.error = "pick", f"{name} is empty."
             return
-        self.stage, self.progress, self.file_name = "sending", 0, name
-        return rx.call_script(js_call("sendHeldFile", services.upload_base(settings)), callback=UploadState.stored)
+        self.file_name = name
+        return await self._send()
+
+    async def _send(self):
+        """The page sends the held file with the wallet's bearer token; its answer comes to `stored`."""
+        token = await self._token()
+        if not token:
+            self.stage = "held"
+            self.error = f"Sign in with your wallet first (top right), then send {self.file_name}."
+            return None
+        self._wait_round += 1
+        self.stage, self.progress, self.error = "sending", 0, ""
+        return rx.call_script(
+            js_call("sendHeldFile", services.upload_base(Settings()), token), callback=UploadState.stored
+        )
+
+    @rx.event
+    async def resend(self):
+        """Send the held file again: after signing in again, after a stall, or once a wait is over."""
+        if self.stage in ("held", "waiting"):
+            return await self._send()
+
+    @rx.event(background=True)
+    async def count_down(self, round_: int):
+        """Counts the wait the upload service asked for, then sends the file again (unless the page moved on)."""
+        loop = asyncio.get_running_loop()
+        async with self:
+            deadline = loop.time() + self.wait_seconds
+        while True:
+            await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+            async with self:
+                if self.stage != "waiting" or self._wait_round != round_:
+                    return
+                self.wait_left = max(0, math.ceil(deadline - loop.time()))
+                if self.wait_left == 0:
+                    break
+        yield UploadState.resend
 
     @rx.event
     async def stored(self, sent: dict[str, Any]):
@@ -200,9 +312,21 @@ class UploadState(rx.State):
         if self.stage != "sending":  # started over meanwhile
             return
         error = sent.get("error")
-        if error == "rejected":
-            self.stage = "pick"
-            self.error = f"The upload service did not accept {self.file_name}: {sent.get('message')}"
+        if error in ("rejected", "unreachable"):
+            status = int(sent.get("status") or 0) if error == "rejected" else 0
+            refusal = upload_refusal(self.file_name, status, str(sent.get("message") or ""), sent.get("retryAfter"))
+            if refusal.kind == "signed_out":
+                (await self.get_state(AuthState))._session_ended()
+            if refusal.kind == "wait":
+                self._wait_round += 1
+                self.stage, self.error = "waiting", ""
+                self.wait_reason, self.wait_seconds, self.wait_left = refusal.sentence, refusal.wait, refusal.wait
+                return UploadState.count_down(self._wait_round)
+            self.stage = "pick" if refusal.kind == "refused" else "held"
+            self.error = refusal.sentence
+            return
+        if error == "no_file":
+            self.stage, self.error = "pick", f"This page no longer holds {self.file_name}: choose it again."
             return
         if error:
             self.stage, self.error = "pick", f"{self.file_name} was not uploaded: {sent.get('message') or error}."
@@ -241,6 +365,8 @@ class UploadState(rx.State):
     def start_over(self):
         self.stage, self.progress, self.error, self.title, self.preview_url = "pick", 0, "", "", ""
         self.record, self.result, self._upload_id, self._typed_json = {}, {}, "", ""
+        self.wait_reason, self.wait_seconds, self.wait_left = "", 0, 0
+        self._wait_round += 1
         return rx.call_script(js_call("forgetHeldFile"))
 
     # --- the record: prepared by the service, read by the user, signed in the wallet ---
@@ -263,9 +389,10 @@ class UploadState(rx.State):
         self.stage, self.error = "preparing", ""
         yield
         try:
-            prepared = await services.prepare(Settings(), self._upload_id, auth.address, self.title.strip(), self.mode)
+            prepared = await services.prepare(Settings(), auth._token(), self._upload_id, self.title.strip(), self.mode)
         except MediaproofError as exc:
-            self.stage, self.error = "review", f"The record could not be prepared: {exc}"
+            then = "press Continue again: the file is still stored"
+            self.stage, self.error = "review", await self._explain(exc, "prepare the record", then)
             return
         typed = prepared["typed_data"]
         message = typed["message"]
@@ -318,7 +445,11 @@ class UploadState(rx.State):
         yield
         settings = Settings()
         try:
-            done = await services.commit(settings, self._upload_id, str(answer.get("signature")))
+            done = await services.commit(settings, await self._token(), self._upload_id, str(answer.get("signature")))
+        except services.ServiceRefused as exc:
+            then = "sign the record again (nothing was registered)"
+            self.stage, self.error = "record", await self._explain(exc, "register it", then)
+            return
         except MediaproofError as exc:
             self.stage, self.error = "record", f"The registration failed, nothing was registered: {exc}"
             return
@@ -744,6 +875,67 @@ def _sending() -> rx.Component:
     )
 
 
+def _held() -> rx.Component:
+    """A file the page still holds after the service did not take it (the reason is in the error above it)."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("file-up", size=18, color=rx.color("accent", 9)),
+                rx.text(UploadState.file_name, weight="medium"),
+                rx.text("is still in this page, not uploaded yet.", size="2", color=rx.color("gray", 11)),
+                align="center",
+                spacing="2",
+                flex_wrap="wrap",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("upload", size=16),
+                    "Send ",
+                    UploadState.file_name,
+                    on_click=UploadState.resend,
+                    disabled=~AuthState.signed_in,
+                    id="upload-resend",
+                ),
+                rx.button("Choose another file", on_click=UploadState.start_over, variant="soft", color_scheme="gray"),
+                flex_wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="upload-held",
+    )
+
+
+def _waiting() -> rx.Component:
+    """The wait the upload service asked for (429/503 with Retry-After), counted down; then the page sends again."""
+    return rx.callout(
+        rx.vstack(
+            rx.text(UploadState.wait_reason, id="upload-wait-reason"),
+            rx.hstack(
+                rx.spinner(size="1"),
+                rx.text(
+                    UploadState.file_name,
+                    " is sent again by itself in ",
+                    UploadState.wait_left,
+                    " s.",
+                    id="upload-wait-left",
+                ),
+                align="center",
+                spacing="2",
+            ),
+            rx.button("Cancel", on_click=UploadState.start_over, variant="soft", color_scheme="gray", size="1"),
+            spacing="2",
+            align="start",
+        ),
+        icon="clock",
+        color_scheme="amber",
+        id="upload-wait",
+        data_wait=UploadState.wait_seconds,
+        width="100%",
+    )
+
+
 def upload_page() -> rx.Component:
     return page_shell(
         "Upload",
@@ -756,10 +948,13 @@ def upload_page() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
-            rx.callout(
-                "Sign in with your wallet (top right) to register what you upload.",
-                icon="wallet",
-                id="upload-signed-out",
+            rx.cond(
+                UploadState.stage != "held",  # a held file's error already says to sign in
+                rx.callout(
+                    "Sign in with your wallet (top right) to upload and register media.",
+                    icon="wallet",
+                    id="upload-signed-out",
+                ),
             ),
         ),
         rx.cond(
@@ -770,6 +965,8 @@ def upload_page() -> rx.Component:
             UploadState.stage,
             ("pick", _drop_zone()),
             ("sending", _sending()),
+            ("held", _held()),
+            ("waiting", _waiting()),
             ("review", _review()),
             ("preparing", _review()),
             ("done", _result()),
