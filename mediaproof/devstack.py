@@ -32,6 +32,7 @@ from mediaproof.deployment import (
     Deployment,
     deploy,
     read_deployment,
+    with_project_registry,
     write_deployment,
 )
 from mediaproof.errors import DeploymentError, MediaproofError
@@ -319,9 +320,10 @@ class LocalStack:
         for approved, approve, account in roles:
             if not approved(account).call():
                 chain.transact(admin, approve(account, True))
-        if len(entries) == len(existing.clusters):
+        # A deployment from before projects existed gets its ProjectRegistry (nothing else changes).
+        updated = with_project_registry(chain.w3, admin, replace(existing, clusters=tuple(entries)))
+        if updated == existing:
             return existing
-        updated = replace(existing, clusters=tuple(entries))
         write_deployment(self.deployment_file, updated)
         return updated
 

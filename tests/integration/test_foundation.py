@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,8 @@ from eth_account import Account
 from PIL import Image
 
 from mediaproof.anvil import AnvilNode
+from mediaproof.chain import connect
+from mediaproof.deployment import read_deployment, write_deployment
 from mediaproof.devstack import LocalStack
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from tests.integration.stack import cli_env, stack_settings
@@ -106,7 +109,16 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     assert still_first["owner"] == FIRST and still_first["media_id"] == record["media_id"]
 
     stack.stop()
+    # A deployment file from before projects existed: the restart adds a ProjectRegistry and keeps the rest.
+    older = read_deployment(stack.deployment_file)
+    contracts = {name: address for name, address in older.contracts.items() if name != "ProjectRegistry"}
+    write_deployment(stack.deployment_file, replace(older, contracts=contracts))
     stack.start()
+    upgraded = read_deployment(stack.deployment_file)
+    assert {name: upgraded.contracts[name] for name in contracts} == contracts
+    registry = upgraded.contracts["ProjectRegistry"]
+    assert registry != older.contracts["ProjectRegistry"]
+    assert len(connect(stack.anvil.url).eth.get_code(registry)) > 0
     after_restart = verify_until(settings, photo)
     assert after_restart["media_id"] == record["media_id"]
     # the bytes survived the restart on the cluster's IPFS node, too
