@@ -18,7 +18,8 @@ from mediaproof.processes import port_open
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SUITE = Path(__file__).resolve().parent
-RUN_TIMEOUT_SECONDS = 540
+# A guard against a hung run, not a speed limit: the suite takes ~4-8 min here, longer with the other core busy.
+RUN_TIMEOUT_SECONDS = 1500
 
 
 def anvil_path() -> str:
