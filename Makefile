@@ -9,7 +9,7 @@ SOLC_VERSION := 0.8.28
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 UV_VERSION := 0.13.8
 
-.PHONY: install web-install up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
+.PHONY: install web-install web-venv up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
 
 install: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
@@ -52,13 +52,20 @@ test-fast: install
 web-install:
 	bash tooling/web_setup.sh
 
+# Only .venv-web (no browser, no bun): what `make lint` needs to type-check webapp/ against Reflex.
+web-venv:
+	bash tooling/web_setup.sh --venv-only
+
 test-e2e: install web-install
 	.venv-web/bin/pytest -q tests/e2e
 
-lint: install
+# ruff covers the whole tree. mypy runs twice with pyproject's settings: mediaproof/ and indexer/ against .venv, the
+# web app against .venv-web's packages (Reflex), which is where it runs.
+lint: install web-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --python-executable .venv-web/bin/python webapp/webapp
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the web app needs on a fresh machine, and nothing twice: Debian's Chromium (browser tests),
 # the web app's own Python environment .venv-web (Reflex cannot share .venv with Ape), and bun for Reflex's build.
-# Usage: tooling/web_setup.sh        (from anywhere; `make` calls it)
+# Usage: tooling/web_setup.sh [--venv-only]   (from anywhere; `make` calls it; --venv-only: just .venv-web)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,18 +13,6 @@ BUN_DIR="tooling/web"
 
 say() { printf '== web setup: %s\n' "$*"; }
 
-# Chromium from Debian: Playwright's own browser download needs the internet (never `playwright install`).
-if [[ ! -x /usr/bin/chromium ]]; then
-  say "installing Debian chromium"
-  SUDO=""
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "chromium is missing: run 'apt-get install -y chromium' as root" >&2; exit 1; }
-    SUDO="sudo"
-  fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
-
 command -v uv >/dev/null || "$PYTHON" -m pip install -q "uv==$UV_VERSION"
 
 # The stamp is newer than every input once an install has finished; a changed pin re-syncs.
@@ -35,6 +23,24 @@ if [[ ! -f "$VENV/.installed" || requirements/web.txt -nt "$VENV/.installed" || 
   # The app imports mediaproof's settings and errors (pure, pydantic only); no dependencies, they are Ape's.
   VIRTUAL_ENV="$VENV" uv pip install -q --no-deps -e .
   touch "$VENV/.installed"
+fi
+
+# `make lint` type-checks webapp/ against this environment and needs nothing else.
+if [[ "${1:-}" == "--venv-only" ]]; then
+  say "ready ($VENV)"
+  exit 0
+fi
+
+# Chromium from Debian: Playwright's own browser download needs the internet (never `playwright install`).
+if [[ ! -x /usr/bin/chromium ]]; then
+  say "installing Debian chromium"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "chromium is missing: run 'apt-get install -y chromium' as root" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 # bun from npm, because Reflex's own download of it needs the internet. --ignore-scripts skips bun's

@@ -4,7 +4,7 @@ who proved the bytes first when the card is a later registration of them."""
 import reflex as rx
 
 
-def _thumbnail(card: rx.Var) -> rx.Component:
+def _thumbnail(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.cond(
         card["thumb"] != "",
         rx.image(
@@ -25,7 +25,7 @@ def _thumbnail(card: rx.Var) -> rx.Component:
     )
 
 
-def media_card(card: rx.Var) -> rx.Component:
+def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.link(
         rx.card(
             rx.inset(
@@ -81,7 +81,7 @@ def loading_grid(**props) -> rx.Component:
     )
 
 
-def error_callout(message: rx.Var, retry, **props) -> rx.Component:
+def error_callout(message: rx.Var | str, retry, **props) -> rx.Component:
     return rx.callout(
         rx.hstack(
             rx.text(message),

@@ -3,10 +3,10 @@ outcome, and each storage receipt against its cluster."""
 
 import reflex as rx
 
-from webapp.proof_reports import TODAYS_SIGNER_NOTE
+from webapp.proof_reports import TODAYS_SIGNER_NOTE, CheckLine, ProofReport, ReceiptLine
 
 
-def _check_line(check: rx.Var) -> rx.Component:
+def _check_line(check: rx.vars.ObjectVar[CheckLine]) -> rx.Component:
     return rx.hstack(
         rx.cond(
             check.ok,
@@ -26,7 +26,7 @@ def _check_line(check: rx.Var) -> rx.Component:
     )
 
 
-def _receipt_line(receipt: rx.Var) -> rx.Component:
+def _receipt_line(receipt: rx.vars.ObjectVar[ReceiptLine]) -> rx.Component:
     return rx.hstack(
         rx.badge("cluster ", receipt.cluster),
         rx.badge(
@@ -47,7 +47,7 @@ def todays_signer_note(**props) -> rx.Component:
     return rx.text(TODAYS_SIGNER_NOTE, size="1", color=rx.color("gray", 10), class_name="todays-signer-note", **props)
 
 
-def proof_report_card(report: rx.Var) -> rx.Component:
+def proof_report_card(report: rx.vars.ObjectVar[ProofReport]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(

@@ -15,7 +15,7 @@ STATUS_COLORS = {"active": "green", "draining": "amber", "down": "red"}
 
 
 class ClustersState(rx.State):
-    rows: list[dict[str, str]] = rx.field(default_factory=list)
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loaded: bool = False
     error: str = ""
 
@@ -42,7 +42,7 @@ class ClustersState(rx.State):
         self.loaded = True
 
 
-def _cluster_card(row: rx.Var) -> rx.Component:
+def _cluster_card(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(

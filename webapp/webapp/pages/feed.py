@@ -16,7 +16,7 @@ PAGE_SIZE = 24
 
 
 class FeedState(rx.State):
-    cards: list[dict[str, str]] = rx.field(default_factory=list)
+    cards: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: bool = False
     loaded: bool = False
     error: str = ""

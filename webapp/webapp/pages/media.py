@@ -51,7 +51,7 @@ class MediaState(rx.State):
     media_type: str = ""
     kind: str = ""  # image · video · file: how the page shows the bytes
     size_text: str = ""
-    variant_names: list[str] = rx.field(default_factory=list)
+    variant_names: rx.Field[list[str]] = rx.field(default_factory=list)
     # the proof
     proof_kind: str = ""  # batched · direct
     batch: int = 0
@@ -62,7 +62,7 @@ class MediaState(rx.State):
     first_owner: str = ""
     first_block: int = 0
     first_link: str = ""
-    receipts: list[dict[str, str]] = rx.field(default_factory=list)
+    receipts: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     bundle_url: str = ""  # data: URL of the proof bundle (mediaproof-proof-v1)
     bundle_name: str = ""
     bundle_error: str = ""
@@ -71,7 +71,7 @@ class MediaState(rx.State):
     # "" | "checking" | "proven" | "failed" | "error"
     verify_status: str = ""
     verify_detail: str = ""
-    verify_reports: list[ProofReport] = rx.field(default_factory=list)
+    verify_reports: rx.Field[list[ProofReport]] = rx.field(default_factory=list)
 
     _bundle: dict[str, Any] = {}  # noqa: RUF012
     _tag: str = ""
@@ -311,7 +311,7 @@ def _viewer() -> rx.Component:
     )
 
 
-def _fact(label: str, value: rx.Var | str, field_id: str) -> rx.Component:
+def _fact(label: str, value: rx.Var | str | int, field_id: str) -> rx.Component:
     return rx.data_list.item(
         rx.data_list.label(label),
         rx.data_list.value(rx.code(value, id=field_id, word_break="break-all")),
@@ -325,7 +325,7 @@ def _text_fact(label: str, value: rx.Var | str, field_id: str) -> rx.Component:
     )
 
 
-def _receipt(receipt: rx.Var) -> rx.Component:
+def _receipt(receipt: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.badge("cluster ", receipt["cluster"]),
         rx.badge(receipt["status"], color_scheme=receipt["color"], class_name="receipt-status"),

@@ -27,7 +27,7 @@ class ProfileState(rx.State):
     # "loading" | "found" | "unregistered" | "bad_address" | "error"
     status: str = "loading"
     error: str = ""
-    cards: list[dict[str, str]] = rx.field(default_factory=list)
+    cards: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     media_count: int = 0
     joined: str = ""
     user_contract: str = ""

@@ -17,7 +17,7 @@ class SearchState(rx.State):
     query: str = ""
     # the query the shown results answer, so a slow answer to an older query never replaces a newer one
     answered: str = ""
-    cards: list[dict[str, str]] = rx.field(default_factory=list)
+    cards: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     searching: bool = False
     error: str = ""
 
@@ -60,7 +60,7 @@ def search_page() -> rx.Component:
             rx.input.slot(rx.cond(SearchState.searching, rx.spinner(size="1"))),
             placeholder="Search titles…",
             default_value=SearchState.query,
-            on_change=SearchState.type_query.debounce(250),
+            on_change=SearchState.type_query.debounce(250),  # type: ignore[attr-defined]
             size="3",
             width="100%",
             id="search-input",

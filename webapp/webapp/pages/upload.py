@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec, parse_args_spec
 from reflex_components_core.core.upload import Upload
 
 from mediaproof.errors import MediaproofError
@@ -141,8 +142,8 @@ class UploadState(rx.State):
     sha256: str = ""
     deduplicated: bool = False
     title: str = ""
-    record: dict[str, str] = rx.field(default_factory=dict)
-    result: dict[str, str] = rx.field(default_factory=dict)
+    record: dict[str, str] = rx.field(default_factory=dict)  # type: ignore[assignment]
+    result: dict[str, str] = rx.field(default_factory=dict)  # type: ignore[assignment]
     # the signed-in wallet's Mediaproof account: "" (not asked) | "checking" | "none" | "registering" | "ready"
     account: str = ""
     account_detail: str = ""
@@ -321,7 +322,7 @@ class UploadState(rx.State):
                 self._wait_round += 1
                 self.stage, self.error = "waiting", ""
                 self.wait_reason, self.wait_seconds, self.wait_left = refusal.sentence, refusal.wait, refusal.wait
-                return UploadState.count_down(self._wait_round)
+                return UploadState.count_down(self._wait_round)  # type: ignore[misc]
             self.stage = "pick" if refusal.kind == "refused" else "held"
             self.error = refusal.sentence
             return
@@ -331,7 +332,9 @@ class UploadState(rx.State):
         if error:
             self.stage, self.error = "pick", f"{self.file_name} was not uploaded: {sent.get('message') or error}."
             return
-        answer = sent.get("answer") if isinstance(sent.get("answer"), dict) else {}
+        answer = sent.get("answer")
+        if not isinstance(answer, dict):
+            answer = {}
         try:
             # The service's own record of it, not the page's word: what prepare will put in the signed record.
             stored = await services.upload(Settings(), str(answer.get("upload_id") or ""))
@@ -587,7 +590,7 @@ def _account_step() -> rx.Component:
     )
 
 
-def _rejections_as_plain_data(rejected: rx.Var) -> rx.event.EventSpec:
+def _rejections_as_plain_data(rejected: rx.Var) -> EventSpec:
     """Only names and reason codes go to the backend: the rejected File itself would travel over the websocket as a
     binary attachment (megabytes, for a file refused as too large)."""
     plain = (
@@ -603,26 +606,28 @@ def _rejections_as_plain_data(rejected: rx.Var) -> rx.event.EventSpec:
             )
         )
     )  # fmt: skip
-    return UploadState.rejected(plain)
+    return UploadState.rejected(plain)  # type: ignore[operator]
 
 
-def _hold_in_page() -> rx.event.EventSpec:
+def _hold_in_page() -> EventSpec:
     """The accepted file stays in the page (mediaproof.js holds it for its XMLHttpRequest); only its name, size and
     type reach the backend."""
     # Reflex 0.10.1 nests the events of a lambda given to rx.upload's on_drop one list too deep, so the handler is
     # called here on the Var that names the dropped files in the compiled drop handler.
     drop_spec = Upload.get_event_triggers()["on_drop"]
-    files = rx.event.parse_args_spec(drop_spec[0] if isinstance(drop_spec, tuple) else drop_spec)[0][0]
-    held = rx.Var(
+    files = parse_args_spec(drop_spec[0] if isinstance(drop_spec, tuple) else drop_spec)[0][0]
+    held: rx.Var = rx.Var(
         _js_expr=f"window.mediaproof.holdFile({files!s})", _var_type=dict, _var_data=files._get_all_var_data()
     )
-    return UploadState.picked(held)
+    return UploadState.picked(held)  # type: ignore[operator]
 
 
 def _progress_report() -> rx.Component:
     """Clicked by mediaproof.js on each progress report of the transfer it runs: reads the percentage from there."""
     return rx.el.button(
-        on_click=UploadState.sending_progress(rx.Var(_js_expr="window.mediaproof.uploadProgress()", _var_type=int)),
+        on_click=UploadState.sending_progress(  # type: ignore[operator]
+            rx.Var(_js_expr="window.mediaproof.uploadProgress()", _var_type=int)
+        ),
         id="upload-progress-report",
         type="button",
         hidden=True,

@@ -44,7 +44,7 @@ class VerifyState(rx.State):
     config_error: str = ""
     bundle_file: str = ""  # the name of the bundle file the user gave, if any
     bundle_error: str = ""
-    reports: list[ProofReport] = rx.field(default_factory=list)
+    reports: rx.Field[list[ProofReport]] = rx.field(default_factory=list)
 
     _file_bundles: list[dict[str, Any]] = []  # noqa: RUF012
     _tag: str = ""
