@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Administered} from "./base/Administered.sol";
 import {IMediaApp} from "./interfaces/IMediaApp.sol";
 import {IUserMedia} from "./interfaces/IUserMedia.sol";
 import {MediaRecord, Proof} from "./types/MediaTypes.sol";
@@ -13,7 +13,7 @@ import {OwnerSignature} from "./libraries/OwnerSignature.sol";
 import {UserMedia} from "./UserMedia.sol";
 
 /// @title MediaApp: user directory, UserMedia factory, deposits, batch anchors and the global proof index
-contract MediaApp is IMediaApp, EIP712, Ownable2Step {
+contract MediaApp is IMediaApp, EIP712, Administered {
     /// @dev The earliest proof of some bytes in one slot (a direct registration writes one per file).
     struct StoredProof {
         address owner;
@@ -54,7 +54,7 @@ contract MediaApp is IMediaApp, EIP712, Ownable2Step {
     /// @param admin_ sets relayers, sequencers and the minimum deposit (two-step handover)
     constructor(address topology_, uint256 minimumDeposit_, uint64 withdrawalDelay_, address admin_)
         EIP712("Mediaproof", "1")
-        Ownable(admin_)
+        Administered(admin_)
     {
         if (topology_ == address(0)) revert MediaAppZeroAddress();
         _topology = topology_;
@@ -114,15 +114,13 @@ contract MediaApp is IMediaApp, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IMediaApp
-    function setRelayer(address relayer, bool allowed) external onlyOwner {
-        if (relayer == address(0)) revert MediaAppZeroAddress();
+    function setRelayer(address relayer, bool allowed) external onlyOwner nonZeroAccount(relayer) {
         _relayers[relayer] = allowed;
         emit RelayerSet(relayer, allowed);
     }
 
     /// @inheritdoc IMediaApp
-    function setSequencer(address sequencer, bool allowed) external onlyOwner {
-        if (sequencer == address(0)) revert MediaAppZeroAddress();
+    function setSequencer(address sequencer, bool allowed) external onlyOwner nonZeroAccount(sequencer) {
         _sequencers[sequencer] = allowed;
         emit SequencerSet(sequencer, allowed);
     }
@@ -130,11 +128,6 @@ contract MediaApp is IMediaApp, EIP712, Ownable2Step {
     /// @inheritdoc IMediaApp
     function setMinimumDeposit(uint256 minimumDeposit_) external onlyOwner {
         _setMinimumDeposit(minimumDeposit_);
-    }
-
-    /// @notice Always reverts: the app must keep an admin (hand over with transferOwnership + acceptOwnership).
-    function renounceOwnership() public view override onlyOwner {
-        revert MediaAppCannotRenounce();
     }
 
     /// @inheritdoc IMediaApp
@@ -315,6 +308,14 @@ contract MediaApp is IMediaApp, EIP712, Ownable2Step {
     /// @inheritdoc IMediaApp
     function implementation() external view returns (address) {
         return _implementation;
+    }
+
+    function _revertCannotRenounce() internal pure override {
+        revert MediaAppCannotRenounce();
+    }
+
+    function _revertZeroAddress() internal pure override {
+        revert MediaAppZeroAddress();
     }
 
     function _send(address to, uint256 amount) private {

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Administered} from "./base/Administered.sol";
 import {IStorageTopology} from "./interfaces/IStorageTopology.sol";
 import {Cluster, ClusterStatus, ReceiptSignature} from "./types/MediaTypes.sol";
 import {MediaHashes} from "./libraries/MediaHashes.sol";
 
 /// @title StorageTopology: storage clusters, their signing keys and status, gateways, and the receipt check
-contract StorageTopology is IStorageTopology, EIP712, Ownable2Step {
+contract StorageTopology is IStorageTopology, EIP712, Administered {
     /// @notice How far a receipt's `issuedAt` may run ahead of the block's time (clusters' clocks drift).
     uint64 public constant MAX_CLOCK_SKEW = 300;
 
@@ -38,7 +38,7 @@ contract StorageTopology is IStorageTopology, EIP712, Ownable2Step {
 
     /// @param admin_ registers clusters and gateways and sets R (which starts at 1)
     /// @param receiptLifetime_ seconds a storage receipt stays valid after it was signed
-    constructor(address admin_, uint64 receiptLifetime_) EIP712("Mediaproof", "1") Ownable(admin_) {
+    constructor(address admin_, uint64 receiptLifetime_) EIP712("Mediaproof", "1") Administered(admin_) {
         if (receiptLifetime_ == 0) revert TopologyInvalidLifetime();
         _receiptLifetime = receiptLifetime_;
         _counts.replicationFactor = 1;
@@ -121,22 +121,15 @@ contract StorageTopology is IStorageTopology, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IStorageTopology
-    function setObserver(address observer, bool allowed) external onlyOwner {
-        if (observer == address(0)) revert TopologyZeroAddress();
+    function setObserver(address observer, bool allowed) external onlyOwner nonZeroAccount(observer) {
         _observers[observer] = allowed;
         emit ObserverSet(observer, allowed);
     }
 
     /// @inheritdoc IStorageTopology
-    function setGateway(address gateway, bool allowed) external onlyOwner {
-        if (gateway == address(0)) revert TopologyZeroAddress();
+    function setGateway(address gateway, bool allowed) external onlyOwner nonZeroAccount(gateway) {
         _gateways[gateway] = allowed;
         emit GatewaySet(gateway, allowed);
-    }
-
-    /// @notice Always reverts: the topology must keep an admin (hand over with transferOwnership + acceptOwnership).
-    function renounceOwnership() public view override onlyOwner {
-        revert TopologyCannotRenounce();
     }
 
     /// @inheritdoc IStorageTopology
@@ -222,6 +215,14 @@ contract StorageTopology is IStorageTopology, EIP712, Ownable2Step {
             seen[i] = clusterId;
             _checkReceipt(receipts[i], sha256, owner_, mediaId);
         }
+    }
+
+    function _revertCannotRenounce() internal pure override {
+        revert TopologyCannotRenounce();
+    }
+
+    function _revertZeroAddress() internal pure override {
+        revert TopologyZeroAddress();
     }
 
     function _checkReceipt(ReceiptSignature calldata receipt, bytes32 sha256, address owner_, bytes32 mediaId)

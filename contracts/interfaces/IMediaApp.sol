@@ -114,7 +114,7 @@ interface IMediaApp {
     /// @param to the recipient
     /// @param amount wei
     error MediaAppTransferFailed(address to, uint256 amount);
-    /// @notice Thrown on renounceOwnership: the app must always have an admin.
+    /// @notice Thrown when the admin calls renounceOwnership: the app must always have an admin.
     error MediaAppCannotRenounce();
 
     /// @notice Creates the caller's UserMedia and keeps msg.value (at least `minimumDeposit()`) as their deposit.

@@ -94,7 +94,7 @@ interface IStorageTopology {
     /// @param clusterId the receipt's cluster
     /// @param issuedAt when it says it was signed
     error TopologyReceiptFromFuture(uint32 clusterId, uint64 issuedAt);
-    /// @notice Thrown on renounceOwnership: the topology must always have an admin.
+    /// @notice Thrown when the admin calls renounceOwnership: the topology must always have an admin.
     error TopologyCannotRenounce();
 
     /// @notice Registers a cluster as Active. Admin only. `weight` is a small integer share of new placements

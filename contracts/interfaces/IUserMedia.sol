@@ -59,7 +59,7 @@ interface IUserMedia {
     /// @notice Thrown when a record names another owner than this contract's.
     /// @param recordOwner the owner the record names
     error UserMediaWrongOwner(address recordOwner);
-    /// @notice Thrown after a signed record's or order's deadline.
+    /// @notice Thrown when a signed record or order arrives after its deadline.
     /// @param deadline the deadline signed
     /// @param timestamp the block's time
     error UserMediaSignatureExpired(uint64 deadline, uint256 timestamp);

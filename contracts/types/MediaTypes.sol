@@ -72,6 +72,9 @@ struct Proof {
     bool batched;
 }
 
+/// @notice Where a storage cluster stands. None: never registered. Active: its receipts count and it takes new
+/// placements. Draining: it serves what it holds but takes nothing new and its receipts do not count. Down: out
+/// of service (set by the admin, or by an observer's health check).
 enum ClusterStatus {
     None,
     Active,
@@ -79,11 +82,12 @@ enum ClusterStatus {
     Down
 }
 
+/// @notice A storage cluster as StorageTopology.cluster and clusters() return it.
 struct Cluster {
-    uint32 id;
-    address signer;
-    uint16 weight;
+    uint32 id; // 1, 2, ... in registration order
+    address signer; // the key its receipts recover to now
+    uint16 weight; // its share of new placements (1 = a standard cluster)
     ClusterStatus status;
-    string endpoint;
+    string endpoint; // where its HTTP API answers
     bool held; // the admin set this status: observers may not change it
 }
