@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mediaproof.ring import DEFAULT_VNODES_PER_WEIGHT, ClusterRing, ClusterStatus, RingMember
+from mediaproof.ring import DEFAULT_VNODES_PER_WEIGHT, ClusterRing, RingMember
+from mediaproof.topology import ClusterStatus
 
 KEYS = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(100_000)]
 TOPOLOGIES = [list(range(1, 11))] + [random.Random(seed).sample(range(1, 2**32), 10) for seed in range(4)]

@@ -15,9 +15,9 @@ from typing import Any
 from indexer.batch_manifest import BatchContent, BatchEntry
 from indexer.direct_calls import DirectRecord
 from indexer.text import term_counts
+from mediaproof.topology import ClusterStatus
 
 ZERO32 = "0x" + "00" * 32
-CLUSTER_STATUS = {0: "none", 1: "active", 2: "draining", 3: "down"}
 ON_CHAIN = "on-chain"  # a direct registration's owner signature: UserMedia checked it
 
 
@@ -282,7 +282,7 @@ def _cluster(kind: str) -> Callable[[ChainEvent], HandlerResult]:
             "signer": a.get("signer") or a.get("newSigner"),
             "weight": a.get("weight"),
             "endpoint": a.get("endpoint"),
-            "status": "active" if kind == "registered" else CLUSTER_STATUS.get(status) if status is not None else None,
+            "status": _status_name(ClusterStatus.ACTIVE if kind == "registered" else status),
             "held": a.get("held"),
             "changed_by": a.get("changedBy"),
             "time": e.block_time,
@@ -290,6 +290,12 @@ def _cluster(kind: str) -> Callable[[ChainEvent], HandlerResult]:
         return HandlerResult([Insert("cluster_events", row | _where(e))])
 
     return handle
+
+
+def _status_name(value: object) -> str | None:
+    """The status as the cluster_events table spells it ("active", "down", ...); None if the contract has no such."""
+    status = ClusterStatus.known(value)
+    return status.name.lower() if status is not None else None
 
 
 def _setting(e: ChainEvent) -> HandlerResult:

@@ -20,6 +20,7 @@ from web3.types import TxParams, TxReceipt, Wei
 from mediaproof.deployment import Deployment, load_abi, read_deployment
 from mediaproof.errors import ChainError, ContractRefused, DeploymentError, InputError
 from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
+from mediaproof.topology import TopologyReader
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -105,6 +106,8 @@ class MediaproofChain:
             )
         self.media_app = self._contract("MediaApp", deployment.media_app)
         self.topology = self._contract("StorageTopology", deployment.storage_topology)
+        # Every reader of clusters and R in this process shares one cache.
+        self.topology_reader = TopologyReader(self.topology)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaproofChain:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from mediaproof.errors import InputError
+from mediaproof.topology import ClusterStatus
 
 # Enough virtual nodes that, with 10 equal clusters, the most loaded one stays well under 1.1x the mean for any set
 # of cluster ids. Measured exact ring shares over 600 random 10-cluster topologies: worst 1.063x, p99 1.048x at
@@ -25,15 +25,6 @@ _UINT32_MAX = (1 << 32) - 1
 _UINT16_MAX = (1 << 16) - 1
 _POINT_BYTES = 8  # 64-bit ring positions: collisions between vnode points are practically impossible
 _KEY_PERSON = b"mp-ring-key"  # separates key positions from vnode positions
-
-
-class ClusterStatus(IntEnum):
-    """StorageTopology's ClusterStatus enum (contracts/interfaces/IMediaTypes.sol), same numbering."""
-
-    NONE = 0
-    ACTIVE = 1
-    DRAINING = 2
-    DOWN = 3
 
 
 # Draining clusters still hold the copies they took while active, so reads may use them; new copies go elsewhere.
@@ -97,9 +88,9 @@ class ClusterRing:
 
     @classmethod
     def from_clusters(cls, clusters: Iterable[Any], vnodes_per_weight: int = DEFAULT_VNODES_PER_WEIGHT) -> ClusterRing:
-        """Build from StorageTopology clusters: objects with `id`, `weight`, `status` attributes (Ape structs,
-        RingMember), mappings with those keys, or tuples in the struct's order (id, signer, weight, status,
-        endpoint) as web3 returns them."""
+        """Build from StorageTopology clusters: objects with `id`, `weight`, `status` attributes
+        (mediaproof.topology.Cluster, RingMember, Ape structs) or mappings with those keys; never tuples by
+        position (read the chain through mediaproof.topology, which decodes by the ABI's field names)."""
         return cls(clusters, vnodes_per_weight=vnodes_per_weight)
 
     @property
@@ -202,13 +193,6 @@ def _member(cluster: Any) -> RingMember:
             fields = (cluster["id"], cluster["weight"], cluster["status"])
         except KeyError as missing:
             raise InputError(f"cluster {dict(cluster)!r} lacks the field {missing}") from None
-    elif isinstance(cluster, Sequence) and not isinstance(cluster, str | bytes):
-        if len(cluster) not in (5, 6):
-            raise InputError(
-                f"a cluster tuple must be (id, signer, weight, status, endpoint[, held]) like the Cluster struct, "
-                f"got {len(cluster)} fields: {cluster!r}"
-            )
-        fields = (cluster[0], cluster[2], cluster[3])
     elif all(hasattr(cluster, name) for name in ("id", "weight", "status")):
         fields = (cluster.id, cluster.weight, cluster.status)
     else:

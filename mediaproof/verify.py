@@ -23,10 +23,9 @@ from mediaproof.chain import ZERO_ADDRESS
 from mediaproof.content import ContentDigest
 from mediaproof.deployment import load_abi
 from mediaproof.errors import ChainError, NotRegistered, ProofError
+from mediaproof.topology import ClusterStatus
 
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
-STATUS_NAMES = {0: "None", 1: "Active", 2: "Draining", 3: "Down"}
-ACTIVE = 1
 MAX_CLOCK_SKEW = 300  # StorageTopology.MAX_CLOCK_SKEW
 
 
@@ -131,7 +130,7 @@ class TopologyState:
     def apply(self, name: str, args: Any) -> None:
         if name == "ClusterRegistered":
             self.signers[int(args["clusterId"])] = str(args["signer"])
-            self.statuses[int(args["clusterId"])] = ACTIVE
+            self.statuses[int(args["clusterId"])] = ClusterStatus.ACTIVE
         elif name == "ClusterSignerRotated":
             self.signers[int(args["clusterId"])] = str(args["newSigner"])
         elif name == "ClusterStatusChanged":
@@ -232,15 +231,16 @@ def _check_receipts(
             signer = eip712.recover(eip712.receipt_typed_data(message, bundle.chain_id, bundle.topology), r.signature)
         except Exception:
             signer = ZERO_ADDRESS
-        status = topology.statuses.get(r.cluster_id, 0)
+        status = topology.statuses.get(r.cluster_id, ClusterStatus.NONE)
+        known = ClusterStatus.known(status)
         check = ReceiptCheck(
             cluster_id=r.cluster_id,
             signer=signer,
             issued_at=r.issued_at,
             signature_valid=signer == topology.signers.get(r.cluster_id),
-            active_when_signed=status == ACTIVE,
+            active_when_signed=status == ClusterStatus.ACTIVE,
             in_lifetime=r.issued_at <= timestamp + MAX_CLOCK_SKEW and timestamp <= r.issued_at + topology.lifetime,
-            status_then=STATUS_NAMES.get(status, "Unknown"),
+            status_then=known.label if known is not None else "Unknown",
         )
         checks.append(check)
         if check.signature_valid and check.active_when_signed and check.in_lifetime:

@@ -23,26 +23,19 @@ from eth_account.signers.local import LocalAccount
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError, NotRegistered, StorageError
-from mediaproof.ring import ClusterRing, ClusterStatus
+from mediaproof.ring import ClusterRing
 from mediaproof.settings import Settings
 from mediaproof.storage.client import StorageClusterClient
+from mediaproof.topology import Cluster, ClusterStatus
 
 logger = logging.getLogger(__name__)
 SUSPECT_SECONDS = 10.0
 CONNECT_TIMEOUT = 2.0
 
 
-@dataclass(frozen=True)
-class ClusterView:
-    id: int
-    endpoint: str
-    weight: int
-    status: ClusterStatus
-
-
 @dataclass
 class Topology:
-    clusters: dict[int, ClusterView]
+    clusters: dict[int, Cluster]
     ring: ClusterRing | None = None  # None until built
 
     def readable(self, cluster_id: int) -> bool:
@@ -170,8 +163,9 @@ class Replicas:
             return
         # Outside the try: without a usable gateway key no cluster would serve a byte, so refuse to start.
         self._gateway = gateway_account(self.settings, deployment.chain_id)
+        # Until the chain answers: every cluster the deployment registered, as it registered them (Active, weight 1).
         self.topology = Topology(
-            {c.id: ClusterView(c.id, c.endpoint, 1, ClusterStatus.ACTIVE) for c in deployment.clusters}
+            {c.id: Cluster(c.id, c.signer, 1, ClusterStatus.ACTIVE, c.endpoint, False) for c in deployment.clusters}
         )
 
     def _refresh_loop(self) -> None:
@@ -189,18 +183,15 @@ class Replicas:
     def refresh(self, chain: MediaproofChain) -> None:
         if self._gateway is None:
             self._gateway = gateway_account(self.settings, chain.chain_id)
-        rows = chain.topology.functions.clusters().call()
-        signature = tuple((int(r[0]), int(r[2]), int(r[3]), str(r[4])) for r in rows)
+        # The refresh loop sets the pace: ask for the head every time, read the contract only when it moved.
+        clusters = chain.topology_reader.read(max_age=0).registered
+        signature = tuple((c.id, c.weight, int(c.status), c.endpoint) for c in clusters)
         if signature == self._signature:
             return
-        views = {
-            cid: ClusterView(cid, endpoint, weight, ClusterStatus(status))
-            for cid, weight, status, endpoint in signature
-            if status != ClusterStatus.NONE
-        }
+        views = {c.id: c for c in clusters}
         # Serve with the new statuses at once; the ring (seconds to build) follows.
         self.topology = Topology(views, self.topology.ring if self._signature else None)
-        ring = ClusterRing.from_clusters([(c.id, "", c.weight, c.status, c.endpoint) for c in views.values()])
+        ring = ClusterRing.from_clusters(views.values())
         self.topology = Topology(views, ring)
         self._signature = signature
         # The ring is a few big lists that live until the next change: keep the collector from walking them.

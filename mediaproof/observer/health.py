@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mediaproof.ring import ClusterRing, ClusterStatus
+from mediaproof.ring import ClusterRing
+from mediaproof.topology import ClusterStatus
 
 
 @dataclass

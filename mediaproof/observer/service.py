@@ -33,9 +33,10 @@ from mediaproof.chain import MediaproofChain, signing_account
 from mediaproof.errors import ChainError, MediaproofError, StorageError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.observer.health import HealthTracker, repair_targets
-from mediaproof.ring import ClusterRing, ClusterStatus
+from mediaproof.ring import ClusterRing
 from mediaproof.settings import Settings
 from mediaproof.storage.client import StorageClusterClient
+from mediaproof.topology import Cluster, ClusterStatus, TopologyReading
 
 logger = logging.getLogger(__name__)
 OBSERVER_KEY_INDEX = 3  # anvil's key 3 on local chains (0 deploys, 2 relays uploads)
@@ -45,14 +46,6 @@ LISTING_PAGE = 1000  # a cluster's largest page of objects (one IPFS pin listing
 
 def observer_account(settings: Settings, chain_id: int) -> LocalAccount:
     return signing_account(settings.observer_key, chain_id, "MEDIAPROOF_OBSERVER_KEY", OBSERVER_KEY_INDEX)
-
-
-@dataclass(frozen=True)
-class ClusterRow:
-    id: int
-    weight: int
-    status: ClusterStatus
-    endpoint: str
 
 
 @dataclass
@@ -114,14 +107,11 @@ class Observer:
 
     # --- health ---
 
-    def rows(self) -> list[ClusterRow]:
-        return [
-            ClusterRow(int(r[0]), int(r[2]), ClusterStatus(int(r[3])), str(r[4]))
-            for r in self.chain.topology.functions.clusters().call()
-            if int(r[3]) != ClusterStatus.NONE
-        ]
+    def reading(self) -> TopologyReading:
+        """StorageTopology as of the head block (the shared reader skips the read while the head is the same)."""
+        return self.chain.topology_reader.read(max_age=0)
 
-    def check(self, row: ClusterRow) -> bool:
+    def check(self, row: Cluster) -> bool:
         try:
             answer = self._client(row.id, row.endpoint, self.settings.observer_check_timeout).health()
         except StorageError:
@@ -130,7 +120,8 @@ class Observer:
 
     def check_once(self) -> None:
         """One round: check all clusters at once, set the statuses that changed, hand the sweep a new snapshot."""
-        rows = self.rows()
+        reading = self.reading()
+        rows = list(reading.registered)
         with ThreadPoolExecutor(max_workers=max(1, len(rows))) as pool:
             results = dict(zip((r.id for r in rows), pool.map(self.check, rows), strict=True))
         marked_down = False
@@ -150,23 +141,23 @@ class Observer:
             else:
                 self._ours.discard(row.id)
         if marked_down:
-            rows = self.rows()
+            reading = self.reading()
+            rows = list(reading.registered)
         # A check or two may fail in passing; a cluster counts as gone (its copies lost) once it is to be marked Down.
         threshold = self.settings.observer_failures
         healthy = {
             r.id for r in rows if r.status is ClusterStatus.ACTIVE and self.tracker.failures.get(r.id, 0) < threshold
         }
-        replication = int(self.chain.topology.functions.replicationFactor().call())
-        snapshot = Snapshot(self._ring_for(rows), replication, healthy, {r.id: r.endpoint for r in rows})
+        snapshot = Snapshot(self._ring_for(rows), reading.replication_factor, healthy, {r.id: r.endpoint for r in rows})
         with self._lock:
             previous, self.snapshot = self.snapshot, snapshot
         if marked_down or previous is None or previous.healthy != healthy:
             self._sweep_now.set()
 
-    def _ring_for(self, rows: list[ClusterRow]) -> ClusterRing:
+    def _ring_for(self, rows: list[Cluster]) -> ClusterRing:
         key = tuple((r.id, r.weight, int(r.status)) for r in rows)
         if self._ring is None or key != self._ring_key:
-            self._ring = ClusterRing.from_clusters([(r.id, "", r.weight, r.status, r.endpoint) for r in rows])
+            self._ring = ClusterRing.from_clusters(rows)
             self._ring_key = key
         return self._ring
 

@@ -9,7 +9,6 @@ checks with its IPFS node that the bytes are pinned right now before it signs.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,10 +24,9 @@ from mediaproof.content import ContentDigest
 from mediaproof.errors import InputError, NotAuthenticated, NotRegistered, StorageError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.receipts import SignedReceipt
-from mediaproof.ring import ClusterRing, ClusterStatus
+from mediaproof.ring import ClusterRing
 from mediaproof.storage.client import StorageClusterClient
-
-TOPOLOGY_TTL = 2.0  # seconds a read of StorageTopology is trusted: cluster status changes are rare and slow
+from mediaproof.topology import ClusterStatus, TopologyReading
 
 Source = Path | bytes | Callable[[], Path]  # the bytes, a file, or a way to get a file when a copy must be made
 
@@ -54,30 +52,32 @@ class Placer:
         self._lock = threading.Lock()
         self._clients: dict[str, StorageClusterClient] = {}
         self._topology: Topology | None = None
-        self._key: tuple[Any, ...] | None = None
-        self._read_at = 0.0
+        self._reading: TopologyReading | None = None
+        self._ring_key: tuple[tuple[int, int, ClusterStatus], ...] = ()
 
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
 
     def topology(self) -> Topology:
-        """StorageTopology as of at most TOPOLOGY_TTL ago; the ring is rebuilt only when a cluster changed."""
+        """StorageTopology as the chain's shared reader has it (cached for seconds); the ring, which takes seconds
+        to build, is rebuilt only when a cluster's id, weight or status changed."""
+        reading = self._chain.topology_reader.read()
         with self._lock:
-            if self._topology is None or time.monotonic() - self._read_at > TOPOLOGY_TTL:
-                clusters = [tuple(c) for c in self._chain.topology.functions.clusters().call()]
-                factor = int(self._chain.topology.functions.replicationFactor().call())
-                key = (tuple((c[0], c[2], c[3]) for c in clusters), factor)
-                if key != self._key or self._topology is None:
-                    self._topology = Topology(
-                        ring=ClusterRing.from_clusters(clusters),
-                        endpoints={int(c[0]): str(c[4]) for c in clusters},
-                        statuses={int(c[0]): ClusterStatus(int(c[3])) for c in clusters},
-                        replication_factor=factor,
-                    )
-                    self._key = key
-                self._read_at = time.monotonic()
-            return self._topology
+            previous = self._topology
+            if previous is not None and reading is self._reading:
+                return previous
+            clusters = reading.clusters
+            ring_key = tuple((c.id, c.weight, c.status) for c in clusters)
+            same_ring = previous is not None and ring_key == self._ring_key
+            topology = Topology(
+                ring=previous.ring if previous is not None and same_ring else ClusterRing.from_clusters(clusters),
+                endpoints={c.id: c.endpoint for c in clusters},
+                statuses={c.id: c.status for c in clusters},
+                replication_factor=reading.replication_factor,
+            )
+            self._topology, self._ring_key, self._reading = topology, ring_key, reading
+            return topology
 
     def client(self, cluster_id: int) -> StorageClusterClient:
         endpoint = self.topology().endpoints[cluster_id]

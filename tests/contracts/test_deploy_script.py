@@ -17,7 +17,9 @@ from web3 import Web3
 
 from mediaproof import deployment
 from mediaproof.anvil import AnvilNode
+from mediaproof.chain import MediaproofChain
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT, Settings
+from mediaproof.topology import ClusterStatus
 
 APE = str(Path(sys.executable).parent / "ape")
 ALIAS = "mediaproof-test-deployer"
@@ -102,8 +104,9 @@ def test_deploy_with_an_ape_account_writes_the_network_file_and_sets_every_role(
     assert app.isRelayer(relayer).call() and not app.isRelayer(gateway).call()
     assert topology.isGateway(gateway).call() and topology.isGateway(relayer).call()
     assert not topology.isGateway(observer).call() and topology.isObserver(observer).call()
-    assert [(c[0], c[1], c[2], c[3], c[4]) for c in topology.clusters().call()] == [
-        (i, signer, 1, 1, url) for i, (signer, url) in enumerate(specs, start=1)
+    clusters = MediaproofChain(w3, result).topology_reader.read().clusters
+    assert [(c.id, c.signer, c.weight, c.status, c.endpoint, c.held) for c in clusters] == [
+        (i, signer, 1, ClusterStatus.ACTIVE, url, False) for i, (signer, url) in enumerate(specs, start=1)
     ]
     assert topology.replicationFactor().call() == 3
     assert topology.receiptLifetime().call() == 900

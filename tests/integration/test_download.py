@@ -89,9 +89,8 @@ class Seeder:
 def topology_ring(settings: Settings, stack: LocalStack) -> tuple[ClusterRing, int]:
     deployment = read_deployment(settings.resolved_deployment_file())
     chain = MediaproofChain(connect(stack.anvil.url), deployment)
-    # (id, signer, weight, status, endpoint) of each Cluster struct; its sixth field (held) is no ring matter.
-    ring = ClusterRing.from_clusters([tuple(c) for c in chain.topology.functions.clusters().call()])
-    return ring, int(chain.topology.functions.replicationFactor().call())
+    reading = chain.topology_reader.read()
+    return ClusterRing.from_clusters(reading.clusters), reading.replication_factor
 
 
 @dataclass

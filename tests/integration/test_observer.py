@@ -15,7 +15,7 @@ from mediaproof.deployment import read_deployment
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.observer.service import observer_account
-from mediaproof.ring import ClusterStatus
+from mediaproof.topology import ClusterStatus
 from tests.integration.stack import stack_settings
 from tests.integration.test_download import Seeder, topology_ring
 
@@ -52,7 +52,8 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSt
 
 
 def status(chain: MediaproofChain, cluster_id: int) -> ClusterStatus:
-    return ClusterStatus(int(chain.topology.functions.cluster(cluster_id).call()[3]))
+    (cluster,) = [c for c in chain.topology_reader.read(max_age=0).clusters if c.id == cluster_id]
+    return cluster.status
 
 
 def test_stopped_daemon_is_marked_down_repaired_to_r_copies_and_active_again(

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediaproof.observer.health import HealthTracker, repair_targets
-from mediaproof.ring import ClusterRing, ClusterStatus, RingMember
+from mediaproof.ring import ClusterRing, RingMember
+from mediaproof.topology import ClusterStatus
 
 ACTIVE, DOWN, DRAINING = ClusterStatus.ACTIVE, ClusterStatus.DOWN, ClusterStatus.DRAINING
 

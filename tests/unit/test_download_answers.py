@@ -23,11 +23,12 @@ from mediaproof.download.answers import (
     parse_target,
 )
 from mediaproof.download.cache import ByteCache
-from mediaproof.download.replicas import ClusterView, Topology, read_order
+from mediaproof.download.replicas import Topology, read_order
 from mediaproof.download.views import ViewRecorder
 from mediaproof.errors import InputError
 from mediaproof.gateway_store import LinkedMedia, Rendition
-from mediaproof.ring import ClusterRing, ClusterStatus, RingMember
+from mediaproof.ring import ClusterRing, RingMember
+from mediaproof.topology import Cluster, ClusterStatus
 
 SHA = "ab" * 32
 
@@ -207,14 +208,15 @@ def test_view_recorder_survives_an_unwritable_directory(tmp_path: Path) -> None:
 def test_read_order_is_placements_in_ring_order_without_down_and_suspects_last() -> None:
     members = [RingMember(i, 1, ClusterStatus.ACTIVE) for i in (1, 2, 3)]
     ring = ClusterRing(members, vnodes_per_weight=50)
-    views = {i: ClusterView(i, f"http://c{i}", 1, ClusterStatus.ACTIVE) for i in (1, 2, 3)}
+    signer = "0x" + "11" * 20
+    views = {i: Cluster(i, signer, 1, ClusterStatus.ACTIVE, f"http://c{i}", False) for i in (1, 2, 3)}
     topology = Topology(views, ring)
     preferred = ring.preference_list(SHA)
     holders = preferred[1:]
     assert read_order(topology, SHA, holders, set()) == holders
     assert read_order(topology, SHA, [], set()) == preferred  # no placements recorded: every readable cluster
     assert read_order(topology, SHA, holders, {holders[0]}) == [holders[1], holders[0]]
-    down = Topology({**views, holders[0]: ClusterView(holders[0], "x", 1, ClusterStatus.DOWN)}, ring)
+    down = Topology({**views, holders[0]: Cluster(holders[0], signer, 1, ClusterStatus.DOWN, "x", False)}, ring)
     assert read_order(down, SHA, holders, set()) == [holders[1]]
     no_ring = Topology(views, None)
     assert read_order(no_ring, SHA, [3, 1], set()) == [3, 1]

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediaproof.errors import InputError
-from mediaproof.ring import ClusterRing, ClusterStatus, RingMember
+from mediaproof.ring import ClusterRing, RingMember
+from mediaproof.topology import Cluster, ClusterStatus
 
 UINT32 = st.integers(min_value=1, max_value=2**32 - 1)
 # Building rings and placing 100k keys is real work: few examples, no deadline (the machine is shared). The
@@ -199,19 +200,24 @@ def test_weights_skew_load_proportionally_property(weights: list[int]) -> None:
         assert abs(load[i + 1] - expected) < 0.1 * expected, f"cluster of weight {w}: {load[i + 1]} vs {expected}"
 
 
-def test_from_clusters_reads_web3_tuples_ape_structs_and_mappings() -> None:
+def test_from_clusters_reads_topology_clusters_ape_structs_and_mappings() -> None:
     class ApeStruct:
         def __init__(self, id: int, weight: int, status: int) -> None:
             self.id, self.weight, self.status, self.signer, self.endpoint = id, weight, status, "0x0", "http://x"
 
-    as_tuples = ClusterRing.from_clusters(
-        [(1, "0xA", 1, 1, "http://a"), (2, "0xB", 2, 2, "http://b"), (3, "0xC", 1, 0, "")]
+    signer = "0x" + "11" * 20
+    as_clusters = ClusterRing.from_clusters(
+        [
+            Cluster(1, signer, 1, ClusterStatus.ACTIVE, "http://a", False),
+            Cluster(2, signer, 2, ClusterStatus.DRAINING, "http://b", True),
+            Cluster(3, signer, 1, ClusterStatus.NONE, "", False),
+        ]
     )
     as_structs = ClusterRing.from_clusters([ApeStruct(1, 1, 1), ApeStruct(2, 2, 2), ApeStruct(3, 1, 0)])
     as_maps = ClusterRing.from_clusters(
         [{"id": 1, "weight": 1, "status": "active"}, {"id": 2, "weight": 2, "status": "Draining"}]
     )
-    for ring in (as_tuples, as_structs, as_maps):
+    for ring in (as_clusters, as_structs, as_maps):
         assert dict(ring.members) == {
             1: RingMember(1, 1, ClusterStatus.ACTIVE),
             2: RingMember(2, 2, ClusterStatus.DRAINING),
@@ -272,7 +278,7 @@ def test_place_names_the_shortfall_of_active_clusters() -> None:
         ([{"id": 1, "weight": 1, "status": 7}], "unknown status 7"),
         ([{"id": 1, "weight": 1, "status": "gone"}], "unknown status 'gone'"),
         ([{"id": 1, "weight": 1}], "lacks the field 'status'"),
-        ([(1, 2, 3)], "must be \\(id, signer, weight, status, endpoint\\[, held\\]\\)"),
+        ([(1, "0xA", 1, 1, "http://a")], "cannot read id, weight and status"),  # by position: never
         ([object()], "cannot read id, weight and status"),
         ([{"id": 1, "weight": 60000, "status": 1}], "use small integer weights"),
     ],
