@@ -36,6 +36,8 @@ from __future__ import annotations
 class MediaproofError(Exception):
     """Root of every error Mediaproof raises on purpose."""
 
+    status: int | None = None  # the HTTP status of the error answer a client read it from; None when raised here
+
 
 class InputError(MediaproofError, ValueError):
     """The caller gave something unusable (a path, a file, a parameter)."""

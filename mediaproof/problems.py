@@ -93,7 +93,7 @@ def kind_of(exc: BaseException) -> type[MediaproofError]:
     """The class of mediaproof.errors an exception is on the wire (a service's own subclass goes as its parent)."""
     for cls in type(exc).__mro__:
         if cls in STATUS or KINDS.get(cls.__name__) is cls:
-            return cls  # type: ignore[return-value]
+            return cls
     return MediaproofError
 
 
@@ -101,7 +101,7 @@ def status_of(exc: BaseException) -> int:
     """The HTTP status a service answers `exc` with: that of the nearest class of the table in its MRO."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
@@ -146,7 +146,8 @@ def encode(exc: BaseException, method: str = "GET") -> tuple[int, list[tuple[byt
 
 def error_from(status: int, body: bytes, headers: Mapping[str, str], source: str) -> MediaproofError:
     """The exception an error answer stands for, as its service raised it: the class its `error` names (the one
-    for its status when it names none we know), the message `<source>: <detail>`; and `status` on it."""
+    for its status when it names none we know), the message `<source>: <detail>` (the bare detail for no source),
+    the answer's status in its `status`."""
     detail, kind_name, retry_after = "", "", None
     try:
         document = json.loads(body) if body else None
@@ -159,17 +160,17 @@ def error_from(status: int, body: bytes, headers: Mapping[str, str], source: str
         text = body.decode("utf-8", "replace").strip()[:200] if document is None else ""
         detail = headers.get(ERROR_HEADER.lower()) or headers.get(ERROR_HEADER) or text or _phrase(status)
     kind = KINDS.get(kind_name) or _BY_STATUS.get(status) or (InputError if status < 500 else StorageError)
-    message = f"{source}: {detail}"
+    message = f"{source}: {detail}" if source else detail
     exc: MediaproofError
     if issubclass(kind, RateLimited):
-        wait = headers.get("retry-after") or headers.get("Retry-After") or retry_after
-        exc = kind(message, int(wait) if str(wait).isdigit() else 1)
+        wait = str(headers.get("retry-after") or headers.get("Retry-After") or retry_after)
+        exc = kind(message, int(wait) if wait.isdigit() else 1)
     elif issubclass(kind, errors.ContractRefused):
         exc = kind(detail.removeprefix("the contract refused: "))
         exc.args = (message,)
     else:
         exc = kind(message)
-    exc.status = status  # type: ignore[attr-defined]
+    exc.status = status
     return exc
 
 
