@@ -1,6 +1,7 @@
 """The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with their first proof, proof bundles,
 batches, users, recent, clusters, analytics. It reads through the follower's store in the same process, so DuckDB
-keeps one writer. Bad input gets a 400 with a sentence saying what was expected; unknown keys a 404.
+keeps one writer. Errors are RFC 9457 problem+json (mediaproof.problems): bad input gets a 422 with a sentence
+saying what was expected, unknown keys a 404.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import re
 from typing import Any
 
 from eth_utils import to_checksum_address
-from fastapi import FastAPI, HTTPException, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Path, Query
 from fastapi.responses import JSONResponse
 
 from indexer.bundles import bundle
 from indexer.search import TitleIndex
 from indexer.store import Store
 from mediaproof import eip712
-from mediaproof.errors import MediaproofError
+from mediaproof.errors import InputError, MediaproofError, NotReady, NotRegistered
+from mediaproof.problems import add_problem_handlers
 from mediaproof.receipts import receipt_signer
 
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -27,10 +28,6 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")  # the gateway's base62 link ids
 MAX_LIMIT = 100
 MAX_BLOCK = 2**63 - 1
-
-
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=message)
 
 
 def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dict[str, Any]:
@@ -86,19 +83,13 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
     def bundles_of(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         identity = store.deployment_identity()
         if identity is None:
-            raise HTTPException(503, "the indexer has not started following a deployment yet; ask again shortly")
+            raise NotReady("the indexer has not started following a deployment yet; ask again shortly")
         try:
             return [bundle(s, identity) for s in sources]
         except ValueError as exc:
-            raise HTTPException(503, f"the indexed batch data is inconsistent ({exc}); re-index from scratch") from None
+            raise NotReady(f"the indexed batch data is inconsistent ({exc}); re-index from scratch") from None
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"] if p not in ("query", "path"))
-            parts.append(f"{where}: {err['msg']}")
-        return AsciiJSONResponse({"detail": "bad parameter: " + "; ".join(parts) + "."}, status_code=400)
+    add_problem_handlers(app)
 
     @app.get("/search", summary="Titles matching the words; the last word may be a prefix being typed")
     def search(
@@ -117,9 +108,11 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         if _SHORT_ID.match(key):
             media_id = store.media_id_of_short_id(key)
             if media_id is None:
-                raise HTTPException(404, f"no media with the short id {key} is known to the indexer (yet)")
+                raise NotRegistered(f"no media with the short id {key} is known to the indexer (yet)")
             return media_id.lower()
-        raise _bad(f"{key!r} is not a media id, sha256 or short id: expected 0x and 64 hex digits, or a base62 id")
+        raise InputError(
+            f"{key!r} is not a media id, sha256 or short id: expected 0x and 64 hex digits, or a base62 id"
+        )
 
     @app.get(
         "/media/{key}",
@@ -133,7 +126,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             first = store.first_media_id(media_id)  # a sha256: the first proof of those bytes
             found = store.media_detail(first) if first is not None else None
         if found is None:
-            raise HTTPException(404, f"no media with id, sha256 or short id {key} is indexed")
+            raise NotRegistered(f"no media with id, sha256 or short id {key} is indexed")
         return _with_signers(found, store.deployment_identity())
 
     @app.get("/media/{key}/proof", summary="The proof bundle (mediaproof-proof-v1) of one record, by id or short id")
@@ -141,25 +134,25 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         media_id = media_id_of(key)
         sources = store.proof_sources(media_id=media_id)
         if not sources:
-            raise HTTPException(
-                404, f"no media with id {media_id} is indexed; for every proof of some bytes ask /proofs/{{sha256}}"
+            raise NotRegistered(
+                f"no media with id {media_id} is indexed; for every proof of some bytes ask /proofs/{{sha256}}"
             )
         return bundles_of(sources)[0]
 
     @app.get("/proofs/{sha256}", summary="Every proof bundle of some bytes the indexer knows, earliest first")
     def proofs(sha256: str) -> dict[str, Any]:
         if not _HASH.match(sha256):
-            raise _bad(f"{sha256!r} is not a sha256: expected 0x and 64 hex digits")
+            raise InputError(f"{sha256!r} is not a sha256: expected 0x and 64 hex digits")
         sources = store.proof_sources(sha256=sha256.lower())
         if not sources:
-            raise HTTPException(404, f"no proof of the bytes with sha256 {sha256} is indexed")
+            raise NotRegistered(f"no proof of the bytes with sha256 {sha256} is indexed")
         return {"sha256": sha256.lower(), "bundles": bundles_of(sources)}
 
     @app.get("/batches/{number}", summary="The batches anchored in one block: root, manifest, and how it was read")
     def batches(number: int = Path(..., ge=1, le=MAX_BLOCK, description="the batch number: its block")) -> Any:
         found = store.batches_in_block(number)
         if not found:
-            raise HTTPException(404, f"no batch was anchored in block {number} (or it is not indexed yet)")
+            raise NotRegistered(f"no batch was anchored in block {number} (or it is not indexed yet)")
         return {"batch": number, "anchors": found}
 
     @app.get("/users/{address}", summary="A user's profile and media, newest first")
@@ -167,10 +160,10 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
     ) -> Any:
         if not _ADDRESS.match(address):
-            raise _bad(f"{address!r} is not an address: expected 0x and 40 hex digits")
+            raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
         found = store.user_profile(to_checksum_address(address), limit, offset)
         if found is None:
-            raise HTTPException(404, f"{address} has not registered with Mediaproof and owns no media")
+            raise NotRegistered(f"{address} has not registered with Mediaproof and owns no media")
         _with_first(store, found["media"])
         return found
 
@@ -187,10 +180,10 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
     @app.get("/analytics/media/{key}", summary="Views per UTC day and per size, by media id or short id")
     def analytics(key: str) -> dict[str, Any]:
         if not _HASH.match(key) and not _SHORT_ID.match(key):
-            raise _bad(f"{key!r} is not a media id or short id: expected 0x and 64 hex digits, or a base62 id")
+            raise InputError(f"{key!r} is not a media id or short id: expected 0x and 64 hex digits, or a base62 id")
         media_id = media_id_of(key)
         if not store.media_exists(media_id):
-            raise HTTPException(404, f"no media with id {media_id} is indexed")
+            raise NotRegistered(f"no media with id {media_id} is indexed")
         return store.media_analytics(media_id)
 
     @app.get("/health", summary="The indexed head block")

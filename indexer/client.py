@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 
-from mediaproof.errors import InputError, MediaproofError
+from mediaproof.errors import MediaproofError
+from mediaproof.problems import error_from
 
 
 def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -17,8 +18,6 @@ def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: floa
         )
     except httpx.HTTPError as exc:
         raise MediaproofError(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
-    if reply.status_code == 400:
-        raise InputError(reply.json().get("detail", reply.text))
     if reply.status_code != 200:
-        raise MediaproofError(f"the indexer at {api_url} answered {reply.status_code}: {reply.text[:200]}")
+        raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {api_url}")
     return list(reply.json()["results"])

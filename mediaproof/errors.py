@@ -7,19 +7,27 @@ MediaproofError
 │   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
 │   ├── Forbidden                      a signed-in wallet asking for what is not its own, or a foreign web origin
 │   ├── ClientTooSlow                  a request body that stopped arriving (the idle timeout)
-│   └── UploadConflict                 a step taken out of order (commit before prepare)
+│   ├── UploadConflict                 a step taken out of order (commit before prepare)
+│   ├── RangeNotSatisfiable            a Range header outside the file
+│   ├── NotFound                       a path no route of the service serves
+│   └── MethodNotAllowed               a method the path does not take
 ├── RateLimited                        over a rate limit or quota: try again after `retry_after` seconds
 │   └── Overloaded                     the service holds as many open uploads as it takes: try again shortly
 │       └── Busy                       at its decode budget for now: try again after retry_after s
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
+│   └── Deleted                        they were, and their owner deleted them
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   ├── DeploymentError                missing or mismatched deployments/<network>.json
 │   └── ContractRefused                a contract's custom error (`revert`), by name: the call, not the node, is wrong
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   ├── ContentMismatch                bytes do not hash to what was claimed
 │   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
+├── NotReady (ConnectionError)         a service that is up but cannot answer yet (the indexer before its first block)
 ├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
 └── ProofError (ValueError)            a proof bundle is malformed or does not check out against the chain
+
+The services answer each of these as RFC 9457 problem+json with its kind in `error` (mediaproof.problems holds the
+one table from kind to HTTP status, and the one decoder every client uses to raise the same class again).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from __future__ import annotations
 
 class MediaproofError(Exception):
     """Root of every error Mediaproof raises on purpose."""
+
+    status: int | None = None  # the HTTP status of the error answer a client read it from; None when raised here
 
 
 class InputError(MediaproofError, ValueError):
@@ -55,6 +65,22 @@ class ClientTooSlow(InputError):
     """A request body that stopped arriving for longer than the idle timeout (the upload service answers 408)."""
 
 
+class RangeNotSatisfiable(InputError):
+    """A `Range` header that asks for no bytes of the file, or bytes beyond its end (416)."""
+
+
+class NotFound(InputError):
+    """A path that no route of the service serves (404): check the link's shape, not the media."""
+
+
+class MethodNotAllowed(InputError):
+    """A method the path does not take (405); `allow` lists those it does, for the `Allow` header."""
+
+    def __init__(self, message: str, allow: str = "") -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
 class RateLimited(MediaproofError):
     """Over a rate limit or quota (429); `retry_after` is how many seconds until the request may succeed."""
 
@@ -73,6 +99,10 @@ class UploadConflict(InputError):
 
 class NotRegistered(MediaproofError, LookupError):
     """Nobody registered those bytes, or no media has that id."""
+
+
+class Deleted(NotRegistered):
+    """Media its owner deleted: it was registered, and is served no more (410)."""
 
 
 class ChainError(MediaproofError, ConnectionError):
@@ -108,6 +138,11 @@ class NotPinned(StorageError):
 class Busy(Overloaded):
     """At a limit the service keeps to stay up (the decode budget), with its queue full or the wait too long: nothing
     is wrong with the request, send it again after `retry_after` seconds (503 + Retry-After, like Overloaded)."""
+
+
+class NotReady(MediaproofError, ConnectionError):
+    """A service that is running but cannot answer yet, e.g. the indexer before it follows a deployment (503):
+    ask again shortly."""
 
 
 class ReceiptError(MediaproofError, ValueError):

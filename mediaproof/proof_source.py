@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from mediaproof.errors import MediaproofError, NotRegistered
+from mediaproof.problems import error_from
 
 
 def fetch_bundles(indexer_url: str, sha256_hex: str, timeout: float = 5.0) -> list[dict[str, Any]]:
@@ -22,7 +23,7 @@ def fetch_bundles(indexer_url: str, sha256_hex: str, timeout: float = 5.0) -> li
     if reply.status_code == 404:
         return []
     if reply.status_code != 200:
-        raise MediaproofError(f"the indexer at {indexer_url} answered {reply.status_code} for {url}")
+        raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {indexer_url} ({url})")
     bundles = reply.json().get("bundles", [])
     return [b for b in bundles if isinstance(b, dict)]
 

@@ -8,12 +8,12 @@ after it is made, without a redirect round trip on every view.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from mediaproof.errors import InputError
+from mediaproof import problems
+from mediaproof.errors import InputError, NotFound
 from mediaproof.gateway_store import LinkedMedia, Rendition
 from mediaproof.storage.claims import ByteRange, RangeNotSatisfiable, parse_range
 
@@ -27,7 +27,7 @@ _SHORT_ID = re.compile(r"[0-9A-Za-z]{1,64}")
 __all__ = ["ByteRange", "RangeNotSatisfiable"]
 
 
-class UnknownRoute(InputError):
+class UnknownRoute(NotFound):
     """The path is not one the download service serves (a 404)."""
 
 
@@ -113,16 +113,8 @@ def answer(
         try:
             wanted = parse_range(range_header, size)
         except RangeNotSatisfiable as exc:
-            body = json.dumps({"detail": str(exc), "error": "RangeNotSatisfiable"}).encode()
-            return Answer(
-                416,
-                [
-                    (b"content-range", b"bytes */%d" % size),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", b"%d" % len(body)),
-                ],
-                body=body,
-            )
+            status, problem_headers, body = problems.encode(exc)
+            return Answer(status, [(b"content-range", b"bytes */%d" % size), *problem_headers], body=body)
     if wanted is None:
         headers.append((b"content-length", b"%d" % size))
         return Answer(200, headers, 0, size)

@@ -1,7 +1,7 @@
 """The download service as a raw ASGI app: no framework on the read path, resolve and bytes cached in memory.
 
 GET|HEAD /m/<short id>[/<size>][?size=small|medium|large|original|poster] → the bytes (200, 206, 304, 416);
-GET /health → counters. Errors are JSON {"detail": <sentence>, "error": <kind>}.
+GET /health → counters. Errors are RFC 9457 problem+json (mediaproof.problems), like every service's.
 
 A plain GET already answered 200 from the cache is answered again from `_hot` (path and query → pre-built
 answer) with one dict lookup; `_hot` and the resolved ids are dropped every `download_resolve_ttl` seconds so a
@@ -17,10 +17,10 @@ import sqlite3
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from mediaproof import problems
 from mediaproof.download import rsgi
 from mediaproof.download.answers import (
     Answer,
-    UnknownRoute,
     answer,
     choose,
     parse_target,
@@ -28,7 +28,7 @@ from mediaproof.download.answers import (
 from mediaproof.download.cache import ByteCache
 from mediaproof.download.replicas import Replicas
 from mediaproof.download.views import View, ViewRecorder, view
-from mediaproof.errors import InputError, StorageError
+from mediaproof.errors import Deleted, InputError, MediaproofError, MethodNotAllowed, NotRegistered, StorageError
 from mediaproof.gateway_store import GatewayStore, LinkedMedia, Rendition
 from mediaproof.settings import Settings
 
@@ -162,32 +162,27 @@ class DownloadApp:
             await _json(send, 200, self.health())
             return
         if method not in ("GET", "HEAD"):
-            await _error(
-                send, 405, "InputError", f"{method} is not served here; use GET or HEAD", [(b"allow", b"GET, HEAD")]
-            )
+            await _problem(send, MethodNotAllowed(f"{method} is not served here; use GET or HEAD", "GET, HEAD"))
             return
         if path.startswith(MANIFEST_PREFIX):
             await self._manifest(send, method, path[len(MANIFEST_PREFIX) :])
             return
         try:
             wanted = parse_target(path, scope["query_string"].decode("latin-1"))
-        except UnknownRoute as exc:
-            await _error(send, 404, "NotFound", str(exc))
-            return
-        except InputError as exc:
-            await _error(send, 400, "InputError", str(exc))
+        except InputError as exc:  # an UnknownRoute is a 404
+            await _problem(send, exc)
             return
         found = self._resolve(wanted.short_id)
         if found is None:
-            await _error(send, 404, "NotRegistered", f"no media has the id {wanted.short_id!r}; check the link")
+            await _problem(send, NotRegistered(f"no media has the id {wanted.short_id!r}; check the link"))
             return
         media, placements = found
         if media.deleted:
-            await _error(send, 410, "Deleted", f"media {wanted.short_id} was deleted by its owner")
+            await _problem(send, Deleted(f"media {wanted.short_id} was deleted by its owner"))
             return
         chosen = choose(media, wanted.size)
         if chosen is None:
-            await _error(send, 404, "NotRegistered", f"media {wanted.short_id} has no stored bytes yet; try again soon")
+            await _problem(send, NotRegistered(f"media {wanted.short_id} has no stored bytes yet; try again soon"))
             return
         rendition, exact = chosen
         if_none_match = range_header = if_range = None
@@ -250,7 +245,7 @@ class DownloadApp:
                 data = await self._load(rendition, placements)
             except StorageError as exc:
                 self.failed += 1
-                await _error(send, 503, "StorageError", str(exc), [(b"retry-after", b"5")])
+                await _problem(send, exc, [(b"retry-after", b"5")])
                 return None
         body = data[plan.offset : plan.offset + plan.length] if plan.status == 206 else data
         await _send_all(send, plan.status, plan.headers, body)
@@ -283,7 +278,7 @@ class DownloadApp:
                 first = await chunks.__anext__() if plan.length else b""
             except StorageError as exc:
                 self.failed += 1
-                await _error(send, 503, "StorageError", str(exc), [(b"retry-after", b"5")])
+                await _problem(send, exc, [(b"retry-after", b"5")])
                 return
             except StopAsyncIteration:
                 first = b""
@@ -304,7 +299,7 @@ class DownloadApp:
         store = self._open_store()
         found = store.manifest(cid) if store is not None else None
         if found is None:
-            await _error(send, 404, "NotRegistered", f"no anchored batch has the manifest {cid!r}")
+            await _problem(send, NotRegistered(f"no anchored batch has the manifest {cid!r}"))
             return
         sha256, data = found
         headers = [
@@ -394,10 +389,10 @@ async def _json(send: Send, status: int, payload: Any, extra: list[tuple[bytes, 
     await _send_all(send, status, headers, body)
 
 
-async def _error(
-    send: Send, status: int, kind: str, detail: str, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await _json(send, status, {"detail": detail, "error": kind}, [(b"cache-control", b"no-store"), *(extra or [])])
+async def _problem(send: Send, exc: MediaproofError, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An error answer in the format every service uses (mediaproof.problems)."""
+    status, headers, body = problems.encode(exc)
+    await _send_all(send, status, [*headers, *(extra or [])], body)
 
 
 def create_app(settings: Settings | None = None) -> DownloadApp:

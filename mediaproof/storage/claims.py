@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from mediaproof.content import ContentDigest, parse_cid
-from mediaproof.errors import InputError
+from mediaproof.errors import InputError, RangeNotSatisfiable
 
 _HEX64 = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -66,10 +66,6 @@ class ByteRange:
     @property
     def last(self) -> int:
         return self.offset + self.length - 1
-
-
-class RangeNotSatisfiable(InputError):
-    """The requested range lies outside the file."""
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:

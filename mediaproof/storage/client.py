@@ -23,16 +23,12 @@ from eth_account.signers.local import LocalAccount
 
 from mediaproof import eip712
 from mediaproof.errors import (
-    ContentMismatch,
     InputError,
-    MediaTooLarge,
-    NotAuthenticated,
-    NotPinned,
-    NotRegistered,
     ReceiptError,
     StorageError,
 )
 from mediaproof.gateway_auth import UNSIGNED_PAYLOAD, body_hash, sign_request
+from mediaproof.problems import error_from
 from mediaproof.receipts import SignedReceipt
 from mediaproof.storage.claims import parse_sha256
 
@@ -240,26 +236,13 @@ class StorageClusterClient:
         return response
 
     def _raise_for(self, response: httpx.Response) -> None:
-        try:
-            body = response.json()
-            detail, kind = str(body.get("detail")), str(body.get("error", ""))
-        except (ValueError, AttributeError):
-            # A HEAD answer carries its sentence in a header (it has no body).
-            detail = response.headers.get("x-error-detail") or response.text or response.reason_phrase
-            kind = ""
-        message = f"storage cluster at {self.endpoint}: {detail}"
-        status = response.status_code
-        if status in (401, 403):
-            raise NotAuthenticated(message)
-        if status == 404:
-            raise NotRegistered(message)
-        if status == 409:
-            raise NotPinned(message)
-        if status == 413:
-            raise MediaTooLarge(message)
-        if status == 422:
-            raise ContentMismatch(message) if kind == ContentMismatch.__name__ else InputError(message)
-        raise StorageError(f"{message} (HTTP {status})")
+        error = error_from(
+            response.status_code, response.content, response.headers, f"storage cluster at {self.endpoint}"
+        )
+        if response.status_code >= 500 and not isinstance(error, StorageError):
+            # Whatever failed behind the cluster (its chain node), to its callers the cluster failed: they fail over.
+            raise StorageError(f"{error} (HTTP {response.status_code})") from error
+        raise error
 
 
 def _payload_hash(content: bytes | Iterable[bytes] | None) -> str:

@@ -19,28 +19,23 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from mediaproof import eip712
 from mediaproof.errors import (
-    ChainError,
     ContentMismatch,
     InputError,
-    MediaTooLarge,
-    NotAuthenticated,
     NotPinned,
     NotRegistered,
-    SignatureRefused,
     StorageError,
 )
 from mediaproof.gateway_auth import SCHEME
 from mediaproof.ipfs_node import IpfsClient, normalize_cid
+from mediaproof.problems import add_problem_handlers
 from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (
     Claim,
-    RangeNotSatisfiable,
     mismatches,
     parse_claim,
     parse_range,
@@ -54,7 +49,6 @@ from mediaproof.storage.keys import load_or_create_key
 from mediaproof.storage.metadata import MetadataStore, StoredObject
 
 HEALTH_TIMEOUT = 3.0
-ERROR_HEADER = "X-Error-Detail"
 PIN_CHECK_TIMEOUT = 10.0
 logger = logging.getLogger(__name__)
 MAX_PAGE = 1000
@@ -385,44 +379,12 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-_STATUS = [
-    (NotAuthenticated, 401),
-    (SignatureRefused, 403),
-    (ContentMismatch, 422),
-    (NotPinned, 409),
-    (MediaTooLarge, 413),
-    (RangeNotSatisfiable, 416),
-    (InputError, 422),
-    (NotRegistered, 404),
-    (StorageError, 503),
-    (ChainError, 503),
-]
-
-
 def _add_error_handlers(app: FastAPI) -> None:
-    async def known_error(request: Request, exc: Exception) -> JSONResponse:
-        status = next(code for kind, code in _STATUS if isinstance(exc, kind))
-        headers = {}
-        if status == 401:
-            headers["WWW-Authenticate"] = SCHEME  # RFC 9110: a 401 names the scheme that would be accepted
-        if request.method == "HEAD":
-            # A HEAD answer has no body: the sentence travels in a header (ASCII, one line) instead.
-            headers[ERROR_HEADER] = " ".join(str(exc).encode("ascii", "backslashreplace").decode().split())
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status, headers=headers)
-
-    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        parts = [f"{'.'.join(str(p) for p in err['loc'][1:])}: {err['msg']}" for err in exc.errors()]
-        return JSONResponse(
-            {"detail": f"bad request parameters: {'; '.join(parts)}", "error": InputError.__name__}, status_code=422
-        )
+    add_problem_handlers(app, www_authenticate=SCHEME)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         # The uploader hung up mid-body: the add was aborted and nothing pinned; no one is left to answer.
         logger.info("upload to %s broken off by the client; nothing kept", request.url.path)
         return Response(status_code=400)
 
-    for kind, _ in _STATUS:
-        app.add_exception_handler(kind, known_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
-    app.add_exception_handler(RequestValidationError, invalid_request)

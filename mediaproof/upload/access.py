@@ -13,6 +13,7 @@ import anyio.to_thread
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mediaproof import problems
 from mediaproof.errors import ClientTooSlow, Forbidden, InputError, MediaTooLarge
 from mediaproof.upload.ledger import Upload
 from mediaproof.upload.sessions import SessionStore, bearer_token
@@ -35,17 +36,13 @@ class OriginGuard:
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
             origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
             if origin is not None and origin.rstrip("/") not in self.allowed:
-                body = json.dumps({
-                    "detail": f"writes from the web origin {origin!r} are refused: only the Mediaproof web app's "
-                    "origins (MEDIAPROOF_UPLOAD_CORS_ORIGINS) may write to the upload service from a browser",
-                    "error": Forbidden.__name__,
-                }).encode()  # fmt: skip
-                await send({
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")],
-                })  # fmt: skip
+                refused = Forbidden(
+                    f"writes from the web origin {origin!r} are refused: only the Mediaproof web app's "
+                    "origins (MEDIAPROOF_UPLOAD_CORS_ORIGINS) may write to the upload service from a browser"
+                )
+                status, headers, body = problems.encode(refused, scope["method"])
+                headers.append((b"connection", b"close"))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

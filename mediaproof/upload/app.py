@@ -45,24 +45,18 @@ from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
-    ClientTooSlow,
-    ContentMismatch,
     ContractRefused,
     Forbidden,
     InputError,
     MediaproofError,
     MediaTooLarge,
-    NotAuthenticated,
     NotRegistered,
-    Overloaded,
-    RateLimited,
-    ReceiptError,
     SignatureRefused,
-    StorageError,
     UploadConflict,
 )
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
+from mediaproof.problems import add_problem_handlers
 from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
 from mediaproof.upload import faults
@@ -603,43 +597,11 @@ def parse_media_id(value: object) -> str:
     raise InputError(f"{value!r} is not a media id (0x + 64 hex digits, the record's EIP-712 digest)")
 
 
-_STATUS: list[tuple[type[Exception], int]] = [
-    (MediaTooLarge, 413),
-    (NotAuthenticated, 401),
-    (SignatureRefused, 403),
-    (Forbidden, 403),
-    (ClientTooSlow, 408),
-    (Overloaded, 503),
-    (RateLimited, 429),
-    (UploadConflict, 409),
-    (ContentMismatch, 502),
-    (InputError, 422),
-    (ReceiptError, 422),
-    (NotRegistered, 404),
-    (ChainError, 502),
-    (StorageError, 503),
-    (MediaproofError, 500),
-]
-
-
 def _add_error_handlers(app: FastAPI) -> None:
-    async def known_error(request: Request, exc: Exception) -> JSONResponse:
-        status = next(code for kind, code in _STATUS if isinstance(exc, kind))
-        if status >= 500:
-            logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
-        headers = {}
-        if isinstance(exc, RateLimited):
-            body["retry_after"] = exc.retry_after
-            headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, ClientTooSlow):
-            headers["Connection"] = "close"  # the rest of its body is never read
-        return JSONResponse(body, status_code=status, headers=headers)
+    add_problem_handlers(app)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         logger.info("upload broken off by the client; its temp file is removed")
         return Response(status_code=400)
 
-    for kind, _ in _STATUS:
-        app.add_exception_handler(kind, known_error)
     app.add_exception_handler(ClientDisconnect, client_gone)

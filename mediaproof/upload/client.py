@@ -29,16 +29,14 @@ from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
     ContentMismatch,
-    Forbidden,
-    InputError,
-    MediaTooLarge,
+    MediaproofError,
     NotAuthenticated,
-    NotRegistered,
-    RateLimited,
     StorageError,
 )
+from mediaproof.problems import error_from
 
 CHUNK = 1 << 20
+REFUSED = "the upload service refused"  # what each of its error answers says first
 MAX_RETRY_WAIT = 300  # seconds: a longer Retry-After (a daily quota) is reported, not waited out
 MAX_TRIES = 6
 
@@ -175,33 +173,17 @@ def _retry_after(response: httpx.Response) -> int | None:
 
 
 def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text or response.reason_phrase
-    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+    return str(_refusal(response)).removeprefix(f"{REFUSED}: ")
+
+
+def _refusal(response: httpx.Response) -> MediaproofError:
+    return error_from(response.status_code, response.content, response.headers, REFUSED)
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
     if response.status_code < 400:
         return dict(response.json())
-    message = f"the upload service refused: {_detail(response)}"
-    status = response.status_code
-    if status == 413:
-        raise MediaTooLarge(message)
-    if status == 404:
-        raise NotRegistered(message)
-    if status == 401:
-        raise NotAuthenticated(message)
-    if status == 403:
-        raise Forbidden(message)
-    if status == 429:
-        raise RateLimited(message, _retry_after(response) or 1)
-    if status < 500:
-        raise InputError(message)
-    if status == 502:
-        raise ChainError(message)
-    raise StorageError(f"{message} (HTTP {status})")
+    raise _refusal(response)
 
 
 def check_sign_in_message(message: str, url: str, address: str, chain_id: int | None) -> None:

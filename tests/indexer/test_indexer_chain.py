@@ -123,12 +123,12 @@ def test_follower_indexes_chain_and_api_serves_it(
     carol = api.get(f"/users/{address(CAROL)}").json()  # only batched media, no UserMedia
     assert carol["user_contract"] is None and [m["title"] for m in carol["media"]] == ["Zürich harbour from the batch"]
     assert api.get(f"/analytics/media/{first}").json()["views"] == 0
-    assert api.get("/search", params={"q": "x", "limit": 0}).status_code == 400
+    assert api.get("/search", params={"q": "x", "limit": 0}).status_code == 422
     assert "limit" in api.get("/search", params={"q": "x", "limit": 0}).json()["detail"]
-    assert api.get("/media/no-pe").status_code == 400
+    assert api.get("/media/no-pe").status_code == 422
     assert api.get("/media/nope").status_code == 404  # could be a short id the gateway has not given yet
     assert api.get("/media/0x" + "11" * 32).status_code == 404
-    assert api.get("/users/0x12").status_code == 400
+    assert api.get("/users/0x12").status_code == 422
     assert {"/search", "/proofs/{sha256}", "/media/{key}/proof"} <= set(api.get("/openapi.json").json()["paths"])
     store.close()
 

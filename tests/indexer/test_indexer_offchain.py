@@ -101,7 +101,7 @@ def test_views_are_ingested_once_across_passes_and_restarts(store: Store, tmp_pa
     assert answer["per_size"] == [{"size": "large", "views": 2}, {"size": "small", "views": 1}]
     assert api.get("/analytics/media/Hb1").json() == answer  # by short id too
     assert api.get("/analytics/media/Nope1").status_code == 404
-    assert api.get("/analytics/media/not-an-id").status_code == 400
+    assert api.get("/analytics/media/not-an-id").status_code == 422
     gateway.close()
 
 
@@ -145,7 +145,7 @@ def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: P
     assert api.get("/media/Hb2").json()["short_id"] == "Hb2"
     assert api.get("/media/Pend").status_code == 404
     assert "short id" in api.get("/media/Zz9").json()["detail"]
-    assert api.get("/media/bad-key!").status_code == 400
+    assert api.get("/media/bad-key!").status_code == 422
     # a rebuilt index (a restart) reads the short ids back from the store
     assert {r["short_id"] for r in TitleIndex(store).rows(TitleIndex(store).search("harbour"))} == {"Hb1", "Hb2"}
     # a rollback drops the media row; re-applied, it gets its short id again

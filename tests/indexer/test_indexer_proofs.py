@@ -150,11 +150,13 @@ def test_the_schema_checker_catches_bundles_that_break_the_schema(store: Store):
     assert errors({**b, "receipts": [{"cluster_id": 0, "issued_at": 1, "signature": "0x"}]}, SCHEMA)
 
 
-def test_bad_keys_get_a_400_with_a_sentence_and_unknown_ones_a_404(store: Store):
+def test_bad_keys_get_a_422_with_a_sentence_and_unknown_ones_a_404(store: Store):
     api = TestClient(create_app(store, TitleIndex(store)))
     for path in ("/proofs/0x12", "/proofs/abc", "/media/not-an-id!/proof", "/batches/abc", "/batches/0", "/batches/-1"):
         answer = api.get(path)
-        assert answer.status_code == 400, path
+        assert answer.status_code == 422, path
+        assert answer.headers["content-type"] == "application/problem+json", path
+        assert answer.json()["error"] == "InputError" and answer.json()["status"] == 422, path
         assert answer.json()["detail"].endswith(".") or "expected" in answer.json()["detail"], path
     assert api.get(f"/proofs/0x{'11' * 32}").status_code == 404
     assert api.get(f"/media/0x{'11' * 32}/proof").status_code == 404
@@ -175,6 +177,7 @@ def test_bundles_wait_for_a_bound_deployment_with_a_503_not_a_500(tmp_path: Path
     api = TestClient(create_app(unbound, TitleIndex(unbound)))
     answer = api.get(f"/media/0x{e.media_id.hex()}/proof")
     assert answer.status_code == 503 and "deployment" in answer.json()["detail"]
+    assert answer.json()["error"] == "NotReady"
     assert api.get(f"/media/0x{e.media_id.hex()}").json()["receipts"][0]["signer"] is None
     unbound.close()
 

@@ -257,9 +257,9 @@ def test_unknown_id_bad_size_bad_path_and_method(download: DownloadHarness) -> N
     assert unknown.status_code == 404
     assert "no media has the id 'doesNotExist9'" in unknown.json()["detail"]
     bad = get(download, "/m/photo1?size=huge")
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.json()["error"] == "InputError"
     assert "size 'huge' is not one of" in bad.json()["detail"]
-    assert get(download, "/m/photo1/gigantic").status_code == 400
+    assert get(download, "/m/photo1/gigantic").status_code == 422
     assert get(download, "/elsewhere").status_code == 404
     assert get(download, "/m/bad!id").status_code == 404
     posted = httpx.post(f"{download.url}/m/photo1", timeout=30)

@@ -24,8 +24,11 @@ from mediaproof import eip712
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import digest_bytes
 from mediaproof.devstack import LocalStack
+from mediaproof.errors import InputError, NotRegistered
+from mediaproof.problems import KINDS, error_from
 from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.storage.client import StorageClusterClient
+from mediaproof.upload.client import UploadClient
 from tests.integration.auth import auth
 from tests.integration.stack import cli_env, stack_settings
 from tests.unit.test_upload_intake import photo_bytes
@@ -93,10 +96,66 @@ def media(stack: LocalStack) -> dict[str, Any]:
 
 def assert_4xx_sentence(response: httpx.Response, *fragments: str) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert_problem(response)
     detail = response.json()["detail"]
     assert isinstance(detail, str) and detail.strip(), response.text
     for fragment in fragments:
         assert fragment in detail, detail
+
+
+def assert_problem(response: httpx.Response, status: int | None = None, kind: str | None = None) -> None:
+    """An RFC 9457 problem+json answer with the five members, its `error` a class of mediaproof.errors."""
+    assert response.headers["content-type"] == "application/problem+json", (response.headers, response.text[:300])
+    body = response.json()
+    assert {"type", "title", "status", "detail", "error"} <= body.keys(), body
+    assert body["status"] == response.status_code and body["type"] == "about:blank" and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"].strip(), body
+    assert body["error"] in KINDS, body
+    assert status is None or response.status_code == status, (response.status_code, body)
+    assert kind is None or body["error"] == kind, body
+
+
+# --- one error format from every service ---
+
+
+def test_every_service_answers_a_bad_request_with_problem_json(stack: LocalStack, chain: MediaproofChain) -> None:
+    """Upload, download, storage cluster and indexer answer bad input alike: 422 problem+json with the five
+    members, FastAPI's own validation too, and each client's one decoder raises the class the service named."""
+    upload, indexer = upload_url(stack), stack.settings.resolved_indexer_url()
+    download = f"http://127.0.0.1:{stack.settings.download_port}"
+    parts = stack.clusters[0]
+    with StorageClusterClient(parts.endpoint, parts.cluster_id, gateway_account(stack.settings, chain.chain_id)) as c:
+        cluster_bad_offset = c._http.send(c._request("GET", f"/objects/{'ab' * 32}", params={"offset": "x"}))
+        cluster_bad_sha = c._http.send(c._request("GET", "/objects/not-a-sha256"))
+    answers = {
+        "upload: an address that is not one": httpx.get(upload + "/users/0x12"),
+        "upload: a body that is not JSON": httpx.post(upload + "/auth/nonce", content=b"{"),
+        "download: a size it does not make": httpx.get(download + "/m/photo1?size=huge"),
+        "cluster: FastAPI's validation of a query": cluster_bad_offset,
+        "cluster: a sha256 that is not one": cluster_bad_sha,
+        "indexer: FastAPI's validation of a query": httpx.get(indexer + "/search", params={"q": "x", "limit": 0}),
+        "indexer: a key that is not one": httpx.get(indexer + "/media/bad-key!"),
+    }
+    for what, answer in answers.items():
+        assert answer.status_code == 422, (what, answer.status_code, answer.text[:300])
+        assert_problem(answer, 422, "InputError")
+        decoded = error_from(answer.status_code, answer.content, answer.headers, what)
+        assert type(decoded) is InputError and decoded.status == 422, (what, decoded)
+    assert "limit" in answers["indexer: FastAPI's validation of a query"].json()["detail"]
+    assert "offset" in answers["cluster: FastAPI's validation of a query"].json()["detail"]
+
+    # Other refusals keep their status and headers in the same format.
+    unsigned = httpx.get(parts.endpoint + "/objects")
+    assert_problem(unsigned, 401, "NotAuthenticated")
+    assert unsigned.headers["www-authenticate"]
+    assert_problem(httpx.get(download + "/elsewhere"), 404, "NotFound")
+    posted = httpx.post(download + "/m/photo1")
+    assert_problem(posted, 405, "MethodNotAllowed")
+    assert posted.headers["allow"] == "GET, HEAD"
+    assert_problem(httpx.get(indexer + "/no-such-route"), 404, "NotFound")
+    assert_problem(httpx.get(indexer + "/media/0x" + "11" * 32), 404, "NotRegistered")
+    with pytest.raises(NotRegistered):
+        UploadClient(upload).status("no-such-upload")
 
 
 # --- Range headers of thousands of digits ---
@@ -131,7 +190,7 @@ def test_cluster_answers_a_4400_digit_range_with_416(stack: LocalStack, chain: M
 
 
 @pytest.mark.parametrize("route", ["/recent", f"/users/{ALICE.address}", "/search?q=harbour&"])
-def test_indexer_offsets_past_int64_get_400_with_a_sentence(stack: LocalStack, media: dict, route: str) -> None:
+def test_indexer_offsets_past_int64_get_422_with_a_sentence(stack: LocalStack, media: dict, route: str) -> None:
     base = stack.settings.resolved_indexer_url() + route + ("" if route.endswith("&") else "?")
     for offset in (INT64_PAST, HUGE, "-1", "1e3"):
         assert_4xx_sentence(httpx.get(base + f"offset={offset}"), "offset")

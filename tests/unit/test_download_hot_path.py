@@ -265,7 +265,7 @@ def test_rsgi_sends_the_cached_answer_whole_and_errors_through(tmp_path: Path, g
         assert (status, data) == (206, ORIGINAL[:10]) and len(taken) == 2
 
         status, headers, data = await rsgi(app, FakeScope("/m/nope"))
-        assert status == 404 and headers["content-type"] == "application/json"
+        assert status == 404 and headers["content-type"] == "application/problem+json"
         detail = json.loads(data)
         assert detail["error"] == "NotRegistered" and "no media has the id 'nope'" in detail["detail"]
 

@@ -1,6 +1,7 @@
 """The rest of Mediaproof as the web app's backend reaches it: the indexer, upload and download services, over HTTP.
 
-Every failure becomes a ServiceUnavailable or the service's own 4xx sentence, so a page can say what went wrong.
+Every failure becomes the error class the service answered with (mediaproof.problems: a 4xx with its own sentence, a
+5xx saying which service failed), or a ServiceUnavailable when it did not answer, so a page can say what went wrong.
 Every write to the upload service carries the signed-in wallet's bearer token (`Authorization: Bearer <token>`), the
 one the sign-in (state.AuthState) got from `POST /auth/session`.
 """
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from mediaproof.errors import InputError, MediaproofError, NotRegistered
+from mediaproof.errors import InputError, MediaproofError
+from mediaproof.problems import error_from
 from mediaproof.settings import Settings
 
 SIZES = ("small", "medium", "large", "original")
@@ -26,21 +28,12 @@ SLOW_TIMEOUT = 180.0
 
 
 class ServiceUnavailable(MediaproofError, ConnectionError):
-    """A service did not answer, or answered with a server error; `retry_after` (seconds) when it said when to come
-    back (the upload service's 503 while it receives all the uploads it takes at once)."""
-
-    def __init__(self, detail: str, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+    """A service did not answer, or answered a success that is not a JSON object (what answers is not ours)."""
 
 
-class ServiceRefused(InputError):
-    """A service refused the request (4xx); `detail` is its own sentence, `status` its HTTP status, `retry_after` the
-    seconds its `Retry-After` asked for (429)."""
-
-    def __init__(self, detail: str, status: int, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.status, self.retry_after = detail, status, retry_after
+def refused(exc: BaseException) -> bool:
+    """Whether a service refused the request (a 4xx: its error class, its sentence), rather than failing."""
+    return isinstance(exc, MediaproofError) and exc.status is not None and 400 <= exc.status < 500
 
 
 def retry_after(value: object) -> int | None:
@@ -108,18 +101,18 @@ async def _json(method: str, url: str, what: str, timeout: float = TIMEOUT, **kw
 
 
 def _answer(reply: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON of a success; else the error the service answered, as mediaproof.problems reads it (a 4xx with the
+    service's own sentence, a 5xx saying which service failed)."""
+    status = reply.status_code
+    if status >= 400:
+        source = f"the {what} failed ({status})" if status >= 500 else ""
+        raise error_from(status, reply.content, reply.headers, source)
     try:
         body = reply.json()
     except ValueError:
-        body = {}
-    detail = str(body.get("detail") or reply.text[:200]) if isinstance(body, dict) else reply.text[:200]
-    wait = retry_after(reply.headers.get("retry-after"))
-    if reply.status_code == 404:
-        raise NotRegistered(detail)
-    if 400 <= reply.status_code < 500:
-        raise ServiceRefused(detail, reply.status_code, wait)
-    if reply.status_code >= 500 or not isinstance(body, dict):
-        raise ServiceUnavailable(f"the {what} failed ({reply.status_code}): {detail}", wait)
+        body = None
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(f"the {what} answered {status} without a JSON object: {reply.text[:200]}")
     return body
 
 

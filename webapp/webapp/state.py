@@ -17,7 +17,7 @@ from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import DeploymentError, InputError, MediaproofError
+from mediaproof.errors import DeploymentError, InputError, MediaproofError, RateLimited
 from mediaproof.settings import Settings
 from webapp import services
 from webapp.deployment import load_chain_config
@@ -34,11 +34,12 @@ SESSION_ENDED = "Your sign-in has ended (signed out elsewhere, or expired): sign
 
 def upload_service_problem(exc: MediaproofError, doing: str) -> str:
     """A sentence for a failed call to the upload service while `doing` (e.g. "sign in")."""
-    if isinstance(exc, services.ServiceRefused) and exc.status == 429:
-        wait = f"try again in {exc.retry_after} s" if exc.retry_after else "try again in a minute"
-        return f"The upload service asks you to wait before you {doing} again ({exc.detail}): {wait}."
-    if isinstance(exc, services.ServiceRefused):
-        return f"The upload service refused to let you {doing}: {exc.detail}"
+    if isinstance(exc, RateLimited) and exc.status == 429:
+        return (
+            f"The upload service asks you to wait before you {doing} again ({exc}): try again in {exc.retry_after} s."
+        )
+    if services.refused(exc):
+        return f"The upload service refused to let you {doing}: {exc}"
     return f"Could not {doing}: {exc}"
 
 
@@ -124,10 +125,8 @@ class AuthState(rx.State):
             challenge = challenge_from(
                 issued, address=self.address, chain_id=config.chain_id, origin=origin, now=datetime.now(UTC)
             )
-        except InputError as exc:  # the service's 4xx (ServiceRefused) too
+        except MediaproofError as exc:  # the service's refusal (its 4xx), a failure, or a message not for here
             return self._fail("error", upload_service_problem(exc, "sign in"))
-        except MediaproofError as exc:
-            return self._fail("error", f"Could not sign in: {exc}")
         self._challenge = challenge
         self.address = challenge.address
         self.problem, self.detail = "busy", "Sign the message in your wallet to prove this address is yours."
@@ -149,12 +148,9 @@ class AuthState(rx.State):
         try:
             address = check_signature(challenge, message, signature, datetime.now(UTC))
             session = await services.open_session(Settings(), message, signature, self._client_ip())
-        except services.ServiceRefused as exc:
-            return self._fail("error", upload_service_problem(exc, "sign in"))
-        except InputError as exc:
-            return self._fail("error", str(exc))
         except MediaproofError as exc:
-            return self._fail("error", f"Could not sign in: {exc}")
+            refused_locally = isinstance(exc, InputError) and not services.refused(exc)  # a bad signature
+            return self._fail("error", str(exc) if refused_locally else upload_service_problem(exc, "sign in"))
         if str(session.get("address", "")).lower() != address.lower() or not session.get("token"):
             return self._fail("error", "The upload service opened a session for another address: sign in again.")
         self._challenge = None

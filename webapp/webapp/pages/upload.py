@@ -29,7 +29,7 @@ import reflex as rx
 from reflex.event import EventSpec, parse_args_spec
 from reflex_components_core.core.upload import Upload
 
-from mediaproof.errors import MediaproofError
+from mediaproof.errors import MediaproofError, RateLimited
 from mediaproof.settings import Settings
 from webapp import services
 from webapp.components.layout import page_shell
@@ -165,13 +165,13 @@ class UploadState(rx.State):
     async def _explain(self, exc: MediaproofError, doing: str, then: str) -> str:
         """A sentence for a failed call to the upload service while `doing`; a 401 also signs out (the session
         is over), and the sentence says to sign in again and then `then`."""
-        if isinstance(exc, services.ServiceRefused) and exc.status == 401:
+        if exc.status == 401:
             (await self.get_state(AuthState))._session_ended()
             return (
                 f"Your sign-in has ended (signed out or expired), so the upload service would not {doing}. "
                 f"Sign in again (top right), then {then}."
             )
-        if isinstance(exc, services.ServiceUnavailable) and exc.retry_after:
+        if isinstance(exc, RateLimited) and exc.status == 503:
             return f"The upload service is busy and could not {doing}: {exc}. Try again in {exc.retry_after} s."
         return upload_service_problem(exc, doing)
 
@@ -449,12 +449,12 @@ class UploadState(rx.State):
         settings = Settings()
         try:
             done = await services.commit(settings, await self._token(), self._upload_id, str(answer.get("signature")))
-        except services.ServiceRefused as exc:
-            then = "sign the record again (nothing was registered)"
-            self.stage, self.error = "record", await self._explain(exc, "register it", then)
-            return
         except MediaproofError as exc:
-            self.stage, self.error = "record", f"The registration failed, nothing was registered: {exc}"
+            if services.refused(exc):
+                then = "sign the record again (nothing was registered)"
+                self.stage, self.error = "record", await self._explain(exc, "register it", then)
+            else:
+                self.stage, self.error = "record", f"The registration failed, nothing was registered: {exc}"
             return
         if done.get("state") == "anchoring":
             # Signed and holding its receipts; its batch was still open when the commit stopped waiting.
