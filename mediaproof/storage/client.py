@@ -3,9 +3,9 @@
 Every request but `health()` carries a `Mediaproof-Gateway` Authorization header signed with the gateway's key
 (mediaproof.gateway_auth); without a key the requests go unsigned, and the cluster refuses them.
 
-Errors come back as Mediaproof errors carrying the cluster's own sentence (401/403 → NotAuthenticated, 404 →
-NotRegistered, 409 → NotPinned, 413 → MediaTooLarge, 422 → ContentMismatch or InputError, anything else →
-StorageError).
+Errors come back as the class the cluster answered with (mediaproof.problems: NotAuthenticated, SignatureRefused,
+NotRegistered, NotPinned, MediaTooLarge, ContentMismatch, InputError…) carrying its own sentence; any 5xx is a
+StorageError, whatever failed behind the cluster, so callers fail over to the next one.
 """
 
 from __future__ import annotations

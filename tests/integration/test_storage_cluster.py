@@ -27,7 +27,15 @@ from web3.exceptions import ContractCustomError
 from mediaproof import eip712
 from mediaproof.chain import describe_revert
 from mediaproof.content import ContentDigest, digest_bytes
-from mediaproof.errors import ContentMismatch, InputError, NotAuthenticated, NotPinned, NotRegistered, StorageError
+from mediaproof.errors import (
+    ContentMismatch,
+    InputError,
+    NotAuthenticated,
+    NotPinned,
+    NotRegistered,
+    SignatureRefused,
+    StorageError,
+)
 from mediaproof.gateway_auth import UNSIGNED_PAYLOAD, body_hash, sign_request
 from mediaproof.processes import free_port
 from mediaproof.receipts import SignedReceipt, receipt_signer
@@ -214,7 +222,7 @@ def test_key_that_is_no_gateway_is_403_on_every_route_and_changes_nothing(storag
             assert response.json()["error"] == "SignatureRefused"
             assert f"{STRANGER.address} signed this request" in response.json()["detail"]
             assert "does not list it as a gateway" in response.json()["detail"]
-    with pytest.raises(NotAuthenticated, match="does not list it as a gateway"):
+    with pytest.raises(SignatureRefused, match="does not list it as a gateway"):
         storage_cluster.client_for(STRANGER).delete(held.sha256)
 
     _assert_unchanged(storage_cluster, held, data, new)
@@ -288,13 +296,13 @@ def test_removed_gateway_is_refused_once_the_cache_expires(cluster_net: ClusterN
         def refused() -> bool:
             try:
                 spare.list_objects(limit=1)
-            except NotAuthenticated as exc:
+            except SignatureRefused as exc:
                 assert "does not list it as a gateway" in str(exc)
                 return True
             return False
 
         wait_until(refused, "the cluster refuses the removed gateway")
-        with pytest.raises(NotAuthenticated):
+        with pytest.raises(SignatureRefused):
             spare.list_objects(limit=1)
         assert cluster.client.list_objects(limit=1)["cluster_id"] == cluster.cluster_id
     finally:
