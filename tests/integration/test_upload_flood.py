@@ -19,10 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 from PIL import Image
 
 from mediaproof.devstack import LocalStack
+from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.upload.memory import memory_of
+from tests.integration.auth import auth
 from tests.integration.stack import stack_settings
 from tests.unit.test_upload_intake import photo_bytes
 
@@ -37,7 +40,10 @@ GUARD = 300.0  # seconds: generous, only there so a broken service fails the tes
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # One cluster is enough: the flood is about the upload service's memory, not about replication.
-    running = LocalStack(stack_settings(tmp_path_factory.mktemp("flood"))).start()
+    # Eight big uploads and a small one at a time, all from one wallet and address: the flood is about memory,
+    # so the per-wallet cap on uploads in flight (8 by default) is lifted here.
+    settings = stack_settings(tmp_path_factory.mktemp("flood")).model_copy(update={"upload_concurrent": 64})
+    running = LocalStack(settings).start()
     yield running
     running.stop()
 
@@ -74,7 +80,8 @@ def test_a_flood_of_pixel_limit_pngs_stays_under_1_gib_and_memory_comes_back(sta
     pid = stack.upload.proc.pid
     url = stack.settings.resolved_upload_url()
     pngs = flood_pngs()
-    with httpx.Client(base_url=url, timeout=GUARD) as http:
+    signed_in = auth(url, Account.from_key(ANVIL_TEST_KEYS[0]))
+    with httpx.Client(base_url=url, timeout=GUARD, headers=signed_in) as http:
         warm = http.post("/uploads", content=photo_bytes(200, (2000, 1500)))  # connections, caches, first variants
         assert warm.status_code == 201, warm.text
         until("the warm-up's variants", lambda: variants_settled(http, [warm.json()["upload_id"]]))
@@ -83,7 +90,7 @@ def test_a_flood_of_pixel_limit_pngs_stays_under_1_gib_and_memory_comes_back(sta
         answers: dict[int, httpx.Response] = {}
 
         def send(n: int) -> None:
-            with httpx.Client(base_url=url, timeout=GUARD) as own:
+            with httpx.Client(base_url=url, timeout=GUARD, headers=signed_in) as own:
                 answers[n] = own.post("/uploads", content=pngs[n])
 
         senders = [threading.Thread(target=send, args=(n,)) for n in range(FLOOD)]
