@@ -8,6 +8,7 @@ may cache what they read for as long as they like; only a rendition's `ready` fl
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,18 +81,46 @@ class LinkedMedia:
         return self.renditions.get("original")
 
 
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction before "database is locked"
+
+
+def connect(path: Path, schema: str | None = None, readonly: bool = False) -> sqlite3.Connection:
+    """The one way to open the gateway database (its tables belong to several modules: placements here; uploads,
+    batches, sessions, rate counters and leases under upload/): autocommit (callers say BEGIN IMMEDIATE where they
+    need a transaction), WAL + synchronous=NORMAL (durable at checkpoints, fast commits), a busy wait, and `schema`
+    applied. Read-only for the download service and observer."""
+    if readonly:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    if schema:
+        db.executescript(schema)
+    return db
+
+
+class ThreadConnections:
+    """One connection to the gateway database per calling thread (a sqlite3 connection is not for two threads at
+    once); call it for this thread's."""
+
+    def __init__(self, path: Path, schema: str | None = None) -> None:
+        self.path = path
+        self._local = threading.local()
+        connect(path, schema).close()  # the tables exist before any thread uses them
+
+    def __call__(self) -> sqlite3.Connection:
+        if not hasattr(self._local, "db"):
+            self._local.db = connect(self.path)
+        connection: sqlite3.Connection = self._local.db
+        return connection
+
+
 class GatewayStore:
     """Open `path`; `readonly=True` for the download service and observer."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
-        if readonly:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast commits
-            self._db.executescript(SCHEMA)
+        self._db = connect(path, SCHEMA, readonly)
 
     def close(self) -> None:
         self._db.close()

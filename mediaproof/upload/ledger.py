@@ -7,11 +7,12 @@ process that died is `pending` again when the service starts, and failures come 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mediaproof.gateway_store import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -92,11 +93,7 @@ class UploadLedger:
     """One connection to the gateway database's upload tables; use one per thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = connect(path, SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}
         if "uploader" not in columns:  # a database from before sign-in
             self._db.execute("ALTER TABLE uploads ADD COLUMN uploader TEXT")

@@ -10,7 +10,6 @@ in one `BEGIN IMMEDIATE` transaction, so two processes never both take the last 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 from limits.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
+
+from mediaproof.gateway_store import ThreadConnections
 
 SCHEME = "mediaproof-sqlite"
 SCHEMA = """
@@ -41,23 +42,12 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         if not uri:
             raise ValueError(f"{SCHEME} needs the database's path: {SCHEME}:///path/to/gateway.db")
         self.path = Path(unquote(urlsplit(uri).path))
-        self._local = threading.local()
+        self._db = ThreadConnections(self.path, SCHEMA)
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._db().executescript(SCHEMA)
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return sqlite3.Error
-
-    def _db(self) -> sqlite3.Connection:
-        if not hasattr(self._local, "db"):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        connection: sqlite3.Connection = self._local.db
-        return connection
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -16,8 +16,6 @@ import asyncio
 import contextlib
 import math
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,6 +29,7 @@ from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from mediaproof.errors import MediaTooLarge, Overloaded, RateLimited
+from mediaproof.gateway_store import ThreadConnections
 from mediaproof.settings import Settings
 from mediaproof.upload.limit_store import SCHEME, SQLiteStorage
 
@@ -78,16 +77,7 @@ class Leases:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._db().executescript(LEASES)
-
-    def _db(self) -> sqlite3.Connection:
-        if not hasattr(self._local, "db"):
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        connection: sqlite3.Connection = self._local.db
-        return connection
+        self._db = ThreadConnections(path, LEASES)
 
     def acquire(self, lease_id: str, subjects: list[str], cap: int, now: float | None = None) -> str | None:
         """Take a lease for every subject, or none; the first subject already at `cap` (None when taken)."""

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from eth_account.messages import _hash_eip191_message, encode_defunct
 from eth_utils import function_signature_to_4byte_selector
 
 from mediaproof.errors import InputError, NotAuthenticated
+from mediaproof.gateway_store import ThreadConnections
 
 # siwe 4.4 redefines core ABNF rules in its grammar; abnf 2.7 warns about it once per rule at the first parse.
 warnings.filterwarnings("ignore", message=r"rule '\w+' redefines", module=r"abnf")
@@ -252,18 +251,7 @@ class SessionStore:
         self.path = path
         self.nonce_lifetime = nonce_lifetime
         self.session_lifetime = session_lifetime
-        self._local = threading.local()
-        self._db().executescript(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        if not hasattr(self._local, "db"):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        connection: sqlite3.Connection = self._local.db
-        return connection
+        self._db = ThreadConnections(path, SCHEMA)
 
     def issue(self, address: str, domain: str, uri: str, chain_id: int, now: float | None = None) -> Issued:
         now = time.time() if now is None else now
