@@ -23,12 +23,10 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
-import struct
 import sys
 import threading
 import time
 import traceback
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +44,7 @@ from mediaproof import eip712
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from mediaproof.upload.client import UploadClient
 from mediaproof.upload.memory import memory_of
+from tests.integration.test_upload_flood import FLOOD, flood_pngs  # the test's flood, measured here
 
 RESULTS = Path(__file__).resolve().parent / "results" / "abuse.txt"
 MiB = 1 << 20
@@ -91,7 +90,6 @@ def small_photo(seed: int) -> bytes:
 
 # --- section: pixel-flood ---
 
-FLOOD = 8
 FLOOD_RUNS: list[tuple[str, dict[str, object]]] = [
     ("bounded (shipped settings)", {}),
     ("bounded, no malloc_trim", {"memory_trim": False}),
@@ -111,20 +109,6 @@ class FloodRun:
     health: list[float] = field(default_factory=list)
     small: list[float] = field(default_factory=list)
     small_refused: int = 0
-
-
-def flood_pngs() -> list[bytes]:
-    """Eight distinct 10000×10000 RGB PNGs at the pixel limit: one encoded (optimize), told apart by a text chunk."""
-    out = io.BytesIO()
-    Image.new("RGB", (10_000, 10_000), (40, 90, 160)).save(out, "PNG", optimize=True)
-    png = out.getvalue()
-    iend = png.rindex(b"IEND") - 4
-    pngs = []
-    for n in range(FLOOD):
-        text = b"Comment\x00flood %d" % n
-        chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
-        pngs.append(png[:iend] + chunk + png[iend:])
-    return pngs
 
 
 def settled_rss(pid: int, quiet: float = 5.0, guard: float = 120.0) -> int:
