@@ -14,7 +14,8 @@ from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mediaproof import problems
-from mediaproof.errors import ClientTooSlow, Forbidden, InputError, MediaTooLarge
+from mediaproof.errors import Forbidden, InputError, MediaTooLarge
+from mediaproof.upload.intake import arriving
 from mediaproof.upload.ledger import Upload
 from mediaproof.upload.sessions import SessionStore, bearer_token
 
@@ -93,15 +94,8 @@ async def json_body(request: Request, limit: int = JSON_LIMIT, idle_timeout: flo
     """The request's JSON object, read with a size cap (MediaTooLarge) and an idle timeout (ClientTooSlow): a JSON
     call is a few hundred bytes, and the sign-in routes read theirs before anyone is signed in."""
     raw = bytearray()
-    chunks = request.stream().__aiter__()
-    while True:
-        try:
-            with anyio.fail_after(idle_timeout):
-                chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise ClientTooSlow(f"the JSON body stopped arriving for {idle_timeout:g} s: send it again") from None
+    stalled = f"the JSON body stopped arriving for {idle_timeout:g} s: send it again"
+    async for chunk in arriving(request.stream(), idle_timeout, lambda: stalled):
         raw += chunk
         if len(raw) > limit:
             raise MediaTooLarge(f"the JSON body is over {limit} bytes: a call to the upload service is far smaller")

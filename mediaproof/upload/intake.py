@@ -88,6 +88,24 @@ def register_heif() -> None:
         _heif_registered = True
 
 
+async def arriving(
+    body: AsyncIterator[bytes], idle_timeout: float | None, stalled: Callable[[], str]
+) -> AsyncIterator[bytes]:
+    """The chunks of a request body as they come; ClientTooSlow with the sentence `stalled()` gives when none came
+    for `idle_timeout` seconds, if one is set (a slow client holds a socket and a temp file: it is cut off, not
+    waited for)."""
+    chunks = body.__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ClientTooSlow(stalled()) from None
+        yield chunk
+
+
 async def receive(
     body: AsyncIterator[bytes],
     directory: Path,
@@ -109,7 +127,6 @@ async def receive(
     size = 0
     pending: list[bytes] = []
     pending_size = 0
-    chunks = body.__aiter__()
 
     def flush(chunks: list[bytes]) -> None:
         data = b"".join(chunks)
@@ -121,18 +138,12 @@ async def receive(
             await charge(batch_size)
         await anyio.to_thread.run_sync(flush, batch)
 
+    def stalled() -> str:
+        return (f"no bytes of the upload arrived for {idle_timeout:g} s after {size} bytes: the upload is cut off "
+                "(MEDIAPROOF_UPLOAD_IDLE_TIMEOUT); send it again")  # fmt: skip
+
     try:
-        while True:
-            try:
-                with anyio.fail_after(idle_timeout):
-                    chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise ClientTooSlow(
-                    f"no bytes of the upload arrived for {idle_timeout:g} s after {size} bytes: the upload is cut off "
-                    "(MEDIAPROOF_UPLOAD_IDLE_TIMEOUT); send it again"
-                ) from None
+        async for chunk in arriving(body, idle_timeout, stalled):
             if not chunk:
                 continue
             size += len(chunk)
