@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _wrk
 from bench._upload_common import start_stack
 from mediaproof import eip712
+from mediaproof.clients.upload import UploadClient
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
-from mediaproof.upload.client import UploadClient
 from mediaproof.upload.memory import memory_of
 from tests.integration.test_upload_flood import FLOOD, flood_pngs  # the test's flood, measured here
 

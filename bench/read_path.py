@@ -24,13 +24,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench._wrk import run as run_wrk  # noqa: E402
 from mediaproof.chain import gateway_account  # noqa: E402
+from mediaproof.clients.storage import StorageClusterClient  # noqa: E402
 from mediaproof.content import digest_bytes  # noqa: E402
 from mediaproof.devstack import LocalStack  # noqa: E402
 from mediaproof.download.launch import download_process  # noqa: E402
 from mediaproof.gateway_store import GatewayStore, Rendition  # noqa: E402
 from mediaproof.processes import ManagedProcess, http_ok  # noqa: E402
 from mediaproof.settings import LOCAL_CHAIN_ID  # noqa: E402
-from mediaproof.storage.client import StorageClusterClient  # noqa: E402
 from tests.integration.stack import stack_settings  # noqa: E402
 
 CONNECTIONS = 64

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._upload_common import start_stack
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.upload.client import UploadClient, ensure_wallet
 
 RESULTS = Path(__file__).resolve().parent / "results" / "upload_latency.txt"
 MARGIN = 2.0  # the goal: p95 within the batch interval plus this

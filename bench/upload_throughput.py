@@ -22,8 +22,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._upload_common import start_stack
+from mediaproof.clients.upload import UploadClient
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.upload.client import UploadClient
 
 RESULTS = Path(__file__).resolve().parent / "results" / "upload_throughput.txt"
 FRAME_BYTES = 1280 * 720 * 3  # one rgb24 720p frame (QuickTime stores raw video as packed RGB)

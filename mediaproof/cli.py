@@ -116,8 +116,8 @@ def upload(
     readable_file(path)
     title = check_title(title)  # refused here, before hashing, with the sentence the upload service would give
     from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
+    from mediaproof.clients.upload import UploadClient, upload_and_register
     from mediaproof.content import digest_file
-    from mediaproof.upload.client import UploadClient, upload_and_register
 
     chain = MediaproofChain.from_settings(settings)
     account = chain.account(settings.private_key)
@@ -277,7 +277,7 @@ def search(
     indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
 ) -> None:
     """Find media by title through the indexer (BM25 ranking, prefix matching for the word being typed)."""
-    from indexer.client import search as search_titles
+    from mediaproof.clients.indexer import search as search_titles
 
     settings = Settings(indexer_url=indexer) if indexer else Settings()
     if not query.strip():

@@ -21,11 +21,11 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError, NotRegistered, StorageError
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import Settings
-from mediaproof.storage.client import StorageClusterClient
 from mediaproof.topology import Cluster, ClusterStatus
 
 logger = logging.getLogger(__name__)

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from eth_account.signers.local import LocalAccount
 
 from mediaproof.chain import MediaproofChain, signing_account
+from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.errors import ChainError, MediaproofError, StorageError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.observer.health import HealthTracker, repair_targets
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import Settings
-from mediaproof.storage.client import StorageClusterClient
 from mediaproof.topology import Cluster, ClusterStatus, TopologyReading
 
 logger = logging.getLogger(__name__)

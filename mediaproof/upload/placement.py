@@ -20,12 +20,12 @@ from eth_account.signers.local import LocalAccount
 
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.content import ContentDigest
 from mediaproof.errors import InputError, NotAuthenticated, NotRegistered, StorageError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.receipts import SignedReceipt
 from mediaproof.ring import ClusterRing
-from mediaproof.storage.client import StorageClusterClient
 from mediaproof.topology import ClusterStatus, TopologyReading
 
 Source = Path | bytes | Callable[[], Path]  # the bytes, a file, or a way to get a file when a copy must be made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediaproof.upload.client import UploadClient
+from mediaproof.clients.upload import UploadClient
 
 _tokens: dict[tuple[str, str], str] = {}
 

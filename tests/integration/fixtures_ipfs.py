@@ -17,12 +17,12 @@ from web3 import Web3
 
 from mediaproof.anvil import AnvilNode
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.deployment import ClusterSpec, deploy
 from mediaproof.ipfs_node import IpfsClient, IpfsNode
 from mediaproof.ports import port_of, reserve_port
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.storage.client import StorageClusterClient
 from mediaproof.storage.config import ClusterConfig
 from mediaproof.storage.keys import load_or_create_signer
 from mediaproof.storage.launch import config_process

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from mediaproof.chain import MediaproofChain, connect, gateway_account
+from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.content import digest_bytes
 from mediaproof.deployment import read_deployment
 from mediaproof.devstack import LocalStack
@@ -27,7 +28,6 @@ from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.processes import ManagedProcess
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import LOCAL_CHAIN_ID, Settings
-from mediaproof.storage.client import StorageClusterClient
 from tests.integration.stack import stack_settings
 
 pytestmark = pytest.mark.integration

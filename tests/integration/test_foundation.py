@@ -123,8 +123,8 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     assert after_restart["media_id"] == record["media_id"]
     # the bytes survived the restart on the cluster's IPFS node, too
     from mediaproof.chain import gateway_account
+    from mediaproof.clients.storage import StorageClusterClient
     from mediaproof.settings import LOCAL_CHAIN_ID
-    from mediaproof.storage.client import StorageClusterClient
 
     parts = stack.clusters[0]
     gateway = gateway_account(stack.settings, LOCAL_CHAIN_ID)

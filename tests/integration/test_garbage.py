@@ -19,12 +19,12 @@ from eth_account import Account
 from mediaproof import eip712
 from mediaproof.bundle import parse_bundle
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.clients.storage import StorageClusterClient
+from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.content import CHUNK_SIZE, cid_v1_raw, digest_bytes
 from mediaproof.devstack import ClusterParts, LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.storage.client import StorageClusterClient
-from mediaproof.upload.client import UploadClient, ensure_wallet
 from mediaproof.upload.launch import upload_process
 from mediaproof.verify import ChainReader, verify_bundle
 from tests.integration.auth import auth

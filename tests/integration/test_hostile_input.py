@@ -22,13 +22,13 @@ from schemathesis.checks import not_a_server_error
 
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.clients.storage import StorageClusterClient
+from mediaproof.clients.upload import UploadClient
 from mediaproof.content import digest_bytes
 from mediaproof.devstack import LocalStack
 from mediaproof.errors import InputError, NotRegistered
 from mediaproof.problems import KINDS, error_from
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.storage.client import StorageClusterClient
-from mediaproof.upload.client import UploadClient
 from tests.integration.auth import auth
 from tests.integration.stack import cli_env, stack_settings
 from tests.unit.test_upload_intake import photo_bytes

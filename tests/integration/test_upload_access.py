@@ -23,10 +23,10 @@ from eth_account.messages import encode_defunct
 
 from mediaproof import eip712
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.devstack import LocalStack
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import ANVIL_TEST_KEYS, PROJECT_ROOT
-from mediaproof.upload.client import UploadClient, ensure_wallet
 from mediaproof.upload.launch import upload_process
 from mediaproof.upload.sessions import build_message
 from tests.integration.auth import auth, sign_in

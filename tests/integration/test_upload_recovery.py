@@ -22,11 +22,11 @@ from eth_account import Account
 from mediaproof import eip712
 from mediaproof.bundle import parse_bundle
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.upload.client import UploadClient, ensure_wallet
 from mediaproof.upload.launch import LOG_FILE, upload_process
 from mediaproof.verify import ChainReader, verify_bundle
 from tests.integration.auth import auth

@@ -23,12 +23,12 @@ from web3.logs import DISCARD
 from mediaproof import eip712
 from mediaproof.bundle import parse_bundle, parse_manifest
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.clients.storage import StorageClusterClient
+from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.content import ContentDigest
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
-from mediaproof.storage.client import StorageClusterClient
-from mediaproof.upload.client import UploadClient, ensure_wallet
 from mediaproof.upload.launch import upload_process
 from mediaproof.verify import ChainReader, verify_bundle
 from tests.integration.auth import auth

@@ -12,9 +12,9 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from mediaproof.clients.upload import MAX_RETRY_WAIT, UploadClient
 from mediaproof.errors import ContentMismatch, RateLimited
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.upload.client import MAX_RETRY_WAIT, UploadClient
 from mediaproof.upload.sessions import build_message
 
 ALICE = Account.from_key(ANVIL_TEST_KEYS[0])
