@@ -5,3 +5,11 @@ upload.py is the upload service's client (the CLI's `upload`, sign-in, register)
 (the CLI's `search`). Every error answer decodes through mediaproof.problems.error_from into the class the service
 raised.
 """
+
+from __future__ import annotations
+
+from mediaproof.errors import MediaproofError
+
+
+class ServiceUnavailable(MediaproofError, ConnectionError):
+    """A service did not answer, or answered a success that is not a JSON object (what answers is not ours)."""

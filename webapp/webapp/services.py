@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from mediaproof.clients import ServiceUnavailable
+from mediaproof.clients.indexer import IndexerClient
 from mediaproof.errors import InputError, MediaproofError
 from mediaproof.problems import error_from
 from mediaproof.settings import Settings
@@ -25,10 +27,6 @@ _UPLOAD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")  # secrets.token_urlsafe
 TIMEOUT = 15.0
 # prepare waits for variants and commit waits for receipts and a mined transaction: give them the cluster timeout.
 SLOW_TIMEOUT = 180.0
-
-
-class ServiceUnavailable(MediaproofError, ConnectionError):
-    """A service did not answer, or answered a success that is not a JSON object (what answers is not ours)."""
 
 
 def refused(exc: BaseException) -> bool:
@@ -116,50 +114,43 @@ def _answer(reply: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-# --- the indexer (search, feed, profiles, clusters) ---
+# --- the indexer (search, feed, profiles, clusters): mediaproof.clients.indexer ---
 
 
-def _indexer(settings: Settings, path: str) -> str:
-    return settings.resolved_indexer_url() + path
+def _indexer(settings: Settings) -> IndexerClient:
+    return IndexerClient(settings.resolved_indexer_url(), timeout=TIMEOUT)
 
 
 async def recent(settings: Settings, limit: int, offset: int) -> list[dict[str, Any]]:
-    body = await _json("GET", _indexer(settings, "/recent"), "indexer", params={"limit": limit, "offset": offset})
-    return list(body["results"])
+    return await _indexer(settings).recent(limit, offset)
 
 
 async def search(settings: Settings, query: str, limit: int = 24) -> list[dict[str, Any]]:
-    body = await _json("GET", _indexer(settings, "/search"), "indexer", params={"q": query, "limit": limit})
-    return list(body["results"])
+    return await _indexer(settings).search(query, limit)
 
 
 async def media(settings: Settings, key: str) -> dict[str, Any]:
     """One record by media id or short id (that link's own record), or the first proof of a sha256."""
-    return await _json("GET", _indexer(settings, f"/media/{key}"), "indexer")
+    return await _indexer(settings).media(key)
 
 
 async def media_proof(settings: Settings, key: str) -> dict[str, Any]:
     """The portable proof bundle (mediaproof-proof-v1) of one record, by media id or short id."""
-    return await _json("GET", _indexer(settings, f"/media/{key}/proof"), "indexer")
+    return await _indexer(settings).media_proof(key)
 
 
 async def proofs(settings: Settings, sha256_hex: str) -> list[dict[str, Any]]:
     """Every proof bundle of some bytes the indexer knows, earliest first (an untrusted source: the browser checks
     each against the chain); NotRegistered when it knows none."""
-    digest = sha256_hex.lower().removeprefix("0x")
-    if not _MEDIA_KEY.match("0x" + digest):
-        raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
-    body = await _json("GET", _indexer(settings, f"/proofs/0x{digest}"), "indexer")
-    return [b for b in body.get("bundles") or [] if isinstance(b, dict)]
+    return await _indexer(settings).proofs(sha256_hex)
 
 
 async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, Any]:
-    return await _json("GET", _indexer(settings, f"/users/{address}"), "indexer", params={"limit": limit})
+    return await _indexer(settings).user(address, limit)
 
 
 async def clusters(settings: Settings) -> list[dict[str, Any]]:
-    body = await _json("GET", _indexer(settings, "/clusters"), "indexer")
-    return list(body["clusters"])
+    return await _indexer(settings).clusters()
 
 
 # --- the upload service ---
