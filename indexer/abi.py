@@ -2,7 +2,7 @@
 decoder.
 
 The exported ABIs are what the deployed bytecode was compiled with, so the indexer reads event shapes from them
-(`mediaproof.deployment.load_abi`). Each event gets a decoding plan worked out once: a reader per topic and per
+(`mediaproof.abis.load_abi`). Each event gets a decoding plan worked out once: a reader per topic and per
 head slot of the data, following offsets for strings, bytes, arrays and tuples, so the common logs decode without
 eth_abi; anything the plan does not read (non-canonical padding, odd offsets) goes to eth_abi, the reference.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from mediaproof.deployment import load_abi
+from mediaproof.abis import load_abi
 from mediaproof.errors import InputError
 
 # The contract roles whose events the indexer follows (each is one exported ABI).

@@ -19,7 +19,7 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from indexer.abi import canonical_types
 from mediaproof import eip712
-from mediaproof.deployment import load_abi
+from mediaproof.abis import load_abi
 
 
 @dataclass(frozen=True)

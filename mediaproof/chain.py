@@ -5,58 +5,21 @@ Talks JSON-RPC through web3.py only: `verify` needs nothing but an RPC endpoint 
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any, cast
-
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-from web3.types import TxParams, TxReceipt, Wei
+from web3.types import TxReceipt
 
-from mediaproof.deployment import Deployment, load_abi, read_deployment
-from mediaproof.errors import ChainError, ContractRefused, DeploymentError, InputError
+from mediaproof import transactions
+from mediaproof.abis import load_abi
+from mediaproof.deployment import Deployment, read_deployment
+from mediaproof.errors import ChainError, DeploymentError, InputError
 from mediaproof.settings import ANVIL_TEST_KEYS, LOCAL_CHAIN_ID, Settings
 from mediaproof.topology import TopologyReader
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-@cache
-def _error_selectors() -> dict[bytes, dict[str, Any]]:
-    selectors = {}
-    for name in ("MediaApp", "UserMedia", "StorageTopology"):
-        for item in load_abi(name):
-            if item.get("type") == "error":
-                signature = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
-                selectors[function_signature_to_4byte_selector(signature)] = item
-    return selectors
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + item["type"][5:]
-    return str(item["type"])
-
-
-def describe_revert(data: str | bytes) -> str:
-    """`UserMediaNonceUsed(nonce=7)` from the raw revert data of a Mediaproof custom error."""
-    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
-    item = _error_selectors().get(raw[:4])
-    if item is None:
-        return f"reverted with data 0x{raw.hex()}"
-    from eth_abi import decode
-
-    values = decode([_abi_type(i) for i in item["inputs"]], raw[4:])
-    args = ", ".join(f"{i['name']}={_show(v)}" for i, v in zip(item["inputs"], values, strict=True))
-    return f"{item['name']}({args})"
-
-
-def _show(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
@@ -129,24 +92,4 @@ class MediaproofChain:
 
         `extra_gas` is added to a 20% margin over the estimate, for work the estimate cannot see (eth_estimateGas runs
         at gas price 0, where UserMedia skips repaying a relayer)."""
-        params: TxParams = {
-            "from": account.address,
-            "value": Wei(value),
-            "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
-            "chainId": self.chain_id,
-        }
-        try:
-            tx = call.build_transaction(params)
-        except ContractCustomError as exc:
-            raise ContractRefused(describe_revert(str(exc.data))) from exc
-        except (ContractLogicError, Web3RPCError) as exc:
-            raise ChainError(f"the contract refused: {exc}") from exc
-        if extra_gas:
-            tx["gas"] = int(tx["gas"] * 6 // 5) + extra_gas
-        signed = account.sign_transaction(cast(dict[str, Any], tx))
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-        if receipt["status"] != 1:
-            block = receipt["blockNumber"]
-            raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {block}")
-        return receipt
+        return transactions.transact(self.w3, account, call, value=value, extra_gas=extra_gas, chain_id=self.chain_id)

@@ -15,10 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 from eth_typing import ChecksumAddress
 from eth_utils import is_address, to_checksum_address
 
+from mediaproof import transactions
+from mediaproof.abis import ABI_DIR as ABI_DIR
+from mediaproof.abis import BYTECODE_FILE as BYTECODE_FILE
+from mediaproof.abis import load_abi as load_abi
+from mediaproof.abis import load_bytecode as load_bytecode
 from mediaproof.errors import ChainError, DeploymentError, InputError
 
-ABI_DIR = Path(__file__).resolve().parent / "abi"
-BYTECODE_FILE = ABI_DIR / "bytecode.json"
 # Contracts whose ABI (and creation bytecode) ship with the package; interfaces are not needed off chain.
 CONTRACT_NAMES = ("MediaApp", "ProjectRegistry", "StorageTopology", "UserMedia")
 # Contracts deployed on their own (UserMedia's implementation is created by MediaApp's constructor).
@@ -31,7 +34,6 @@ DEFAULT_MINIMUM_DEPOSIT_WEI = 10**16
 DEFAULT_RECEIPT_LIFETIME = 3600
 # Longer than any record's signature lifetime (an hour), so a relayer that accepted a record is always paid.
 DEFAULT_WITHDRAWAL_DELAY = 2 * 86400
-RECEIPT_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -164,21 +166,6 @@ def write_deployment(path: Path, deployment: Deployment) -> None:
     os.replace(tmp, path)
 
 
-def load_abi(name: str) -> list[dict[str, Any]]:
-    path = ABI_DIR / f"{name}.json"
-    try:
-        return list(json.loads(path.read_text()))
-    except FileNotFoundError as exc:
-        raise DeploymentError(f"no ABI for {name} at {path}; run `ape run export_abis`") from exc
-
-
-def load_bytecode(name: str) -> str:
-    try:
-        return str(json.loads(BYTECODE_FILE.read_text())[name])
-    except (FileNotFoundError, KeyError) as exc:
-        raise DeploymentError(f"no bytecode for {name} in {BYTECODE_FILE}; `ape run export_abis`") from exc
-
-
 def export_artifacts(manifest: Path, out_dir: Path = ABI_DIR) -> list[Path]:
     """Writes <Name>.json (the ABI) and bytecode.json from Ape's compiled manifest (.build/__local__.json)."""
     try:
@@ -228,12 +215,7 @@ class LocalAccountSigner:
         return str(self.account.address)
 
     def send(self, tx: dict[str, Any]) -> Any:
-        tx = {**tx, "from": self.account.address}
-        tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.account.address, "pending"))
-        tx.setdefault("chainId", self.w3.eth.chain_id)
-        signed = self.account.sign_transaction(tx)
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+        return transactions.send(self.w3, self.account, tx)
 
 
 class ApeAccountSigner:
@@ -281,10 +263,7 @@ class _Sender:
         self.signer = signer
 
     def send(self, tx: dict[str, Any], what: str) -> Any:
-        receipt = self.signer.send(tx)
-        if receipt["status"] != 1:
-            raise ChainError(f"{what} reverted in transaction {receipt['transactionHash'].hex()}")
-        return receipt
+        return transactions.require_success(self.signer.send(tx), what)
 
     def deploy(self, name: str, *args: Any) -> Any:
         factory = self.w3.eth.contract(abi=load_abi(name), bytecode=load_bytecode(name))

@@ -18,10 +18,10 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from mediaproof import eip712, merkle
+from mediaproof.abis import load_abi
 from mediaproof.bundle import ProofBundle, receipts_of
 from mediaproof.chain import ZERO_ADDRESS
 from mediaproof.content import ContentDigest
-from mediaproof.deployment import load_abi
 from mediaproof.errors import ChainError, NotRegistered, ProofError
 from mediaproof.topology import ClusterStatus
 

@@ -23,7 +23,7 @@ import httpx
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from mediaproof import eip712
+from mediaproof import eip712, transactions
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
@@ -245,29 +245,11 @@ def ensure_wallet(client: UploadClient, chain: MediaproofChain, account: LocalAc
             tx = own.onboarding(account.address, deposit_wei)["transaction"]
     else:
         tx = client.onboarding(account.address, deposit_wei)["transaction"]
-    w3 = chain.w3
-    prepared = {
-        "from": account.address,
-        "to": tx["to"],
-        "data": tx["data"],
-        "value": int(tx["value"], 16),
-        "chainId": int(tx["chainId"], 16),
-        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-    }
-    prepared["gas"] = w3.eth.estimate_gas(prepared)  # type: ignore[arg-type]
-    prepared.update(_fees(w3))
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(account.sign_transaction(prepared).raw_transaction)
-    )
+    prepared = {"to": tx["to"], "data": tx["data"], "value": int(tx["value"], 16), "chainId": int(tx["chainId"], 16)}
+    receipt = transactions.send(chain.w3, account, prepared)
     if receipt["status"] != 1:
         raise ChainError(f"registering wallet {account.address} reverted in block {receipt['blockNumber']}")
     return str(client.wallet(account.address)["user_contract"])
-
-
-def _fees(w3: Any) -> dict[str, int]:
-    base = int(w3.eth.get_block("latest")["baseFeePerGas"])
-    tip = int(w3.eth.max_priority_fee)
-    return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
 
 def check_typed_data(

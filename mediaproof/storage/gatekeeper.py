@@ -18,7 +18,7 @@ import anyio.to_thread
 from fastapi import Request
 from web3 import Web3
 
-from mediaproof.deployment import load_abi
+from mediaproof.abis import load_abi
 from mediaproof.errors import ChainError, MediaTooLarge, SignatureRefused
 from mediaproof.gateway_auth import (
     UNSIGNED_PAYLOAD,

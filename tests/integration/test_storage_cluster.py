@@ -25,7 +25,6 @@ from PIL import Image
 from web3.exceptions import ContractCustomError
 
 from mediaproof import eip712
-from mediaproof.chain import describe_revert
 from mediaproof.content import ContentDigest, digest_bytes
 from mediaproof.errors import (
     ContentMismatch,
@@ -42,6 +41,7 @@ from mediaproof.receipts import SignedReceipt, receipt_signer
 from mediaproof.storage.config import ClusterConfig
 from mediaproof.storage.keys import KEY_FILE, load_or_create_signer
 from mediaproof.storage.launch import config_process
+from mediaproof.transactions import describe_revert
 from tests.integration.fixtures_ipfs import (
     ADMIN,
     GATEWAY,
