@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-
-from hypothesis import HealthCheck, settings
 
 from mediaproof.settings import PROJECT_ROOT
 
@@ -13,6 +12,10 @@ os.environ.setdefault("SOLCX_BINARY_PATH", str(PROJECT_ROOT / ".cache" / "solcx"
 
 # Hypothesis: no per-example deadline suite-wide. Its default (200 ms) is a timing assert: on a machine whose other
 # core is busy an example may take longer, and the test failed with nothing wrong (seen: test_merkle under load).
-# Too-slow data generation is likewise a property of the machine, not of the code.
-settings.register_profile("mediaproof", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("mediaproof")
+# Too-slow data generation is likewise a property of the machine, not of the code. The browser tests run in the
+# web app's environment, which has no hypothesis (and no property tests).
+with contextlib.suppress(ModuleNotFoundError):
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("mediaproof", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("mediaproof")
