@@ -8,8 +8,28 @@ raised.
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from mediaproof.errors import MediaproofError
+from mediaproof.problems import error_from
 
 
 class ServiceUnavailable(MediaproofError, ConnectionError):
     """A service did not answer, or answered a success that is not a JSON object (what answers is not ours)."""
+
+
+def json_answer(reply: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a success from the service `what` names; else the error it answered, as
+    mediaproof.problems reads it (a 4xx with the service's own sentence, a 5xx saying which service failed)."""
+    status = reply.status_code
+    if status >= 400:
+        raise error_from(status, reply.content, reply.headers, f"the {what} failed ({status})" if status >= 500 else "")
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ServiceUnavailable(f"the {what} answered {status} without a JSON object: {reply.text[:200]}")
+    return body

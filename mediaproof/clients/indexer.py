@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from mediaproof.clients import ServiceUnavailable
+from mediaproof.clients import ServiceUnavailable, json_answer
 from mediaproof.errors import InputError
 from mediaproof.problems import error_from
 
@@ -44,18 +44,7 @@ class IndexerClient:
                 reply = await client.get(self.api_url + path, params=params)
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"the indexer did not answer ({type(exc).__name__}): is it running?") from None
-        status = reply.status_code
-        if status >= 400:  # a 4xx with the indexer's own sentence, a 5xx saying the indexer failed
-            raise error_from(
-                status, reply.content, reply.headers, f"the indexer failed ({status})" if status >= 500 else ""
-            )
-        try:
-            body = reply.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ServiceUnavailable(f"the indexer answered {status} without a JSON object: {reply.text[:200]}")
-        return body
+        return json_answer(reply, "indexer")
 
     async def recent(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         """The newest records first."""

@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 
-from mediaproof.clients import ServiceUnavailable
+from mediaproof.clients import ServiceUnavailable, json_answer
 from mediaproof.clients.indexer import IndexerClient
 from mediaproof.errors import InputError, MediaproofError
-from mediaproof.problems import error_from
 from mediaproof.settings import Settings
 
 SIZES = ("small", "medium", "large", "original")
@@ -95,23 +94,7 @@ async def _json(method: str, url: str, what: str, timeout: float = TIMEOUT, **kw
             reply = await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
-    return _answer(reply, what)
-
-
-def _answer(reply: httpx.Response, what: str) -> dict[str, Any]:
-    """The JSON of a success; else the error the service answered, as mediaproof.problems reads it (a 4xx with the
-    service's own sentence, a 5xx saying which service failed)."""
-    status = reply.status_code
-    if status >= 400:
-        source = f"the {what} failed ({status})" if status >= 500 else ""
-        raise error_from(status, reply.content, reply.headers, source)
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ServiceUnavailable(f"the {what} answered {status} without a JSON object: {reply.text[:200]}")
-    return body
+    return json_answer(reply, what)
 
 
 # --- the indexer (search, feed, profiles, clusters): mediaproof.clients.indexer ---
