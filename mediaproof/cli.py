@@ -81,7 +81,8 @@ def emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
             print(line)  # plain print: hashes and addresses must never be wrapped mid-value
 
 
-def _settings(rpc: str | None = None, deployment: Path | None = None) -> Settings:
+def settings_for(rpc: str | None = None, deployment: Path | None = None) -> Settings:
+    """The settings, with the command line's --rpc and --deployment over the environment's."""
     overrides: dict[str, Any] = {}
     if rpc:
         overrides["rpc_url"] = rpc
@@ -112,7 +113,7 @@ def upload(
     upload_url: str | None = typer.Option(None, "--upload-url", help="upload service (default MEDIAPROOF_UPLOAD_URL)"),
 ) -> None:
     """Store a file through the upload service (R clusters), sign its record here, and have it proven on chain."""
-    settings = _settings(rpc, deployment)
+    settings = settings_for(rpc, deployment)
     readable_file(path)
     title = check_title(title)  # refused here, before hashing, with the sentence the upload service would give
     from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
@@ -163,7 +164,7 @@ def verify(
 ) -> None:
     """Prove who registered these exact bytes and when, with nothing but the file, its proof and an RPC endpoint.
     Exit 0 proven, 1 not proven or never registered, 2 any other error."""
-    settings = _settings(rpc, deployment)
+    settings = settings_for(rpc, deployment)
     readable_file(path)
     from mediaproof.content import digest_file
 
@@ -287,6 +288,14 @@ def search(
     lines = [printable(f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}") for r in results]
     emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
+
+def _register_project_commands() -> None:
+    from mediaproof.projects.commands import register
+
+    register(app)
+
+
+_register_project_commands()
 
 if __name__ == "__main__":
     main()

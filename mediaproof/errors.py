@@ -123,6 +123,18 @@ class ContractRefused(ChainError):
         self.error = reason.partition("(")[0]
 
 
+class StaleVersion(ContractRefused):
+    """A project commit named a version that is no longer the head (`ProjectStaleVersion(current)`): pull, merge and
+    commit again on top of `current`."""
+
+    @property
+    def current(self) -> int | None:
+        """The head's version the contract named (`ProjectStaleVersion(current=7)`), None if the text lacks it."""
+        _, _, rest = self.reason.partition("current=")
+        digits = rest.split(")")[0].split(",")[0].strip()
+        return int(digits) if digits.isdigit() else None
+
+
 class StorageError(MediaproofError, ConnectionError):
     """A storage cluster or its IPFS node failed or answered wrongly."""
 

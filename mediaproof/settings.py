@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     upload_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"
     )
+    sync_test_hold_at: str = Field(
+        "", description="tests only: comma-separated crash points where `mediaproof sync` stops and waits to be killed"
+    )
     observer_interval: float = Field(2.0, gt=0, description="seconds between the observer's health checks")
     observer_failures: int = Field(3, ge=1, description="failed checks in a row before a cluster is marked Down")
     observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")

@@ -23,7 +23,7 @@ from mediaproof.errors import ChainError, ContractRefused
 
 RECEIPT_TIMEOUT_SECONDS = 120
 # The contracts whose custom errors a revert is decoded against.
-ERROR_CONTRACTS = ("MediaApp", "UserMedia", "StorageTopology")
+ERROR_CONTRACTS = ("MediaApp", "UserMedia", "StorageTopology", "ProjectRegistry")
 
 
 @cache

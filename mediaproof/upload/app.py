@@ -59,7 +59,7 @@ from mediaproof.keygen import KeyGenerator
 from mediaproof.problems import add_problem_handlers
 from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
-from mediaproof.upload import faults
+from mediaproof import faults
 from mediaproof.upload.access import (
     OriginGuard,
     client_address,

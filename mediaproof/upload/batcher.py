@@ -21,7 +21,7 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
 from mediaproof.errors import ChainError
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.upload import faults
+from mediaproof import faults
 from mediaproof.upload.batch_store import Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.relay import Relay

@@ -1,6 +1,6 @@
 """Crash recovery of registrations on real parts (anvil, a js-ipfs daemon, a storage cluster, the upload service).
 
-Each test arms one of the upload service's crash points (mediaproof/upload/faults.py), waits until the service's
+Each test arms one of the upload service's crash points (mediaproof/faults.py), waits until the service's
 log says it holds there — the state is what the test observed, never a guess by the clock — kills it with SIGKILL,
 and starts a fresh one on the same database. What reached the chain must get its link, from the chain itself, and a
 retried commit must answer that same link without sending anything again.
