@@ -40,7 +40,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
-from mediaproof import eip712
+from mediaproof import eip712, faults
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
@@ -59,7 +59,6 @@ from mediaproof.keygen import KeyGenerator
 from mediaproof.problems import add_problem_handlers
 from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
-from mediaproof import faults
 from mediaproof.upload.access import (
     OriginGuard,
     client_address,

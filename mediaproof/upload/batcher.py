@@ -15,13 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediaproof import eip712
+from mediaproof import eip712, faults
 from mediaproof.bundle import BatchManifest, parse_manifest, parse_manifest_entry
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
 from mediaproof.errors import ChainError
 from mediaproof.gateway_store import GatewayStore
-from mediaproof import faults
 from mediaproof.upload.batch_store import Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.relay import Relay

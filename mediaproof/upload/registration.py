@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from web3.exceptions import TransactionNotFound
 
-from mediaproof import eip712
+from mediaproof import eip712, faults
 from mediaproof.bundle import BatchManifest, ManifestEntry, ProofBundle, parse_manifest, parse_receipt, receipts_of
 from mediaproof.content import ContentDigest
 from mediaproof.errors import InputError, NotRegistered, SignatureRefused, StorageError, UploadConflict
-from mediaproof import faults
 from mediaproof.upload.batch_store import Entry
 from mediaproof.upload.batcher import reveal_batched
 from mediaproof.upload.intake import remove_quietly
