@@ -236,6 +236,8 @@ class Workdir:
         """Makes the directory equal `target`, given `local` (its scan): deletes what `target` lacks, then places
         each file whose bytes differ from its staged copy (or a local file with those bytes), by renames. Safe to
         run again after an interruption (what is already in place is left alone)."""
+        for path in target:
+            self._inside(path)
         for path in local:
             if path not in target:
                 (self.root / path).unlink(missing_ok=True)
@@ -264,6 +266,14 @@ class Workdir:
             # Every placed (or kept) file carries its entry's modified time, so the next scan equals `target`.
             os.utime(destination, ns=(entry.mtime_ns, entry.mtime_ns))
         self._index(target)
+
+    def _inside(self, path: str) -> None:
+        """Refuses a path whose directories lead out of the project through a symbolic link made here (a manifest
+        from another device naming `photos/x.jpg` must never write where a local `photos -> /etc` link points)."""
+        root = os.path.realpath(self.root)
+        parent = os.path.realpath((self.root / path).parent)
+        if os.path.commonpath([root, parent]) != root or parent != os.path.join(root, *Path(path).parts[:-1]):
+            raise InputError(f"{path}: a directory on its way is a symbolic link here; move the link away and sync")
 
     def _index(self, target: ProjectManifest) -> None:
         """The scan cache for a directory just made equal to `target` (its bytes were checked as they arrived), so

@@ -118,6 +118,18 @@ def test_apply_refuses_bytes_that_were_never_staged_and_changes_nothing_placed_s
     assert disk(work.root) == {}
 
 
+def test_apply_never_writes_through_a_local_symbolic_link(tmp_path: Path) -> None:
+    work = Workdir.create(tmp_path / "p", PROJECT)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, work.root / "photos")
+    target = ProjectManifest({"photos/x.jpg": entry_for(b"planted")})
+    stage(work, b"planted")
+    with pytest.raises(InputError, match="symbolic link"):
+        work.apply(target, work.scan())
+    assert list(outside.iterdir()) == []
+
+
 contents = st.binary(min_size=0, max_size=8)
 paths = st.sampled_from(["a", "b", "d/a", "d/b", "d/e/f", "g"])
 trees = st.dictionaries(paths, contents, max_size=5).filter(
