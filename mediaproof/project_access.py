@@ -43,6 +43,15 @@ def parse_pid(value: object) -> str:
     raise InputError(f"{str(value)[:80]!r} is not a project id: send 0x + 64 hex digits (ProjectRegistry's id)")
 
 
+def parse_sha(value: object, what: str = "sha256") -> str:
+    """A file's sha256 as the project routes name it: 64 hex digits, lowercased; InputError (422) otherwise."""
+    if isinstance(value, str) and len(value) == 64:
+        text = value.lower()
+        if all(c in "0123456789abcdef" for c in text):
+            return text
+    raise InputError(f"{what} {str(value)[:80]!r} is not a sha256: send 64 hex digits")
+
+
 class ProjectAccess:
     """`head`, `can_read`, `can_write` of ProjectRegistry at one address. Thread-safe."""
 

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mediaproof.gateway_store import ThreadConnections, connect
 
@@ -144,7 +145,7 @@ class ProjectStore:
 
     # --- reads ---
 
-    def object(self, sha256: str) -> ProjectObject | None:
+    def stored_object(self, sha256: str) -> ProjectObject | None:
         """The CID and size of bytes stored as a project blob (media originals are in the renditions table)."""
         row = self._read("SELECT cid, size FROM project_objects WHERE sha256 = ?", (sha256,))
         return ProjectObject(sha256, str(row[0]), int(row[1])) if row else None
@@ -183,11 +184,11 @@ class ProjectStore:
         )
         return [str(r[0]) for r in rows]
 
-    def _read(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
+    def _read(self, sql: str, args: tuple[object, ...]) -> tuple[Any, ...] | None:
         rows = self._rows(sql, args)
         return rows[0] if rows else None
 
-    def _rows(self, sql: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _rows(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         try:
             return list(self._conn().execute(sql, args).fetchall())
         except sqlite3.OperationalError:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mediaproof.content import ContentDigest, digest_bytes
 from mediaproof.errors import Forbidden, InputError, MediaproofError, StorageError, UploadConflict
-from mediaproof.project_access import ProjectAccess
+from mediaproof.project_access import ProjectAccess, parse_sha
 from mediaproof.project_store import ProjectStore, StoredManifest
 from mediaproof.sync import possession
 from mediaproof.sync.manifest import ProjectManifest
@@ -44,14 +44,6 @@ class Projects:
         return self._access
 
 
-def parse_sha(value: object, what: str = "sha256") -> str:
-    if isinstance(value, str) and len(value) == 64:
-        text = value.lower()
-        if all(c in "0123456789abcdef" for c in text):
-            return text
-    raise InputError(f"{what} {str(value)[:80]!r} is not a sha256: send 64 hex digits")
-
-
 def parse_hashes(body: dict[str, Any]) -> list[str]:
     hashes = body.get("sha256")
     if not isinstance(hashes, list):
@@ -74,7 +66,7 @@ def stored(service: Service, sha: str) -> tuple[str, int] | None:
     store = service.store()
     if not store.placements(sha):
         return None
-    found = service.projects.store.object(sha)
+    found = service.projects.store.stored_object(sha)
     return (found.cid, found.size) if found is not None else store.named(sha)
 
 

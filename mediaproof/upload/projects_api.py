@@ -16,14 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mediaproof.errors import ContentMismatch, MediaTooLarge
-from mediaproof.project_access import parse_pid
+from mediaproof.project_access import parse_pid, parse_sha
 from mediaproof.upload.access import client_address, json_body, signed_in_wallet
 from mediaproof.upload.intake import receive, remove_quietly
 from mediaproof.upload.projects import (
     accept_manifest,
     missing,
     parse_hashes,
-    parse_sha,
     require_writer,
     store_project_blob,
 )
