@@ -248,6 +248,11 @@ class GatewayStore:
             return None
         return (str(row[0]), str(row[1]).encode()) if row else None
 
+    def named(self, sha256: str) -> tuple[str, int] | None:
+        """(CID, size) of bytes known as an original or a rendition of media, if any."""
+        row = self._db.execute("SELECT cid, size FROM renditions WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
+        return (str(row[0]), int(row[1])) if row else None
+
     def placements(self, sha256: str) -> list[int]:
         return [r[0] for r in self._db.execute("SELECT cluster_id FROM placements WHERE sha256 = ?", (sha256,))]
 

@@ -118,6 +118,29 @@ class UploadClient:
             body["deposit_wei"] = str(deposit_wei)
         return self._call("POST", "/users", json=body)
 
+    # --- projects (a project id is 0x + 64 hex, or its 32 bytes) ---
+
+    def missing(self, pid: str | bytes, hashes: Iterable[str]) -> dict[str, Any]:
+        """{"missing": [hashes no cluster holds: send them], "prove": {hash: nonce to answer with
+        mediaproof.sync.possession.answer}}; hashes this wallet may already read are in neither."""
+        return self._call("POST", f"/projects/{_pid(pid)}/missing", json={"sha256": list(hashes)})
+
+    def put_blob(self, pid: str | bytes, sha256_hex: str, path: Path) -> dict[str, Any]:
+        """Stream the file at `path` as the project blob `sha256_hex`; {"sha256", "cid", "size", ...}."""
+        size = path.stat().st_size
+        return self._call(
+            "PUT",
+            f"/projects/{_pid(pid)}/blobs/{sha256_hex}",
+            body=lambda: _chunks(path, None),
+            headers={"content-length": str(size), "content-type": "application/octet-stream"},
+        )
+
+    def post_manifest(self, pid: str | bytes, manifest_text: str, possession: dict[str, str]) -> dict[str, Any]:
+        """Store a canonical manifest for the project ({"cid", "sha256", "size"}: what ProjectRegistry.commit
+        takes next); `possession` answers the nonces `missing` gave, by hash."""
+        body = {"manifest": manifest_text, "possession": possession}
+        return self._call("POST", f"/projects/{_pid(pid)}/manifests", json=body)
+
     def _call(
         self,
         method: str,
@@ -162,6 +185,10 @@ class UploadClient:
                 f"the upload service at {self.url} does not answer ({exc}): start it with `make up`, "
                 "or point MEDIAPROOF_UPLOAD_URL / --upload-url at it"
             ) from exc
+
+
+def _pid(pid: str | bytes) -> str:
+    return "0x" + pid.hex() if isinstance(pid, bytes) else pid
 
 
 def _retry_after(response: httpx.Response) -> int | None:

@@ -1,6 +1,7 @@
 """The download service as a raw ASGI app: no framework on the read path, resolve and bytes cached in memory.
 
 GET|HEAD /m/<short id>[/<size>][?size=small|medium|large|original|poster] → the bytes (200, 206, 304, 416);
+GET|HEAD /projects/<pid>/manifests/<cid> · /projects/<pid>/blobs/<sha256> → a project's (mediaproof.download.projects);
 GET /health → counters. Errors are RFC 9457 problem+json (mediaproof.problems), like every service's.
 
 A plain GET already answered 200 from the cache is answered again from `_hot` (path and query → pre-built
@@ -26,6 +27,8 @@ from mediaproof.download.answers import (
     parse_target,
 )
 from mediaproof.download.cache import ByteCache
+from mediaproof.download.projects import PREFIX as PROJECTS_PREFIX
+from mediaproof.download.projects import ProjectReads
 from mediaproof.download.replicas import Replicas
 from mediaproof.download.views import View, ViewRecorder, view
 from mediaproof.errors import Deleted, InputError, MediaproofError, MethodNotAllowed, NotRegistered, StorageError
@@ -59,6 +62,7 @@ class DownloadApp:
             retention_seconds=settings.download_views_retention,
         )
         self.replicas = Replicas(settings)
+        self.projects = ProjectReads(settings)
         self._store: GatewayStore | None = None
         self._resolved: dict[str, tuple[LinkedMedia, dict[str, list[int]]]] = {}
         self._hot: dict[tuple[str, bytes | str], Hot] = {}
@@ -87,6 +91,7 @@ class DownloadApp:
             self._sweeper = None
         self.replicas.close()
         self.views.close()
+        self.projects.close()
         if self._store is not None:
             self._store.close()
 
@@ -166,6 +171,9 @@ class DownloadApp:
             return
         if path.startswith(MANIFEST_PREFIX):
             await self._manifest(send, method, path[len(MANIFEST_PREFIX) :])
+            return
+        if path.startswith(PROJECTS_PREFIX):
+            await self._project(scope, send, method, path)
             return
         try:
             wanted = parse_target(path, scope["query_string"].decode("latin-1"))
@@ -292,6 +300,38 @@ class DownloadApp:
             self.served += 1
         finally:
             await chunks.aclose()
+
+    async def _project(self, scope: Scope, send: Send, method: str, path: str) -> None:
+        """A project's manifest or file, once mediaproof.download.projects admits the request. Never kept in the hot
+        table or the views: private bytes are answered only after their access check, every time."""
+        authorization = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+        try:
+            read = await self.projects.admit(path, authorization)
+            if read.kind == "manifests":
+                found = self.projects.manifest(read)
+            else:
+                rendition = self.projects.blob(read, self._open_store())
+        except MediaproofError as exc:
+            await _problem(send, exc)
+            return
+        if read.kind == "manifests":
+            headers = [(b"content-type", b"application/json"), (b"cache-control", read.caching),
+                       (b"etag", f'"{found.sha256}"'.encode()), (b"content-length", b"%d" % found.size)]  # fmt: skip
+            await _send_all(send, 200, headers, b"" if method == "HEAD" else found.data)
+            return
+        wanted = {name: value.decode("latin-1") for name, value in scope["headers"]
+                  if name in (b"if-none-match", b"range", b"if-range")}  # fmt: skip
+        plan = answer(rendition, True, wanted.get(b"if-none-match"), wanted.get(b"range"), wanted.get(b"if-range"))
+        plan = Answer(plan.status, [(k, read.caching if k == b"cache-control" else v) for k, v in plan.headers],
+                      plan.offset, plan.length, plan.body)  # fmt: skip
+        if plan.status in (304, 416) or method == "HEAD":
+            await _send_all(send, plan.status, plan.headers, plan.body if method != "HEAD" else b"")
+            return
+        placements = self._placements(rendition.sha256)
+        if self.cache.fits(rendition.size):
+            await self._send_cached(send, plan, rendition, placements)
+        else:
+            await self._send_streamed(send, plan, rendition, placements)
 
     async def _manifest(self, send: Send, method: str, cid: str) -> None:
         """An anchored batch's manifest by its CID (what the indexer and `mediaproof proof` read); nothing of a

@@ -15,9 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mediaproof import problems
 from mediaproof.errors import Forbidden, InputError, MediaTooLarge
+from mediaproof.session_reader import bearer_token
 from mediaproof.upload.intake import arriving
 from mediaproof.upload.ledger import Upload
-from mediaproof.upload.sessions import SessionStore, bearer_token
+from mediaproof.upload.sessions import SessionStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_LIMIT = 64 << 10  # bytes of a JSON request body

@@ -19,6 +19,8 @@ GET  /users/{address}              user contract and deposit
 POST /media/{media_id}/delete/prepare                           → EIP-712 DeleteMedia to sign
 POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; bytes unpinned if nothing else needs
                                                                   them (mediaproof.upload.garbage)
+POST /projects/{pid}/missing · PUT /projects/{pid}/blobs/{sha256} · POST /projects/{pid}/manifests
+                                   a project's files and manifests (mediaproof.upload.projects_api)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from mediaproof.errors import (
 from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.keygen import KeyGenerator
 from mediaproof.problems import add_problem_handlers
+from mediaproof.project_store import ProjectStore
 from mediaproof.safe_text import check_title
 from mediaproof.settings import Settings
 from mediaproof.upload.access import (
@@ -75,6 +78,8 @@ from mediaproof.upload.garbage import expire_uploads, release
 from mediaproof.upload.intake import MediaFacts, inspect_bounded, receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
+from mediaproof.upload.projects import Projects
+from mediaproof.upload.projects_api import project_routes
 from mediaproof.upload.quotas import Quotas
 from mediaproof.upload.reconcile import reconcile, settle
 from mediaproof.upload.registration import (
@@ -112,6 +117,7 @@ class Service:
     budget: DecodeBudget  # the one decode budget of this process: upload checks and variant jobs share it
     sessions: SessionStore
     quotas: Quotas
+    projects: Projects
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -184,6 +190,7 @@ def build_service(settings: Settings) -> Service:
         budget=budget,
         sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
         quotas=Quotas(db_path, settings),
+        projects=Projects(ProjectStore(db_path)),
     )
     service.batcher = Batcher(
         db_path,
@@ -227,13 +234,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.resolved_upload_cors_origins(),
-        allow_methods=["GET", "POST", "DELETE"],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=["content-type", "authorization"],
         expose_headers=["retry-after"],
         max_age=600,
     )
     _add_error_handlers(app)
     app.include_router(auth_routes())
+    app.include_router(project_routes())
 
     def service_of(request: Request) -> Service:
         service: Service = request.app.state.service

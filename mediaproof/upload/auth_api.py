@@ -15,10 +15,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from mediaproof.errors import Forbidden
+from mediaproof.session_reader import bearer_token
 from mediaproof.settings import Settings
 from mediaproof.upload.access import client_address, json_body, signed_in_wallet
 from mediaproof.upload.relay import checked_address
-from mediaproof.upload.sessions import bearer_token, origin_of
+from mediaproof.upload.sessions import origin_of
 
 if TYPE_CHECKING:
     from mediaproof.upload.app import Service

@@ -1,8 +1,10 @@
 """Bytes nothing needs any more leave every cluster: after a delete, and when uploads never committed expire.
 
-Bytes are needed while an undeleted record links to them (as original or rendition) or while an upload of them is
-not yet committed (stored, prepared, anchoring): de-duplication lets many wallets' uploads share one copy, so one
-wallet's delete must not take the bytes another wallet's accepted upload relies on. The check and the unpin happen
+Bytes are needed while an undeleted record links to them (as original or rendition), while an upload of them is
+not yet committed (stored, prepared, anchoring), or while a project's manifest names them (project_blobs,
+project_manifests: a project keeps every version, so they are never unpinned). De-duplication lets many wallets'
+uploads share one copy, so one wallet's delete must not take the bytes another wallet's accepted upload relies on.
+The check and the unpin happen
 under the bytes' lock, which an upload of the same bytes also holds from its placement to its row, so an upload
 arriving mid-delete either counts or stores its bytes afresh.
 
@@ -24,9 +26,13 @@ logger = logging.getLogger(__name__)
 
 
 def in_use(service: Service, sha256: str) -> bool:
-    """Whether a live record or an upload not yet committed needs these bytes."""
+    """Whether a live record, an upload not yet committed, or a project (its files and manifests, and bytes sent
+    for one within MEDIAPROOF_UPLOAD_TTL whose manifest may still come) needs these bytes."""
     store = service.store()
     if store.live_links_to(sha256) > 0:
+        return True
+    projects = service.projects.store
+    if projects.in_any_project(sha256) or projects.uploaded_since(sha256, time.time() - service.settings.upload_ttl):
         return True
     return service.ledger().open_uploads_of(store.originals_using(sha256)) > 0
 

@@ -182,6 +182,11 @@ class UploadLedger:
         ).fetchone()
         return int(row[0])
 
+    def sent_by(self, sha256: str, wallet: str) -> bool:
+        """Whether `wallet` uploaded these bytes as media (so it holds them and may read them in a project)."""
+        row = self._db.execute("SELECT 1 FROM uploads WHERE sha256 = ? AND uploader = ? LIMIT 1", (sha256, wallet))
+        return row.fetchone() is not None
+
     def expired(self, before: float) -> list[Upload]:
         """Uploads created before `before` that never reached the chain: stored, or prepared and never signed. An
         upload with a media id (signed; perhaps sent) is the reconcile sweep's, never expired."""

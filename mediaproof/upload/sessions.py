@@ -17,12 +17,11 @@ every check (in one statement, so two processes cannot both spend it). Tokens ar
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from mediaproof.errors import InputError, NotAuthenticated
 from mediaproof.gateway_store import ThreadConnections
+from mediaproof.session_reader import SIGN_IN_HINT, iso, session_wallet, token_hash
 
 # siwe 4.4 redefines core ABNF rules in its grammar; abnf 2.7 warns about it once per rule at the first parse.
 warnings.filterwarnings("ignore", message=r"rule '\w+' redefines", module=r"abnf")
@@ -61,7 +61,6 @@ CREATE TABLE IF NOT EXISTS auth_sessions (
 );
 CREATE INDEX IF NOT EXISTS auth_sessions_expiry ON auth_sessions (expires_at);
 """
-_SIGN_IN_HINT = "sign in: POST /auth/nonce with {address}, sign its message, POST /auth/session with it"
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,6 @@ class Session:
 
     def as_json(self) -> dict[str, Any]:
         return {"token": self.token, "address": self.address, "expires_at": int(self.expires_at)}
-
-
-def iso(unix: float) -> str:
-    """EIP-4361's date-time: RFC 3339 in UTC with milliseconds, as the siwe libraries write it."""
-    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def origin_of(url: str) -> tuple[str, str]:
@@ -154,7 +148,7 @@ def parse_message(text: object) -> SignIn:
     from siwe import SiweMessage
 
     if not isinstance(text, str) or not text:
-        raise NotAuthenticated(f"message must be the EIP-4361 text the wallet signed; {_SIGN_IN_HINT}")
+        raise NotAuthenticated(f"message must be the EIP-4361 text the wallet signed; {SIGN_IN_HINT}")
     if len(text) > MAX_MESSAGE:
         raise NotAuthenticated(f"the sign-in message is over {MAX_MESSAGE} characters: it is no EIP-4361 message")
     try:
@@ -226,24 +220,6 @@ def parse_signature_hex(value: object) -> bytes:
     raise NotAuthenticated("signature must be the 0x-hex string the wallet's personal_sign returned")
 
 
-def bearer_token(header: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header; NotAuthenticated with a sentence otherwise."""
-    if not header or not header.strip():
-        raise NotAuthenticated(f"writing to the upload service needs a signed-in wallet: {_SIGN_IN_HINT}, then send "
-                               "Authorization: Bearer <token>")  # fmt: skip
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 200:
-        raise NotAuthenticated(
-            f"the Authorization header must be `Bearer <token>` from POST /auth/session; {_SIGN_IN_HINT}"
-        )
-    return token
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class SessionStore:
     """Nonces and sessions in the gateway database. Thread-safe: one connection per thread."""
 
@@ -283,7 +259,7 @@ class SessionStore:
             .fetchone()
         )
         if row is None:
-            raise NotAuthenticated(f"nonce {sign_in.nonce} was not issued by this service: {_SIGN_IN_HINT}")
+            raise NotAuthenticated(f"nonce {sign_in.nonce} was not issued by this service: {SIGN_IN_HINT}")
         address, domain, expires_at, used_at = row
         if used_at is not None:
             raise NotAuthenticated(f"nonce {sign_in.nonce} was already used to sign in: a nonce is good once; "
@@ -323,28 +299,16 @@ class SessionStore:
         db.execute("DELETE FROM auth_sessions WHERE expires_at < ?", (now,))
         db.execute(
             "INSERT INTO auth_sessions (token_hash, address, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            (_hash(token), address, now, expires),
+            (token_hash(token), address, now, expires),
         )
         return Session(token, address, expires)
 
     def wallet(self, token: str, now: float | None = None) -> tuple[str, float]:
         """(address, expires_at) of a live session; NotAuthenticated for an unknown or expired token."""
-        now = time.time() if now is None else now
-        row = (
-            self._db()
-            .execute("SELECT address, expires_at FROM auth_sessions WHERE token_hash = ?", (_hash(token),))
-            .fetchone()
-        )
-        if row is None:
-            raise NotAuthenticated(
-                f"the bearer token is not a session of this service (or was signed out): {_SIGN_IN_HINT}"
-            )
-        if row[1] <= now:
-            raise NotAuthenticated(f"the session expired at {iso(row[1])}: {_SIGN_IN_HINT}")
-        return str(row[0]), float(row[1])
+        return session_wallet(self._db, token, now)
 
     def end(self, token: str) -> bool:
-        return self._db().execute("DELETE FROM auth_sessions WHERE token_hash = ?", (_hash(token),)).rowcount == 1
+        return self._db().execute("DELETE FROM auth_sessions WHERE token_hash = ?", (token_hash(token),)).rowcount == 1
 
 
 def contract_accepts(contract_says: Any, address: str, text: str, signature: bytes) -> bool:
