@@ -17,16 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediaproof.clients.download import DownloadClient
-from mediaproof.sync.possession import answer
-
 from mediaproof import faults
+from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.errors import ContentMismatch, ContractRefused, InputError, StaleVersion
 from mediaproof.projects.registry import Head, ProjectRegistry, Version
 from mediaproof.projects.workdir import Workdir
 from mediaproof.sync.manifest import ProjectManifest
 from mediaproof.sync.merge import Conflict, Side, merge
+from mediaproof.sync.possession import answer
 
 MAX_ROUNDS = 8  # commits lost to other devices in a row before giving up (each round merges their work)
 MISSING_BATCH = 10_000  # hashes per `missing` question (the service's limit)
@@ -219,6 +218,7 @@ class Syncer:
             workdir.clear_journal()
             workdir.clear_staging()
             report.version = version
+            refresh_history(self.registry, workdir)  # so `log` can show this version offline
             if restore is not None and target is not restore:
                 # The directory had work of its own: it is now a version; restore on top of it.
                 base, base_version, local = target, version, workdir.scan()

@@ -8,11 +8,13 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.exceptions import ContractCustomError
 
 from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
 from mediaproof.errors import ContractRefused, InputError, NotFound, StaleVersion
 from mediaproof.sync.project import project_id
+from mediaproof.transactions import describe_revert
 
 ROLES = {"read": 1, "write": 2}  # ProjectRole: None = 0, Read = 1, Write = 2
 
@@ -75,7 +77,7 @@ class ProjectRegistry:
 
     def resolve(self, spec: str) -> bytes:
         """A project id from `0x<64 hex>`, `0x<owner>/<name>`, or a bare name (this wallet's project)."""
-        if spec.startswith("0x") and len(spec) == 66:
+        if spec.startswith("0x") and "/" not in spec:
             return parse_project_id(spec)
         owner, slash, name = spec.rpartition("/")
         if not slash:
@@ -108,9 +110,13 @@ class ProjectRegistry:
         return pid, "0x" + bytes(receipt["transactionHash"]).hex()
 
     def head(self, pid: bytes) -> Head:
-        owner, private, version, sha, cid = self.contract.functions.head(pid).call()
-        if int(owner, 16) == 0:
-            raise NotFound(f"no project 0x{pid.hex()} on chain {self.chain.chain_id}")
+        try:
+            owner, private, version, sha, cid = self.contract.functions.head(pid).call()
+        except ContractCustomError as exc:
+            reason = describe_revert(str(exc.data))
+            if reason.startswith("ProjectUnknown"):
+                raise NotFound(f"no project 0x{pid.hex()} on chain {self.chain.chain_id}") from None
+            raise ContractRefused(reason) from exc
         return Head(to_checksum_address(owner), bool(private), int(version), bytes(sha), str(cid))
 
     def commit(self, pid: bytes, expected: int, manifest_sha256: bytes, manifest_cid: str) -> str:

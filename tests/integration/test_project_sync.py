@@ -18,9 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-from mediaproof.clients.download import DownloadClient
+from typer.testing import CliRunner
 
 from mediaproof.chain import MediaproofChain
+from mediaproof.cli import app
+from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.devstack import LocalStack
 from mediaproof.projects.engine import Syncer
@@ -31,7 +33,11 @@ from tests.integration.stack import cli_env, stack_settings
 
 pytestmark = pytest.mark.integration
 
-OWNER_KEY, PARTNER_KEY, READER_KEY, STRANGER_KEY = (ANVIL_TEST_KEYS[i] for i in (0, 1, 4, 5))
+OWNER_KEY, PARTNER_KEY = ANVIL_TEST_KEYS[0], ANVIL_TEST_KEYS[1]
+# Wallets of their own (anvil's keys 2 and 3 are the gateway's and the observer's): funded in the stack fixture.
+READER_KEY, STRANGER_KEY = (
+    "0x" + hashlib.sha256(f"mediaproof test {who}".encode()).hexdigest() for who in ("reader", "stranger")
+)
 OWNER, PARTNER, READER, STRANGER = (
     Account.from_key(k).address for k in (OWNER_KEY, PARTNER_KEY, READER_KEY, STRANGER_KEY)
 )
@@ -50,8 +56,10 @@ def run(
 
 
 def ok(settings: Settings, *args: str, key: str = OWNER_KEY) -> dict[str, Any]:
-    result = run(settings, *args, "--json", key=key)
-    assert result.returncode == 0, result.stderr
+    """A command that must succeed, run in this process (the same command line, without a Python start-up per
+    step; `run` starts the real program where exit codes and stderr are the point)."""
+    result = CliRunner().invoke(app, [*args, "--json"], env=cli_env(settings, key), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout))
 
 
@@ -72,6 +80,9 @@ def blob(name: str) -> bytes:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     running = LocalStack(stack_settings(tmp_path_factory.mktemp("stack"))).start()
+    w3 = MediaproofChain.from_settings(running.settings).w3
+    for wallet in (READER, STRANGER):
+        w3.provider.make_request("anvil_setBalance", [wallet, hex(10**20)])  # gas for their own transactions
     yield running
     running.stop()
 
@@ -79,7 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 @pytest.fixture()
 def project(stack: LocalStack, request: pytest.FixtureRequest) -> str:
     """A private project of OWNER's, with PARTNER granted write and READER granted read."""
-    name = request.node.name[:60]
+    name = hashlib.sha256(request.node.name.encode()).hexdigest()[:16]
     created = ok(stack.settings, "project", "create", name, "--private")
     assert created["created"] and created["private"]
     ok(stack.settings, "share", created["project"], "--with", PARTNER, "--role", "write")
