@@ -600,7 +600,8 @@ class Store:
     # first commit). The contract bumps the version by one per commit, so the newest version is the highest.
     _PROJECT_SELECT = (
         "SELECT p.project_id, p.owner, p.name, p.private, coalesce(v.version, 0) AS version, "
-        "v.manifest_sha256, v.manifest_cid, v.committer, v.time AS updated_time, p.time AS created_time, "
+        "v.manifest_sha256, v.manifest_cid, v.committer, v.time AS updated_time, v.block AS updated_block, "
+        "v.tx_hash AS updated_tx_hash, p.time AS created_time, "
         "p.block AS created_block, p.tx_hash AS created_tx_hash FROM projects p "
         "LEFT JOIN (SELECT * FROM project_versions QUALIFY row_number() OVER "
         "(PARTITION BY project_id ORDER BY version DESC, block DESC, log_index DESC) = 1) v USING (project_id) "
@@ -612,7 +613,9 @@ class Store:
         if not rows:
             return None
         found = rows[0]
-        head = {k: found.pop(k) for k in ("manifest_sha256", "manifest_cid", "committer", "updated_time")}
+        head = {k.removeprefix("updated_"): found.pop(k) for k in (
+            "manifest_sha256", "manifest_cid", "committer", "updated_time", "updated_block", "updated_tx_hash"
+        )}  # fmt: skip
         found["head"] = None if found["version"] == 0 else head
         found["grants"] = self._dicts(
             "SELECT grantee, role, time, block, tx_hash FROM project_grants WHERE project_id = ? "

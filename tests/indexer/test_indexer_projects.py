@@ -27,6 +27,10 @@ MALLORY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"  
 READ, WRITE = 1, 2
 
 
+def versions_block(work: ChainWork, tx: str) -> int:
+    return int(work.w3.eth.get_transaction_receipt(tx)["blockNumber"])
+
+
 def api_over(anvil: AnvilNode, work: ChainWork, store: Store) -> TestClient:
     follower(anvil.url, work, store).catch_up()
     return TestClient(create_app(store, TitleIndex(store)))
@@ -51,7 +55,8 @@ def test_projects_versions_and_grants_are_served_as_the_chain_has_them(
     assert (found["project_id"], found["owner"], found["name"]) == (robots, address(ALICE), "field robots")
     assert (found["private"], found["version"]) == (False, 3)
     head = found["head"]
-    assert (head["manifest_cid"], head["committer"]) == ("bafy-three", address(BOB))
+    assert (head["manifest_cid"], head["committer"], head["tx_hash"]) == ("bafy-three", address(BOB), tx3)
+    assert head["block"] == versions_block(work, tx3) and head["time"] > 0
     assert head["manifest_sha256"] == "0x" + hashlib.sha256(b"bafy-three").hexdigest()
     assert [(g["grantee"], g["role"]) for g in found["grants"]] == [(address(BOB), "write")]
     assert api.get(f"/projects/{robots.upper().replace('0X', '0x')}").json()["version"] == 3
