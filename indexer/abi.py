@@ -22,7 +22,7 @@ from mediaproof.abis import load_abi
 from mediaproof.errors import InputError
 
 # The contract roles whose events the indexer follows (each is one exported ABI).
-CONTRACTS = ("MediaApp", "UserMedia", "StorageTopology")
+CONTRACTS = ("MediaApp", "UserMedia", "StorageTopology", "ProjectRegistry")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with their first proof, proof bundles,
-batches, users, recent, clusters, analytics. It reads through the follower's store in the same process, so DuckDB
-keeps one writer. Errors are RFC 9457 problem+json (mediaproof.problems): bad input gets a 422 with a sentence
-saying what was expected, unknown keys a 404.
+batches, users, recent, clusters, analytics, projects (heads, versions, grants: what ProjectRegistry's events say,
+for private projects too, since the chain already says it to anyone). It reads through the follower's store in the
+same process, so DuckDB keeps one writer. Errors are RFC 9457 problem+json (mediaproof.problems): bad input gets a
+422 with a sentence saying what was expected, unknown keys a 404.
 """
 
 from __future__ import annotations
@@ -166,6 +167,37 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             raise NotRegistered(f"{address} has not registered with Mediaproof and owns no media")
         _with_first(store, found["media"])
         return found
+
+    def project_id_of(pid: str) -> str:
+        if not _HASH.match(pid):
+            raise InputError(f"{pid!r} is not a project id: expected 0x and 64 hex digits (projectIdOf(owner, name))")
+        return pid.lower()
+
+    @app.get("/projects/{pid}", summary="A project: owner, name, privacy, version, head and its grantees' roles")
+    def project(pid: str) -> dict[str, Any]:
+        found = store.project(project_id_of(pid))
+        if found is None:
+            raise NotRegistered(f"no project with id {pid} is indexed (yet)")
+        return found
+
+    @app.get("/projects/{pid}/versions", summary="A project's versions, newest first: who committed, when, which tx")
+    def project_versions(
+        pid: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
+        project_id = project_id_of(pid)
+        if store.project(project_id) is None:
+            raise NotRegistered(f"no project with id {pid} is indexed (yet)")
+        versions = store.project_versions(project_id, limit, offset)
+        return {"project_id": project_id, "limit": limit, "offset": offset, "versions": versions}
+
+    @app.get("/users/{address}/projects", summary="The projects a wallet owns and those shared with it, with its role")
+    def user_projects(
+        address: str, limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
+        if not _ADDRESS.match(address):
+            raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+        wallet = to_checksum_address(address)
+        return {"address": wallet, "limit": limit, "offset": offset, **store.projects_of(wallet, limit, offset)}
 
     @app.get("/recent", summary="Media newest first")
     def recent(

@@ -101,6 +101,9 @@ class Follower:
         store.bind_deployment(deployment_identity(deployment))
         self._media_app = to_checksum_address(deployment.media_app)
         self._topology = to_checksum_address(deployment.storage_topology)
+        # Deployments made before projects existed have no ProjectRegistry: their projects are simply not followed.
+        registry = deployment.contracts.get("ProjectRegistry")
+        self._projects = to_checksum_address(registry) if registry else None
         self._user_contracts = store.user_contracts()
 
     # -- one step --------------------------------------------------------------------------------------------
@@ -241,6 +244,8 @@ class Follower:
             role = "MediaApp"
         elif address == self._topology:
             role = "StorageTopology"
+        elif address == self._projects:
+            role = "ProjectRegistry"
         elif address in self._user_contracts:
             role = "UserMedia"
         else:

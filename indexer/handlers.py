@@ -46,7 +46,7 @@ class Position:
 class ChainEvent:
     """A decoded log: which contract role emitted it, its name and arguments, where and when."""
 
-    contract: str  # "MediaApp", "UserMedia" or "StorageTopology"
+    contract: str  # "MediaApp", "UserMedia", "StorageTopology" or "ProjectRegistry"
     address: str
     name: str
     args: dict[str, Any]
@@ -298,6 +298,45 @@ def _status_name(value: object) -> str | None:
     return status.name.lower() if status is not None else None
 
 
+# ProjectRegistry's ProjectRole, by its enum value; a revoke is stored as the role "none".
+PROJECT_ROLES = {1: "read", 2: "write"}
+NO_ROLE = "none"
+
+
+def _project_created(e: ChainEvent) -> HandlerResult:
+    a = e.args
+    row = {
+        "project_id": a["projectId"],
+        "owner": a["owner"],
+        "name": a["name"],
+        "private": a["isPrivate"],
+        "time": e.block_time,
+    }
+    return HandlerResult([Insert("projects", row | _where(e))])
+
+
+def _project_committed(e: ChainEvent) -> HandlerResult:
+    a = e.args
+    row = {
+        "project_id": a["projectId"],
+        "version": a["version"],
+        "manifest_sha256": a["manifestSha256"],
+        "manifest_cid": a["manifestCid"],
+        "committer": a["committer"],
+        "time": e.block_time,
+    }
+    return HandlerResult([Insert("project_versions", row | _where(e))])
+
+
+def _project_access(e: ChainEvent) -> HandlerResult:
+    """A grant or a revoke, as one row of the grantee's role history: the current role is the newest row, so a
+    rollback that drops the newest rows brings the role before them back by itself."""
+    a = e.args
+    role = PROJECT_ROLES.get(a["role"], f"unknown-{a['role']}") if "role" in a else NO_ROLE
+    row = {"project_id": a["projectId"], "grantee": a["grantee"], "role": role, "time": e.block_time}
+    return HandlerResult([Insert("project_grant_events", row | _where(e))])
+
+
 def _setting(e: ChainEvent) -> HandlerResult:
     row = {
         "contract": e.contract,
@@ -323,6 +362,10 @@ HANDLERS: dict[tuple[str, str], Callable[[ChainEvent], HandlerResult]] = {
     ("StorageTopology", "ClusterUpdated"): _cluster("updated"),
     ("StorageTopology", "ClusterSignerRotated"): _cluster("signer_rotated"),
     ("StorageTopology", "ClusterStatusChanged"): _cluster("status"),
+    ("ProjectRegistry", "ProjectCreated"): _project_created,
+    ("ProjectRegistry", "ProjectCommitted"): _project_committed,
+    ("ProjectRegistry", "ProjectAccessGranted"): _project_access,
+    ("ProjectRegistry", "ProjectAccessRevoked"): _project_access,
 }
 
 

@@ -30,7 +30,7 @@ from mediaproof.errors import DeploymentError
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -142,6 +142,32 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("time", "BIGINT"),
         *_WHERE,
     ],
+    # ProjectRegistry: a project's creation (its name travels in this event only), every commit (each a version,
+    # restorable from its manifest), and each grant or revoke (the role history; `project_grants` is the current role).
+    "projects": [
+        ("project_id", "VARCHAR"),
+        ("owner", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("private", "BOOLEAN"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "project_versions": [
+        ("project_id", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("manifest_sha256", "VARCHAR"),
+        ("manifest_cid", "VARCHAR"),
+        ("committer", "VARCHAR"),
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
+    "project_grant_events": [
+        ("project_id", "VARCHAR"),
+        ("grantee", "VARCHAR"),
+        ("role", "VARCHAR"),  # read · write · none (revoked)
+        ("time", "BIGINT"),
+        *_WHERE,
+    ],
     "setting_events": [
         ("contract", "VARCHAR"),
         ("address", "VARCHAR"),
@@ -196,6 +222,12 @@ CREATE OR REPLACE VIEW clusters AS
          arg_max(held, (block, log_index)) FILTER (WHERE held IS NOT NULL) AS held,
          min(time) AS registered_time
   FROM cluster_events GROUP BY cluster_id;
+CREATE INDEX IF NOT EXISTS project_versions_idx ON project_versions(project_id, version);
+-- A grantee's current role on a project: its newest grant or revoke, unless that was a revoke.
+CREATE OR REPLACE VIEW project_grants AS
+  SELECT project_id, grantee, role, time, block, tx_hash FROM project_grant_events
+  QUALIFY row_number() OVER (PARTITION BY project_id, grantee ORDER BY block DESC, log_index DESC) = 1
+      AND role <> 'none';
 CREATE OR REPLACE VIEW cluster_status_history AS
   SELECT cluster_id, status, held, changed_by, time, block, tx_index, log_index, tx_hash
   FROM cluster_events WHERE status IS NOT NULL;
@@ -562,6 +594,59 @@ class Store:
         for row in rows:
             row["receipts"] = self._receipts(row["id"], row["block"], row["tx_hash"])
         return rows
+
+    # -- projects ------------------------------------------------------------------------------------------------
+    # A project as lists show it: who owns it, its name, privacy, and its head (the newest version; 0 before the
+    # first commit). The contract bumps the version by one per commit, so the newest version is the highest.
+    _PROJECT_SELECT = (
+        "SELECT p.project_id, p.owner, p.name, p.private, coalesce(v.version, 0) AS version, "
+        "v.manifest_sha256, v.manifest_cid, v.committer, v.time AS updated_time, v.block AS updated_block, "
+        "v.tx_hash AS updated_tx_hash, p.time AS created_time, "
+        "p.block AS created_block, p.tx_hash AS created_tx_hash FROM projects p "
+        "LEFT JOIN (SELECT * FROM project_versions QUALIFY row_number() OVER "
+        "(PARTITION BY project_id ORDER BY version DESC, block DESC, log_index DESC) = 1) v USING (project_id) "
+    )
+
+    def project(self, project_id: str) -> dict[str, Any] | None:
+        """One project with its head and its grantees' current roles; None if no ProjectCreated names it."""
+        rows = self._dicts(self._PROJECT_SELECT + "WHERE p.project_id = ? ORDER BY p.block LIMIT 1", [project_id])
+        if not rows:
+            return None
+        found = rows[0]
+        head = {k.removeprefix("updated_"): found.pop(k) for k in (
+            "manifest_sha256", "manifest_cid", "committer", "updated_time", "updated_block", "updated_tx_hash"
+        )}  # fmt: skip
+        found["head"] = None if found["version"] == 0 else head
+        found["grants"] = self._dicts(
+            "SELECT grantee, role, time, block, tx_hash FROM project_grants WHERE project_id = ? "
+            "ORDER BY block, grantee",
+            [project_id],
+        )
+        return found
+
+    def project_versions(self, project_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """A project's versions, newest first."""
+        return self._dicts(
+            "SELECT version, committer, time, block, tx_hash, manifest_cid, manifest_sha256 FROM project_versions "
+            "WHERE project_id = ? ORDER BY version DESC, block DESC, log_index DESC LIMIT ? OFFSET ?",
+            [project_id, limit, offset],
+        )
+
+    def projects_of(self, address: str, limit: int, offset: int) -> dict[str, list[dict[str, Any]]]:
+        """The projects `address` owns (role "owner") and those shared with it (its current role), newest first."""
+        owned = self._dicts(
+            f"SELECT * FROM ({self._PROJECT_SELECT} WHERE p.owner = ?) "
+            "ORDER BY created_block DESC, project_id LIMIT ? OFFSET ?",
+            [address, limit, offset],
+        )
+        shared = self._dicts(
+            f"SELECT q.*, g.role FROM ({self._PROJECT_SELECT}) q JOIN project_grants g USING (project_id) "
+            "WHERE g.grantee = ? ORDER BY g.block DESC, q.project_id LIMIT ? OFFSET ?",
+            [address, limit, offset],
+        )
+        for row in owned:
+            row["role"] = "owner"
+        return {"owned": owned, "shared": shared}
 
     def deployment_identity(self) -> dict[str, Any] | None:
         """The chain and contracts this database follows (what bind_deployment stored); None before the follower

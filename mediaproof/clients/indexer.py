@@ -16,6 +16,15 @@ from mediaproof.errors import InputError
 from mediaproof.problems import error_from
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def _project_id(project_id: str) -> str:
+    # Checked here too: the id goes into the URL's path, where "../" would name another endpoint.
+    if not _BYTES32.match(project_id):
+        raise InputError(f"{project_id!r} is not a project id: expected 0x and 64 hex digits")
+    return project_id.lower()
 
 
 def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -32,7 +41,8 @@ def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: floa
 
 
 class IndexerClient:
-    """The indexer's read API over async HTTP (search, feed, records, proofs, profiles, clusters), for the web app."""
+    """The indexer's read API over async HTTP (search, feed, records, proofs, profiles, projects, clusters), for the
+    web app."""
 
     def __init__(self, api_url: str, timeout: float = 15.0) -> None:
         self.api_url = api_url.rstrip("/")
@@ -74,6 +84,22 @@ class IndexerClient:
     async def user(self, address: str, limit: int = 48) -> dict[str, Any]:
         """A wallet's profile and its media."""
         return await self._get(f"/users/{address}", {"limit": limit})
+
+    async def project(self, project_id: str) -> dict[str, Any]:
+        """A project: owner, name, privacy, version, head (None before the first commit) and grantees' roles."""
+        return await self._get(f"/projects/{_project_id(project_id)}")
+
+    async def project_versions(self, project_id: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+        """A project's versions, newest first: version, committer, time, block, tx_hash, manifest cid and sha256."""
+        body = await self._get(f"/projects/{_project_id(project_id)}/versions", {"limit": limit, "offset": offset})
+        return [v for v in body.get("versions") or [] if isinstance(v, dict)]
+
+    async def user_projects(self, address: str, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
+        """The projects a wallet owns (`owned`, role "owner") and those shared with it (`shared`, role read/write)."""
+        if not _ADDRESS.match(address):
+            raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+        body = await self._get(f"/users/{address}/projects", {"limit": limit})
+        return {key: [p for p in body.get(key) or [] if isinstance(p, dict)] for key in ("owned", "shared")}
 
     async def clusters(self) -> list[dict[str, Any]]:
         """The storage clusters as the indexer follows them."""

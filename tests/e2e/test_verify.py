@@ -130,6 +130,7 @@ def test_phone_width_verify_page_fits_and_navigation_reaches_every_page(open_pag
         ("Feed", "#feed-grid"),
         ("Upload", "#upload-signed-out"),
         ("Search", "#search-hint"),
+        ("Projects", "#projects-signed-out"),
         ("Clusters", "#clusters-list"),
         ("Profile", "#profile-signed-out"),
     ]:

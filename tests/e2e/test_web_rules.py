@@ -269,3 +269,27 @@ def test_cards_of_later_registrations_name_who_proved_the_bytes_first() -> None:
     assert media_card(row, "c1", "http://d")["first_note"] == "First proven by 0x3434…3434 in block 12"
     assert media_card({**row, "is_first_proof": True}, "c1", "http://d")["first_note"] == ""
     assert media_card({k: v for k, v in row.items() if k != "first_registration"}, "", "http://d")["first_note"] == ""
+
+
+def test_project_rows_escape_chain_names_and_say_what_each_role_may_do() -> None:
+    from webapp.project_rows import grant_row, is_project_id, project_card, version_row
+
+    pid = "0x" + "ab" * 32
+    owner = "0x" + "12" * 20
+    row = {"project_id": pid, "name": "robots\u202e\x1b[2J", "owner": owner, "private": True, "version": 3,
+           "updated_time": 1_700_000_000, "role": "write"}  # fmt: skip
+    card = project_card(row)
+    assert card["name"] == "robots\\u202e\\x1b[2J"  # a bidi override or an escape sequence from the chain is shown
+    assert (card["role"], card["visibility"], card["version"]) == ("can commit", "private", "version 3")
+    assert card["link"] == f"/projects/{pid}" and card["updated"] == "2023-11-14 22:13 UTC"
+    fresh = project_card({**row, "version": 0, "role": "owner", "private": False, "updated_time": None,
+                          "created_time": 1_700_000_000})  # fmt: skip
+    assert (fresh["version"], fresh["role"], fresh["visibility"], fresh["updated"]) == (
+        "no commit yet", "owner", "public", "2023-11-14 22:13 UTC"
+    )  # fmt: skip
+    version = version_row({"version": 2, "committer": owner, "time": 1_700_000_000, "block": 7,
+                           "tx_hash": "0x" + "cd" * 32, "manifest_cid": "bafy\u202e"})  # fmt: skip
+    assert (version["version"], version["committer_short"], version["block"]) == ("2", "0x1212…1212", "7")
+    assert version["tx"] == "0x" + "cd" * 32 and version["manifest_cid"] == "bafy\\u202e"
+    assert grant_row({"grantee": owner, "role": "read", "time": 1_700_000_000})["role"] == "can read"
+    assert is_project_id(pid) and not is_project_id(pid[:-1]) and not is_project_id("../media/x")

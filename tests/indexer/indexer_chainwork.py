@@ -1,7 +1,7 @@
 """Drives a real anvil chain with a fresh round-2 Mediaproof deployment: users, direct registrations through
 UserMedia.registerMedia with receipts bound to (cluster, sha256, owner, media id, issued at), batches anchored by an
 approved sequencer with MediaApp.anchorBatch (their manifests served by a real local HTTP server standing in for the
-download service), reveals and deletes."""
+download service), reveals and deletes; and ProjectRegistry's projects, commits, grants and revokes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from eth_account import Account
 from web3 import Web3
 
 from mediaproof import eip712, merkle
+from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
 from mediaproof.deployment import ClusterSpec, Deployment, deploy
 from mediaproof.settings import ANVIL_TEST_KEYS
@@ -113,3 +114,31 @@ class ChainWork:
     def set_cluster_status(self, cluster_id: int, status: int) -> None:
         fn = self.chain.topology.functions.setClusterStatus(cluster_id, status)
         self.chain.transact(Account.from_key(ADMIN_KEY), fn)
+
+    # -- ProjectRegistry --------------------------------------------------------------------------------------
+    @property
+    def projects(self) -> Any:
+        return self.w3.eth.contract(address=self.deployment.project_registry, abi=load_abi("ProjectRegistry"))
+
+    def create_project(self, key: str, name: str, private: bool = False) -> str:
+        """ProjectRegistry.createProject sent by the key's wallet; returns the project id as 0x-hex."""
+        account = Account.from_key(key)
+        self.chain.transact(account, self.projects.functions.createProject(name, private))
+        return "0x" + bytes(self.projects.functions.projectIdOf(account.address, name).call()).hex()
+
+    def commit_project(self, key: str, project_id: str, expected: int, cid: str, sha256: bytes | None = None) -> str:
+        """A commit on `expected`; returns its transaction hash."""
+        fn = self.projects.functions.commit(
+            bytes.fromhex(project_id[2:]), expected, sha256 or hashlib.sha256(cid.encode()).digest(), cid
+        )
+        receipt = self.chain.transact(Account.from_key(key), fn)
+        return "0x" + bytes(receipt["transactionHash"]).hex()
+
+    def grant(self, key: str, project_id: str, grantee: str, role: int) -> None:
+        """role: 1 Read, 2 Write (ProjectRole)."""
+        fn = self.projects.functions.grant(bytes.fromhex(project_id[2:]), grantee, role)
+        self.chain.transact(Account.from_key(key), fn)
+
+    def revoke(self, key: str, project_id: str, grantee: str) -> None:
+        fn = self.projects.functions.revoke(bytes.fromhex(project_id[2:]), grantee)
+        self.chain.transact(Account.from_key(key), fn)

@@ -97,7 +97,7 @@ async def _json(method: str, url: str, what: str, timeout: float = TIMEOUT, **kw
     return json_answer(reply, what)
 
 
-# --- the indexer (search, feed, profiles, clusters): mediaproof.clients.indexer ---
+# --- the indexer (search, feed, profiles, clusters, projects): mediaproof.clients.indexer ---
 
 
 def _indexer(settings: Settings) -> IndexerClient:
@@ -134,6 +134,19 @@ async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, A
 
 async def clusters(settings: Settings) -> list[dict[str, Any]]:
     return await _indexer(settings).clusters()
+
+
+async def user_projects(settings: Settings, address: str) -> dict[str, list[dict[str, Any]]]:
+    """The projects a wallet owns (`owned`) and those shared with it (`shared`), each with its role."""
+    return await _indexer(settings).user_projects(address)
+
+
+async def project(settings: Settings, project_id: str) -> dict[str, Any]:
+    return await _indexer(settings).project(project_id)
+
+
+async def project_versions(settings: Settings, project_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    return await _indexer(settings).project_versions(project_id, limit, offset)
 
 
 # --- the upload service ---

@@ -6,6 +6,7 @@ from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
+from webapp.pages.projects import ProjectsState, ProjectState, project_page, projects_page
 from webapp.pages.search import search_page
 from webapp.pages.upload import UploadState, upload_page
 from webapp.pages.verify import VerifyState, verify_page
@@ -43,6 +44,18 @@ app.add_page(
     route="/u/[wallet]",
     title="Profile · Mediaproof",
     on_load=[AuthState.expire_session, ProfileState.load],
+)
+app.add_page(
+    projects_page,
+    route="/projects",
+    title="Projects · Mediaproof",
+    on_load=[AuthState.expire_session, ProjectsState.load],
+)
+app.add_page(
+    project_page,
+    route="/projects/[project_key]",
+    title="Project · Mediaproof",
+    on_load=[AuthState.expire_session, ProjectState.load],
 )
 app.add_page(
     media_page, route="/m/[media_key]", title="Media · Mediaproof", on_load=[AuthState.expire_session, MediaState.load]

@@ -9,6 +9,7 @@ NAVIGATION = (
     ("Upload", "/upload", "upload"),
     ("Search", "/search", "search"),
     ("Verify", "/verify", "shield-check"),
+    ("Projects", "/projects", "folder"),
     ("Clusters", "/clusters", "server"),
     ("Profile", "/profile", "user"),
 )
