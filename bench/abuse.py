@@ -26,7 +26,6 @@ import shutil
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from eth_account import Account
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _sections as sections
 from bench import _wrk
 from bench._upload_common import start_stack
 from mediaproof import eip712
@@ -412,46 +412,5 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
 }
 
 
-def run_section(name: str) -> list[str]:
-    started = time.perf_counter()
-    try:
-        lines = SECTIONS[name]()
-    except Exception:  # a benchmark reports what broke; it never fails the build
-        lines = ["FAILED:", *traceback.format_exc().rstrip().splitlines()[-6:]]
-    return [*lines, f"(section took {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')})"]
-
-
-def merge_results(fresh: dict[str, list[str]]) -> str:
-    """The results file with these sections replaced and every other section's last result kept, in SECTIONS
-    order (a section no longer listed is dropped)."""
-    kept: dict[str, list[str]] = {}
-    if RESULTS.exists():
-        current = None
-        for line in RESULTS.read_text().splitlines():
-            if line.startswith("== ") and line[3:].strip() in SECTIONS:
-                current = line[3:].strip()
-                kept[current] = []
-            elif current is not None:
-                kept[current].append(line)
-    kept.update(fresh)
-    parts = ["\n".join([f"== {name}", *kept[name]]).rstrip() for name in SECTIONS if name in kept]
-    return "\n\n".join(parts) + "\n"
-
-
-def main(argv: list[str]) -> None:
-    names = argv or list(SECTIONS)
-    unknown = [n for n in names if n not in SECTIONS]
-    if unknown:
-        print(f"unknown section(s) {', '.join(unknown)}; there are: {', '.join(SECTIONS)}")
-        return
-    fresh = {}
-    for name in names:
-        print(f"== {name}", flush=True)
-        fresh[name] = run_section(name)
-        print("\n".join(fresh[name]), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(merge_results(fresh))
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sections.main(SECTIONS, RESULTS, sys.argv[1:])

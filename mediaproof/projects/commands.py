@@ -53,20 +53,12 @@ def _registry(settings: Settings) -> Any:
 
 @contextmanager
 def _syncer(settings: Settings, upload_url: str | None, download_url: str | None) -> Iterator[Any]:
-    from mediaproof.clients.download import DownloadClient
-
     from mediaproof import faults
-    from mediaproof.clients.upload import UploadClient
-    from mediaproof.projects.engine import Syncer
+    from mediaproof.projects.engine import connected
 
     faults.arm(settings.sync_test_hold_at)
-    registry = _registry(settings)
-    with UploadClient(
-        upload_url or settings.resolved_upload_url(), settings.http_timeout, registry.account, registry.chain.chain_id
-    ) as upload:
-        token = upload.sign_in()  # the download service knows the same sessions: private projects need one
-        with DownloadClient(download_url or settings.resolved_download_url(), token=token) as download:
-            yield Syncer(registry, upload, download, notify=_say)
+    with connected(settings, None, upload_url, download_url, notify=_say) as syncer:
+        yield syncer
 
 
 def _linked(workdir: Any, registry: Any) -> None:

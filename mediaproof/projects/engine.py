@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
 from mediaproof import faults
+from mediaproof.chain import MediaproofChain
 from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.errors import ContentMismatch, ContractRefused, InputError, StaleVersion
 from mediaproof.projects.registry import Head, ProjectRegistry, Version
 from mediaproof.projects.workdir import Workdir
+from mediaproof.settings import Settings
 from mediaproof.sync.manifest import ProjectManifest
 from mediaproof.sync.merge import Conflict, Side, merge
 from mediaproof.sync.possession import answer
@@ -67,6 +72,26 @@ def _conflict_json(conflict: Conflict) -> dict[str, Any]:
     return {"path": conflict.path, "moved_to": conflict.moved_to, "author": conflict.moved_author}
 
 
+@contextmanager
+def connected(
+    settings: Settings,
+    account: LocalAccount | None = None,
+    upload_url: str | None = None,
+    download_url: str | None = None,
+    notify: Callable[[str], None] = lambda _: None,
+) -> Iterator[Syncer]:
+    """A Syncer for the configured chain and services, signed in with `account` (default: the settings' key)."""
+    chain = MediaproofChain.from_settings(settings)
+    account = account or chain.account(settings.private_key)
+    registry = ProjectRegistry(chain, account)
+    with UploadClient(
+        upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id
+    ) as up:
+        token = up.sign_in()  # the download service knows the same sessions: private projects need one
+        with DownloadClient(download_url or settings.resolved_download_url(), token=token) as down:
+            yield Syncer(registry, up, down, notify=notify, max_file_bytes=settings.max_upload_bytes)
+
+
 def refresh_history(registry: ProjectRegistry, workdir: Workdir) -> list[Version]:
     """The directory's cached history, brought up to the chain's (only versions after the last one known)."""
     known = workdir.history()
@@ -84,8 +109,10 @@ class Syncer:
         upload: UploadClient,
         download: DownloadClient,
         notify: Callable[[str], None] = lambda _: None,
+        max_file_bytes: int | None = None,
     ) -> None:
         self.registry = registry
+        self.max_file_bytes = max_file_bytes
         self.upload = upload
         self.download = download
         self.notify = notify
@@ -187,7 +214,7 @@ class Syncer:
         pid = workdir.project.project_id
         report = SyncReport(project=workdir.project.pid_hex)
         base, base_version = workdir.base(), workdir.version
-        local = workdir.scan()
+        local = workdir.scan(self.max_file_bytes)
         for round_ in range(1, MAX_ROUNDS + 1):
             report.rounds = round_
             head = self.registry.head(pid)
@@ -221,7 +248,7 @@ class Syncer:
             refresh_history(self.registry, workdir)  # so `log` can show this version offline
             if restore is not None and target is not restore:
                 # The directory had work of its own: it is now a version; restore on top of it.
-                base, base_version, local = target, version, workdir.scan()
+                base, base_version, local = target, version, workdir.scan(self.max_file_bytes)
                 continue
             return report
         raise InputError(f"{MAX_ROUNDS} commits in a row lost to other devices; sync again")

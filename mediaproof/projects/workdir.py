@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mediaproof.content import digest_file
-from mediaproof.errors import InputError
+from mediaproof.errors import InputError, MediaTooLarge
 from mediaproof.projects.registry import Version
 from mediaproof.sync.manifest import FileEntry, ProjectManifest
 
@@ -175,15 +175,25 @@ class Workdir:
                         relative = Path(entry.path).relative_to(self.root).as_posix()
                         yield unicodedata.normalize("NFC", relative), entry.stat(follow_symlinks=False)
 
-    def scan(self) -> ProjectManifest:
+    def scan(self, max_size: int | None = None) -> ProjectManifest:
         """The directory as a manifest. A file whose size, mtime and inode match the cache keeps its cached hashes;
-        a file with the base's bytes keeps the base's mtime (touching a file is not a change)."""
+        a file with the base's bytes keeps the base's mtime (touching a file is not a change). A file over
+        `max_size` bytes is refused before anything is hashed (the service would refuse it after)."""
         index_path = self.meta / "index.json"
         cache: dict[str, list[Any]] = json.loads(index_path.read_text()) if index_path.is_file() else {}
         base = self.base()
         fresh: dict[str, list[Any]] = {}
         entries: dict[str, FileEntry] = {}
-        for path, stat in self.files():
+        found = list(self.files())
+        too_big = [(path, stat.st_size) for path, stat in found if max_size is not None and stat.st_size > max_size]
+        if too_big:
+            path, size = too_big[0]
+            raise MediaTooLarge(
+                f"{path} is {size} bytes, over the {max_size}-byte limit of a file"
+                + (f" ({len(too_big)} files are)" if len(too_big) > 1 else "")
+                + ": move it out of the project directory and sync again"
+            )
+        for path, stat in found:
             cached = cache.get(path)
             if cached and cached[:3] == [stat.st_size, stat.st_mtime_ns, stat.st_ino]:
                 sha_hex, cid = cached[3], cached[4]

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,9 @@ from typer.testing import CliRunner
 
 from mediaproof.chain import MediaproofChain
 from mediaproof.cli import app
-from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.devstack import LocalStack
-from mediaproof.projects.engine import Syncer
+from mediaproof.projects.engine import connected
 from mediaproof.projects.registry import ProjectRegistry
 from mediaproof.projects.workdir import Workdir
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
@@ -209,8 +207,10 @@ def test_losing_the_race_to_commit_pulls_merges_and_commits_again(
     ok(s, "clone", project, str(two), key=PARTNER_KEY)
     (one / "from-one").write_bytes(blob("one"))
     (two / "from-two").write_bytes(blob("two"))
-    chain = MediaproofChain.from_settings(s)
-    with syncer_for(s, chain, OWNER_KEY) as first, syncer_for(s, chain, PARTNER_KEY) as second:
+    with (
+        connected(s, Account.from_key(OWNER_KEY)) as first,
+        connected(s, Account.from_key(PARTNER_KEY)) as second,
+    ):
         real_head = first.registry.head
         reads = []
 
@@ -227,16 +227,6 @@ def test_losing_the_race_to_commit_pulls_merges_and_commits_again(
     assert files(one) == {"from-one": blob("one"), "from-two": blob("two")}
     ok(s, "sync", str(two), key=PARTNER_KEY)
     assert files(two) == files(one)
-
-
-@contextmanager
-def syncer_for(settings: Settings, chain: MediaproofChain, key: str) -> Iterator[Syncer]:
-    """The CLI's sync machinery in this process, so a test can interleave two devices step by step."""
-    account = Account.from_key(key)
-    with UploadClient(settings.resolved_upload_url(), account=account, chain_id=chain.chain_id) as up:
-        token = up.sign_in()
-        with DownloadClient(settings.resolved_download_url(), token=token) as down:
-            yield Syncer(ProjectRegistry(chain, account), up, down)
 
 
 @pytest.mark.parametrize("point", ["sync-staged", "sync-committed"])

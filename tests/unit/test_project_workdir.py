@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediaproof.content import digest_bytes
-from mediaproof.errors import InputError
+from mediaproof.errors import InputError, MediaTooLarge
 from mediaproof.projects import workdir as workdir_module
 from mediaproof.projects.workdir import LinkedProject, Workdir, changes
 from mediaproof.sync.manifest import FileEntry, ProjectManifest
@@ -60,6 +60,20 @@ def test_scan_names_every_regular_file_by_its_bytes_and_hashes_each_only_once(
     (work.root / "b.txt").write_bytes(b"beta, edited")
     assert work.scan()["b.txt"].sha256 == hashlib.sha256(b"beta, edited").digest()
     assert len(hashed) == 3
+
+
+def test_a_file_over_the_limit_is_refused_before_any_file_is_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = Workdir.create(tmp_path / "p", PROJECT)
+    (work.root / "small.jpg").write_bytes(b"s")
+    with open(work.root / "huge.mov", "wb") as sparse:  # 2 GB on paper, nothing on disk
+        sparse.truncate(2_000_000_000)
+    hashed: list[Path] = []
+    monkeypatch.setattr(workdir_module, "digest_file", hashed.append)
+    with pytest.raises(MediaTooLarge, match=r"huge.mov is 2000000000 bytes, over the 1073741824-byte limit"):
+        work.scan(max_size=1 << 30)
+    assert hashed == []
 
 
 def test_touching_a_file_is_not_a_change_but_new_bytes_are(tmp_path: Path) -> None:
