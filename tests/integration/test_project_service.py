@@ -36,6 +36,7 @@ from mediaproof.sync import possession
 from mediaproof.sync.manifest import FileEntry, ProjectManifest
 from tests.integration.auth import sign_in
 from tests.integration.stack import stack_settings
+from tests.unit.test_upload_intake import photo_bytes
 
 pytestmark = pytest.mark.integration
 ALICE = Account.from_key(ANVIL_TEST_KEYS[0])
@@ -47,7 +48,13 @@ READ, WRITE = 1, 2
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     settings = stack_settings(tmp_path_factory.mktemp("projects")).model_copy(
-        update={"max_upload_bytes": MAX_BYTES, "download_resolve_ttl": 0.5}
+        # Media uploads never committed expire within seconds here (only the garbage test makes any).
+        update={
+            "max_upload_bytes": MAX_BYTES,
+            "download_resolve_ttl": 0.5,
+            "upload_ttl": 2.0,
+            "upload_sweep_interval": 0.5,
+        }
     )
     running = LocalStack(settings).start()
     yield running
@@ -350,6 +357,39 @@ def test_oversized_blob_gets_413_before_its_body_is_read(
             reply += chunk.decode("latin-1")
     assert reply.startswith("HTTP/1.1 413"), reply[:200]
     assert "MEDIAPROOF_MAX_UPLOAD_BYTES" in reply
+
+
+# --- garbage collection ---
+
+
+def placements(stack: LocalStack, sha: str) -> int:
+    with sqlite3.connect(stack.settings.resolved_gateway_db()) as db:
+        return int(db.execute("SELECT count(*) FROM placements WHERE sha256 = ?", (sha,)).fetchone()[0])
+
+
+def test_bytes_in_a_project_outlive_the_media_upload_that_stored_them(
+    stack: LocalStack, chain: MediaproofChain, registry: Contract, tmp_path: Path
+) -> None:
+    shared, alone = photo_bytes(71, (320, 240)), photo_bytes(72, (320, 240))
+    with client(stack, ALICE) as alice:
+        uploads = [alice.upload_bytes(shared)["upload_id"], alice.upload_bytes(alone)["upload_id"]]
+    pid = create(chain, registry, ALICE)
+    with client(stack, ALICE) as alice:  # stored as media by this wallet: neither sent again nor proven
+        assert alice.missing(pid, [hashlib.sha256(shared).hexdigest()]) == {"missing": [], "prove": {}}
+    stored = push(stack, ALICE, pid, {"photo.jpg": shared}, tmp_path)
+    deadline = time.monotonic() + 60
+    for upload_id in uploads:  # both media uploads expire uncommitted (MEDIAPROOF_UPLOAD_TTL)
+        while httpx.get(f"{up(stack)}/uploads/{upload_id}", timeout=30).status_code != 404:
+            assert time.monotonic() < deadline, "the upload never expired"
+            time.sleep(0.2)
+    while placements(stack, hashlib.sha256(alone).hexdigest()):  # the sweep ran: the lone photo is unpinned…
+        assert time.monotonic() < deadline, "the expired upload's bytes were never released"
+        time.sleep(0.2)
+    sha = hashlib.sha256(shared).hexdigest()
+    assert placements(stack, sha) >= 1 and placements(stack, stored["sha256"]) >= 1  # …the project's bytes stay
+    with DownloadClient(down(stack), sign_in(up(stack), ALICE)) as reader:
+        assert reader.fetch_blob(pid, sha, tmp_path / "photo.jpg") == len(shared)
+        assert reader.manifest(pid, stored["cid"]) == manifest_of({"photo.jpg": shared}).encode()
 
 
 # --- who may read ---
