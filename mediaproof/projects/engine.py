@@ -25,7 +25,8 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.errors import ContentMismatch, ContractRefused, InputError, StaleVersion
-from mediaproof.projects.registry import Head, ProjectRegistry, Version
+from mediaproof.project_access import ProjectHead
+from mediaproof.projects.registry import ProjectRegistry, Version
 from mediaproof.projects.workdir import Workdir
 from mediaproof.settings import Settings
 from mediaproof.sync.manifest import ProjectManifest
@@ -257,7 +258,7 @@ class Syncer:
         self,
         workdir: Workdir,
         pid: bytes,
-        head: Head,
+        head: ProjectHead,
         target: ProjectManifest,
         theirs: ProjectManifest,
         possession: dict[str, str],

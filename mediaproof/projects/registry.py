@@ -8,24 +8,14 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3.exceptions import ContractCustomError
 
 from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
-from mediaproof.errors import ContractRefused, InputError, NotFound, StaleVersion
+from mediaproof.errors import ContractRefused, InputError, StaleVersion
+from mediaproof.project_access import ProjectHead, parse_pid
 from mediaproof.sync.project import project_id
-from mediaproof.transactions import describe_revert
 
 ROLES = {"read": 1, "write": 2}  # ProjectRole: None = 0, Read = 1, Write = 2
-
-
-@dataclass(frozen=True)
-class Head:
-    owner: str
-    private: bool
-    version: int
-    manifest_sha256: bytes
-    manifest_cid: str
 
 
 @dataclass(frozen=True)
@@ -58,13 +48,7 @@ class Version:
 
 def parse_project_id(text: str) -> bytes:
     """A project id given as 0x and 64 hex digits; InputError otherwise."""
-    raw = text.removeprefix("0x")
-    if len(raw) != 64:
-        raise InputError(f"project id {text!r} is not 0x and 64 hex digits")
-    try:
-        return bytes.fromhex(raw)
-    except ValueError:
-        raise InputError(f"project id {text!r} is not 0x and 64 hex digits") from None
+    return bytes.fromhex(parse_pid(text)[2:])
 
 
 class ProjectRegistry:
@@ -74,6 +58,7 @@ class ProjectRegistry:
         self.contract = chain.w3.eth.contract(
             address=chain.deployment.project_registry, abi=load_abi("ProjectRegistry")
         )
+        self.access = ProjectAccess(chain.w3, chain.deployment.project_registry)  # the one reader of heads
 
     def resolve(self, spec: str) -> bytes:
         """A project id from `0x<64 hex>`, `0x<owner>/<name>`, or a bare name (this wallet's project)."""
@@ -109,15 +94,9 @@ class ProjectRegistry:
             raise
         return pid, "0x" + bytes(receipt["transactionHash"]).hex()
 
-    def head(self, pid: bytes) -> Head:
-        try:
-            owner, private, version, sha, cid = self.contract.functions.head(pid).call()
-        except ContractCustomError as exc:
-            reason = describe_revert(str(exc.data))
-            if reason.startswith("ProjectUnknown"):
-                raise NotFound(f"no project 0x{pid.hex()} on chain {self.chain.chain_id}") from None
-            raise ContractRefused(reason) from exc
-        return Head(to_checksum_address(owner), bool(private), int(version), bytes(sha), str(cid))
+    def head(self, pid: bytes) -> ProjectHead:
+        """The project's head, asked afresh; NotRegistered when there is no such project."""
+        return self.access.head("0x" + pid.hex())
 
     def commit(self, pid: bytes, expected: int, manifest_sha256: bytes, manifest_cid: str) -> str:
         """Moves the head from version `expected` to this manifest; StaleVersion if someone else moved it first."""

@@ -114,6 +114,7 @@ def store_project_blob(service: Service, path: Path, digest: ContentDigest, wall
 def accept_manifest(service: Service, pid: str, wallet: str, text: object, proofs: object) -> dict[str, Any]:
     """Check a manifest (canonical; every file stored under its CID and size, and readable by `wallet` or proven),
     store its bytes on R clusters and record it and its files as the project's. The client commits it on chain."""
+    require_writer(service, pid, wallet)
     if not isinstance(text, str):
         raise InputError('the body must be {"manifest": "<canonical manifest text>", "possession": {...}}')
     if proofs is None:
@@ -123,7 +124,6 @@ def accept_manifest(service: Service, pid: str, wallet: str, text: object, proof
     answers = {parse_sha(sha, "possession key"): value for sha, value in proofs.items()}
     data = text.encode()
     manifest = ProjectManifest.decode(data)
-    require_writer(service, pid, wallet)
     entries = {entry.sha256.hex(): (path, entry) for path, entry in manifest.items()}
     absent = [sha for sha in entries if stored(service, sha) is None]
     if absent:

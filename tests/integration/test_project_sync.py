@@ -23,6 +23,7 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.cli import app
 from mediaproof.clients.upload import UploadClient
 from mediaproof.devstack import LocalStack
+from mediaproof.errors import MediaproofError
 from mediaproof.projects.engine import connected
 from mediaproof.projects.registry import ProjectRegistry
 from mediaproof.projects.workdir import Workdir
@@ -59,6 +60,14 @@ def ok(settings: Settings, *args: str, key: str = OWNER_KEY) -> dict[str, Any]:
     result = CliRunner().invoke(app, [*args, "--json"], env=cli_env(settings, key), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout))
+
+
+def refused(settings: Settings, *args: str, key: str = OWNER_KEY) -> str:
+    """The sentence of a command that must fail with a Mediaproof error (which `mediaproof` prints as `error: …`
+    and exits 2 with, as `run` checks where it matters), run in this process."""
+    result = CliRunner().invoke(app, list(args), env=cli_env(settings, key))
+    assert isinstance(result.exception, MediaproofError), (result.exception, result.output)
+    return str(result.exception)
 
 
 def files(directory: Path) -> dict[str, bytes]:
@@ -287,13 +296,10 @@ def test_status_and_log_work_offline_and_bad_input_is_refused(stack: LocalStack,
     assert offline_sync.returncode == 2 and "Traceback" not in offline_sync.stderr
     assert files(one) == {"a": blob("a"), "b": blob("b")}
 
-    not_empty = run(s, "clone", project, str(one))
-    assert not_empty.returncode == 2 and "not an empty directory" in not_empty.stderr
-    bad_id = run(s, "clone", "0x1234", str(tmp_path / "x"))
-    assert bad_id.returncode == 2 and "64 hex" in bad_id.stderr
-    bad_role = run(s, "share", project, "--with", READER, "--role", "admin")
-    assert bad_role.returncode == 2 and "read or write" in bad_role.stderr
-    not_owner = run(s, "share", project, "--with", STRANGER, "--role", "read", key=PARTNER_KEY)
-    assert not_owner.returncode == 2 and "ProjectNotOwner" in not_owner.stderr
-    unknown = run(s, "clone", "0x" + "00" * 32, str(tmp_path / "y"))
-    assert unknown.returncode == 2 and "no project" in unknown.stderr and not (tmp_path / "y").exists()
+    assert "not an empty directory" in refused(s, "clone", project, str(one))
+    assert "64 hex" in refused(s, "clone", "0x1234", str(tmp_path / "x"))
+    assert "read or write" in refused(s, "share", project, "--with", READER, "--role", "admin")
+    assert "ProjectNotOwner" in refused(s, "share", project, "--with", STRANGER, "--role", "read", key=PARTNER_KEY)
+    assert "not a wallet address" in refused(s, "share", project, "--with", "0xnope", "--role", "read")
+    assert "no project" in refused(s, "clone", "0x" + "00" * 32, str(tmp_path / "y"))
+    assert not (tmp_path / "y").exists()

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediaproof.errors import NotAuthenticated
+from mediaproof.session_reader import bearer_token
 from mediaproof.settings import ANVIL_TEST_KEYS
 from mediaproof.upload.sessions import (
     ERC1271_MAGIC,
     SessionStore,
-    bearer_token,
     build_message,
     iso,
     parse_message,
