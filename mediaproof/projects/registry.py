@@ -12,7 +12,7 @@ from eth_utils import to_checksum_address
 from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
 from mediaproof.errors import ContractRefused, InputError, StaleVersion
-from mediaproof.project_access import ProjectHead, parse_pid
+from mediaproof.project_access import ProjectAccess, ProjectHead, parse_pid
 from mediaproof.sync.project import project_id
 
 ROLES = {"read": 1, "write": 2}  # ProjectRole: None = 0, Read = 1, Write = 2
