@@ -66,11 +66,12 @@ class UploadClient:
         sleep: Callable[[float], None] = time.sleep,
         resumable_above: int | None = None,
         chunk_bytes: int = 16 << 20,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.resumable_above = resumable_above  # files bigger than this go by tus (None: never)
         self.chunk_bytes = chunk_bytes
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
         self.account = account
         self.chain_id = chain_id
         self.notify = notify
@@ -173,6 +174,7 @@ class UploadClient:
                 broken += 1
                 if broken > RESUME_TRIES:
                     raise
+                self.sleep(min(10.0, 0.25 * 2 ** (broken - 1)))  # the service may still be letting go of that PATCH
                 offset = self.resumable_offset(location)
                 self.notify(f"a chunk of the upload broke off ({exc}); resuming at byte {offset} of {size}")
                 continue

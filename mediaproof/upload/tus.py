@@ -217,7 +217,8 @@ def tus_routes() -> APIRouter:
         service = service_of(request)
         wallet = await signed_in_wallet(request, service.sessions)
         partial = await _run(find_partial, service, tus_id, wallet, False)
-        await _run(service.partials.remove, partial.tus_id)
+        if not await _run(service.partials.terminate, partial.tus_id):
+            raise UploadConflict(f"upload {tus_id} is being written by a PATCH now: end that PATCH, then delete it")
         return Response(status_code=204)
 
     return router

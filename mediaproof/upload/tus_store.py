@@ -119,6 +119,16 @@ class TusStore:
         self._db().execute("UPDATE tus_uploads SET upload_id = ? WHERE tus_id = ?", (upload_id, tus_id))
         self.path(tus_id).unlink(missing_ok=True)
 
+    def terminate(self, tus_id: str) -> bool:
+        """Remove the upload unless a PATCH is writing it now (False: then it stays)."""
+        now = time.time()
+        done = self._db().execute(
+            "DELETE FROM tus_uploads WHERE tus_id = ? AND (claimed_by IS NULL OR claim_until < ?)", (tus_id, now)
+        )
+        if done.rowcount == 1:
+            self.path(tus_id).unlink(missing_ok=True)
+        return done.rowcount == 1
+
     def remove(self, tus_id: str) -> None:
         self._db().execute("DELETE FROM tus_uploads WHERE tus_id = ?", (tus_id,))
         self.path(tus_id).unlink(missing_ok=True)

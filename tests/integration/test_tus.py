@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -102,11 +103,12 @@ def b64(text: str) -> str:
 
 
 def clip(tmp_path: Path, seconds: float = 6.0) -> Path:
-    """A real MP4 of a few hundred KB (noise does not compress)."""
+    """A real MP4 of about a megabyte a second (the noise does not compress), made in well under a second."""
     out = tmp_path / "clip.mp4"
     subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", f"testsrc=duration={seconds}:size=640x480:rate=25", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+         "-i", f"testsrc=duration={seconds}:size=320x240:rate=25", "-vf", "noise=alls=40:allf=t", "-c:v", "libx264",
+         "-preset", "ultrafast", "-pix_fmt", "yuv420p",
          "-movflags", "+faststart", str(out)],
         check=True, timeout=120,
     )  # fmt: skip
@@ -187,11 +189,74 @@ def test_tuspy_upload_cut_at_half_resumes_with_only_the_rest(stack: LocalStack, 
 def test_our_client_resumes_after_a_cut_from_the_services_offset(stack: LocalStack, tmp_path: Path) -> None:
     video = clip(tmp_path, 4.0)
     size = video.stat().st_size
-    part, rest = upload_with_cut(url(stack), ALICE, video, 0.5, chunk_bytes=64 << 10)
+    part, rest = upload_with_cut(url(stack), ALICE, video, 0.5, chunk_bytes=256 << 10)
     assert part.upload_id is None and part.offset >= size // 2 and part.sent_bytes == part.offset
     assert rest.upload_id is not None and rest.resumed_bytes == size - part.offset
     described = httpx.get(url(stack) + f"/uploads/{rest.upload_id}", timeout=30).json()
     assert described["sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
+
+
+class BreakingTransport(httpx.HTTPTransport):
+    """Breaks the connection of the `nth` PATCH after `after` bytes of its body, as a dropped network would."""
+
+    def __init__(self, nth: int, after: int) -> None:
+        super().__init__()
+        self.nth, self.after, self.patches = nth, after, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            self.patches += 1
+            if self.patches == self.nth:
+                request.stream = CutStream(request.stream, self.after)  # type: ignore[arg-type]
+        return super().handle_request(request)
+
+
+class CutStream(httpx.SyncByteStream):
+    def __init__(self, inner: Any, after: int) -> None:
+        self.inner, self.after = inner, after
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        for piece in self.inner:
+            if sent + len(piece) >= self.after:
+                yield piece[: self.after - sent]
+                raise httpx.WriteError("the connection broke (a test's cut)")
+            sent += len(piece)
+            yield piece
+
+
+def test_our_client_resumes_a_broken_connection_from_the_services_offset(stack: LocalStack, tmp_path: Path) -> None:
+    video = clip(tmp_path, 4.0)
+    size, chunk = video.stat().st_size, 256 << 10
+    said: list[str] = []
+    transport = BreakingTransport(nth=3, after=chunk // 2)  # the third chunk breaks off half-way
+    with UploadClient(url(stack), account=ALICE, chunk_bytes=chunk, transport=transport, notify=said.append) as client:
+        done = client.upload_resumable(video)
+    assert said and f"resuming at byte {2 * chunk} of {size}" in said[0], said  # the broken chunk was discarded
+    assert done.upload_id is not None and done.offset == size
+    described = httpx.get(url(stack) + f"/uploads/{done.upload_id}", timeout=30).json()
+    assert described["sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
+
+
+def test_cli_sends_a_file_over_the_threshold_resumably(stack: LocalStack, tmp_path: Path) -> None:
+    video = clip(tmp_path, 3.0)
+    env = cli_env(
+        stack.settings.model_copy(update={"upload_resumable_above": 1000, "upload_chunk_bytes": 64 << 10}),
+        ANVIL_TEST_KEYS[1],
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mediaproof.cli", "upload", str(video), "--title", "Resumed clip", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["sha256"] == hashlib.sha256(video.read_bytes()).hexdigest() and result["short_id"]
+    with sqlite3.connect(stack.settings.resolved_gateway_db(), timeout=30) as db:
+        came_by_tus = db.execute(
+            "SELECT count(*) FROM tus_uploads t JOIN uploads u ON u.upload_id = t.upload_id WHERE u.sha256 = ?",
+            (result["sha256"],),
+        ).fetchone()[0]
+    assert came_by_tus == 1
 
 
 def test_a_200_mb_upload_keeps_the_services_memory_flat(stack: LocalStack, tmp_path: Path) -> None:
