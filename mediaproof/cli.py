@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from mediaproof.errors import InputError, MediaproofError, NotRegistered
+from mediaproof.errors import InputError, MediaproofError, MediaTooLarge, NotRegistered
 from mediaproof.safe_text import check_title, printable
 from mediaproof.settings import Settings
 
@@ -81,6 +81,15 @@ def emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
             print(line)  # plain print: hashes and addresses must never be wrapped mid-value
 
 
+def check_size(path: Path, size: int, limit: int | None, whose: str) -> None:
+    """MediaTooLarge naming the file's size and the limit (`whose`: this machine's setting, the service's), if over."""
+    if limit is not None and size > limit:
+        raise MediaTooLarge(
+            f"{path} is {size:,} bytes, over {whose} upload limit of {limit:,} bytes (MEDIAPROOF_MAX_UPLOAD_BYTES): "
+            "nothing was hashed or sent; send a smaller file"
+        )
+
+
 def settings_for(rpc: str | None = None, deployment: Path | None = None) -> Settings:
     """The settings, with the command line's --rpc and --deployment over the environment's."""
     overrides: dict[str, Any] = {}
@@ -115,6 +124,9 @@ def upload(
     """Store a file through the upload service (R clusters), sign its record here, and have it proven on chain."""
     settings = settings_for(rpc, deployment)
     readable_file(path)
+    size = path.stat().st_size
+    # Before a byte is hashed or sent: a file over the limit would otherwise be read twice, then refused.
+    check_size(path, size, settings.max_upload_bytes, "this machine's")
     title = check_title(title)  # refused here, before hashing, with the sentence the upload service would give
     from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
     from mediaproof.clients.upload import UploadClient, upload_and_register
@@ -122,19 +134,20 @@ def upload(
 
     chain = MediaproofChain.from_settings(settings)
     account = chain.account(settings.private_key)
-    size = path.stat().st_size
-    with progress_bar("hashing", size, not as_json) as hashed:
-        digest = digest_file(path, progress=hashed)
     with (
         UploadClient(
-            upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id
+            upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id,
+            resumable_above=settings.upload_resumable_above, chunk_bytes=settings.upload_chunk_bytes,
         ) as client,  # signs in with the key by itself, and waits out 429s (saying so on stderr)
-        progress_bar("uploading", size, not as_json) as sent,
-    ):
-        result = upload_and_register(
-            client, chain, account, path, digest, title, settings.user_deposit_wei, sent,
-            mode="direct" if direct else "batched",
-        )  # fmt: skip
+    ):  # fmt: skip
+        check_size(path, size, client.max_upload_bytes(), "the upload service's")
+        with progress_bar("hashing", size, not as_json) as hashed:
+            digest = digest_file(path, progress=hashed)
+        with progress_bar("uploading", size, not as_json) as sent:
+            result = upload_and_register(
+                client, chain, account, path, digest, title, settings.user_deposit_wei, sent,
+                mode="direct" if direct else "batched",
+            )  # fmt: skip
     if proof_out is not None and result.proof is not None:
         proof_out.write_text(json.dumps(result.proof, indent=2) + "\n")
     # The service answers a path; people share the whole URL of the download service (sizes by ?size=).

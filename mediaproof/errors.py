@@ -7,7 +7,10 @@ MediaproofError
 │   ├── NotAuthenticated               a request without valid credentials (a gateway signature, a session)
 │   ├── Forbidden                      a signed-in wallet asking for what is not its own, or a foreign web origin
 │   ├── ClientTooSlow                  a request body that stopped arriving (the idle timeout)
-│   ├── UploadConflict                 a step taken out of order (commit before prepare)
+│   ├── UploadConflict                 a step taken out of order (commit before prepare), a tus offset not the upload's
+│   ├── UnsupportedMediaType           a request body of a content type the endpoint does not take (415)
+│   ├── PreconditionFailed             a protocol version the service does not speak (tus: Tus-Resumable, 412)
+│   ├── ChecksumMismatch               a tus chunk whose Upload-Checksum does not match its bytes (460)
 │   ├── RangeNotSatisfiable            a Range header outside the file
 │   ├── NotFound                       a path no route of the service serves
 │   └── MethodNotAllowed               a method the path does not take
@@ -15,7 +18,8 @@ MediaproofError
 │   └── Overloaded                     the service holds as many open uploads as it takes: try again shortly
 │       └── Busy                       at its decode budget for now: try again after retry_after s
 ├── NotRegistered (LookupError)        those bytes (or that id) were never registered
-│   └── Deleted                        they were, and their owner deleted them
+│   ├── Deleted                        they were, and their owner deleted them
+│   └── UploadExpired                  a resumable upload left unfinished past its Upload-Expires (410)
 ├── ChainError (ConnectionError)       no node at the RPC URL, wrong chain, transaction reverted
 │   ├── DeploymentError                missing or mismatched deployments/<network>.json
 │   └── ContractRefused                a contract's custom error (`revert`), by name: the call, not the node, is wrong
@@ -97,12 +101,31 @@ class UploadConflict(InputError):
     """An upload step taken out of order, e.g. commit before prepare (the upload service answers 409)."""
 
 
+class UnsupportedMediaType(InputError):
+    """A request body of a content type the endpoint does not take, e.g. a tus PATCH that is not
+    `application/offset+octet-stream` (415)."""
+
+
+class PreconditionFailed(InputError):
+    """A request for a protocol version the service does not speak: a tus request whose `Tus-Resumable` is not
+    1.0.0 (412, with the versions it does speak in `Tus-Version`)."""
+
+
+class ChecksumMismatch(InputError):
+    """A tus chunk whose bytes do not hash to its `Upload-Checksum` (460, tus's checksum extension): the chunk is
+    discarded and the upload's offset stays where it was, so the client sends it again."""
+
+
 class NotRegistered(MediaproofError, LookupError):
     """Nobody registered those bytes, or no media has that id."""
 
 
 class Deleted(NotRegistered):
     """Media its owner deleted: it was registered, and is served no more (410)."""
+
+
+class UploadExpired(NotRegistered):
+    """A resumable upload left unfinished past its `Upload-Expires` (410): its bytes are gone, start it again."""
 
 
 class ChainError(MediaproofError, ConnectionError):

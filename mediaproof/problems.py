@@ -21,6 +21,7 @@ from mediaproof import errors
 from mediaproof.errors import (
     Busy,
     ChainError,
+    ChecksumMismatch,
     ClientTooSlow,
     ContentMismatch,
     Deleted,
@@ -35,17 +36,21 @@ from mediaproof.errors import (
     NotReady,
     NotRegistered,
     Overloaded,
+    PreconditionFailed,
     ProofError,
     RangeNotSatisfiable,
     RateLimited,
     ReceiptError,
     SignatureRefused,
     StorageError,
+    UnsupportedMediaType,
     UploadConflict,
+    UploadExpired,
 )
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.responses import Response
 
 MEDIA_TYPE = "application/problem+json"
 ERROR_HEADER = "X-Error-Detail"  # a HEAD answer has no body: its sentence travels here (ASCII, one line)
@@ -65,12 +70,16 @@ STATUS: dict[type[MediaproofError], int] = {
     UploadConflict: 409,
     NotPinned: 409,
     Deleted: 410,
+    UploadExpired: 410,
+    PreconditionFailed: 412,
     MediaTooLarge: 413,
+    UnsupportedMediaType: 415,
     RangeNotSatisfiable: 416,
     ContentMismatch: 422,  # the bytes sent do not hash to what their sender claimed
     ReceiptError: 422,
     ProofError: 422,
     RateLimited: 429,
+    ChecksumMismatch: 460,  # tus's checksum extension: not an IANA status, the one tus clients know
     MediaproofError: 500,
     StorageError: 503,
     ChainError: 503,
@@ -175,10 +184,23 @@ def error_from(status: int, body: bytes, headers: Mapping[str, str], source: str
 
 
 def _phrase(status: int) -> str:
+    if status == STATUS[ChecksumMismatch]:
+        return "Checksum Mismatch"  # tus's own status; http.HTTPStatus knows no phrase for it
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def problem_response(exc: BaseException, method: str = "GET") -> Response:
+    """The problem+json answer to `exc`, for a route that answers its errors itself (tus adds its headers)."""
+    from starlette.responses import Response
+
+    status = status_of(exc)
+    if status >= 500:
+        logger.warning("%s: %s", method, exc)
+    body = b"" if method == "HEAD" else json.dumps(problem(exc, status)).encode()
+    return Response(body, status_code=status, headers=problem_headers(exc, method), media_type=MEDIA_TYPE)
 
 
 def add_problem_handlers(app: FastAPI, www_authenticate: str | None = None) -> None:

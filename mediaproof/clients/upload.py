@@ -4,6 +4,9 @@ The client never signs blindly: the typed data `prepare` returns is checked agai
 CID, size), the title asked for, the signing owner, and MediaApp's domain on this chain before the key signs it; the
 sign-in message is checked to be for this service, this wallet (and chain) before the key signs it.
 
+Files over `resumable_above` bytes go through the service's tus endpoint (/files/) in checksummed chunks, and a
+broken connection is resumed from the offset the service reports (HEAD), so only the missing bytes are sent again.
+
 With an `account`, the client signs in by itself before its first write (Sign-In with Ethereum: a nonce, the
 message signed with EIP-191, a bearer token kept for the session) and again if the session ends. On 429 (or 503
 with Retry-After) it waits as long as the service says and tries again, saying so through `notify`.
@@ -11,6 +14,9 @@ with Retry-After) it waits as long as the service says and tries again, saying s
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -28,10 +34,12 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
+    ChecksumMismatch,
     ContentMismatch,
     MediaproofError,
     NotAuthenticated,
     StorageError,
+    UploadConflict,
 )
 from mediaproof.problems import error_from
 
@@ -39,6 +47,8 @@ CHUNK = 1 << 20
 REFUSED = "the upload service refused"  # what each of its error answers says first
 MAX_RETRY_WAIT = 300  # seconds: a longer Retry-After (a daily quota) is reported, not waited out
 MAX_TRIES = 6
+TUS = {"Tus-Resumable": "1.0.0"}
+RESUME_TRIES = 8  # broken chunks in a row before a resumable upload gives up (each resumes from the service's offset)
 
 
 def _stderr(text: str) -> None:
@@ -54,9 +64,14 @@ class UploadClient:
         chain_id: int | None = None,
         notify: Callable[[str], None] = _stderr,
         sleep: Callable[[float], None] = time.sleep,
+        resumable_above: int | None = None,
+        chunk_bytes: int = 16 << 20,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.resumable_above = resumable_above  # files bigger than this go by tus (None: never)
+        self.chunk_bytes = chunk_bytes
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
         self.account = account
         self.chain_id = chain_id
         self.notify = notify
@@ -92,6 +107,82 @@ class UploadClient:
         return self._call(
             "POST", "/uploads", body=lambda: _chunks(path, progress), headers={"content-length": str(size)}
         )
+
+    def store(self, path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Send the file the way its size calls for: one POST, or resumable chunks above `resumable_above`; the
+        upload's description either way."""
+        if self.resumable_above is not None and path.stat().st_size > self.resumable_above:
+            done = self.upload_resumable(path, progress)
+            return self.status(str(done.upload_id))
+        return self.upload(path, progress)
+
+    def max_upload_bytes(self) -> int | None:
+        """The largest file the service takes (its tus Tus-Max-Size), or None if it does not say."""
+        response = self._send("OPTIONS", "/files/", headers=TUS)
+        value = response.headers.get("tus-max-size", "")
+        return int(value) if response.status_code < 400 and value.isdigit() else None
+
+    def create_resumable(self, size: int, metadata: dict[str, str] | None = None) -> str:
+        """Start a resumable upload of `size` bytes; its URL (tus Location)."""
+        headers = {**TUS, "Upload-Length": str(size)}
+        if metadata:
+            headers["Upload-Metadata"] = ",".join(
+                f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in metadata.items()
+            )
+        response = self._exchange("POST", "/files/", headers=headers)
+        _raise_for(response)
+        return str(httpx.URL(self.url + "/").join(response.headers["location"]))
+
+    def resumable_offset(self, location: str) -> int:
+        """The bytes the service holds of a resumable upload (tus HEAD)."""
+        response = self._exchange("HEAD", location, headers=dict(TUS))
+        _raise_for(response)
+        return int(response.headers["upload-offset"])
+
+    def upload_resumable(
+        self,
+        path: Path,
+        progress: Callable[[int], None] | None = None,
+        *,
+        location: str | None = None,
+        stop_at: int | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Resumable:
+        """Send the file through tus in chunks of `chunk_bytes`, each with its sha256 (Upload-Checksum), from the
+        offset the service holds: a new upload, or the one at `location`. A chunk whose connection breaks is
+        resumed from the service's offset (HEAD); `stop_at` stops after that many bytes (a deliberate cut, which a
+        later call with the same `location` resumes). Only the bytes the service lacks are sent."""
+        size = path.stat().st_size
+        location = location or self.create_resumable(size, metadata)
+        offset = self.resumable_offset(location)
+        end = size if stop_at is None else min(size, stop_at)
+        resumed_at, sent, broken, upload_id = offset, 0, 0, None
+        while offset < end or (offset == size and upload_id is None):
+            length = min(self.chunk_bytes, end - offset)
+            headers = {
+                **TUS,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+                "Content-Length": str(length),
+                "Upload-Checksum": "sha256 " + base64.b64encode(_sha256_of(path, offset, length)).decode(),
+            }
+            body = functools.partial(_chunks, path, progress, offset, length)
+            try:
+                response = self._exchange("PATCH", location, body=body, headers=headers)
+                _raise_for(response)
+            except (StorageError, ChecksumMismatch, UploadConflict) as exc:
+                broken += 1
+                if broken > RESUME_TRIES:
+                    raise
+                self.sleep(min(10.0, 0.25 * 2 ** (broken - 1)))  # the service may still be letting go of that PATCH
+                offset = self.resumable_offset(location)
+                self.notify(f"a chunk of the upload broke off ({exc}); resuming at byte {offset} of {size}")
+                continue
+            broken = 0
+            sent += length
+            offset = int(response.headers["upload-offset"])
+            upload_id = response.headers.get("mediaproof-upload-id")
+        return Resumable(location, offset, size, offset - resumed_at, sent, upload_id)
 
     def upload_bytes(self, data: bytes) -> dict[str, Any]:
         return self._call("POST", "/uploads", content=data)
@@ -149,8 +240,19 @@ class UploadClient:
         body: Callable[[], Iterable[bytes]] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """One call; writes (`auth`) carry the session's token, signing in first when there is none or it ended.
-        A streamed `body` is made afresh for each try."""
+        """One call's JSON answer; writes (`auth`) carry the session's token, signing in first when there is none
+        or it ended. A streamed `body` is made afresh for each try."""
+        return _answer(self._exchange(method, path, auth, body, **kwargs))
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        auth: bool = True,
+        body: Callable[[], Iterable[bytes]] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One call's answer (signed in, 429/503 waited out, as `_call`), whatever its status."""
         signed_in_now = False
         for attempt in range(1, MAX_TRIES + 1):
             headers = dict(kwargs.pop("headers", None) or {})
@@ -174,8 +276,8 @@ class UploadClient:
                 )
                 self.sleep(wait)
                 continue
-            return _answer(response)
-        return _answer(response)
+            return response
+        return response
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -207,6 +309,11 @@ def _refusal(response: httpx.Response) -> MediaproofError:
     return error_from(response.status_code, response.content, response.headers, REFUSED)
 
 
+def _raise_for(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise _refusal(response)
+
+
 def _answer(response: httpx.Response) -> dict[str, Any]:
     if response.status_code < 400:
         return dict(response.json())
@@ -227,12 +334,53 @@ def check_sign_in_message(message: str, url: str, address: str, chain_id: int | 
         raise ContentMismatch(f"the sign-in message is not for chain {chain_id}: nothing was signed")
 
 
-def _chunks(path: Path, progress: Callable[[int], None] | None) -> Iterable[bytes]:
+def _chunks(
+    path: Path, progress: Callable[[int], None] | None, offset: int = 0, length: int | None = None
+) -> Iterable[bytes]:
+    """The file's bytes from `offset` (`length` of them, or to its end), read 1 MiB at a time."""
+    left = length
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
+        handle.seek(offset)
+        while chunk := handle.read(CHUNK if left is None else min(CHUNK, left)):
             yield chunk
+            if left is not None:
+                left -= len(chunk)
             if progress is not None:
                 progress(len(chunk))
+
+
+def _sha256_of(path: Path, offset: int, length: int) -> bytes:
+    hasher = hashlib.sha256()
+    for chunk in _chunks(path, None, offset, length):
+        hasher.update(chunk)
+    return hasher.digest()
+
+
+@dataclass(frozen=True)
+class Resumable:
+    """Where a resumable upload stands: its URL, the offset the service holds of `size`, the bytes this call sent
+    (`resumed_bytes` counts those the service kept; `sent_bytes` also counts chunks sent again after a break), and
+    once complete the upload it became (`GET /uploads/<upload_id>`)."""
+
+    location: str
+    offset: int
+    size: int
+    resumed_bytes: int
+    sent_bytes: int
+    upload_id: str | None
+
+
+def upload_with_cut(
+    url: str, account: LocalAccount, path: Path, cut: float = 0.5, chunk_bytes: int = 16 << 20
+) -> tuple[Resumable, Resumable]:
+    """A resumable upload stopped after `cut` of the file, then finished by a new client from the service's offset:
+    (the first part, the resumed part). bench/sync.py measures the bytes the resumed part had to send."""
+    size = path.stat().st_size
+    with UploadClient(url, account=account, chunk_bytes=chunk_bytes) as first:
+        part = first.upload_resumable(path, stop_at=int(size * cut))
+    with UploadClient(url, account=account, chunk_bytes=chunk_bytes) as second:
+        rest = second.upload_resumable(path, location=part.location)
+    return part, rest
 
 
 @dataclass(frozen=True)
@@ -319,7 +467,7 @@ def upload_and_register(
     batch (the default; no wallet registration needed) or directly (the owner's UserMedia and deposit)."""
     if mode == "direct":
         ensure_wallet(client, chain, account, deposit_wei)
-    stored = client.upload(path, progress)
+    stored = client.store(path, progress)
     if stored["sha256"] != digest.sha256_hex or stored["cid"] != digest.cid:
         raise ContentMismatch(
             f"the upload service hashed the file to {stored['sha256']} / {stored['cid']}, not "

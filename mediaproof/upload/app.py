@@ -21,13 +21,13 @@ POST /media/{media_id}/delete      {nonce, deadline, signature} → tombstoned; 
                                                                   them (mediaproof.upload.garbage)
 POST /projects/{pid}/missing · PUT /projects/{pid}/blobs/{sha256} · POST /projects/{pid}/manifests
                                    a project's files and manifests (mediaproof.upload.projects_api)
+OPTIONS · POST /files/ · HEAD · PATCH · DELETE /files/{id}     resumable uploads, tus 1.0.0 (mediaproof.upload.tus)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -44,7 +44,6 @@ from starlette.requests import ClientDisconnect
 
 from mediaproof import eip712, faults
 from mediaproof.chain import MediaproofChain, gateway_account
-from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
     ContractRefused,
@@ -56,7 +55,7 @@ from mediaproof.errors import (
     SignatureRefused,
     UploadConflict,
 )
-from mediaproof.gateway_store import GatewayStore, Rendition
+from mediaproof.gateway_store import GatewayStore
 from mediaproof.keygen import KeyGenerator
 from mediaproof.problems import add_problem_handlers
 from mediaproof.project_store import ProjectStore
@@ -70,12 +69,13 @@ from mediaproof.upload.access import (
     require_uploader,
     signed_in_wallet,
 )
+from mediaproof.upload.admission import admit, describe
 from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.decode_budget import DecodeBudget, budget_from
 from mediaproof.upload.garbage import expire_uploads, release
-from mediaproof.upload.intake import MediaFacts, inspect_bounded, receive, remove_quietly
+from mediaproof.upload.intake import receive, remove_quietly
 from mediaproof.upload.ledger import Upload, UploadLedger
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.projects import Projects
@@ -93,6 +93,8 @@ from mediaproof.upload.registration import (
 )
 from mediaproof.upload.relay import Relay, checked_address, parse_signature, parse_uint
 from mediaproof.upload.sessions import SessionStore
+from mediaproof.upload.tus import TUS_ANSWER_HEADERS, TUS_REQUEST_HEADERS, tus_routes
+from mediaproof.upload.tus_store import TusStore
 from mediaproof.upload.upkeep import Upkeep
 from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
@@ -118,6 +120,7 @@ class Service:
     sessions: SessionStore
     quotas: Quotas
     projects: Projects
+    partials: TusStore  # resumable uploads in progress (mediaproof.upload.tus)
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -191,6 +194,7 @@ def build_service(settings: Settings) -> Service:
         sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
         quotas=Quotas(db_path, settings),
         projects=Projects(ProjectStore(db_path)),
+        partials=TusStore(db_path, work_dir / "tus"),
     )
     service.batcher = Batcher(
         db_path,
@@ -234,14 +238,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.resolved_upload_cors_origins(),
-        allow_methods=["GET", "POST", "PUT", "DELETE"],
-        allow_headers=["content-type", "authorization"],
-        expose_headers=["retry-after"],
+        allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"],
+        allow_headers=["content-type", "authorization", *TUS_REQUEST_HEADERS],
+        expose_headers=["retry-after", *TUS_ANSWER_HEADERS],
         max_age=600,
     )
     _add_error_handlers(app)
     app.include_router(auth_routes())
     app.include_router(project_routes())
+    app.include_router(tus_routes())
 
     def service_of(request: Request) -> Service:
         service: Service = request.app.state.service
@@ -288,19 +293,9 @@ def create_app(settings: Settings) -> FastAPI:
                 None if declared is not None and declared.isdigit() else charge,
             )  # fmt: skip
             try:
-                # The check waits for room in the decode budget here, in the event loop: no worker thread is held
-                # while it waits, so health checks and small uploads go on during a flood of big images.
-                facts = await inspect_bounded(
-                    service.budget,
-                    received.path,
-                    received.head,
-                    received.digest.size,
-                    scan_png=service.settings.decode_bounds,
-                )
-                body = await run(accept_upload, service, received.path, received.digest, facts, wallet)
+                body = await admit(service, received, wallet)
             finally:
                 remove_quietly(received.path)  # kept files were renamed into the spool; anything left is refuse
-        service.workers.wake()
         return JSONResponse(body, status_code=201)
 
     @app.get("/uploads/{upload_id}")
@@ -395,70 +390,6 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 # --- the steps, each run on a worker thread ---
-
-
-def accept_upload(
-    service: Service, path: Path, digest: ContentDigest, facts: MediaFacts, uploader: str
-) -> dict[str, Any]:
-    """Store the original (checked: `facts`) on R clusters (unless already there), queue its variants for `uploader`."""
-    store, ledger = service.store(), service.ledger()
-    sha = digest.sha256_hex
-    upload_id = secrets.token_urlsafe(12)
-    with service.blob_lock(sha):  # a delete or expiry of the same bytes either sees this upload or goes first
-        already = bool(store.placements(sha))
-        clusters = service.placer.place(store, digest, path)
-        store.put_rendition(
-            sha,
-            Rendition("original", sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height, True),
-        )
-        ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
-                          facts.duration, uploader)  # fmt: skip
-    job = ledger.job(sha)
-    made = any(name != "original" for name in store.renditions_of(sha))
-    if job is None or job.state == "failed" or (job.state == "done" and not made):
-        if not service.spool.path(sha).exists():
-            service.spool.keep(path, sha)  # the worker makes the variants from this copy
-        if job is not None and job.state == "done":
-            ledger.forget_job(sha)  # done once, but its renditions went with a delete: make them again
-        ledger.enqueue(sha, facts.media_type)
-    answer = describe(service, ledger.get(upload_id))  # type: ignore[arg-type]
-    answer["deduplicated"] = already
-    answer["clusters"] = clusters
-    return answer
-
-
-def describe(service: Service, upload: Upload) -> dict[str, Any]:
-    store = service.store()
-    made = {
-        name: {
-            "sha256": r.sha256,
-            "cid": r.cid,
-            "size": r.size,
-            "media_type": r.media_type,
-            "width": r.width,
-            "height": r.height,
-        }
-        for name, r in store.renditions_of(upload.sha256).items()
-        if name != "original" and r.ready
-    }
-    job = service.ledger().job(upload.sha256)
-    answer: dict[str, Any] = {
-        "upload_id": upload.upload_id,
-        "sha256": upload.sha256,
-        "cid": upload.cid,
-        "media_type": upload.media_type,
-        "size": upload.size,
-        "width": upload.width,
-        "height": upload.height,
-        "variants": made,
-        "variants_state": job.state if job else "none",
-        "state": upload.state,
-    }
-    if upload.duration is not None:
-        answer["duration"] = upload.duration
-    if upload.state == "committed":
-        answer.update(committed_answer(service, upload))
-    return answer
 
 
 def find_upload(service: Service, upload_id: str) -> Upload:

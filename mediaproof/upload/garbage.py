@@ -57,13 +57,14 @@ def release(service: Service, original: str) -> dict[str, list[int]]:
 
 
 def expire_uploads(service: Service, now: float | None = None) -> int:
-    """Remove uploads never committed within MEDIAPROOF_UPLOAD_TTL and release their bytes; how many went.
+    """Remove uploads never committed within MEDIAPROOF_UPLOAD_TTL and release their bytes, and resumable uploads
+    past their Upload-Expires with their partial files; how many went.
 
     An upload whose variants are still being made waits for the next sweep, so no rendition is stored after its
     bytes were released."""
     now = time.time() if now is None else now
     ledger = service.ledger()
-    removed = 0
+    removed = service.partials.remove_expired(now)
     for upload in ledger.expired(now - service.settings.upload_ttl):
         job = ledger.job(upload.sha256)
         if job is not None and job.state in ("pending", "running"):

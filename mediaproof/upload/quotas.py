@@ -172,12 +172,13 @@ class Quotas:
     # --- one upload being received ---
 
     @contextlib.asynccontextmanager
-    async def receiving(self, wallet: str, client: str) -> AsyncIterator[None]:
+    async def receiving(self, wallet: str, client: str, count: bool = True) -> AsyncIterator[None]:
         """Hold a place for one upload of `wallet` from `client` while its body is received and stored: uploads in
         flight and uploads per minute (RateLimited), then this process's cap on open uploads (Overloaded).
 
         The wallet's own limits come first, so one wallet's flood is told to wait (429) without filling the
-        process's open slots that everybody else's uploads need (which would answer them 503)."""
+        process's open slots that everybody else's uploads need (which would answer them 503). `count=False`: a
+        later chunk of a resumable upload, counted once as an upload when it was created."""
         lease_id = secrets.token_hex(12)
         keys = [f"{kind}:{ident}" for kind, ident in subjects(wallet, client)]
         full = await _run(self.leases.acquire, lease_id, keys, self.concurrent)
@@ -189,7 +190,8 @@ class Quotas:
                 BUSY_RETRY,
             )
         try:
-            await _run(self.take_upload, wallet, client)  # counted only for uploads that get a place in flight
+            if count:  # counted only for uploads that get a place in flight
+                await _run(self.take_upload, wallet, client)
             if self.open >= self.max_open:
                 raise Overloaded(
                     f"this upload service is receiving {self.open} uploads, the most it takes at once "
