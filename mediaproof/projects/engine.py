@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -24,7 +25,7 @@ from mediaproof import faults
 from mediaproof.chain import MediaproofChain
 from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
-from mediaproof.errors import ContentMismatch, ContractRefused, InputError, StaleVersion
+from mediaproof.errors import ContentMismatch, ContractRefused, InputError, NotFound, NotRegistered, StaleVersion
 from mediaproof.project_access import ProjectHead
 from mediaproof.projects.registry import ProjectRegistry, Version
 from mediaproof.projects.workdir import Workdir
@@ -90,7 +91,14 @@ def connected(
     ) as up:
         token = up.sign_in()  # the download service knows the same sessions: private projects need one
         with DownloadClient(download_url or settings.resolved_download_url(), token=token) as down:
-            yield Syncer(registry, up, down, notify=notify, max_file_bytes=settings.max_upload_bytes)
+            yield Syncer(
+                registry,
+                up,
+                down,
+                notify=notify,
+                max_file_bytes=settings.max_upload_bytes,
+                resumable_above=settings.upload_resumable_above,
+            )
 
 
 def refresh_history(registry: ProjectRegistry, workdir: Workdir) -> list[Version]:
@@ -111,9 +119,11 @@ class Syncer:
         download: DownloadClient,
         notify: Callable[[str], None] = lambda _: None,
         max_file_bytes: int | None = None,
+        resumable_above: int | None = None,
     ) -> None:
         self.registry = registry
         self.max_file_bytes = max_file_bytes
+        self.resumable_above = resumable_above
         self.upload = upload
         self.download = download
         self.notify = notify
@@ -180,14 +190,34 @@ class Syncer:
             batch = [sha.hex() for sha in wanted[start : start + MISSING_BATCH]]
             answer_ = self.upload.missing(pid_hex, batch)
             for sha_hex in answer_.get("missing", []):
-                path = ours[bytes.fromhex(sha_hex)]
-                stored = self.upload.put_blob(pid_hex, sha_hex, workdir.root / path)
+                report.uploaded_bytes += self._send(
+                    workdir, pid_hex, sha_hex, workdir.root / ours[bytes.fromhex(sha_hex)]
+                )
                 report.uploaded_files += 1
-                report.uploaded_bytes += int(stored.get("size", (workdir.root / path).stat().st_size))
             for sha_hex, nonce in answer_.get("prove", {}).items():
                 possession[sha_hex] = answer(nonce, workdir.root / ours[bytes.fromhex(sha_hex)])
                 report.proven_files += 1
         return possession
+
+    def _send(self, workdir: Workdir, pid_hex: str, sha_hex: str, path: Path) -> int:
+        """Sends one file's bytes; the bytes that went over the wire. Files over the resumable threshold go by tus,
+        their upload's URL kept in the directory until it is done, so a sync cut off mid-file resumes it."""
+        size = path.stat().st_size
+        if self.resumable_above is None or size <= self.resumable_above:
+            self.upload.put_blob(pid_hex, sha_hex, path)
+            return size
+        location = workdir.upload_locations().get(sha_hex)
+        if location is not None:
+            try:
+                self.upload.resumable_offset(location)
+            except (NotFound, NotRegistered):
+                location = None  # expired or removed: start again
+        if location is None:
+            location = self.upload.create_resumable(size, {"project": pid_hex, "sha256": sha_hex})
+            workdir.set_upload_location(sha_hex, location)
+        done = self.upload.upload_resumable(path, location=location)
+        workdir.set_upload_location(sha_hex, None)
+        return done.sent_bytes
 
     def _stage(
         self, workdir: Workdir, pid: bytes, target: ProjectManifest, local: ProjectManifest, report: SyncReport

@@ -213,6 +213,21 @@ class Workdir:
         """One local path holding each sha256 of `manifest` (a scan of this directory)."""
         return {entry.sha256: path for path, entry in manifest.items()}
 
+    # ---- resumable uploads in progress -------------------------------------------------------------------------
+
+    def upload_locations(self) -> dict[str, str]:
+        """sha256 -> the tus URL of an upload of those bytes a sync started (so the next one resumes it)."""
+        path = self.meta / "uploads.json"
+        return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+    def set_upload_location(self, sha256_hex: str, location: str | None) -> None:
+        locations = self.upload_locations()
+        if location is None:
+            locations.pop(sha256_hex, None)
+        else:
+            locations[sha256_hex] = location
+        _write_atomically(self.meta / "uploads.json", json.dumps(locations).encode())
+
     # ---- staging and the journal --------------------------------------------------------------------------------
 
     def staged(self, sha256: bytes) -> Path:

@@ -58,6 +58,7 @@ from mediaproof.problems import problem_response
 from mediaproof.upload.access import client_address, signed_in_wallet
 from mediaproof.upload.admission import admit
 from mediaproof.upload.intake import Received, arriving
+from mediaproof.upload.projects import require_writer, store_project_blob
 from mediaproof.upload.tus_store import PartialUpload
 
 if TYPE_CHECKING:
@@ -103,7 +104,16 @@ async def complete_media(service: Service, arrival: Arrival) -> str:
     return str(answer["upload_id"])
 
 
-COMPLETIONS: dict[str, Completion] = {"media": complete_media}
+async def complete_project(service: Service, arrival: Arrival) -> str:
+    """A project's file (any bytes): stored as `PUT /projects/<pid>/blobs/<sha256>` stores it, if the wallet may
+    still write to the project (a grant revoked while the bytes travelled ends here). Its id is its sha256."""
+    pid = arrival.metadata["project"].lower()
+    await _run(require_writer, service, pid, arrival.wallet)
+    stored = await _run(store_project_blob, service, arrival.path, arrival.digest, arrival.wallet)
+    return str(stored["sha256"])
+
+
+COMPLETIONS: dict[str, Completion] = {"media": complete_media, "project": complete_project}
 
 
 class TusRoute(APIRoute):
@@ -164,6 +174,8 @@ def tus_routes() -> APIRouter:
             )
         metadata = parse_metadata(request.headers.get("upload-metadata"))
         kind = completion_kind(metadata)
+        if kind == "project":  # a stranger to the project sends no byte (and is charged none)
+            await _run(require_writer, service, metadata["project"].lower(), wallet)
         client = client_address(request)
         await _run(service.quotas.take_upload, wallet, client)  # one upload, however many PATCHes it takes
         await _run(service.quotas.charge_bytes, wallet, client, length)

@@ -23,7 +23,7 @@ from mediaproof.chain import MediaproofChain
 from mediaproof.cli import app
 from mediaproof.clients.upload import UploadClient
 from mediaproof.devstack import LocalStack
-from mediaproof.errors import MediaproofError
+from mediaproof.errors import Forbidden, MediaproofError
 from mediaproof.projects.engine import connected
 from mediaproof.projects.registry import ProjectRegistry
 from mediaproof.projects.workdir import Workdir
@@ -303,3 +303,34 @@ def test_status_and_log_work_offline_and_bad_input_is_refused(stack: LocalStack,
     assert "not a wallet address" in refused(s, "share", project, "--with", "0xnope", "--role", "read")
     assert "no project" in refused(s, "clone", "0x" + "00" * 32, str(tmp_path / "y"))
     assert not (tmp_path / "y").exists()
+
+
+def test_a_big_file_goes_resumably_and_a_sync_cut_off_mid_file_resumes_it(
+    stack: LocalStack, project: str, tmp_path: Path
+) -> None:
+    s = stack.settings
+    one, two = tmp_path / "one", tmp_path / "two"
+    ok(s, "clone", project, str(one))
+    data = b"".join(blob(f"big{i}") for i in range(160))  # ~1 MiB
+    (one / "big.bin").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    half = 512 * 1024
+    with connected(s, Account.from_key(OWNER_KEY)) as syncer:
+        syncer.resumable_above, syncer.upload.chunk_bytes = 256 * 1024, 128 * 1024
+        work = Workdir.open(one)
+        # What a sync cut off half-way through the file leaves: its upload's URL in the directory, half the bytes sent.
+        location = syncer.upload.create_resumable(len(data), {"project": project, "sha256": sha})
+        work.set_upload_location(sha, location)
+        assert syncer.upload.upload_resumable(one / "big.bin", location=location, stop_at=half).offset == half
+        report = syncer.sync(work)
+    assert (report.uploaded_files, report.uploaded_bytes) == (1, len(data) - half)  # only the rest went
+    assert Workdir.open(one).upload_locations() == {}
+    ok(s, "clone", project, str(two), key=PARTNER_KEY)
+    assert files(two) == {"big.bin": data}
+
+    # No resumable upload into a project one may not write to.
+    with (
+        UploadClient(s.resolved_upload_url(), account=Account.from_key(STRANGER_KEY)) as stranger,
+        pytest.raises(Forbidden),
+    ):
+        stranger.create_resumable(len(data), {"project": project, "sha256": sha})
