@@ -53,9 +53,8 @@ def _registry(settings: Settings) -> Any:
 
 @contextmanager
 def _syncer(settings: Settings, upload_url: str | None, download_url: str | None) -> Iterator[Any]:
-    from mediaproof.clients.download import DownloadClient
-
     from mediaproof import faults
+    from mediaproof.clients.download import DownloadClient
     from mediaproof.clients.upload import UploadClient
     from mediaproof.projects.engine import Syncer
 
