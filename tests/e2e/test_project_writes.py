@@ -136,6 +136,7 @@ def test_private_project_files_show_to_its_owner_only_and_a_restore_makes_a_new_
     expect(other.locator(".project-file")).to_have_count(0)
     expect(other.locator(".project-restore")).to_have_count(0)
     expect(other.locator("#share-address")).to_have_count(0)
+    expect(other.locator("#project-folder-input")).to_have_count(0)
     # nobody signed in: asked to sign in, nothing fetched
     anonymous = open_project(open_page, pid, None)
     expect(anonymous.locator("#project-files-sign-in")).to_contain_text("private", timeout=30_000)
@@ -211,3 +212,43 @@ def test_owner_shares_and_unshares_by_address_and_a_bad_address_is_refused_first
     expect(page.locator("#project-notice")).to_contain_text("no longer has access", timeout=60_000)
     assert not can_read(chain, pid, grantee)
     expect(page.locator(".project-grant")).to_have_count(0, timeout=30_000)
+
+
+def test_files_and_a_whole_folder_upload_into_a_project_with_one_progress_view(
+    open_page, chain: Chain, tmp_path: Path
+) -> None:
+    name = f"field uploads {secrets.token_hex(3)}"
+    owner = WalletConfig()
+    pid = "0x" + keccak(encode(["address", "string"], [owner.address, name])).hex()
+    send(chain, ANVIL_KEY, _call("createProject(string,bool)", ["string", "bool"], [name, True]))
+    wait_for(lambda: httpx.get(f"{chain.indexer_url}/projects/{pid}", timeout=10).status_code == 200, 60, "indexed")
+    photo, notes = tmp_path / "photo.png", tmp_path / "notes.txt"
+    photo.write_bytes(png((20, 160, 40)))
+    notes.write_text("what the robot saw\n")
+    folder = tmp_path / "trip"
+    (folder / "day1").mkdir(parents=True)
+    (folder / "day1" / "photo.png").write_bytes(photo.read_bytes())  # bytes the head already holds
+    (folder / "log.txt").write_text("arrived\n")
+
+    page = open_project(open_page, pid, owner)
+    puts: list[str] = []
+    page.on("request", lambda request: puts.append(request.url) if request.method == "PUT" else None)
+    upload = page.locator("#project-upload")
+
+    page.locator("#project-files-input").set_input_files([str(photo), str(notes)])
+    expect(upload).to_have_attribute("data-stage", "done", timeout=90_000)
+    expect(page.locator("#project-upload-detail")).to_contain_text("2 files committed as version 1")
+    expect(page.locator("#project-upload-progress")).to_be_visible()
+    assert len(puts) == 2 and all(f"/projects/{pid}/blobs/" in url for url in puts)
+    assert head(chain, pid)[0] == 1
+    expect(page.locator("#project-files .project-file")).to_have_count(2, timeout=30_000)
+
+    puts.clear()
+    page.locator("#project-folder-input").set_input_files(str(folder))
+    expect(page.locator("#project-upload-detail")).to_contain_text("2 files committed as version 2", timeout=90_000)
+    assert len(puts) == 1  # only log.txt: the photo's bytes are in the head already
+    assert head(chain, pid)[0] == 2
+    files = page.locator("#project-files")
+    expect(files.locator(".project-file")).to_have_count(4, timeout=30_000)
+    expect(files.locator(".project-file[data-path='trip/day1/photo.png']")).to_have_count(1)
+    expect(files.locator(".project-file[data-path='trip/log.txt']")).to_have_count(1)

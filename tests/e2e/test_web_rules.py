@@ -359,3 +359,44 @@ def test_project_files_trust_only_the_manifest_the_head_names() -> None:
     assert data_url(b"png", hashlib.sha256(b"png").hexdigest(), "image/png") == "data:image/png;base64,cG5n"
     with pytest.raises(ContentMismatch):
         data_url(b"other", hashlib.sha256(b"png").hexdigest(), "image/png")
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        ([], "No files were chosen"),
+        ("not a list", "No files were chosen"),
+        ([{"path": "../etc/passwd", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32}], "'..' segment"),
+        ([{"path": "/abs.txt", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32}], "must be relative"),
+        ([{"path": "a.txt", "size": 1, "mtime_ms": 0, "sha256": "zz" * 32}], "bad hash or size"),
+        ([{"path": "a.txt", "size": -1, "mtime_ms": 0, "sha256": "ab" * 32}], "bad hash or size"),
+        ([{"path": "a.txt"}], "cannot read"),
+        ([{"path": f"{i}.txt", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32} for i in range(1001)], "at most 1000"),
+    ],
+)
+def test_an_upload_from_the_page_refuses_a_forged_file_list(listed: object, expected: str) -> None:
+    from webapp.project_files import chosen_files
+
+    with pytest.raises(InputError, match=expected):
+        chosen_files(listed)
+
+
+def test_an_upload_from_the_page_adds_to_the_head_and_sends_only_new_bytes() -> None:
+    from webapp.project_files import chosen_files, manifest_with, to_send
+
+    from mediaproof.sync.manifest import FileEntry, ProjectManifest
+
+    old, new = "aa" * 32, "bb" * 32
+    head = ProjectManifest({"keep.txt": FileEntry(bytes.fromhex(old), "bafy-old", 3, 5)})
+    files = chosen_files([
+        {"path": "trip/keep-copy.txt", "size": 3, "mtime_ms": 7, "sha256": old},
+        {"path": "trip/new.txt", "size": 4, "mtime_ms": 8, "sha256": new.upper()},
+    ])  # fmt: skip
+    assert to_send(head, files) == [new]
+    merged = manifest_with(head, files, {new: "bafy-new"})
+    assert sorted(merged) == ["keep.txt", "trip/keep-copy.txt", "trip/new.txt"]
+    assert merged["trip/keep-copy.txt"].cid == "bafy-old" and merged["trip/new.txt"].mtime_ns == 8_000_000
+    with pytest.raises(InputError, match="no CID came back"):
+        manifest_with(head, files, {})
+    with pytest.raises(InputError, match="both a file and a directory"):
+        manifest_with(head, chosen_files([{"path": "keep.txt/x", "size": 1, "mtime_ms": 0, "sha256": old}]), {})

@@ -1,5 +1,6 @@
-"""A project head's files as the project page lists them: the manifest checked against the head's sha256 on chain,
-one row per file (path, size, modified time), and which files get a thumbnail. Pure: no I/O, no clock.
+"""A project head's files as the project page lists them (the manifest checked against the head's sha256 on chain,
+one row per file: path, size, modified time; which files get a thumbnail), and the manifest an upload from the page
+commits (the head's files plus the chosen ones). Pure: no I/O, no clock.
 
 Thumbnails of a private project travel inside the page's state as data: URLs the backend fetched with the viewer's
 own session, so the bytes reach only a browser whose wallet the download service let read them, and no bearer token
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
+from typing import Any
 
-from mediaproof.errors import ContentMismatch
+from mediaproof.errors import ContentMismatch, InputError
 from mediaproof.safe_text import printable
-from mediaproof.sync.manifest import ProjectManifest
+from mediaproof.sync.manifest import FileEntry, ProjectManifest, check_path
 from webapp.media_rows import human_size
 
 # The page lists this many files (a 10,000-file project would make a page nobody reads); it says how many more.
@@ -82,3 +85,49 @@ def data_url(data: bytes, sha256_hex: str, media_type: str) -> str:
     if hashlib.sha256(data).hexdigest() != sha256_hex:
         raise ContentMismatch(f"the download service sent other bytes for sha256 {sha256_hex}")
     return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+
+
+# A browser hands over this many files at most per upload (the hashes travel over the websocket in one message).
+UPLOAD_MAX_FILES = 1000
+
+
+def chosen_files(listed: object) -> list[dict[str, Any]]:
+    """The files the page hashed ({path, size, mtime_ms, sha256} each), checked: NFC relative paths (a folder's
+    files keep their folder, as webkitRelativePath gives them), 64-hex hashes; InputError with a sentence otherwise.
+    A path chosen twice keeps its last file."""
+    if not isinstance(listed, list) or not listed:
+        raise InputError("No files were chosen.")
+    if len(listed) > UPLOAD_MAX_FILES:
+        raise InputError(f"{len(listed)} files were chosen; send at most {UPLOAD_MAX_FILES} at a time.")
+    found: dict[str, dict[str, Any]] = {}
+    for item in listed:
+        try:
+            path = unicodedata.normalize("NFC", str(item["path"]))
+            sha = str(item["sha256"]).lower()
+            size, mtime_ms = int(item["size"]), int(item["mtime_ms"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError("The page sent a file list this server cannot read: choose the files again.") from None
+        check_path(path)  # its own sentence: which path, and what is wrong with it
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha) or size < 0 or mtime_ms < 0:
+            raise InputError(f"The page sent a bad hash or size for {path[:100]!r}: choose the files again.")
+        found[path] = {"path": path, "sha256": sha, "size": size, "mtime_ns": mtime_ms * 1_000_000}
+    return list(found.values())
+
+
+def to_send(head: ProjectManifest | None, files: list[dict[str, Any]]) -> list[str]:
+    """The hashes whose bytes the page must send: those the head does not hold already (its CIDs are known)."""
+    held = {entry.sha256.hex() for entry in head.values()} if head is not None else set()
+    return sorted({f["sha256"] for f in files} - held)
+
+
+def manifest_with(head: ProjectManifest | None, files: list[dict[str, Any]], cids: dict[str, str]) -> ProjectManifest:
+    """The head's files plus the chosen ones (a chosen path replaces the head's); each chosen file's CID from the
+    head or from the upload service's answer to its bytes. InputError when one has none, or a path clashes."""
+    known = {entry.sha256.hex(): entry.cid for entry in head.values()} if head is not None else {}
+    merged = dict(head or {})
+    for f in files:
+        cid = cids.get(f["sha256"]) or known.get(f["sha256"])
+        if not cid:
+            raise InputError(f"{f['path'][:100]!r} was not stored (no CID came back): send the files again.")
+        merged[f["path"]] = FileEntry(bytes.fromhex(f["sha256"]), cid, f["size"], f["mtime_ns"])
+    return ProjectManifest(merged)

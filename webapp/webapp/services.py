@@ -300,3 +300,16 @@ async def chain_call(settings: Settings, to: str, data: str) -> str:
     if "error" in answer or not isinstance(answer.get("result"), str):
         raise ChainError(f"the chain refused a read of {to}: {answer.get('error')}")
     return str(answer["result"])
+
+
+async def post_project_manifest(settings: Settings, token: str, project_id: str, manifest: str) -> dict[str, Any]:
+    """`POST /projects/{pid}/manifests`: the service checks every file is stored and readable by the wallet, stores
+    the manifest and answers its `{cid, sha256, size}` for the commit."""
+    return await _json(
+        "POST",
+        _upload(settings, f"/projects/{project_id}/manifests"),
+        "upload service",
+        timeout=SLOW_TIMEOUT,
+        json={"manifest": manifest, "possession": {}},
+        headers=signed_in(token),
+    )

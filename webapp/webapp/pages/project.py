@@ -1,6 +1,7 @@
 """/projects/<id> (route /projects/[project_key]): one project's head and its files, who it is shared with, and
 its history — who committed each version, when, in which transaction. Its owner shares and unshares it, and the
-owner and write grantees restore any version, each change sent by their wallet (pages/project_writes.py).
+owner and write grantees restore any version (pages/project_writes.py) and add files or a folder
+(pages/project_upload.py), each change sent by their wallet.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout
 from webapp.pages.project_file_list import file_list
 from webapp.pages.project_state import ProjectState
+from webapp.pages.project_upload import upload_panel
 from webapp.pages.project_writes import restore_button, share_form, unshare_button, write_messages
 
 
@@ -108,6 +110,7 @@ def project_page() -> rx.Component:
                 ),
                 write_messages(),
                 file_list(),
+                upload_panel(),
                 rx.heading("Shared with", size="4", as_="h2"),
                 rx.cond(
                     ProjectState.grants.length() > 0,

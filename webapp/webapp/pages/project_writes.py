@@ -37,6 +37,18 @@ SEND_TIMEOUT_MS = 120_000
 INDEXER_WAIT_SECONDS = 20.0
 
 
+async def stale_sentence(project_id: str, expected: int) -> str:
+    """Why a commit from `expected` reverted, if it was stale: someone committed first. "" otherwise."""
+    try:
+        answer = await services.chain_call(Settings(), project_registry_address(), version_of_data(project_id))
+        current = decode_uint(answer)
+    except MediaproofError:
+        return ""
+    if current == expected:
+        return ""
+    return f"Version {current} was committed since this page showed version {expected}."
+
+
 class ProjectWritesState(rx.State):
     # "" | "restore" | "share" | "unshare": the transaction waiting for the wallet
     busy: str = ""
@@ -134,16 +146,11 @@ class ProjectWritesState(rx.State):
         """A commit that reverted: stale (someone committed first, so the page reloads) or refused for another
         reason (its sentence)."""
         project = await self.get_state(ProjectState)
-        try:
-            registry = project_registry_address()
-            current = decode_uint(await services.chain_call(Settings(), registry, version_of_data(project.project_id)))
-        except MediaproofError:
-            current = pending["expected"]
-        if current != pending["expected"]:
+        sentence = await stale_sentence(project.project_id, pending["expected"])
+        if sentence:
             self.problem = (
-                f"Version {current} was committed since this page showed version {pending['expected']}, so version "
-                f"{pending['version']} was not restored. The page now shows the latest; restore again if you still "
-                "want it."
+                f"{sentence} Version {pending['version']} was not restored; the page now shows the "
+                "latest: restore again if you still want it."
             )
             return [ProjectState.load, ProjectFilesState.load]
         self.problem = f"The restore failed: {answer.get('message') or 'the transaction reverted'}."
