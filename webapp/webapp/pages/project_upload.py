@@ -34,6 +34,12 @@ class ProjectUploadState(rx.State):
     _files: list[dict[str, Any]] = []  # noqa: RUF012 - reassigned, never mutated; Reflex copies defaults per session
     _expected: int = 0
 
+    @rx.event
+    def clear(self):
+        """On every project page load: another project's upload must not show here."""
+        if self.stage not in ("hashing", "sending", "storing", "committing"):
+            self.stage, self.progress, self.detail, self._files = "", 0, "", []
+
     def _fail(self, sentence: str) -> None:
         self.stage, self.detail = "failed", sentence
 

@@ -64,6 +64,12 @@ class ProjectWritesState(rx.State):
     _pending_role: str = ""
 
     @rx.event
+    def clear(self):
+        """On every project page load: the last project's sentences must not show on another's page."""
+        if not self.busy:
+            self.notice, self.problem, self.share_address, self.share_role = "", "", "", "read"
+
+    @rx.event
     def set_share_address(self, value: str):
         self.share_address = value
 
