@@ -293,3 +293,110 @@ def test_project_rows_escape_chain_names_and_say_what_each_role_may_do() -> None
     assert version["tx"] == "0x" + "cd" * 32 and version["manifest_cid"] == "bafy\\u202e"
     assert grant_row({"grantee": owner, "role": "read", "time": 1_700_000_000})["role"] == "can read"
     assert is_project_id(pid) and not is_project_id(pid[:-1]) and not is_project_id("../media/x")
+
+
+def test_project_calls_encode_what_the_registry_abi_says() -> None:
+    from web3 import Web3
+    from webapp.deployment import ABI_DIR
+    from webapp.project_calls import commit_data, grant_data, revoke_data
+
+    abi = json.loads((ABI_DIR / "ProjectRegistry.json").read_text())
+    registry = Web3().eth.contract(abi=abi["abi"] if isinstance(abi, dict) else abi)
+    pid, sha, grantee = "0x" + "ab" * 32, "cd" * 32, ACCOUNT.address
+    assert commit_data(pid, 3, sha, "bafy-manifest") == registry.encode_abi(
+        "commit", [bytes.fromhex("ab" * 32), 3, bytes.fromhex(sha), "bafy-manifest"]
+    )
+    assert grant_data(pid, grantee, "write") == registry.encode_abi("grant", [bytes.fromhex("ab" * 32), grantee, 2])
+    assert revoke_data(pid, grantee) == registry.encode_abi("revoke", [bytes.fromhex("ab" * 32), grantee])
+    with pytest.raises(InputError, match="read or write"):
+        grant_data(pid, grantee, "owner")
+    with pytest.raises(InputError, match="names no manifest"):
+        commit_data(pid, 3, "", "bafy")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Enter the wallet address"),
+        ("0x12", "is not a wallet address"),
+        ("0x" + "g" * 40, "is not a wallet address"),
+        ("0x" + "00" * 20, "zero address"),
+        (ACCOUNT.address.lower(), "owner's own address"),
+        ("x" * 10_000, "is not a wallet address"),
+    ],
+)
+def test_share_refuses_an_address_before_the_wallet_is_asked(text: str, expected: str) -> None:
+    from webapp.project_calls import grantee_address
+
+    with pytest.raises(InputError, match=expected) as refused:
+        grantee_address(text, ACCOUNT.address)
+    assert len(str(refused.value)) < 200  # a sentence, not the input echoed back whole
+
+
+def test_project_files_trust_only_the_manifest_the_head_names() -> None:
+    import hashlib
+
+    from webapp.project_files import THUMBNAIL_MAX_BYTES, checked_manifest, data_url, file_rows, thumbnail_targets
+
+    from mediaproof.errors import ContentMismatch
+    from mediaproof.sync.manifest import FileEntry, ProjectManifest
+
+    def entry(data: bytes, size: int | None = None) -> FileEntry:
+        return FileEntry(
+            hashlib.sha256(data).digest(), "bafy", len(data) if size is None else size, 1_700_000_000 * 10**9
+        )
+
+    manifest = ProjectManifest({"b/photo.PNG": entry(b"png"), "a.txt": entry(b"text"),
+                                "big.jpg": entry(b"big", THUMBNAIL_MAX_BYTES + 1)})  # fmt: skip
+    data = manifest.encode()
+    assert checked_manifest(data, "0x" + hashlib.sha256(data).hexdigest()) == manifest
+    with pytest.raises(ContentMismatch, match="not the head's"):
+        checked_manifest(data.replace(b"a.txt", b"c.txt"), hashlib.sha256(data).hexdigest())
+    rows = file_rows(manifest)
+    assert [r["path"] for r in rows] == ["a.txt", "b/photo.PNG", "big.jpg"]
+    assert rows[0]["modified"] == "2023-11-14 22:13 UTC" and rows[0]["size"] == "4 bytes"
+    assert thumbnail_targets(manifest) == [(1, hashlib.sha256(b"png").hexdigest(), "image/png")]  # big.jpg: too large
+    assert data_url(b"png", hashlib.sha256(b"png").hexdigest(), "image/png") == "data:image/png;base64,cG5n"
+    with pytest.raises(ContentMismatch):
+        data_url(b"other", hashlib.sha256(b"png").hexdigest(), "image/png")
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        ([], "No files were chosen"),
+        ("not a list", "No files were chosen"),
+        ([{"path": "../etc/passwd", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32}], "'..' segment"),
+        ([{"path": "/abs.txt", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32}], "must be relative"),
+        ([{"path": "a.txt", "size": 1, "mtime_ms": 0, "sha256": "zz" * 32}], "bad hash or size"),
+        ([{"path": "a.txt", "size": -1, "mtime_ms": 0, "sha256": "ab" * 32}], "bad hash or size"),
+        ([{"path": "a.txt"}], "cannot read"),
+        ([{"path": f"{i}.txt", "size": 1, "mtime_ms": 0, "sha256": "ab" * 32} for i in range(1001)], "at most 1000"),
+    ],
+)
+def test_an_upload_from_the_page_refuses_a_forged_file_list(listed: object, expected: str) -> None:
+    from webapp.project_files import chosen_files
+
+    with pytest.raises(InputError, match=expected):
+        chosen_files(listed)
+
+
+def test_an_upload_from_the_page_adds_to_the_head_and_sends_only_new_bytes() -> None:
+    from webapp.project_files import chosen_files, manifest_with, to_send
+
+    from mediaproof.sync.manifest import FileEntry, ProjectManifest
+
+    old, new = "aa" * 32, "bb" * 32
+    head = ProjectManifest({"keep.txt": FileEntry(bytes.fromhex(old), "bafy-old", 3, 5)})
+    files = chosen_files([
+        {"path": "trip/keep-copy.txt", "size": 3, "mtime_ms": 7, "sha256": old},
+        {"path": "trip/new.txt", "size": 4, "mtime_ms": 8, "sha256": new.upper()},
+    ])  # fmt: skip
+    assert to_send(head, files) == [new]
+    merged = manifest_with(head, files, {new: "bafy-new"})
+    assert sorted(merged) == ["keep.txt", "trip/keep-copy.txt", "trip/new.txt"]
+    assert merged["trip/keep-copy.txt"].cid == "bafy-old" and merged["trip/new.txt"].mtime_ns == 8_000_000
+    with pytest.raises(InputError, match="no CID came back"):
+        manifest_with(head, files, {})
+    with pytest.raises(InputError, match="both a file and a directory"):
+        manifest_with(head, chosen_files([{"path": "keep.txt/x", "size": 1, "mtime_ms": 0, "sha256": old}]), {})

@@ -294,6 +294,93 @@
     });
   }
 
+  // The project page's upload of many files or a folder: the chosen files stay in this page, their sha256 go to
+  // the backend, and the bytes of those it asks for go from here to the upload service
+  // (PUT /projects/<pid>/blobs/<sha256>), one after another, with one progress figure over all of their bytes.
+  let projectFiles = [];
+  let projectPercent = 0;
+
+  async function hashProjectFiles(inputId) {
+    const input = document.getElementById(inputId);
+    const files = Array.from((input && input.files) || []);
+    if (!files.length) return { error: "no_file", message: "no file was chosen" };
+    if (!(window.crypto && window.crypto.subtle)) {
+      return { error: "no_webcrypto", message: "this page cannot hash files here: WebCrypto needs https or localhost" };
+    }
+    try {
+      const listed = [];
+      for (const file of files) {
+        const digest = await window.crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+        listed.push({ path: file.webkitRelativePath || file.name, size: file.size, mtime_ms: file.lastModified,
+          sha256: toHex(digest), file });
+      }
+      projectFiles = listed;
+      return { files: listed.map(({ file, ...rest }) => rest) };
+    } catch (e) {
+      return failure(e);
+    } finally {
+      input.value = ""; // choosing the same files again must hash them again
+    }
+  }
+
+  const projectUploadProgress = () => projectPercent;
+
+  function reportProjectProgress(percent) {
+    projectPercent = percent;
+    const button = document.getElementById("project-upload-progress-report");
+    if (button) button.click();
+  }
+
+  function putBlob(url, token, file, onProgress) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded));
+      xhr.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch (e) {
+          body = null;
+        }
+        if (xhr.status === 201 && body && body.cid) return resolve({ cid: body.cid });
+        const detail = body && body.detail ? body.detail : xhr.statusText || "no explanation";
+        resolve({ error: "rejected", status: xhr.status, message: String(detail) });
+      });
+      xhr.addEventListener("error", () => resolve({ error: "unreachable", message: "the upload service could not be reached" }));
+      xhr.open("PUT", url);
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+      xhr.send(file);
+    });
+  }
+
+  // Sends the bytes of the held files whose sha256 is in `hashes`; resolves to {cids: {sha256: cid}} or to the
+  // first refusal ({error, status, message}, with `path`).
+  async function sendProjectFiles(uploadUrl, token, projectId, hashes) {
+    const wanted = new Set(hashes);
+    const bySha = new Map();
+    for (const item of projectFiles) if (wanted.has(item.sha256) && !bySha.has(item.sha256)) bySha.set(item.sha256, item);
+    const total = Array.from(bySha.values()).reduce((sum, item) => sum + item.size, 0) || 1;
+    let done = 0;
+    let reportedAt = 0;
+    const cids = {};
+    reportProjectProgress(0);
+    for (const [sha, item] of bySha) {
+      const answer = await putBlob(`${uploadUrl}/projects/${projectId}/blobs/${sha}`, token, item.file, (loaded) => {
+        const now = Date.now();
+        if (now - reportedAt >= PROGRESS_INTERVAL_MS) {
+          reportedAt = now;
+          reportProjectProgress(Math.floor((100 * (done + loaded)) / total));
+        }
+      });
+      if (answer.error) return { ...answer, path: item.path };
+      cids[sha] = answer.cid;
+      done += item.size;
+    }
+    reportProjectProgress(100);
+    return { cids };
+  }
+
   window.mediaproof = {
     connect,
     personalSign,
@@ -307,5 +394,8 @@
     forgetHeldFile,
     sendHeldFile,
     uploadProgress,
+    hashProjectFiles,
+    sendProjectFiles,
+    projectUploadProgress,
   };
 })();

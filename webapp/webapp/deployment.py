@@ -142,3 +142,15 @@ def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str
         "recordTypes": {"MediaRecord": eip712.MEDIA_RECORD_FIELDS, "MediaVariant": eip712.MEDIA_VARIANT_FIELDS},
         "receiptTypes": {"StorageReceipt": eip712.STORAGE_RECEIPT_FIELDS},
     }
+
+
+def project_registry_address() -> str:
+    """ProjectRegistry's address in this process's deployment file (read on every call: a redeploy is picked up)."""
+    deployment_file = Settings().resolved_deployment_file()
+    try:
+        address = json.loads(deployment_file.read_text()).get("contracts", {}).get("ProjectRegistry")
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise DeploymentError(f"cannot read the deployment at {deployment_file} ({exc}): deploy again") from None
+    if not is_address(address or ""):
+        raise DeploymentError(f"{deployment_file} names no ProjectRegistry: deploy the contracts again")
+    return to_checksum_address(address)

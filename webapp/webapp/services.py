@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from mediaproof.clients import ServiceUnavailable, json_answer
 from mediaproof.clients.indexer import IndexerClient
-from mediaproof.errors import InputError, MediaproofError
+from mediaproof.errors import ChainError, InputError, MediaproofError
+from mediaproof.problems import error_from
 from mediaproof.settings import Settings
 
 SIZES = ("small", "medium", "large", "original")
@@ -242,5 +244,72 @@ async def commit(settings: Settings, token: str, upload_id: str, signature: str)
         "upload service",
         timeout=SLOW_TIMEOUT,
         json={"signature": signature},
+        headers=signed_in(token),
+    )
+
+
+# --- the download service: a project's manifests and files (private ones with the viewer's session) ---
+
+
+async def _bytes(url: str, what: str, token: str, limit: int) -> bytes:
+    """The body of a GET, with the session's bearer token when there is one; the service's error class otherwise.
+    A body over `limit` bytes is not read on (the caller shows an icon or a sentence instead)."""
+    headers = signed_in(token) if token else {}
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client, client.stream("GET", url, headers=headers) as reply:
+            if reply.status_code >= 400:
+                await reply.aread()
+                raise error_from(reply.status_code, reply.content, reply.headers, f"the {what}")
+            body = bytearray()
+            async for chunk in reply.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise InputError(f"the {what} sent more than {limit} bytes: not shown")
+            return bytes(body)
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
+
+
+MANIFEST_MAX_BYTES = 32 << 20  # the upload service's own limit on a manifest
+
+
+async def project_manifest(settings: Settings, token: str, project_id: str, cid: str) -> bytes:
+    """A manifest's bytes as stored (check them against the head's sha256). A private project's needs the token of
+    a wallet the download service lets read it: NotAuthenticated (401) without one, Forbidden (403) for others."""
+    url = f"{settings.resolved_download_url()}/projects/{project_id}/manifests/{quote(cid, safe='')}"
+    return await _bytes(url, "download service", token, MANIFEST_MAX_BYTES)
+
+
+async def project_file(settings: Settings, token: str, project_id: str, sha256_hex: str, limit: int) -> bytes:
+    url = f"{settings.resolved_download_url()}/projects/{project_id}/blobs/{sha256_hex}"
+    return await _bytes(url, "download service", token, limit)
+
+
+# --- the chain: reads the page makes before it has the wallet send a ProjectRegistry call ---
+
+
+async def chain_call(settings: Settings, to: str, data: str) -> str:
+    """eth_call on the latest block over JSON-RPC: the hex answer, or ChainError with the node's reason."""
+    request = {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": to, "data": data}, "latest"]}
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            reply = await client.post(settings.rpc_url, json=request)
+        answer = reply.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ServiceUnavailable(f"the chain at {settings.rpc_url} did not answer ({type(exc).__name__})") from None
+    if "error" in answer or not isinstance(answer.get("result"), str):
+        raise ChainError(f"the chain refused a read of {to}: {answer.get('error')}")
+    return str(answer["result"])
+
+
+async def post_project_manifest(settings: Settings, token: str, project_id: str, manifest: str) -> dict[str, Any]:
+    """`POST /projects/{pid}/manifests`: the service checks every file is stored and readable by the wallet, stores
+    the manifest and answers its `{cid, sha256, size}` for the commit."""
+    return await _json(
+        "POST",
+        _upload(settings, f"/projects/{project_id}/manifests"),
+        "upload service",
+        timeout=SLOW_TIMEOUT,
+        json={"manifest": manifest, "possession": {}},
         headers=signed_in(token),
     )

@@ -6,7 +6,12 @@ from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
-from webapp.pages.projects import ProjectsState, ProjectState, project_page, projects_page
+from webapp.pages.project import project_page
+from webapp.pages.project_file_list import ProjectFilesState
+from webapp.pages.project_state import ProjectState
+from webapp.pages.project_upload import ProjectUploadState
+from webapp.pages.project_writes import ProjectWritesState
+from webapp.pages.projects import ProjectsState, projects_page
 from webapp.pages.search import search_page
 from webapp.pages.upload import UploadState, upload_page
 from webapp.pages.verify import VerifyState, verify_page
@@ -55,7 +60,13 @@ app.add_page(
     project_page,
     route="/projects/[project_key]",
     title="Project · Mediaproof",
-    on_load=[AuthState.expire_session, ProjectState.load],
+    on_load=[
+        AuthState.expire_session,
+        ProjectWritesState.clear,
+        ProjectUploadState.clear,
+        ProjectState.load,
+        ProjectFilesState.load,
+    ],
 )
 app.add_page(
     media_page, route="/m/[media_key]", title="Media · Mediaproof", on_load=[AuthState.expire_session, MediaState.load]
