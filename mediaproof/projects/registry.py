@@ -13,9 +13,7 @@ from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
 from mediaproof.errors import ContractRefused, InputError, StaleVersion
 from mediaproof.project_access import ProjectAccess, ProjectHead, parse_pid
-from mediaproof.sync.project import project_id
-
-ROLES = {"read": 1, "write": 2}  # ProjectRole: None = 0, Read = 1, Write = 2
+from mediaproof.sync.project import ROLES, project_id
 
 
 @dataclass(frozen=True)

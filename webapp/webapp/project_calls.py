@@ -1,8 +1,8 @@
 """The ProjectRegistry calls the project page has the wallet send (commit, grant, revoke) and the reads the backend
 makes before it asks (versionOf, canWrite): calldata and answers only. Pure: no I/O.
 
-The selectors come from the signatures in the contract's interface (contracts/interfaces/IProjectRegistry.sol); the
-backend builds the data so the page never assembles a transaction from text it was given.
+Selectors and argument types come from the exported ABI (mediaproof/abi/ProjectRegistry.json, the one every tool
+reads); the backend builds the data so the page never assembles a transaction from text it was given.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_utils import is_address, keccak, to_checksum_address
 
+from mediaproof.abis import load_abi
 from mediaproof.errors import InputError
+from mediaproof.sync.project import ROLES
 
-ROLES = {"read": 1, "write": 2}  # ProjectRole: None = 0, Read = 1, Write = 2
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def _call(signature: str, types: list[str], args: list[Any]) -> str:
-    return "0x" + (keccak(text=signature)[:4] + encode(types, args)).hex()
+def _call(name: str, args: list[Any]) -> str:
+    """Calldata of ProjectRegistry's function `name`, its selector and argument types read from the ABI."""
+    item = next(i for i in load_abi("ProjectRegistry") if i.get("type") == "function" and i["name"] == name)
+    types = [str(i["type"]) for i in item["inputs"]]
+    return "0x" + (keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, args)).hex()
 
 
 def _pid(project_id: str) -> bytes:
@@ -34,31 +38,25 @@ def commit_data(project_id: str, expected_version: int, manifest_sha256_hex: str
     sha = bytes.fromhex(manifest_sha256_hex.removeprefix("0x"))
     if len(sha) != 32 or not manifest_cid:
         raise InputError("that version names no manifest (sha256 and CID) to restore")
-    return _call(
-        "commit(bytes32,uint64,bytes32,string)",
-        ["bytes32", "uint64", "bytes32", "string"],
-        [_pid(project_id), expected_version, sha, manifest_cid],
-    )
+    return _call("commit", [_pid(project_id), expected_version, sha, manifest_cid])
 
 
 def grant_data(project_id: str, grantee: str, role: str) -> str:
     if role not in ROLES:
         raise InputError(f"the role must be read or write, not {role!r}")
-    return _call(
-        "grant(bytes32,address,uint8)", ["bytes32", "address", "uint8"], [_pid(project_id), grantee, ROLES[role]]
-    )
+    return _call("grant", [_pid(project_id), grantee, ROLES[role]])
 
 
 def revoke_data(project_id: str, grantee: str) -> str:
-    return _call("revoke(bytes32,address)", ["bytes32", "address"], [_pid(project_id), grantee])
+    return _call("revoke", [_pid(project_id), grantee])
 
 
 def version_of_data(project_id: str) -> str:
-    return _call("versionOf(bytes32)", ["bytes32"], [_pid(project_id)])
+    return _call("versionOf", [_pid(project_id)])
 
 
 def can_write_data(project_id: str, wallet: str) -> str:
-    return _call("canWrite(bytes32,address)", ["bytes32", "address"], [_pid(project_id), wallet])
+    return _call("canWrite", [_pid(project_id), wallet])
 
 
 def decode_uint(answer: str) -> int:
