@@ -43,7 +43,7 @@ up: install web-install
 test: test-unit test-e2e
 
 test-unit: install
-	$(PY) -m pytest -q --ignore=tests/e2e
+	$(PY) -m pytest -q --ignore=tests/e2e --durations=30
 
 test-fast: install
 	$(PY) -m pytest -q --ignore=tests/e2e -m "not integration"
