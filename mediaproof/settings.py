@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     upload_nonce_lifetime: int = Field(300, ge=10, description="seconds a sign-in nonce (and its message) is good")
     upload_nonces_per_minute: int = Field(30, ge=1, description="sign-in nonces one client address may ask for")
     upload_rate_per_minute: int = Field(60, ge=1, description="uploads per minute, per wallet and per client address")
+    upload_project_files_per_minute: int = Field(
+        1200, ge=1, description="project files sent per minute, per wallet and per client address (a sync's burst)"
+    )
     upload_bytes_per_day: int = Field(20 << 30, ge=1, description="bytes uploaded per day, per wallet and per address")
     upload_concurrent: int = Field(8, ge=1, description="uploads in flight at once, per wallet and per address")
     upload_max_open: int = Field(64, ge=1, description="uploads one upload-service process receives at once")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from mediaproof.sync.possession import answer
 
 MAX_ROUNDS = 8  # commits lost to other devices in a row before giving up (each round merges their work)
 MISSING_BATCH = 10_000  # hashes per `missing` question (the service's limit)
+PARALLEL_SENDS = 4  # small files sent at once: within the upload service's 8 in flight per wallet
 
 
 @dataclass
@@ -189,23 +191,32 @@ class Syncer:
         for start in range(0, len(wanted), MISSING_BATCH):
             batch = [sha.hex() for sha in wanted[start : start + MISSING_BATCH]]
             answer_ = self.upload.missing(pid_hex, batch)
-            for sha_hex in answer_.get("missing", []):
-                report.uploaded_bytes += self._send(
-                    workdir, pid_hex, sha_hex, workdir.root / ours[bytes.fromhex(sha_hex)]
-                )
-                report.uploaded_files += 1
+            paths = {sha_hex: workdir.root / ours[bytes.fromhex(sha_hex)] for sha_hex in answer_.get("missing", [])}
+            big = {sha: path for sha, path in paths.items() if self._resumable(path)}
+            # Small files go several at a time (each request waits on a cluster's IPFS node more than on the
+            # wire); big ones one by one, resumably, each at full speed.
+            small = [(sha, path) for sha, path in paths.items() if sha not in big]
+            with ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool:
+                report.uploaded_bytes += sum(pool.map(lambda item: self._put(pid_hex, *item), small))
+            for sha_hex, path in big.items():
+                report.uploaded_bytes += self._send_resumably(workdir, pid_hex, sha_hex, path)
+            report.uploaded_files += len(paths)
             for sha_hex, nonce in answer_.get("prove", {}).items():
                 possession[sha_hex] = answer(nonce, workdir.root / ours[bytes.fromhex(sha_hex)])
                 report.proven_files += 1
         return possession
 
-    def _send(self, workdir: Workdir, pid_hex: str, sha_hex: str, path: Path) -> int:
-        """Sends one file's bytes; the bytes that went over the wire. Files over the resumable threshold go by tus,
-        their upload's URL kept in the directory until it is done, so a sync cut off mid-file resumes it."""
+    def _put(self, pid_hex: str, sha_hex: str, path: Path) -> int:
+        self.upload.put_blob(pid_hex, sha_hex, path)
+        return path.stat().st_size
+
+    def _resumable(self, path: Path) -> bool:
+        return self.resumable_above is not None and path.stat().st_size > self.resumable_above
+
+    def _send_resumably(self, workdir: Workdir, pid_hex: str, sha_hex: str, path: Path) -> int:
+        """Sends one big file by tus; the bytes that went over the wire. The upload's URL is kept in the directory
+        until it is done, so a sync cut off mid-file resumes it."""
         size = path.stat().st_size
-        if self.resumable_above is None or size <= self.resumable_above:
-            self.upload.put_blob(pid_hex, sha_hex, path)
-            return size
         location = workdir.upload_locations().get(sha_hex)
         if location is not None:
             try:

@@ -71,7 +71,7 @@ def project_routes() -> APIRouter:
         async def charge(size: int) -> None:  # a body without Content-Length is counted as it streams
             await _run(service.quotas.charge_bytes, wallet, client, size)
 
-        async with service.quotas.receiving(wallet, client):
+        async with service.quotas.receiving(wallet, client, project_file=True):
             if length is not None:
                 await charge(length)
             received = await receive(

@@ -126,6 +126,7 @@ class Quotas:
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.uploads: RateLimitItem = RateLimitItemPerMinute(settings.upload_rate_per_minute)
         self.bytes: RateLimitItem = RateLimitItemPerDay(settings.upload_bytes_per_day)
+        self.project_files: RateLimitItem = RateLimitItemPerMinute(settings.upload_project_files_per_minute)
         self.nonces: RateLimitItem = RateLimitItemPerMinute(settings.upload_nonces_per_minute)
         self.concurrent = settings.upload_concurrent
         self.max_open = settings.upload_max_open
@@ -160,6 +161,10 @@ class Quotas:
         why = f"has sent {self.uploads.amount} uploads in the last minute, the most this service takes"
         self._take(self.uploads, "uploads", 1, subjects(wallet, client), why)
 
+    def take_project_file(self, wallet: str, client: str) -> None:
+        why = f"has sent {self.project_files.amount} project files in the last minute, the most this service takes"
+        self._take(self.project_files, "project-files", 1, subjects(wallet, client), why)
+
     def charge_bytes(self, wallet: str, client: str, size: int) -> None:
         if size > self.bytes.amount:
             raise MediaTooLarge(
@@ -172,13 +177,16 @@ class Quotas:
     # --- one upload being received ---
 
     @contextlib.asynccontextmanager
-    async def receiving(self, wallet: str, client: str, count: bool = True) -> AsyncIterator[None]:
+    async def receiving(
+        self, wallet: str, client: str, count: bool = True, project_file: bool = False
+    ) -> AsyncIterator[None]:
         """Hold a place for one upload of `wallet` from `client` while its body is received and stored: uploads in
         flight and uploads per minute (RateLimited), then this process's cap on open uploads (Overloaded).
 
         The wallet's own limits come first, so one wallet's flood is told to wait (429) without filling the
         process's open slots that everybody else's uploads need (which would answer them 503). `count=False`: a
-        later chunk of a resumable upload, counted once as an upload when it was created."""
+        later chunk of a resumable upload, counted once as an upload when it was created. `project_file`: a file of a
+        project, counted against the project files per minute instead (a sync sends a project's files in a burst)."""
         lease_id = secrets.token_hex(12)
         keys = [f"{kind}:{ident}" for kind, ident in subjects(wallet, client)]
         full = await _run(self.leases.acquire, lease_id, keys, self.concurrent)
@@ -191,7 +199,7 @@ class Quotas:
             )
         try:
             if count:  # counted only for uploads that get a place in flight
-                await _run(self.take_upload, wallet, client)
+                await _run(self.take_project_file if project_file else self.take_upload, wallet, client)
             if self.open >= self.max_open:
                 raise Overloaded(
                     f"this upload service is receiving {self.open} uploads, the most it takes at once "

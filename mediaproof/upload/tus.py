@@ -177,7 +177,8 @@ def tus_routes() -> APIRouter:
         if kind == "project":  # a stranger to the project sends no byte (and is charged none)
             await _run(require_writer, service, metadata["project"].lower(), wallet)
         client = client_address(request)
-        await _run(service.quotas.take_upload, wallet, client)  # one upload, however many PATCHes it takes
+        take = service.quotas.take_project_file if kind == "project" else service.quotas.take_upload
+        await _run(take, wallet, client)  # one upload, however many PATCHes it takes
         await _run(service.quotas.charge_bytes, wallet, client, length)
         partial = await _run(service.partials.create, wallet, length, kind, metadata, service.settings.upload_ttl)
         headers = {"Location": f"{str(request.base_url).rstrip('/')}/files/{partial.tus_id}"}

@@ -81,6 +81,17 @@ def test_costs_count_as_bytes_and_the_refusal_says_when(tmp_path: Path) -> None:
     assert 1 <= caught.value.retry_after <= 120
 
 
+def test_a_syncs_burst_of_project_files_counts_apart_from_uploads(tmp_path: Path) -> None:
+    quotas = Quotas(tmp_path / "gateway.db", Settings(upload_rate_per_minute=1, upload_project_files_per_minute=3))
+    for _ in range(3):
+        quotas.take_project_file("0xA", "10.0.0.1")
+    with pytest.raises(RateLimited, match="3 project files in the last minute"):
+        quotas.take_project_file("0xA", "10.0.0.2")
+    quotas.take_upload("0xA", "10.0.0.3")  # the burst used none of the wallet's uploads
+    with pytest.raises(RateLimited, match="1 uploads in the last minute"):
+        quotas.take_upload("0xA", "10.0.0.4")
+
+
 def test_leases_cap_uploads_in_flight_and_lapse(tmp_path: Path) -> None:
     leases = Leases(tmp_path / "gateway.db")
     now = time.time()
