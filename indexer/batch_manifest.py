@@ -20,9 +20,9 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
-from mediaproof import eip712, merkle
+from mediaproof import bundle, eip712, merkle
 
-FORMAT = "mediaproof-batch-v1"
+FORMAT = bundle.MANIFEST_FORMAT
 MAX_ENTRIES = 65536  # MEDIAPROOF_BATCH_MAX_FILES's upper bound; a media row's position has 16 bits for the entry
 ECDSA = "ecdsa"
 ERC1271_UNCHECKED = "erc1271-unchecked"
@@ -209,16 +209,10 @@ def read_batch(
 # -- reading one entry ---------------------------------------------------------------------------------------
 def _read_entry(index: int, entry: Any, dumped: tuple[Any, ...] | None, chain_id: int, media_app: str) -> _Candidate:
     try:
-        if not isinstance(entry, dict):
-            raise ValueError("the entry is not an object")
-        message = entry.get("record")
-        if not isinstance(message, dict):
-            raise ValueError("record is not an object")
-        record = eip712.MediaRecord.from_message(message)
+        parsed = bundle.parse_manifest_entry(entry)
+        record, media_id, signature = parsed.record, parsed.media_id, parsed.owner_signature
         canonical = record.message()
-        media_id = _hex(entry.get("media_id"), 32, "media_id")
-        signature = _hex(entry.get("owner_signature"), None, "owner_signature")
-        receipts = _receipts(entry.get("receipts"))
+        receipts = tuple(r.as_tuple() for r in parsed.receipts)
         receipts_hash = merkle.receipts_hash(list(receipts))
         values = merkle.batch_leaf_values(record.sha256, record.owner, media_id, receipts_hash)
         digest = eip712.media_id(record, chain_id, media_app)
@@ -251,26 +245,6 @@ def _ecdsa_signer(digest: bytes, signature: bytes) -> str | None:
         return eip712.recover_digest(digest, signature)
     except Exception:  # eth_keys raises several unrelated types for a malformed (r, s, v)
         return None
-
-
-def _receipts(value: Any) -> tuple[tuple[int, int, bytes], ...]:
-    if not isinstance(value, list):
-        raise ValueError("receipts is not a list")
-    out = []
-    for r in value:
-        if not isinstance(r, dict):
-            raise ValueError("a receipt is not an object")
-        cluster_id = _int_in(r.get("cluster_id"), 1, 2**32, "receipt cluster_id")
-        issued_at = _int_in(r.get("issued_at"), 0, 2**64, "receipt issued_at")
-        out.append((cluster_id, issued_at, _hex(r.get("signature"), None, "receipt signature")))
-    return tuple(out)
-
-
-def _int_in(value: Any, low: int, high: int, what: str) -> int:
-    """A JSON integer (not a boolean) with low <= value < high."""
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
-        raise ValueError(f"{what} {value!r} is not an integer from {low} to {high - 1}")
-    return value
 
 
 def _dumped_values(tree: Any) -> list[tuple[Any, ...] | None] | None:

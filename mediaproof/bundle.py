@@ -136,7 +136,15 @@ def parse_bundle(data: Any) -> ProofBundle:
 
 
 def parse_receipt(data: Any) -> BundleReceipt:
-    return BundleReceipt(int(data["cluster_id"]), int(data["issued_at"]), _hex(data["signature"]))
+    """One receipt as docs/proof-bundle.schema.json has it: JSON integers (never booleans or text) in the ranges of
+    the contract's uint32 cluster id (from 1) and uint64 time, and a 0x-hex signature."""
+    if not isinstance(data, dict):
+        raise ValueError("a receipt is not an object")
+    return BundleReceipt(
+        _int_in(data["cluster_id"], 1, 2**32, "receipt cluster_id"),
+        _int_in(data["issued_at"], 0, 2**64, "receipt issued_at"),
+        _hex(data["signature"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,14 @@ def parse_manifest(data: Any) -> BatchManifest:
 
 
 def parse_manifest_entry(data: Any) -> ManifestEntry:
+    """One entry of a batch manifest, the one reading of it (the sequencer's and the indexer's): shape only;
+    whether its media id is its record's digest, and who signed it, are the reader's checks."""
+    if not isinstance(data, dict):
+        raise ValueError("the entry is not an object")
+    if not isinstance(data.get("record"), dict):
+        raise ValueError("record is not an object")
+    if not isinstance(data.get("receipts"), list):
+        raise ValueError("receipts is not a list")
     return ManifestEntry(
         record=eip712.MediaRecord.from_message(data["record"]),
         owner_signature=_hex(data["owner_signature"]),
@@ -253,6 +269,13 @@ def _hex(value: Any, length: int | None = None) -> bytes:
     if length is not None and len(raw) != length:
         raise ValueError(f"{value!r} is not {length} bytes")
     return raw
+
+
+def _int_in(value: Any, low: int, high: int, what: str) -> int:
+    """A JSON integer (not a boolean) with low <= value < high."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < high:
+        raise ValueError(f"{what} {value!r} is not an integer from {low} to {high - 1}")
+    return value
 
 
 def _address(value: Any) -> str:

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mediaproof import sqlite_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS media_links (
     short_id   TEXT PRIMARY KEY,          -- base62 id of the shareable link (/m/<short_id>)
@@ -81,23 +83,12 @@ class LinkedMedia:
         return self.renditions.get("original")
 
 
-BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction before "database is locked"
-
-
 def connect(path: Path, schema: str | None = None, readonly: bool = False) -> sqlite3.Connection:
     """The one way to open the gateway database (its tables belong to several modules: placements here; uploads,
     batches, sessions, rate counters and leases under upload/): autocommit (callers say BEGIN IMMEDIATE where they
     need a transaction), WAL + synchronous=NORMAL (durable at checkpoints, fast commits), a busy wait, and `schema`
     applied. Read-only for the download service and observer."""
-    if readonly:
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    if schema:
-        db.executescript(schema)
-    return db
+    return sqlite_db.connect(path, readonly=readonly, synchronous="NORMAL", schema=schema)
 
 
 class ThreadConnections:

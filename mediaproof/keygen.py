@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from mediaproof import sqlite_db
 from mediaproof.errors import InputError, StorageError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -178,13 +179,13 @@ class KeyGenerator:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db_path, timeout=self._busy_timeout, isolation_level=None)
+            # FULL: a committed lease must survive a power cut, or a restart could hand out its ids again. WAL is
+            # switched on (and checked) by _initialise, which refuses a disk that cannot hold it.
+            return sqlite_db.connect(
+                self.db_path, busy_timeout=self._busy_timeout, wal=False, synchronous="FULL", check_same_thread=True
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the key generator database {self.db_path}: {exc}") from exc
-        # FULL: a committed lease must survive a power cut, or a restart could hand out its ids again.
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
 
     def _initialise(self, width: int) -> tuple[bytes, int]:
         try:

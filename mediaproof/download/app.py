@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from mediaproof import problems
@@ -26,6 +25,7 @@ from mediaproof.download.answers import (
     choose,
     parse_target,
 )
+from mediaproof.download.asgi_types import Message, Receive, Scope, Send
 from mediaproof.download.cache import ByteCache
 from mediaproof.download.projects import PREFIX as PROJECTS_PREFIX
 from mediaproof.download.projects import ProjectReads
@@ -34,11 +34,6 @@ from mediaproof.download.views import View, ViewRecorder, view
 from mediaproof.errors import Deleted, InputError, MediaproofError, MethodNotAllowed, NotRegistered, StorageError
 from mediaproof.gateway_store import GatewayStore, LinkedMedia, Rendition
 from mediaproof.settings import Settings
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 MANIFEST_PREFIX = "/manifests/"
@@ -140,7 +135,7 @@ class DownloadApp:
                     self.views.record_view(hot[2])
                     self.served += 1
                     return
-        await rsgi.serve(self, scope, protocol)
+        await rsgi.serve(self.http, scope, protocol)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

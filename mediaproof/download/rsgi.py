@@ -7,10 +7,9 @@ through an adapter that turns its messages into RSGI responses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mediaproof.download.app import DownloadApp, Message
+from mediaproof.download.asgi_types import HttpHandler, Message
 
 
 def asgi_scope(scope: Any) -> dict[str, Any]:
@@ -51,8 +50,8 @@ class RSGISend:
             await self.stream.send_bytes(body)
 
 
-async def serve(app: DownloadApp, scope: Any, protocol: Any) -> None:
-    """A request the hot table did not answer, through the ASGI read path."""
+async def serve(http: HttpHandler, scope: Any, protocol: Any) -> None:
+    """A request the hot table did not answer, through the ASGI read path `http` (DownloadApp.http)."""
     if scope.proto != "http":
         return  # websockets are switched off; nothing else is served
-    await app.http(asgi_scope(scope), RSGISend(protocol))
+    await http(asgi_scope(scope), RSGISend(protocol))

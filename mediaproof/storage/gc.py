@@ -19,7 +19,7 @@ from typing import Any
 import anyio.to_thread
 
 from mediaproof.errors import StorageError
-from mediaproof.ipfs_node import IpfsClient
+from mediaproof.ipfs_client import IpfsClient
 
 logger = logging.getLogger(__name__)
 MAX_DEFER = 30.0  # seconds a wanted collection yields to uploads in flight before they wait for it

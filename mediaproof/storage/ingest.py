@@ -14,7 +14,7 @@ from typing import Any
 
 from mediaproof.content import ContentDigest, ContentHasher
 from mediaproof.errors import MediaTooLarge, StorageError
-from mediaproof.ipfs_node import AddedFile, IpfsClient
+from mediaproof.ipfs_client import AddedFile, IpfsClient
 
 QUEUE_DEPTH = 16  # chunks in flight between the request and the add (~1 MiB with uvicorn's 64 KiB reads)
 _EOF = b""

@@ -5,9 +5,10 @@ Owned by one service process; every call is short, so it runs on the event loop'
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from mediaproof import sqlite_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -44,9 +45,8 @@ class MetadataStore:
     """The `objects` table in `path` (created on first open)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # sqlite3's default 5 s busy wait: this store has one writer, its own service.
+        self._db = sqlite_db.connect(path, busy_timeout=5.0)
         self._db.execute(_SCHEMA)
 
     def close(self) -> None:

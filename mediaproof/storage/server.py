@@ -31,7 +31,7 @@ from mediaproof.errors import (
     StorageError,
 )
 from mediaproof.gateway_auth import SCHEME
-from mediaproof.ipfs_node import IpfsClient, normalize_cid
+from mediaproof.ipfs_client import IpfsClient, normalize_cid
 from mediaproof.problems import add_problem_handlers
 from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (

@@ -4,6 +4,7 @@ the owners' signatures; the download service is asked for it over real HTTP."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from batchkit import CHAIN_ID, Domain, ManifestServer, manifest, manifest_cid, record, sign, tree_of
@@ -12,7 +13,8 @@ from eth_account import Account
 from indexer import batch_manifest
 from indexer.batch_manifest import ECDSA, ERC1271_UNCHECKED, read_batch
 from indexer.manifest_source import HttpManifestSource, ManifestUnavailable, manifest_cid_text
-from mediaproof.errors import InputError
+from mediaproof.bundle import parse_manifest
+from mediaproof.errors import InputError, ProofError
 from mediaproof.settings import ANVIL_TEST_KEYS
 
 DOMAIN = Domain(CHAIN_ID, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512")
@@ -147,3 +149,23 @@ def test_http_source_gets_manifests_from_the_download_service_and_says_when_it_c
         server.close()
     with pytest.raises(ManifestUnavailable, match="did not answer"):
         HttpManifestSource(server.url, timeout=2).fetch("bafkrei")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("cluster_id", "1", "receipt cluster_id '1' is not an integer"),
+        ("cluster_id", True, "receipt cluster_id True is not an integer"),
+        ("cluster_id", 0, "receipt cluster_id 0 is not an integer from 1"),
+        ("issued_at", 2**64, "receipt issued_at"),
+    ],
+)
+def test_a_forged_receipt_is_refused_alike_by_the_indexer_and_the_one_manifest_parser(field, value, says):
+    """The indexer reads entries with mediaproof.bundle's parser, so both refuse the same forged receipt."""
+    doc, tree = manifest(DOMAIN, [entry(title="fine"), entry(title="forged")], SEQUENCER)
+    doc["entries"][1]["receipts"][0][field] = value
+    content = check(doc, tree.root)
+    assert [e.index for e in content.entries] == [0]
+    assert content.rejected[0][0] == 1 and says in content.rejected[0][1]
+    with pytest.raises(ProofError, match=re.escape(says)):
+        parse_manifest(doc)

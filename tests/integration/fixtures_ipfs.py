@@ -19,7 +19,8 @@ from mediaproof.anvil import AnvilNode
 from mediaproof.chain import MediaproofChain
 from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.deployment import ClusterSpec, deploy
-from mediaproof.ipfs_node import IpfsClient, IpfsNode
+from mediaproof.ipfs_client import IpfsClient
+from mediaproof.ipfs_node import IpfsNode
 from mediaproof.ports import port_of, reserve_port
 from mediaproof.processes import ManagedProcess
 from mediaproof.settings import ANVIL_TEST_KEYS

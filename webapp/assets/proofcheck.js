@@ -10,7 +10,6 @@ import { ethers } from "ethers";
 const FORMAT = "mediaproof-proof-v1";
 const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
 const ERC1271_MAGIC = "0x1626ba7e";
-const STATUS_NAMES = ["None", "Active", "Draining", "Down"];
 const MAX_BUNDLES = 8; // proofs of the same bytes checked at once (earliest first)
 
 const lower = (value) => String(value ?? "").toLowerCase();
@@ -179,7 +178,7 @@ async function checkReceipts(ctx, bundle, parts, anchor, add) {
       cluster = null;
     }
     const clusterSigner = cluster ? cluster.signer : ethers.ZeroAddress;
-    const status = cluster ? STATUS_NAMES[Number(cluster.status)] || "Unknown" : "None";
+    const status = cluster ? ctx.config.clusterStatusNames[Number(cluster.status)] || "Unknown" : "None";
     const signatureOk = Boolean(signer) && clusterSigner !== ethers.ZeroAddress && lower(signer) === lower(clusterSigner);
     const active = status === "Active";
     const issued = Number(r.issued_at);

@@ -18,6 +18,7 @@ from eth_utils import function_abi_to_4byte_selector, is_address, to_checksum_ad
 from mediaproof import eip712
 from mediaproof.errors import DeploymentError, InputError
 from mediaproof.settings import PROJECT_ROOT, Settings
+from mediaproof.topology import ClusterStatus
 
 ABI_DIR = PROJECT_ROOT / "mediaproof" / "abi"
 MEDIA_APP_ABI_FILE = ABI_DIR / "MediaApp.json"
@@ -132,7 +133,8 @@ def proof_check_abis(abi_dir: Path = ABI_DIR) -> dict[str, list[dict[str, Any]]]
 def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str, Any]:
     """Everything assets/proofcheck.js takes besides the bundles: where the chain is, which MediaApp this app
     knows (a bundle naming another contract fails), the ABI entries it calls, and the EIP-712 domain name, version
-    and types records and receipts are signed under (mediaproof.eip712, the ones the contracts hash)."""
+    and types records and receipts are signed under (mediaproof.eip712, the ones the contracts hash), and the
+    cluster status names by number (mediaproof.topology, the contract's enum)."""
     return {
         "chainId": config.chain_id,
         "rpcUrl": config.rpc_url,
@@ -141,6 +143,7 @@ def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str
         "domain": {"name": eip712.DOMAIN_NAME, "version": eip712.DOMAIN_VERSION},
         "recordTypes": {"MediaRecord": eip712.MEDIA_RECORD_FIELDS, "MediaVariant": eip712.MEDIA_VARIANT_FIELDS},
         "receiptTypes": {"StorageReceipt": eip712.STORAGE_RECEIPT_FIELDS},
+        "clusterStatusNames": [status.label for status in ClusterStatus],
     }
 
 

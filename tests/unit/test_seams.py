@@ -1,0 +1,47 @@
+"""Each outside resource has one way in: these tests grep the tree so a second opener cannot creep back."""
+
+from __future__ import annotations
+
+import ast
+
+from mediaproof.settings import PROJECT_ROOT
+
+
+def test_sqlite3_connect_only_in_the_one_opener() -> None:
+    allowed = PROJECT_ROOT / "mediaproof" / "sqlite_db.py"
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for package in ("mediaproof", "indexer")
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        if path != allowed and "sqlite3.connect" in path.read_text()
+    ]
+    assert offenders == [], f"open SQLite through mediaproof.sqlite_db.connect, not sqlite3.connect: {offenders}"
+
+
+def _imports_within(package: str) -> dict[str, set[str]]:
+    """Module → the modules of `package` it imports (type-only imports too: a cycle there is still a cycle)."""
+    root = PROJECT_ROOT / package.replace(".", "/")
+    graph: dict[str, set[str]] = {}
+    for path in sorted(root.glob("*.py")):
+        name = f"{package}.{path.stem}"
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t.startswith(package + ".") and t != name}
+    return {module: {t for t in targets if t in graph} for module, targets in graph.items()}
+
+
+def test_download_package_has_no_import_cycle() -> None:
+    graph = _imports_within("mediaproof.download")
+    assert "mediaproof.download.rsgi" in graph["mediaproof.download.app"], "the check no longer sees app's imports"
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(t == goal or (t not in seen and reaches(t, goal, seen | {t})) for t in graph[start])
+
+    cycles = sorted(m for m in graph if reaches(m, m, set()))
+    assert cycles == [], f"modules importing each other (move shared types into their own module): {cycles}"
