@@ -222,4 +222,4 @@ def test_cid_from_chunk_digests_equals_the_cid_of_the_bytes(size):
 @pytest.mark.parametrize("size", [CHUNK_SIZE + 1, 2 * CHUNK_SIZE + 1, -1])
 def test_cid_from_chunk_digests_refuses_a_count_or_digest_that_does_not_fit(size):
     with pytest.raises(InputError, match="chunks of"):
-        cid_from_chunk_digests(chunk_digests(pattern(2 * CHUNK_SIZE))[:1] + [b"short"], size)
+        cid_from_chunk_digests([*chunk_digests(pattern(2 * CHUNK_SIZE))[:1], b"short"], size)
