@@ -385,9 +385,27 @@
     });
   }
 
-  // Sends the bytes of the held files whose sha256 is in `hashes`; resolves to {cids: {sha256: cid}} or to the
+  // Over the threshold a file goes by tus (resumable_upload.js) with Upload-Metadata project + sha256; the service
+  // answers only its sha256, so the page names the sha256 of each of its 256 KiB chunks instead of a CID (the
+  // backend computes the CID from them; the service checks it against what it stored when the manifest comes).
+  async function sendProjectFileResumably(uploadUrl, token, projectId, sha, item, chunkBytes, onLoaded) {
+    if (!window.mediaproofResumable) {
+      return { error: "failed", message: "this page could not load resumable_upload.js; reload it" };
+    }
+    const metadata = { project: projectId, sha256: sha };
+    const resumable = window.mediaproofResumable;
+    const sent = await resumable.send(item.file, uploadUrl, token, chunkBytes, metadata, (loaded) => onLoaded(loaded));
+    if (sent.error) return sent;
+    if (sent.uploadId !== sha) {
+      return { error: "rejected", status: 0, message: `the upload service stored ${sent.uploadId}, not ${sha}` };
+    }
+    return { chunks: await resumable.chunkDigests(item.file) };
+  }
+
+  // Sends the bytes of the held files whose sha256 is in `hashes` (those over `resumableAbove` bytes by tus, in
+  // `chunkBytes` chunks); resolves to {cids: {sha256: cid}, chunks: {sha256: hex of its chunks' sha256}} or to the
   // first refusal ({error, status, message}, with `path`).
-  async function sendProjectFiles(uploadUrl, token, projectId, hashes) {
+  async function sendProjectFiles(uploadUrl, token, projectId, hashes, resumableAbove, chunkBytes) {
     const wanted = new Set(hashes);
     const bySha = new Map();
     for (const item of projectFiles) if (wanted.has(item.sha256) && !bySha.has(item.sha256)) bySha.set(item.sha256, item);
@@ -395,21 +413,27 @@
     let done = 0;
     let reportedAt = 0;
     const cids = {};
+    const chunks = {};
     reportProjectProgress(0);
     for (const [sha, item] of bySha) {
-      const answer = await putBlob(`${uploadUrl}/projects/${projectId}/blobs/${sha}`, token, item.file, (loaded) => {
+      const onLoaded = (loaded) => {
         const now = Date.now();
         if (now - reportedAt >= PROGRESS_INTERVAL_MS) {
           reportedAt = now;
           reportProjectProgress(Math.floor((100 * (done + loaded)) / total));
         }
-      });
+      };
+      const answer =
+        typeof resumableAbove === "number" && item.size > resumableAbove
+          ? await sendProjectFileResumably(uploadUrl, token, projectId, sha, item, chunkBytes, onLoaded)
+          : await putBlob(`${uploadUrl}/projects/${projectId}/blobs/${sha}`, token, item.file, onLoaded);
       if (answer.error) return { ...answer, path: item.path };
-      cids[sha] = answer.cid;
+      if (answer.cid) cids[sha] = answer.cid;
+      else chunks[sha] = answer.chunks;
       done += item.size;
     }
     reportProjectProgress(100);
-    return { cids };
+    return { cids, chunks };
   }
 
   window.mediaproof = {

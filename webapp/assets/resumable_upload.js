@@ -125,5 +125,20 @@
     resolve({ error: "aborted", message: "the upload was stopped" });
   }
 
-  window.mediaproofResumable = { send, stop };
+  // IPFS's chunker (mediaproof/unixfs.py CHUNK_SIZE): a file's CID follows from the sha256 of these chunks.
+  const CID_CHUNK = 262144;
+
+  // The sha256 of each CID_CHUNK-byte chunk of `file`, hex, one after another (one empty chunk for an empty file):
+  // mediaproof.content.cid_from_chunk_digests names the file's CID from them without its bytes.
+  async function chunkDigests(file) {
+    const parts = [];
+    for (let start = 0; start === 0 || start < file.size; start += CID_CHUNK) {
+      const chunk = await file.slice(start, start + CID_CHUNK).arrayBuffer();
+      const digest = new Uint8Array(await window.crypto.subtle.digest("SHA-256", chunk));
+      parts.push(Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""));
+    }
+    return parts.join("");
+  }
+
+  window.mediaproofResumable = { send, stop, chunkDigests };
 })();
