@@ -1,9 +1,9 @@
 """Upload many files or a whole folder into a project from its page, with one progress view: the page hashes the
 chosen files (WebCrypto) and keeps them; the backend asks for the bytes the head does not hold, the page sends those
 straight to the upload service (PUT /projects/<pid>/blobs/<sha256>, or by tus over MEDIAPROOF_UPLOAD_RESUMABLE_ABOVE,
-with the wallet's session), the backend builds
-the new manifest (the head's files plus the chosen ones, folder paths from webkitRelativePath) and posts it, and the
-wallet commits it on chain (compare-and-swap from the version the page shows).
+with the wallet's session), the backend builds the new manifest (the head's files plus the chosen ones, folder paths
+from webkitRelativePath) and posts it, and the wallet commits it on chain (compare-and-swap from the version the page
+shows).
 """
 
 from __future__ import annotations
