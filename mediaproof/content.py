@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +160,22 @@ def digest_file(path: Path, progress: Callable[[int], None] | None = None) -> Co
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}; give the path of a readable file") from exc
     return hasher.finish()
+
+
+def cid_from_chunk_digests(chunk_digests: Sequence[bytes], size: int) -> str:
+    """The CID of a file of `size` bytes from the sha256 of each of its CHUNK_SIZE chunks in order (the last may be
+    shorter): what a browser that hashed the chunks (WebCrypto) can name without the bytes leaving it. InputError
+    when the count or a digest does not fit the size."""
+    count = max(1, -(-size // CHUNK_SIZE))
+    if size < 0 or len(chunk_digests) != count or any(len(d) != 32 for d in chunk_digests):
+        raise InputError(
+            f"a file of {size} bytes has {count} chunks of {CHUNK_SIZE} bytes, each with a 32-byte sha256; "
+            f"{len(chunk_digests)} digests came"
+        )
+    last = size - CHUNK_SIZE * (count - 1)
+    leaves = [raw_leaf(bytes(d), CHUNK_SIZE) for d in chunk_digests[:-1]]
+    leaves.append(raw_leaf(bytes(chunk_digests[-1]), last))
+    return _base32_cid(file_root(leaves).cid)
 
 
 def cid_v1_raw(sha256_digest: bytes) -> str:

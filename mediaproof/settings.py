@@ -102,10 +102,13 @@ class Settings(BaseSettings):
         description="seconds an upload may wait for its commit; then it is removed and its bytes unpinned if unused",
     )
     upload_resumable_above: int = Field(
-        8 << 20, ge=0, description="`mediaproof upload` sends files over this many bytes resumably (tus, /files/)"
+        8 << 20,
+        ge=0,
+        description="`mediaproof upload`, `mediaproof sync` and the web app send files over this many bytes resumably "
+        "(tus, /files/)",
     )
     upload_chunk_bytes: int = Field(
-        16 << 20, ge=64 << 10, description="bytes per chunk (PATCH) of a resumable upload the CLI sends"
+        16 << 20, ge=64 << 10, description="bytes per chunk (PATCH) of a resumable upload the CLI or the web app sends"
     )
     upload_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"

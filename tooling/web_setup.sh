@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the web app needs on a fresh machine, and nothing twice: Debian's Chromium (browser tests),
-# the web app's own Python environment .venv-web (Reflex cannot share .venv with Ape), and bun for Reflex's build.
+# the web app's own Python environment .venv-web (Reflex cannot share .venv with Ape), bun for Reflex's build, and
+# the browser bundles it serves from node_modules (webapp/assets/vendor/).
 # Usage: tooling/web_setup.sh [--venv-only]   (from anywhere; `make` calls it; --venv-only: just .venv-web)
 set -euo pipefail
 
@@ -29,6 +30,16 @@ fi
 if [[ "${1:-}" == "--venv-only" ]]; then
   say "ready ($VENV)"
   exit 0
+fi
+
+# The web app's browser bundles come from node_modules (package.json pins them; `make install` fetches them) into
+# webapp/assets/vendor/ (gitignored), which Reflex serves at /vendor/.
+VENDOR="webapp/assets/vendor"
+TUS_BUNDLE="node_modules/tus-js-client/dist/tus.min.js"
+[[ -f "$TUS_BUNDLE" ]] || { echo "$TUS_BUNDLE is missing: run 'make install' first" >&2; exit 1; }
+if [[ ! -f "$VENDOR/tus.min.js" || "$TUS_BUNDLE" -nt "$VENDOR/tus.min.js" ]]; then
+  mkdir -p "$VENDOR"
+  cp "$TUS_BUNDLE" "$VENDOR/tus.min.js"
 fi
 
 # Chromium from Debian: Playwright's own browser download needs the internet (never `playwright install`).

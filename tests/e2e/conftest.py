@@ -54,6 +54,10 @@ OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 SERVER_START_TIMEOUT = 300
 # The app's upload limit in the tests: small, so the too-large case needs no huge file.
 MAX_UPLOAD_BYTES = 4_000_000
+# The app's resumable threshold and chunk in the tests: a ~2 MB photo goes by tus in a few PATCHes, while every
+# other test's files (tens of KB) still go by one POST /uploads.
+RESUMABLE_ABOVE = 1_500_000
+CHUNK_BYTES = 512 << 10
 NEW_USER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"  # anvil account 5, never onboarded
 # The e2e upload service's MEDIAPROOF_UPLOAD_RATE_PER_MINUTE, per wallet and per client address: low enough that
 # test_upload_session fills one wallet's minute (from another loopback address) and meets the 429 in the page, high
@@ -265,6 +269,8 @@ def app_url(chain: Chain, webapp_port: int, tmp_path_factory: pytest.TempPathFac
         "MEDIAPROOF_UPLOAD_URL": chain.upload_url,
         "MEDIAPROOF_DOWNLOAD_PORT": str(chain.download_port),
         "MEDIAPROOF_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "MEDIAPROOF_UPLOAD_RESUMABLE_ABOVE": str(RESUMABLE_ABOVE),
+        "MEDIAPROOF_UPLOAD_CHUNK_BYTES": str(CHUNK_BYTES),
         "REFLEX_UPLOADED_FILES_DIR": str(REFLEX_WORK / "uploaded_files"),
     }
     command = [str(WEB_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)]

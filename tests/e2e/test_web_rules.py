@@ -400,3 +400,24 @@ def test_an_upload_from_the_page_adds_to_the_head_and_sends_only_new_bytes() -> 
         manifest_with(head, files, {})
     with pytest.raises(InputError, match="both a file and a directory"):
         manifest_with(head, chosen_files([{"path": "keep.txt/x", "size": 1, "mtime_ms": 0, "sha256": old}]), {})
+
+
+def test_a_file_sent_by_tus_gets_its_cid_from_the_pages_chunk_hashes_and_forged_lists_are_refused() -> None:
+    import hashlib
+
+    from webapp.project_files import chosen_files, cids_from_chunks
+
+    from mediaproof.content import digest_bytes
+    from mediaproof.unixfs import CHUNK_SIZE
+
+    data = bytes(range(256)) * (CHUNK_SIZE // 128 + 3)  # three chunks, the last a short one
+    sha = hashlib.sha256(data).hexdigest()
+    chunks = "".join(hashlib.sha256(data[i : i + CHUNK_SIZE]).hexdigest() for i in range(0, len(data), CHUNK_SIZE))
+    files = chosen_files([{"path": "big.bin", "size": len(data), "mtime_ms": 1, "sha256": sha}])
+    assert cids_from_chunks({sha: chunks}, files) == {sha: digest_bytes(data).cid}
+    assert cids_from_chunks(None, files) == {}
+    for forged in ({"cc" * 32: chunks}, {sha: "zz"}, {sha: 7}, [chunks]):
+        with pytest.raises(InputError, match="cannot read"):
+            cids_from_chunks(forged, files)
+    with pytest.raises(InputError, match="digests came"):
+        cids_from_chunks({sha: chunks[:-64]}, files)  # one chunk short

@@ -16,6 +16,7 @@ from mediaproof.content import (
     ContentDigest,
     ContentHasher,
     ParsedCid,
+    cid_from_chunk_digests,
     cid_v1_raw,
     digest_bytes,
     digest_file,
@@ -204,3 +205,21 @@ def _base32(raw: bytes) -> str:
 def test_parse_cid_rejects_bad_input_with_reason(text, reason):
     with pytest.raises(InputError, match=reason):
         parse_cid(text)
+
+
+def chunk_digests(data: bytes) -> list[bytes]:
+    return [hashlib.sha256(data[i : i + CHUNK_SIZE]).digest() for i in range(0, len(data), CHUNK_SIZE)] or [
+        hashlib.sha256(b"").digest()
+    ]
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE - 7, (MAX_LINKS + 1) * CHUNK_SIZE])
+def test_cid_from_chunk_digests_equals_the_cid_of_the_bytes(size):
+    data = pattern(size)
+    assert cid_from_chunk_digests(chunk_digests(data), size) == digest_bytes(data).cid
+
+
+@pytest.mark.parametrize("size", [CHUNK_SIZE + 1, 2 * CHUNK_SIZE + 1, -1])
+def test_cid_from_chunk_digests_refuses_a_count_or_digest_that_does_not_fit(size):
+    with pytest.raises(InputError, match="chunks of"):
+        cid_from_chunk_digests([*chunk_digests(pattern(2 * CHUNK_SIZE))[:1], b"short"], size)

@@ -218,6 +218,7 @@
   const PROGRESS_INTERVAL_MS = 100; // at most ~10 reports a second over the websocket
 
   function forgetHeldFile() {
+    if (window.mediaproofResumable) window.mediaproofResumable.stop();
     if (heldPreview) URL.revokeObjectURL(heldPreview);
     heldFile = null;
     heldPreview = "";
@@ -240,30 +241,45 @@
     if (button) button.click();
   }
 
-  // Sends the held file with the signed-in wallet's bearer token (the upload service's CORS allows the header).
-  // Resolves to {answer, preview} with the upload service's JSON answer and an object URL of the file for the
-  // preview, or to {error: "rejected" (a 4xx/5xx: its status, the service's sentence, and the seconds of its
-  // Retry-After if any) | "unreachable" | "no_file", message}. A refused file stays held, so it can be sent again.
-  function sendHeldFile(uploadUrl, token) {
+  // (loaded, total) → reportProgress(percent), at most every PROGRESS_INTERVAL_MS but always at 100 %.
+  function throttledProgress() {
+    let reportedAt = 0;
+    let reported = -1;
+    const report = (loaded, total) => {
+      if (!total) return;
+      const percent = Math.floor((100 * loaded) / total);
+      const now = Date.now();
+      if (percent !== reported && (percent === 100 || now - reportedAt >= PROGRESS_INTERVAL_MS)) {
+        reported = percent;
+        reportedAt = now;
+        reportProgress(percent);
+      }
+    };
+    report.finish = () => {
+      if (reported !== 100) reportProgress(100);
+    };
+    return report;
+  }
+
+  // Sends the held file with the signed-in wallet's bearer token (the upload service's CORS allows the header):
+  // one POST /uploads, or by tus (resumable_upload.js) in `chunkBytes` chunks when it is over `resumableAbove`
+  // bytes. Resolves to {answer, preview} with the upload service's JSON answer (by tus: {upload_id}, which the
+  // backend reads back as it does after a POST) and an object URL of the file for the preview, or to
+  // {error: "rejected" (a 4xx/5xx: its status, the service's sentence, and the seconds of its Retry-After if any) |
+  // "unreachable" | "no_file", message}. A refused file stays held, so it can be sent again (by tus: resumed).
+  function sendHeldFile(uploadUrl, token, resumableAbove, chunkBytes) {
     const file = heldFile;
     if (!file) return Promise.resolve({ error: "no_file", message: "no file was chosen" });
+    if (typeof resumableAbove === "number" && file.size > resumableAbove) {
+      return sendHeldFileResumably(file, uploadUrl, token, chunkBytes);
+    }
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
-      let reportedAt = 0;
-      let reported = -1;
+      const report = throttledProgress();
       xhr.upload.addEventListener("progress", (event) => {
-        if (!event.lengthComputable || event.total === 0) return;
-        const percent = Math.floor((100 * event.loaded) / event.total);
-        const now = Date.now();
-        if (percent !== reported && (percent === 100 || now - reportedAt >= PROGRESS_INTERVAL_MS)) {
-          reported = percent;
-          reportedAt = now;
-          reportProgress(percent);
-        }
+        if (event.lengthComputable) report(event.loaded, event.total);
       });
-      xhr.upload.addEventListener("load", () => {
-        if (reported !== 100) reportProgress(100);
-      });
+      xhr.upload.addEventListener("load", () => report.finish());
       xhr.addEventListener("load", () => {
         let body = null;
         try {
@@ -292,6 +308,21 @@
       reportProgress(0);
       xhr.send(file);
     });
+  }
+
+  async function sendHeldFileResumably(file, uploadUrl, token, chunkBytes) {
+    if (!window.mediaproofResumable) {
+      return { error: "failed", message: "this page could not load resumable_upload.js; reload it" };
+    }
+    const report = throttledProgress();
+    reportProgress(0);
+    const metadata = { filename: file.name, filetype: file.type || "application/octet-stream" };
+    const sent = await window.mediaproofResumable.send(file, uploadUrl, token, chunkBytes, metadata, report);
+    if (sent.error) return sent;
+    report.finish();
+    if (file !== heldFile) return { error: "replaced", message: "another file was chosen meanwhile" };
+    heldPreview = URL.createObjectURL(file);
+    return { answer: { upload_id: sent.uploadId }, preview: heldPreview };
   }
 
   // The project page's upload of many files or a folder: the chosen files stay in this page, their sha256 go to
@@ -354,9 +385,27 @@
     });
   }
 
-  // Sends the bytes of the held files whose sha256 is in `hashes`; resolves to {cids: {sha256: cid}} or to the
+  // Over the threshold a file goes by tus (resumable_upload.js) with Upload-Metadata project + sha256; the service
+  // answers only its sha256, so the page names the sha256 of each of its 256 KiB chunks instead of a CID (the
+  // backend computes the CID from them; the service checks it against what it stored when the manifest comes).
+  async function sendProjectFileResumably(uploadUrl, token, projectId, sha, item, chunkBytes, onLoaded) {
+    if (!window.mediaproofResumable) {
+      return { error: "failed", message: "this page could not load resumable_upload.js; reload it" };
+    }
+    const metadata = { project: projectId, sha256: sha };
+    const resumable = window.mediaproofResumable;
+    const sent = await resumable.send(item.file, uploadUrl, token, chunkBytes, metadata, (loaded) => onLoaded(loaded));
+    if (sent.error) return sent;
+    if (sent.uploadId !== sha) {
+      return { error: "rejected", status: 0, message: `the upload service stored ${sent.uploadId}, not ${sha}` };
+    }
+    return { chunks: await resumable.chunkDigests(item.file) };
+  }
+
+  // Sends the bytes of the held files whose sha256 is in `hashes` (those over `resumableAbove` bytes by tus, in
+  // `chunkBytes` chunks); resolves to {cids: {sha256: cid}, chunks: {sha256: hex of its chunks' sha256}} or to the
   // first refusal ({error, status, message}, with `path`).
-  async function sendProjectFiles(uploadUrl, token, projectId, hashes) {
+  async function sendProjectFiles(uploadUrl, token, projectId, hashes, resumableAbove, chunkBytes) {
     const wanted = new Set(hashes);
     const bySha = new Map();
     for (const item of projectFiles) if (wanted.has(item.sha256) && !bySha.has(item.sha256)) bySha.set(item.sha256, item);
@@ -364,21 +413,27 @@
     let done = 0;
     let reportedAt = 0;
     const cids = {};
+    const chunks = {};
     reportProjectProgress(0);
     for (const [sha, item] of bySha) {
-      const answer = await putBlob(`${uploadUrl}/projects/${projectId}/blobs/${sha}`, token, item.file, (loaded) => {
+      const onLoaded = (loaded) => {
         const now = Date.now();
         if (now - reportedAt >= PROGRESS_INTERVAL_MS) {
           reportedAt = now;
           reportProjectProgress(Math.floor((100 * (done + loaded)) / total));
         }
-      });
+      };
+      const answer =
+        typeof resumableAbove === "number" && item.size > resumableAbove
+          ? await sendProjectFileResumably(uploadUrl, token, projectId, sha, item, chunkBytes, onLoaded)
+          : await putBlob(`${uploadUrl}/projects/${projectId}/blobs/${sha}`, token, item.file, onLoaded);
       if (answer.error) return { ...answer, path: item.path };
-      cids[sha] = answer.cid;
+      if (answer.cid) cids[sha] = answer.cid;
+      else chunks[sha] = answer.chunks;
       done += item.size;
     }
     reportProjectProgress(100);
-    return { cids };
+    return { cids, chunks };
   }
 
   window.mediaproof = {

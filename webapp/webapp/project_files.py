@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from mediaproof.content import cid_from_chunk_digests
 from mediaproof.errors import ContentMismatch, InputError
 from mediaproof.safe_text import printable
 from mediaproof.sync.manifest import FileEntry, ProjectManifest, check_path
@@ -118,6 +119,28 @@ def to_send(head: ProjectManifest | None, files: list[dict[str, Any]]) -> list[s
     """The hashes whose bytes the page must send: those the head does not hold already (its CIDs are known)."""
     held = {entry.sha256.hex() for entry in head.values()} if head is not None else set()
     return sorted({f["sha256"] for f in files} - held)
+
+
+def cids_from_chunks(chunked: object, files: list[dict[str, Any]]) -> dict[str, str]:
+    """The CIDs of the files the page sent by tus, whose answer names only their sha256: from the hex sha256 of each
+    of their 256 KiB chunks the page computed. The upload service checks each CID against the bytes it stored when
+    the manifest is posted, so a forged list only gets the manifest refused. InputError when the page's list is
+    unreadable or names a file that was not chosen."""
+    if not chunked:
+        return {}
+    if not isinstance(chunked, dict):
+        raise InputError("The page sent chunk hashes this server cannot read: choose the files again.")
+    sizes = {f["sha256"]: int(f["size"]) for f in files}
+    cids = {}
+    for sha, text in chunked.items():
+        try:
+            digests = bytes.fromhex(text) if sha in sizes and isinstance(text, str) else None
+        except ValueError:
+            digests = None
+        if digests is None:
+            raise InputError("The page sent chunk hashes this server cannot read: choose the files again.")
+        cids[sha] = cid_from_chunk_digests([digests[i : i + 32] for i in range(0, len(digests), 32)], sizes[sha])
+    return cids
 
 
 def manifest_with(head: ProjectManifest | None, files: list[dict[str, Any]], cids: dict[str, str]) -> ProjectManifest:

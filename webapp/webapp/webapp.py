@@ -18,7 +18,12 @@ from webapp.pages.verify import VerifyState, verify_page
 from webapp.state import AuthState
 
 app = rx.App(
-    head_components=[rx.el.script(src="/mediaproof.js")],
+    # /vendor/tus.min.js is npm tus-js-client's bundle, copied from node_modules by tooling/web_setup.sh.
+    head_components=[
+        rx.el.script(src="/vendor/tus.min.js"),
+        rx.el.script(src="/mediaproof.js"),
+        rx.el.script(src="/resumable_upload.js"),
+    ],
 )
 
 app.add_page(feed_page, route="/", title="Mediaproof", on_load=[AuthState.expire_session, FeedState.load])

@@ -1,8 +1,9 @@
 """Upload many files or a whole folder into a project from its page, with one progress view: the page hashes the
 chosen files (WebCrypto) and keeps them; the backend asks for the bytes the head does not hold, the page sends those
-straight to the upload service (PUT /projects/<pid>/blobs/<sha256>, with the wallet's session), the backend builds
-the new manifest (the head's files plus the chosen ones, folder paths from webkitRelativePath) and posts it, and the
-wallet commits it on chain (compare-and-swap from the version the page shows).
+straight to the upload service (PUT /projects/<pid>/blobs/<sha256>, or by tus over MEDIAPROOF_UPLOAD_RESUMABLE_ABOVE,
+with the wallet's session), the backend builds the new manifest (the head's files plus the chosen ones, folder paths
+from webkitRelativePath) and posts it, and the wallet commits it on chain (compare-and-swap from the version the page
+shows).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from webapp.deployment import project_registry_address
 from webapp.pages.project_state import ProjectState
 from webapp.pages.project_writes import SEND_TIMEOUT_MS, ProjectWritesState, stale_sentence
 from webapp.project_calls import commit_data, transaction
-from webapp.project_files import checked_manifest, chosen_files, manifest_with, to_send
+from webapp.project_files import checked_manifest, chosen_files, cids_from_chunks, manifest_with, to_send
 from webapp.state import AuthState, js_call
 
 FOLDER_INPUT = "project-folder-input"
@@ -81,10 +82,18 @@ class ProjectUploadState(rx.State):
         self.stage, self.progress = "sending", 0
         self.detail = f"Sending {len(self._files)} files…"
         hashes = to_send(head, self._files)
-        return rx.call_script(
-            js_call("sendProjectFiles", services.upload_base(Settings()), auth._token(), project.project_id, hashes),
-            callback=ProjectUploadState.sent,
+        settings = Settings()
+        # Files over the threshold go by tus (resumable), as `mediaproof sync` sends them.
+        send = js_call(
+            "sendProjectFiles",
+            services.upload_base(settings),
+            auth._token(),
+            project.project_id,
+            hashes,
+            settings.upload_resumable_above,
+            settings.upload_chunk_bytes,
         )
+        return rx.call_script(send, callback=ProjectUploadState.sent)
 
     async def _head(self, auth: AuthState, project: ProjectState):
         if project.version == 0 or not project.head_cid:
@@ -117,6 +126,7 @@ class ProjectUploadState(rx.State):
         try:
             head = await self._head(auth, project)
             cids = {str(k): str(v) for k, v in (answer.get("cids") or {}).items()}
+            cids.update(cids_from_chunks(answer.get("chunks"), self._files))
             manifest = manifest_with(head, self._files, cids)
             stored = await services.post_project_manifest(
                 settings, auth._token(), project.project_id, manifest.encode().decode()

@@ -1,9 +1,10 @@
 """/upload: pick or drop a photo or video, see it, title it, sign its record in the wallet, get its link and proof.
 
 The page sends the file's bytes itself, straight to the upload service (assets/mediaproof.js, XMLHttpRequest, so the
-progress bar follows the real transfer); the service hashes it, checks its type and size by content and stores it on
-the clusters, and its answer comes back here. Nothing is proven until the owner's signature comes back; a refused
-signature leaves only stored bytes that no record points to.
+progress bar follows the real transfer; over MEDIAPROOF_UPLOAD_RESUMABLE_ABOVE by tus in chunks, with retries that
+resume a dropped connection: assets/resumable_upload.js); the service hashes it, checks its type and size by content
+and stores it on the clusters, and its answer comes back here. Nothing is proven until the owner's signature comes
+back; a refused signature leaves only stored bytes that no record points to.
 
 Batched (the default) needs nothing but a signature: the service anchors the record with others in its next batch
 (within the batch interval, 2 s by default) and answers the link, the batch and the proof bundle. Direct registers it
@@ -281,9 +282,16 @@ class UploadState(rx.State):
             return None
         self._wait_round += 1
         self.stage, self.progress, self.error = "sending", 0, ""
-        return rx.call_script(
-            js_call("sendHeldFile", services.upload_base(Settings()), token), callback=UploadState.stored
+        settings = Settings()
+        # Over the CLI's threshold the page sends by tus too (assets/resumable_upload.js), in the CLI's chunks.
+        send = js_call(
+            "sendHeldFile",
+            services.upload_base(settings),
+            token,
+            settings.upload_resumable_above,
+            settings.upload_chunk_bytes,
         )
+        return rx.call_script(send, callback=UploadState.stored)
 
     @rx.event
     async def resend(self):
