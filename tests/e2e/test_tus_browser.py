@@ -19,7 +19,7 @@ import httpx
 import pytest
 from eth_account import Account
 from PIL import Image
-from playwright.sync_api import BrowserContext, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Route
 
 from tests.e2e.conftest import ANVIL_KEY, CHROMIUM, CHROMIUM_FLAGS, ROOT, Chain, sign_in
 
@@ -64,17 +64,20 @@ def photo(size: tuple[int, int] = (900, 700)) -> bytes:
 
 
 @pytest.mark.skipif(not BUNDLE.exists(), reason="npm tus-js-client is not installed (make install)")
-def test_tus_js_client_cut_at_half_resumes_and_ends_as_an_upload(chain: Chain, webapp_port: int) -> None:
+def test_tus_js_client_cut_at_half_resumes_and_ends_as_an_upload(
+    chain: Chain, webapp_port: int, browser: Browser
+) -> None:
     origin = f"http://127.0.0.1:{webapp_port}"
     data = photo()
     token = sign_in(chain.upload_url, Account.from_key(ANVIL_KEY))["authorization"].removeprefix("Bearer ")
     flags = [*CHROMIUM_FLAGS, "--disable-features=LocalNetworkAccessChecks"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
-        try:
-            half, held, rest = send_cut_and_resume(browser.new_context(), origin, chain.upload_url, token, data)
-        finally:
-            browser.close()
+    # A browser of its own (other flags), from the session's Playwright: a second sync_playwright() in one session
+    # fails once another test has started the first.
+    own = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=flags)
+    try:
+        half, held, rest = send_cut_and_resume(own.new_context(), origin, chain.upload_url, token, data)
+    finally:
+        own.close()
     assert half["stopped"] and half["uploadId"] is None and len(data) // 2 <= held < len(data)
     assert rest["firstOffset"] == held, "the resumed upload went on from the service's offset: only the rest was sent"
     described = httpx.get(f"{chain.upload_url}/uploads/{rest['uploadId']}", timeout=30).json()
