@@ -256,7 +256,7 @@ class Syncer:
         pid = workdir.project.project_id
         report = SyncReport(project=workdir.project.pid_hex)
         base, base_version = workdir.base(), workdir.version
-        local = workdir.scan(self.max_file_bytes)
+        local = workdir.scan(self.max_file_bytes, base)
         for round_ in range(1, MAX_ROUNDS + 1):
             report.rounds = round_
             head = self.registry.head(pid)
@@ -283,14 +283,16 @@ class Syncer:
             report.conflicts = [_conflict_json(c) for c in merged.conflicts] if target is merged.manifest else []
             report.deleted_files = sum(1 for p in local if p not in target)
             workdir.apply(target, local)
-            workdir.set_base(version, cid, target)
+            if version != base_version or target != base:  # a sync that found nothing to do writes nothing
+                workdir.set_base(version, cid, target)
             workdir.clear_journal()
             workdir.clear_staging()
             report.version = version
             refresh_history(self.registry, workdir)  # so `log` can show this version offline
             if restore is not None and target is not restore:
                 # The directory had work of its own: it is now a version; restore on top of it.
-                base, base_version, local = target, version, workdir.scan(self.max_file_bytes)
+                base, base_version = target, version
+                local = workdir.scan(self.max_file_bytes, base)
                 continue
             return report
         raise InputError(f"{MAX_ROUNDS} commits in a row lost to other devices; sync again")

@@ -163,25 +163,25 @@ class Workdir:
 
     def files(self) -> Iterator[tuple[str, os.stat_result]]:
         """Every regular file under the root but `.mediaproof/`, as (NFC manifest path, stat)."""
-        stack = [self.root]
+        top = str(self.root)
+        stack = [(top, "")]
         while stack:
-            directory = stack.pop()
+            directory, prefix = stack.pop()
             with os.scandir(directory) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        if not (directory == self.root and entry.name == STATE_DIR):
-                            stack.append(Path(entry.path))
+                        if not (directory == top and entry.name == STATE_DIR):
+                            stack.append((entry.path, prefix + entry.name + "/"))
                     elif entry.is_file(follow_symlinks=False):
-                        relative = Path(entry.path).relative_to(self.root).as_posix()
-                        yield unicodedata.normalize("NFC", relative), entry.stat(follow_symlinks=False)
+                        yield unicodedata.normalize("NFC", prefix + entry.name), entry.stat(follow_symlinks=False)
 
-    def scan(self, max_size: int | None = None) -> ProjectManifest:
+    def scan(self, max_size: int | None = None, base: ProjectManifest | None = None) -> ProjectManifest:
         """The directory as a manifest. A file whose size, mtime and inode match the cache keeps its cached hashes;
         a file with the base's bytes keeps the base's mtime (touching a file is not a change). A file over
         `max_size` bytes is refused before anything is hashed (the service would refuse it after)."""
         index_path = self.meta / "index.json"
         cache: dict[str, list[Any]] = json.loads(index_path.read_text()) if index_path.is_file() else {}
-        base = self.base()
+        base = self.base() if base is None else base
         fresh: dict[str, list[Any]] = {}
         entries: dict[str, FileEntry] = {}
         found = list(self.files())
@@ -259,38 +259,41 @@ class Workdir:
 
     def apply(self, target: ProjectManifest, local: ProjectManifest) -> None:
         """Makes the directory equal `target`, given `local` (its scan): deletes what `target` lacks, then places
-        each file whose bytes differ from its staged copy (or a local file with those bytes), by renames. Safe to
-        run again after an interruption (what is already in place is left alone)."""
-        for path in target:
+        each file whose bytes differ from its staged copy (or a local file with those bytes), by renames. Files that
+        already hold their bytes are not touched. Safe to run again after an interruption (what is already in place
+        is left alone)."""
+        changed = {
+            path: entry for path, entry in target.items() if path not in local or local[path].sha256 != entry.sha256
+        }
+        removed = [path for path in local if path not in target]
+        for path in changed:
             self._inside(path)
-        for path in local:
-            if path not in target:
-                (self.root / path).unlink(missing_ok=True)
-        self._prune_empty_directories()
+        for path in removed:
+            (self.root / path).unlink(missing_ok=True)
+        if removed:
+            self._prune_empty_directories()
         remaining_uses: dict[bytes, int] = {}
-        for path, entry in target.items():
-            if local.get(path) is None or local[path].sha256 != entry.sha256:
-                remaining_uses[entry.sha256] = remaining_uses.get(entry.sha256, 0) + 1
-        for path, entry in target.items():
+        for entry in changed.values():
+            remaining_uses[entry.sha256] = remaining_uses.get(entry.sha256, 0) + 1
+        for path, entry in changed.items():
             destination = self.root / path
-            have = local.get(path)
-            if have is None or have.sha256 != entry.sha256:
-                source = self.staged(entry.sha256)
-                if not source.exists():
-                    raise InputError(f"the bytes of {path} ({entry.sha256.hex()}) are not staged: run sync again")
-                if destination.is_dir():
-                    shutil.rmtree(destination)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                remaining_uses[entry.sha256] -= 1
-                if remaining_uses[entry.sha256]:
-                    temp = destination.with_name(destination.name + ".mediaproof-part")
-                    shutil.copyfile(source, temp)
-                    os.replace(temp, destination)
-                else:
-                    os.replace(source, destination)
-            # Every placed (or kept) file carries its entry's modified time, so the next scan equals `target`.
+            source = self.staged(entry.sha256)
+            if not source.exists():
+                raise InputError(f"the bytes of {path} ({entry.sha256.hex()}) are not staged: run sync again")
+            if destination.is_dir():
+                shutil.rmtree(destination)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            remaining_uses[entry.sha256] -= 1
+            if remaining_uses[entry.sha256]:
+                temp = destination.with_name(destination.name + ".mediaproof-part")
+                shutil.copyfile(source, temp)
+                os.replace(temp, destination)
+            else:
+                os.replace(source, destination)
+            # A placed file carries its entry's modified time (a kept one keeps the base's, see scan).
             os.utime(destination, ns=(entry.mtime_ns, entry.mtime_ns))
-        self._index(target)
+        if changed or removed:
+            self._index(changed, removed)
 
     def _inside(self, path: str) -> None:
         """Refuses a path whose directories lead out of the project through a symbolic link made here (a manifest
@@ -300,14 +303,17 @@ class Workdir:
         if os.path.commonpath([root, parent]) != root or parent != os.path.join(root, *Path(path).parts[:-1]):
             raise InputError(f"{path}: a directory on its way is a symbolic link here; move the link away and sync")
 
-    def _index(self, target: ProjectManifest) -> None:
-        """The scan cache for a directory just made equal to `target` (its bytes were checked as they arrived), so
-        the next scan hashes nothing."""
-        fresh = {}
-        for path, entry in target.items():
-            stat = (self.root / path).stat()
-            fresh[path] = [stat.st_size, stat.st_mtime_ns, stat.st_ino, entry.sha256.hex(), entry.cid]
-        _write_atomically(self.meta / "index.json", json.dumps(fresh).encode())
+    def _index(self, placed: dict[str, FileEntry], removed: list[str]) -> None:
+        """The scan cache after `apply`: placed files by the hashes they were checked against as they arrived (so
+        the next scan hashes nothing), removed ones gone."""
+        path = self.meta / "index.json"
+        index: dict[str, list[Any]] = json.loads(path.read_text()) if path.is_file() else {}
+        for name in removed:
+            index.pop(name, None)
+        for name, entry in placed.items():
+            stat = (self.root / name).stat()
+            index[name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino, entry.sha256.hex(), entry.cid]
+        _write_atomically(path, json.dumps(index).encode())
 
     def _prune_empty_directories(self) -> None:
         for directory, subdirs, filenames in os.walk(self.root, topdown=False):

@@ -114,6 +114,7 @@ def test_apply_replaces_deletes_moves_and_turns_a_file_into_a_directory(tmp_path
     stage(work, b"n")
     work.stage_local_copy(local["keep.jpg"].sha256, "keep.jpg")
     work.apply(target, local)
+    work.set_base(1, "cid", target)
     assert disk(work.root) == {
         "keep.jpg": b"keep",
         "copy of keep.jpg": b"keep",
@@ -170,11 +171,12 @@ def test_apply_reaches_any_target_from_any_directory_even_when_run_twice(
             for path in local:
                 if path not in target:
                     (work.root / path).unlink()
-            work._index(ProjectManifest())
+            (work.meta / "index.json").unlink(missing_ok=True)
             local = work.scan()
             for data in goal.values():
                 stage(work, data)
         work.apply(target, local)
+        work.set_base(1, "cid", target)  # as a sync does next
         assert disk(work.root) == goal
         assert work.scan() == target
         shutil.rmtree(work.root)
