@@ -479,10 +479,15 @@ def test_an_expired_upload_is_410_and_the_sweep_removes_its_bytes(stack: LocalSt
     assert not (stack.settings.data_dir / "upload" / "tus" / f"{tus_id}.part").exists()
 
 
-def test_project_uploads_are_refused_until_a_project_store_takes_them(stack: LocalStack) -> None:
+def test_a_project_upload_names_a_project_that_exists_before_a_byte_is_taken(stack: LocalStack) -> None:
+    """Project files go by tus too (tests/integration/test_project_sync.py sends and resumes one, and refuses a
+    stranger); here: a project that does not exist is 404 at creation, and malformed project metadata 422."""
     metadata = f"project {b64('0x' + '12' * 32)},sha256 {b64('ab' * 32)}"
     refused(httpx.post(files(stack), headers=headers(stack, ALICE, Upload_Length="100", Upload_Metadata=metadata)),
-            422, "project")  # fmt: skip
+            404, "no project")  # fmt: skip
+    malformed = f"project {b64('0x12')},sha256 {b64('ab' * 32)}"
+    refused(httpx.post(files(stack), headers=headers(stack, ALICE, Upload_Length="100", Upload_Metadata=malformed)),
+            422, "project id")  # fmt: skip
 
 
 # --- the CLI ---
