@@ -13,10 +13,11 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
-from mediaproof import eip712, merkle
+from mediaproof import eip712, merkle, social
 from mediaproof.errors import ProofError
 
 BUNDLE_FORMAT = "mediaproof-proof-v1"
+ACTION_BUNDLE_FORMAT = "mediaproof-action-proof-v1"
 MANIFEST_FORMAT = "mediaproof-batch-v1"
 
 
@@ -179,9 +180,12 @@ class BatchManifest:
     topology: str
     sequencer: str
     entries: tuple[ManifestEntry, ...]
+    # Social actions ride in the same tree, after the entries: value i >= len(entries) is actions[i - len(entries)].
+    actions: tuple[social.SignedAction, ...] = ()
 
     def tree(self) -> merkle.StandardMerkleTree:
-        return merkle.StandardMerkleTree.of([e.leaf_values for e in self.entries], merkle.BATCH_LEAF_ENCODING)
+        values = [e.leaf_values for e in self.entries] + [a.leaf_values for a in self.actions]
+        return merkle.StandardMerkleTree.of(values, merkle.BATCH_LEAF_ENCODING)
 
     def to_json(self, tree: merkle.StandardMerkleTree | None = None) -> dict[str, Any]:
         return {
@@ -192,7 +196,23 @@ class BatchManifest:
             "sequencer": self.sequencer,
             "tree": (tree or self.tree()).dump(),
             "entries": [e.to_json() for e in self.entries],
+            # Absent when empty, so a manifest of files only is the same bytes it was before actions existed.
+            **({"actions": [a.to_json() for a in self.actions]} if self.actions else {}),
         }
+
+    def action_bundle(
+        self, index: int, tree: merkle.StandardMerkleTree, batch: int, tx: str, manifest_cid: str
+    ) -> ActionBundle:
+        """The portable proof of actions[index]."""
+        return ActionBundle(
+            action=self.actions[index],
+            chain_id=self.chain_id,
+            contract=self.contract,
+            tx=tx,
+            batch=batch,
+            proof=tuple(tree.proof(len(self.entries) + index)),
+            manifest_cid=manifest_cid,
+        )
 
     def bundle(
         self, index: int, tree: merkle.StandardMerkleTree, batch: int, tx: str, manifest_cid: str
@@ -226,9 +246,65 @@ def parse_manifest(data: Any) -> BatchManifest:
             topology=_address(data["topology"]),
             sequencer=_address(data["sequencer"]),
             entries=tuple(parse_manifest_entry(e) for e in data["entries"]),
+            actions=tuple(social.parse_signed_action(a) for a in _list(data.get("actions", []), "actions")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"the batch manifest is malformed: {_describe(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class ActionBundle:
+    """The portable proof of one social action: the signed message and its place in an anchored batch. With an
+    RPC endpoint anyone checks that its author signed it (ecrecover, or EIP-1271 for a contract wallet) and that
+    MediaApp anchored it in block `batch` (`verifyInclusion`)."""
+
+    action: social.SignedAction
+    chain_id: int
+    contract: str  # MediaApp: the actions' EIP-712 domain, and holds the roots
+    tx: str
+    batch: int
+    proof: tuple[bytes, ...]
+    manifest_cid: str
+
+    @property
+    def leaf(self) -> bytes:
+        return social.leaf(self.action.author, self.action.action_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": ACTION_BUNDLE_FORMAT,
+            **self.action.to_json(),
+            "chain_id": self.chain_id,
+            "contract": self.contract,
+            "tx": self.tx,
+            "batch": self.batch,
+            "proof": ["0x" + p.hex() for p in self.proof],
+            "manifest_cid": self.manifest_cid,
+        }
+
+
+def parse_action_bundle(data: Any) -> ActionBundle:
+    """An action's proof from its JSON (untrusted: mediaproof.verify checks it against the chain)."""
+    if not isinstance(data, dict) or data.get("format") != ACTION_BUNDLE_FORMAT:
+        raise ProofError(f"not a Mediaproof action proof (format {ACTION_BUNDLE_FORMAT!r} expected)")
+    try:
+        return ActionBundle(
+            action=social.parse_signed_action(data),
+            chain_id=_int_in(data["chain_id"], 1, 1 << 64, "chain_id"),
+            contract=_address(data["contract"]),
+            tx=_tx(data["tx"]),
+            batch=_int_in(data["batch"], 1, 1 << 48, "batch"),
+            proof=tuple(_hex(p, 32) for p in _list(data["proof"], "proof")),
+            manifest_cid=str(data.get("manifest_cid", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProofError(f"the action proof is malformed: {_describe(exc)}") from exc
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not a list")
+    return value
 
 
 def parse_manifest_entry(data: Any) -> ManifestEntry:
