@@ -9,7 +9,7 @@ SOLC_VERSION := 0.8.28
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 UV_VERSION := 0.13.8
 
-.PHONY: install web-install web-venv up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
+.PHONY: install web-install web-app web-venv up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
 
 install: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
@@ -36,7 +36,8 @@ $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION): tooling/solc.js node_modules/.instal
 compile: install
 	$(VENV)/bin/ape compile
 
-up: install web-install
+# `make up` needs no browser (and no apt): only the browser tests install Chromium.
+up: install web-app
 	$(VENV)/bin/mediaproof up
 
 # Everything: the main suite (.venv) and the browser suite (.venv-web, real Chromium).
@@ -51,6 +52,10 @@ test-fast: install
 # The web app has its own environment: Reflex and Ape cannot share one (TOOLCHAIN.md).
 web-install:
 	bash tooling/web_setup.sh
+
+# What the web app itself needs to run: .venv-web, its browser bundles and bun; no Chromium.
+web-app:
+	bash tooling/web_setup.sh --no-browser
 
 # Only .venv-web (no browser, no bun): what `make lint` needs to type-check webapp/ against Reflex.
 web-venv:

@@ -2,7 +2,8 @@
 # Installs everything the web app needs on a fresh machine, and nothing twice: Debian's Chromium (browser tests),
 # the web app's own Python environment .venv-web (Reflex cannot share .venv with Ape), bun for Reflex's build, and
 # the browser bundles it serves from node_modules (webapp/assets/vendor/).
-# Usage: tooling/web_setup.sh [--venv-only]   (from anywhere; `make` calls it; --venv-only: just .venv-web)
+# Usage: tooling/web_setup.sh [--venv-only | --no-browser]   (from anywhere; `make` calls it; --venv-only: just
+# .venv-web; --no-browser: everything but Chromium, which only the browser tests need: `make up` never runs apt)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,7 +44,7 @@ if [[ ! -f "$VENDOR/tus.min.js" || "$TUS_BUNDLE" -nt "$VENDOR/tus.min.js" ]]; th
 fi
 
 # Chromium from Debian: Playwright's own browser download needs the internet (never `playwright install`).
-if [[ ! -x /usr/bin/chromium ]]; then
+if [[ "${1:-}" != "--no-browser" && ! -x /usr/bin/chromium ]]; then
   say "installing Debian chromium"
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then
@@ -68,4 +69,4 @@ if [[ ! -x "$BUN" || "$BUN_DIR/package-lock.json" -nt "$BUN" ]]; then
   touch "$BUN"
 fi
 "$BUN" --version >/dev/null
-say "ready (.venv-web, $BUN, /usr/bin/chromium)"
+say "ready (.venv-web, $BUN)"
