@@ -8,13 +8,16 @@ after it is made, without a redirect round trip on every view.
 
 from __future__ import annotations
 
+import mimetypes
 import re
+import unicodedata
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from mediaproof import problems
 from mediaproof.errors import InputError, NotFound
 from mediaproof.gateway_store import LinkedMedia, Rendition
+from mediaproof.safe_text import BIDI_CONTROLS
 from mediaproof.storage.claims import ByteRange, RangeNotSatisfiable, parse_range
 
 SIZES = ("small", "medium", "large", "original", "poster")
@@ -35,24 +38,73 @@ class UnknownRoute(NotFound):
 class Wanted:
     short_id: str
     size: str
+    attachment: bool = False  # ?download=1: the browser saves the file instead of showing it
 
 
 def parse_target(path: str, query: str) -> Wanted:
-    """`/m/<id>?size=<size>` or `/m/<id>/<size>` → Wanted; UnknownRoute for other paths, InputError for a bad size."""
+    """`/m/<id>?size=<size>[&download=1]` or `/m/<id>/<size>` → Wanted; UnknownRoute for other paths, InputError for
+    a bad size."""
     parts = path.split("/")
     # "/m/abc" → ["", "m", "abc"]; "/m/abc/small" → ["", "m", "abc", "small"]
     if len(parts) not in (3, 4) or parts[0] != "" or parts[1] != "m" or not _SHORT_ID.fullmatch(parts[2]):
         raise UnknownRoute(f"nothing is served at {path}: links look like /m/<short id>?size=small|medium|large")
     size = parts[3] if len(parts) == 4 else DEFAULT_SIZE
+    attachment = False
     if query.startswith("size=") and not any(c in query for c in "&%+"):
         size = query[5:]
     elif query:
         for key, value in parse_qsl(query, keep_blank_values=True):
             if key == "size":
                 size = value
+            elif key == "download":
+                if value not in ("", "1", "true", "0", "false"):
+                    raise InputError(f"download={value!r} is not 1 or 0")
+                attachment = value in ("", "1", "true")
     if size not in SIZES:
         raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}; ask for ?size=small, medium or large")
-    return Wanted(parts[2], size)
+    return Wanted(parts[2], size, attachment)
+
+
+# Extensions people expect, where mimetypes' first guess is an odd one (.jpe, .mpga …).
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/quicktime": ".mov",
+}
+_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;%]+')
+MAX_NAME_CHARS = 150
+
+
+def file_name(title: str, media_type: str, rendition: str) -> str:
+    """The name a download is saved under: the title (which defaults to the uploaded file's name), the rendition
+    for a variant (`beach-small.jpg`), and the extension of its type unless the title already ends with it.
+    Never a path: separators, quotes and control characters become `_`."""
+    ext = _EXTENSIONS.get(media_type) or mimetypes.guess_extension(media_type) or ""
+    text = "".join(c for c in unicodedata.normalize("NFC", title) if c not in BIDI_CONTROLS
+                   and unicodedata.category(c) not in ("Cs", "Zl", "Zp"))  # fmt: skip
+    name = _NAME_UNSAFE.sub("_", text).strip(" ._") or "media"
+    stem = name[: -len(ext)] if ext and name.lower().endswith(ext) else name
+    if ext == ".jpg" and stem == name and name.lower().endswith(".jpeg"):
+        stem = name[:-5]
+    stem = stem[:MAX_NAME_CHARS].rstrip(" .") or "media"
+    if rendition != "original":
+        stem = f"{stem}-{rendition}"
+    return stem + ext
+
+
+def content_disposition(title: str, media_type: str, rendition: str, attachment: bool) -> bytes:
+    """RFC 6266: `inline` (an <img> still shows it) or `attachment`, an ASCII `filename` for old clients and the
+    exact UTF-8 name in `filename*` (RFC 8187)."""
+    name = file_name(title, media_type, rendition)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()\-]", "_", ascii_name).strip() or "media"
+    kind = "attachment" if attachment else "inline"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}".encode("ascii")
 
 
 def etag_of(rendition: Rendition) -> bytes:
@@ -91,7 +143,12 @@ def choose(media: LinkedMedia, size: str) -> tuple[Rendition, bool] | None:
 
 
 def answer(
-    rendition: Rendition, exact: bool, if_none_match: str | None, range_header: str | None, if_range: str | None
+    rendition: Rendition,
+    exact: bool,
+    if_none_match: str | None,
+    range_header: str | None,
+    if_range: str | None,
+    disposition: bytes | None = None,
 ) -> Answer:
     """The answer for a GET (a HEAD gets the same headers): 200, 206, 304 or 416."""
     etag = etag_of(rendition)
@@ -103,6 +160,8 @@ def answer(
     if etag_matches(if_none_match, etag):
         return Answer(304, headers)
     headers.append((b"content-type", rendition.media_type.encode()))
+    if disposition is not None:
+        headers.append((b"content-disposition", disposition))
     headers.append((b"x-content-type-options", b"nosniff"))
     if not exact:
         headers.append((b"x-mediaproof-rendition", rendition.name.encode()))

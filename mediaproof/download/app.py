@@ -23,6 +23,7 @@ from mediaproof.download.answers import (
     Answer,
     answer,
     choose,
+    content_disposition,
     parse_target,
 )
 from mediaproof.download.asgi_types import Message, Receive, Scope, Send
@@ -65,7 +66,7 @@ class DownloadApp:
         self._sweeper: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loading: dict[str, asyncio.Future[bytes]] = {}
-        self._plain: dict[tuple[str, bool, str], Answer] = {}
+        self._plain: dict[tuple[str, bool, str, bytes], Answer] = {}
         self.served = 0
         self.failed = 0
 
@@ -196,12 +197,15 @@ class DownloadApp:
                 range_header = value.decode("latin-1")
             elif name == b"if-range":
                 if_range = value.decode("latin-1")
+        disposition = content_disposition(media.title, rendition.media_type, rendition.name, wanted.attachment)
         if if_none_match is None and range_header is None:
-            # The common case (a first view): the same answer every time, so made once per rendition.
-            key = (rendition.sha256, exact, rendition.media_type)
-            plan = self._plain.get(key) or self._plain.setdefault(key, answer(rendition, exact, None, None, None))
+            # The common case (a first view): the same answer every time, so made once per rendition and name.
+            key = (rendition.sha256, exact, rendition.media_type, disposition)
+            plan = self._plain.get(key) or self._plain.setdefault(
+                key, answer(rendition, exact, None, None, None, disposition)
+            )
         else:
-            plan = answer(rendition, exact, if_none_match, range_header, if_range)
+            plan = answer(rendition, exact, if_none_match, range_header, if_range, disposition)
         if plan.status in (304, 416):
             await _send_all(send, plan.status, plan.headers, b"" if method == "HEAD" else plan.body)
             if plan.status == 304:

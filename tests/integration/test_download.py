@@ -167,6 +167,17 @@ def test_sizes_serve_their_variant_with_immutable_caching(download: DownloadHarn
     assert get(download, "/m/photo1/small").content == photo["small"]
 
 
+def test_downloads_carry_the_title_as_file_name(download: DownloadHarness) -> None:
+    shown = get(download, "/m/photo1?size=small")
+    assert shown.headers["content-disposition"] == (
+        "inline; filename=\"title photo1-small.jpg\"; filename*=UTF-8''title%20photo1-small.jpg"
+    )
+    saved = get(download, "/m/clip1?download=1")  # streamed, not cached: the same header
+    assert saved.headers["content-disposition"].startswith('attachment; filename="title clip1.mp4"')
+    assert saved.content == download.media["clip1"]["original"]
+    assert get(download, "/m/photo1?download=maybe").status_code == 422
+
+
 def test_size_not_ready_falls_back_to_original_with_short_caching(download: DownloadHarness) -> None:
     photo = download.media["photo1"]
     response = get(download, "/m/photo1?size=large")
