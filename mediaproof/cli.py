@@ -110,8 +110,8 @@ def up() -> None:
 
 @app.command()
 def upload(
-    path: Path = typer.Argument(..., help="the photo or video to register"),
-    title: str = typer.Option(..., "--title", help="title shown and searched"),
+    paths: list[Path] = typer.Argument(..., help="photos or videos, or directories of them, to register"),
+    title: str | None = typer.Option(None, "--title", help="title shown and searched (default: the file's name)"),
     direct: bool = typer.Option(
         False, "--direct", help="its own transaction (~116k gas, needs a registered wallet) instead of a batch"
     ),
@@ -121,49 +121,103 @@ def upload(
     deployment: Path | None = typer.Option(None, "--deployment", help="deployment file (deployments/<network>.json)"),
     upload_url: str | None = typer.Option(None, "--upload-url", help="upload service (default MEDIAPROOF_UPLOAD_URL)"),
 ) -> None:
-    """Store a file through the upload service (R clusters), sign its record here, and have it proven on chain."""
+    """Store files through the upload service (R clusters), sign each record here, and have them proven on chain.
+    Several files or a directory: each is sent in turn; one that fails is reported and the others go on (exit 2)."""
     settings = settings_for(rpc, deployment)
-    readable_file(path)
-    size = path.stat().st_size
+    files = upload_targets(paths)
+    if len(files) > 1 and (title is not None or proof_out is not None):
+        raise InputError("--title and --proof-out name one file: give one path, or let each title be its file's name")
     # Before a byte is hashed or sent: a file over the limit would otherwise be read twice, then refused.
-    check_size(path, size, settings.max_upload_bytes, "this machine's")
-    title = check_title(title)  # refused here, before hashing, with the sentence the upload service would give
+    sizes = {path: path.stat().st_size for path in files}
+    for path, size in sizes.items():
+        check_size(path, size, settings.max_upload_bytes, "this machine's")
+    titles = {path: check_title(title if title is not None else path.name) for path in files}
     from mediaproof.chain import MediaproofChain  # web3 takes seconds to import: only once the input is sane
-    from mediaproof.clients.upload import UploadClient, upload_and_register
-    from mediaproof.content import digest_file
+    from mediaproof.clients.upload import UploadClient
 
     chain = MediaproofChain.from_settings(settings)
     account = chain.account(settings.private_key)
-    with (
-        UploadClient(
-            upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id,
-            resumable_above=settings.upload_resumable_above, chunk_bytes=settings.upload_chunk_bytes,
-        ) as client,  # signs in with the key by itself, and waits out 429s (saying so on stderr)
-    ):  # fmt: skip
-        check_size(path, size, client.max_upload_bytes(), "the upload service's")
-        with progress_bar("hashing", size, not as_json) as hashed:
-            digest = digest_file(path, progress=hashed)
-        with progress_bar("uploading", size, not as_json) as sent:
-            result = upload_and_register(
-                client, chain, account, path, digest, title, settings.user_deposit_wei, sent,
-                mode="direct" if direct else "batched",
-            )  # fmt: skip
-    if proof_out is not None and result.proof is not None:
-        proof_out.write_text(json.dumps(result.proof, indent=2) + "\n")
-    # The service answers a path; people share the whole URL of the download service (sizes by ?size=).
-    link = settings.resolved_download_url() + result.link
-    where = f"batch {result.batch}" if result.mode == "batched" else "its own transaction"
-    emit(
-        {**result.as_dict(), "link": link},
-        as_json,
-        [
-            f"sha256    {result.sha256}",
-            f"cid       {result.cid}",
-            f"media id  {result.media_id}",
-            f"proof     {where}, block {result.block}, tx {result.tx}",
-            f"link      {link}  (add ?size=small|medium|large|original)",
-        ],
-    )
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    with UploadClient(
+        upload_url or settings.resolved_upload_url(), settings.http_timeout, account, chain.chain_id,
+        resumable_above=settings.upload_resumable_above, chunk_bytes=settings.upload_chunk_bytes,
+    ) as client:  # fmt: skip  # signs in with the key by itself, and waits out 429s (saying so on stderr)
+        service_limit = client.max_upload_bytes()
+        for path in files:
+            try:
+                check_size(path, sizes[path], service_limit, "the upload service's")
+                results.append(_upload_one(settings, client, chain, account, path, titles[path], direct, as_json))
+            except MediaproofError as exc:
+                if len(files) == 1:
+                    raise
+                failed.append({"path": str(path), "error": str(exc)})
+                err.print(f"failed    {printable(str(path))}: {printable(str(exc))}", markup=False, highlight=False)
+    if proof_out is not None and results and results[0].get("proof") is not None:
+        proof_out.write_text(json.dumps(results[0]["proof"], indent=2) + "\n")
+    for result in results:
+        result.pop("proof", None)
+    if len(files) == 1:
+        emit(results[0], as_json, _upload_lines(results[0]))
+        return
+    lines = [line for r in results for line in (f"{r['path']}", *("  " + x for x in _upload_lines(r)))]
+    lines.append(f"{len(results)} uploaded, {len(failed)} failed")
+    emit({"uploaded": results, "failed": failed}, as_json, lines)
+    if failed:
+        raise typer.Exit(2)
+
+
+def upload_targets(paths: list[Path]) -> list[Path]:
+    """The files to send: each path given, and every non-hidden file under a directory, in name order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and not any(
+                part.startswith(".") for part in p.relative_to(path).parts))  # fmt: skip
+            if not inside:
+                raise InputError(f"{path} has no files to upload")
+            files.extend(inside)
+        else:
+            files.append(readable_file(path))
+    for path in files:
+        readable_file(path)
+    return list(dict.fromkeys(files))
+
+
+def _upload_one(
+    settings: Settings, client: Any, chain: Any, account: Any, path: Path, title: str, direct: bool, quiet: bool
+) -> dict[str, Any]:
+    from mediaproof.clients.upload import upload_and_register
+    from mediaproof.content import digest_file
+
+    size = path.stat().st_size
+    with progress_bar("hashing", size, not quiet) as hashed:
+        digest = digest_file(path, progress=hashed)
+    with progress_bar("uploading", size, not quiet) as sent:
+        result = upload_and_register(
+            client, chain, account, path, digest, title, settings.user_deposit_wei, sent,
+            mode="direct" if direct else "batched",
+        )  # fmt: skip
+    # People share the web app's page of the media (its proof beside it); the file itself is the download link.
+    return {
+        **result.as_dict(),
+        "path": str(path),
+        "title": title,
+        "page": f"{settings.resolved_webapp_url()}/m/{result.short_id}",
+        "link": settings.resolved_download_url() + result.link,
+        "proof": result.proof,
+    }
+
+
+def _upload_lines(result: dict[str, Any]) -> list[str]:
+    where = f"batch {result['batch']}" if result["mode"] == "batched" else "its own transaction"
+    return [
+        f"sha256    {result['sha256']}",
+        f"media id  {result['media_id']}",
+        f"proof     {where}, block {result['block']}, tx {result['tx']}",
+        f"page      {result['page']}",
+        f"file      {result['link']}  (add ?size=small|medium|large)",
+    ]
 
 
 @app.command()
@@ -302,13 +356,15 @@ def search(
     emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 
-def _register_project_commands() -> None:
-    from mediaproof.projects.commands import register
+def _register_commands() -> None:
+    from mediaproof import media_commands
+    from mediaproof.projects import commands as project_commands
 
-    register(app)
+    media_commands.register(app)
+    project_commands.register(app)
 
 
-_register_project_commands()
+_register_commands()
 
 if __name__ == "__main__":
     main()

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     indexer_db: Path | None = Field(None, description="the indexer's DuckDB file")
     indexer_confirmations: int = Field(0, ge=0, description="blocks the indexer waits before applying one")
     webapp_port: int = Field(3000, description="web app port")
+    webapp_url: str | None = Field(None, description="web app as people reach it, for the links the CLI prints")
     upload_cors_origins: str | None = Field(
         None,
         description="comma-separated browser origins that may call the upload service (default: the local web app)",
@@ -141,6 +142,9 @@ class Settings(BaseSettings):
 
     def resolved_download_url(self) -> str:
         return (self.download_url or f"http://127.0.0.1:{self.download_port}").rstrip("/")
+
+    def resolved_webapp_url(self) -> str:
+        return (self.webapp_url or f"http://127.0.0.1:{self.webapp_port}").rstrip("/")
 
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"

@@ -13,7 +13,6 @@ import httpx
 
 from mediaproof.clients import ServiceUnavailable, json_answer
 from mediaproof.errors import InputError
-from mediaproof.problems import error_from
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -29,15 +28,26 @@ def _project_id(project_id: str) -> str:
 
 def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Media whose titles match `q` (best first); each dict has id, title, owner, sha256, cid, time, block..."""
+    params = {"q": q, "limit": limit, "offset": offset}
+    return list(_get_sync(api_url, "/search", timeout, params)["results"])
+
+
+def media_record(api_url: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
+    """One media record by media id, sha256 or short id (`/media/{key}`); NotRegistered when the indexer has none."""
+    return _get_sync(api_url, f"/media/{key}", timeout)
+
+
+def cluster_list(api_url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The storage clusters as the indexer follows them."""
+    return list(_get_sync(api_url, "/clusters", timeout)["clusters"])
+
+
+def _get_sync(api_url: str, path: str, timeout: float, params: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
-        reply = httpx.get(
-            api_url.rstrip("/") + "/search", params={"q": q, "limit": limit, "offset": offset}, timeout=timeout
-        )
+        reply = httpx.get(api_url.rstrip("/") + path, params=params, timeout=timeout)
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
-    if reply.status_code != 200:
-        raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {api_url}")
-    return list(reply.json()["results"])
+    return json_answer(reply, "indexer")
 
 
 class IndexerClient:

@@ -211,6 +211,13 @@ class UploadClient:
 
     # --- projects (a project id is 0x + 64 hex, or its 32 bytes) ---
 
+    def delete_prepare(self, media_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/media/{media_id}/delete/prepare")
+
+    def delete(self, media_id: str, nonce: int, deadline: int, signature: bytes) -> dict[str, Any]:
+        body = {"nonce": str(nonce), "deadline": str(deadline), "signature": "0x" + signature.hex()}
+        return self._call("POST", f"/media/{media_id}/delete", json=body)
+
     def missing(self, pid: str | bytes, hashes: Iterable[str]) -> dict[str, Any]:
         """{"missing": [hashes no cluster holds: send them], "prove": {hash: nonce to answer with
         mediaproof.sync.possession.answer}}; hashes this wallet may already read are in neither."""
@@ -449,6 +456,25 @@ def check_typed_data(
         media_app.lower()
     ):
         raise ContentMismatch("the record to sign is not for MediaApp on this chain: nothing was signed")
+
+
+def delete_media(
+    client: UploadClient, chain: MediaproofChain, account: LocalAccount, media_id: bytes
+) -> dict[str, Any]:
+    """Tombstone one of the account's media: the order is rebuilt here from the nonce and deadline the service
+    hands out and signed only if it deletes exactly this media, under MediaApp's domain on this chain."""
+    media_hex = eip712.hex32(media_id)
+    prepared = client.delete_prepare(media_hex)
+    try:
+        order = eip712.DeleteMedia(media_id, int(prepared["nonce"]), int(prepared["deadline"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ContentMismatch(f"the upload service's delete order is malformed ({exc}): nothing was signed") from exc
+    typed = eip712.delete_typed_data(order, chain.chain_id, chain.media_app.address)
+    offered = prepared.get("typed_data") or {}
+    if offered.get("message") != typed["message"] or offered.get("domain") != typed["domain"]:
+        raise ContentMismatch("the upload service asked to sign another delete order than this media's: nothing was "
+                              "signed")  # fmt: skip
+    return client.delete(media_hex, order.nonce, order.deadline, eip712.sign(typed, account.key))
 
 
 def upload_and_register(

@@ -164,12 +164,21 @@ def sync(
 
 
 def status(
-    directory: Path = typer.Argument(..., help="a project directory"),
+    directory: Path | None = typer.Argument(None, help="a project directory (default: this one, if it is one)"),
     as_json: bool = JSON,
 ) -> None:
-    """What changed here since the last sync (works offline)."""
-    from mediaproof.projects.workdir import Workdir, changes
+    """What changed here since the last sync (works offline); outside a project, whether every part of the system
+    answers."""
+    from mediaproof.projects.workdir import Workdir, changes, find_root
 
+    if directory is None:
+        root = find_root(Path.cwd())
+        if root is None:
+            from mediaproof.media_commands import system_status
+
+            system_status(as_json)
+            return
+        directory = root
     workdir = Workdir.open(directory)
     found = changes(workdir.base(), workdir.scan())
     pending = workdir.journal() is not None

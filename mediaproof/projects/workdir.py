@@ -322,3 +322,11 @@ class Workdir:
                 continue
             if (not subdirs and not filenames) or not any(path.iterdir()):
                 path.rmdir()
+
+
+def find_root(start: Path) -> Path | None:
+    """The project directory `start` is in (itself or its nearest parent with a `.mediaproof/state.json`), if any."""
+    for directory in (start, *start.resolve().parents):
+        if (directory / STATE_DIR / "state.json").is_file():
+            return directory
+    return None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mediaproof.settings import Settings
 
@@ -35,3 +38,13 @@ def cli_env(settings: Settings, private_key: str | None = None) -> dict[str, str
     if private_key:
         env["MEDIAPROOF_PRIVATE_KEY"] = private_key
     return env
+
+
+def wait_until(done: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    """Poll observed state until `done()` is truthy and return it; the timeout is a guard against a hang (generous:
+    the machine may be busy), never what a test asserts."""
+    deadline = time.monotonic() + timeout
+    while not (result := done()):
+        assert time.monotonic() < deadline, f"never saw: {what}"
+        time.sleep(0.1)
+    return result

@@ -37,9 +37,21 @@ def test_missing_path_is_named(tmp_path: Path, command: list[str]) -> None:
     assert_one_line_error(run_cli(*command, str(tmp_path / "nope.jpg")), "no file at")
 
 
-@pytest.mark.parametrize("command", [["verify"], ["upload", "--title", "x"]])
-def test_directory_is_refused(tmp_path: Path, command: list[str]) -> None:
-    assert_one_line_error(run_cli(*command, str(tmp_path)), "is a directory")
+def test_verify_refuses_a_directory(tmp_path: Path) -> None:
+    assert_one_line_error(run_cli("verify", str(tmp_path)), "is a directory")
+
+
+def test_upload_of_a_directory_is_checked_before_anything_is_sent(tmp_path: Path) -> None:
+    """A directory is its files; one title cannot name several, an empty directory or an empty file in it is said
+    before any byte is hashed or sent (no service runs here: the check comes first)."""
+    assert_one_line_error(run_cli("upload", str(tmp_path)), "has no files to upload")
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    (tmp_path / "b.jpg").write_bytes(b"b")
+    (tmp_path / ".hidden").write_bytes(b"")  # hidden files are not sent, so not checked
+    assert_one_line_error(run_cli("upload", "--title", "x", str(tmp_path)), "--title and --proof-out name one file")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.jpg").write_bytes(b"")
+    assert_one_line_error(run_cli("upload", str(tmp_path)), "is empty")
 
 
 @pytest.mark.parametrize("command", [["verify"], ["upload", "--title", "x"]])
