@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ ALICE, BOB = Account.create(), Account.create()
 
 def signed_follow(author: Any = ALICE, subject: Any = BOB) -> social.SignedAction:
     action = social.Follow(author.address, subject.address, True, 1_800_000_000, secrets.token_bytes(32))
-    return social.SignedAction(action, social.sign(action, CHAIN, APP, author.key), social.action_id(action, CHAIN, APP))
+    return social.SignedAction(
+        action, social.sign(action, CHAIN, APP, author.key), social.action_id(action, CHAIN, APP)
+    )
 
 
 def add_action(store: BatchStore, signed: social.SignedAction | None = None) -> str:
@@ -42,7 +45,7 @@ def add_entry(store: BatchStore, n: int) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> BatchStore:
+def store(tmp_path: Path) -> Iterator[BatchStore]:
     opened = BatchStore(tmp_path / "gateway.sqlite")
     yield opened
     opened.close()
