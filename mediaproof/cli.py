@@ -357,11 +357,12 @@ def search(
 
 
 def _register_commands() -> None:
-    from mediaproof import media_commands
+    from mediaproof import media_commands, social_cli
     from mediaproof.projects import commands as project_commands
 
     media_commands.register(app)
     project_commands.register(app)
+    social_cli.register(app)
 
 
 _register_commands()
