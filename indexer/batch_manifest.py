@@ -163,9 +163,7 @@ def parse(raw: bytes, manifest_cid: str, *, chain_id: int, media_app: str, topol
     def dumped_at(i: int) -> tuple[Any, ...] | None:
         return dumped[i] if dumped is not None and i < len(dumped) else None
 
-    candidates = tuple(
-        _read_entry(i, entry, dumped_at(i), chain_id, media_app) for i, entry in enumerate(entries)
-    )
+    candidates = tuple(_read_entry(i, entry, dumped_at(i), chain_id, media_app) for i, entry in enumerate(entries))
     action_candidates = tuple(
         _read_action(j, action, dumped_at(len(entries) + j), chain_id, media_app) for j, action in enumerate(actions)
     )
