@@ -1,4 +1,5 @@
-"""Clients of the indexer's read API: `search` for the CLI (`mediaproof search`), IndexerClient (async) for the web app.
+"""Clients of the indexer's read API: `search`, `feed` and `follows` for the CLI (`mediaproof search`, `feed`,
+`followers`, `following`), IndexerClient (async) for the web app.
 
 An error answer is the class the indexer raised (mediaproof.problems.error_from); no answer at all, or a success that
 is not a JSON object, is a ServiceUnavailable.
@@ -27,17 +28,41 @@ def _project_id(project_id: str) -> str:
     return project_id.lower()
 
 
-def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Media whose titles match `q` (best first); each dict has id, title, owner, sha256, cid, time, block..."""
+def _get_sync(api_url: str, path: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
     try:
-        reply = httpx.get(
-            api_url.rstrip("/") + "/search", params={"q": q, "limit": limit, "offset": offset}, timeout=timeout
-        )
+        reply = httpx.get(api_url.rstrip("/") + path, params=params, timeout=timeout)
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
     if reply.status_code != 200:
         raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {api_url}")
-    return list(reply.json()["results"])
+    return dict(reply.json())
+
+
+def _address(address: str) -> str:
+    # Checked here too: the address goes into the URL's path.
+    if not _ADDRESS.match(address):
+        raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+    return address
+
+
+def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Media whose titles match `q` (best first); each dict has id, title, owner, sha256, cid, time, block..."""
+    return list(_get_sync(api_url, "/search", {"q": q, "limit": limit, "offset": offset}, timeout)["results"])
+
+
+def feed(api_url: str, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0,
+         timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """The news feed of `viewer`: media of the wallets it follows, by relevance or newest first."""
+    params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+    return _get_sync(api_url, "/feed", params, timeout)
+
+
+def follows(api_url: str, address: str, which: str, limit: int = 20, offset: int = 0,
+            timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """`which` = "followers" or "following" of `address`, most recent first, with both counts."""
+    if which not in ("followers", "following"):
+        raise ValueError(which)
+    return _get_sync(api_url, f"/users/{_address(address)}/{which}", {"limit": limit, "offset": offset}, timeout)
 
 
 class IndexerClient:
@@ -63,6 +88,21 @@ class IndexerClient:
     async def search(self, q: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         """Media whose titles match `q`, best first."""
         return list((await self._get("/search", {"q": q, "limit": limit, "offset": offset}))["results"])
+
+    async def feed(self, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """Media of the wallets `viewer` follows (`results`), by relevance or newest first."""
+        params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+        return await self._get("/feed", params)
+
+    async def followers(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
+
+    async def following(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
+
+    async def comments(self, key: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """A media's comments, newest first (`results`, `count`)."""
+        return await self._get(f"/media/{key}/comments", {"limit": limit, "offset": offset})
 
     async def media(self, key: str) -> dict[str, Any]:
         """One record by media id or short id (that link's own record), or the first proof of a sha256."""
