@@ -41,7 +41,7 @@ def get(
     """Download a media under its own name, and check its bytes: the original against the sha256 proven on chain."""
     from mediaproof.cli import emit
     from mediaproof.clients.download import DownloadClient
-    from mediaproof.clients.indexer import media_record
+    from mediaproof.clients.indexer import media as media_record
 
     if size not in SIZES:
         raise InputError(f"size {size!r} is not one of {', '.join(SIZES)}")
@@ -70,7 +70,7 @@ def delete(
     """Tombstone one of your media (its proof stays on chain; its bytes are unpinned and no longer served)."""
     from mediaproof.chain import MediaproofChain
     from mediaproof.cli import emit
-    from mediaproof.clients.indexer import media_record
+    from mediaproof.clients.indexer import media as media_record
     from mediaproof.clients.upload import UploadClient, delete_media, ensure_wallet
 
     settings = Settings()

@@ -1,4 +1,5 @@
-"""Clients of the indexer's read API: `search` and `media` for the CLI (`mediaproof search`, short ids of the social
+"""Clients of the indexer's read API: `search`, `media`, `cluster_list`, `feed` and `follows` for the CLI
+(`mediaproof search`, `get`, `delete`, `clusters`, `feed`, `followers`, `following`, short ids of the social
 commands) and the upload service (is the media of a like or comment indexed, and not deleted?), IndexerClient
 (async) for the web app.
 
@@ -35,11 +36,6 @@ def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: floa
     return list(_get_sync(api_url, "/search", timeout, params)["results"])
 
 
-def media_record(api_url: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
-    """One media record by media id, sha256 or short id (`/media/{key}`); NotRegistered when the indexer has none."""
-    return _get_sync(api_url, f"/media/{key}", timeout)
-
-
 def cluster_list(api_url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The storage clusters as the indexer follows them."""
     return list(_get_sync(api_url, "/clusters", timeout)["clusters"])
@@ -58,11 +54,29 @@ def media(api_url: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
     NotRegistered when the indexer has none, ServiceUnavailable (or NotReady) when it cannot say."""
     if not (_BYTES32.match(key) or _SHORT_ID.match(key)):
         raise InputError(f"{key!r} is not a media id (0x and 64 hex digits) or a short id (letters and digits)")
-    try:
-        reply = httpx.get(f"{api_url.rstrip('/')}/media/{key}", timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
-    return json_answer(reply, "indexer")
+    return _get_sync(api_url, f"/media/{key}", timeout)
+
+
+def _address(address: str) -> str:
+    # Checked here too: the address goes into the URL's path.
+    if not _ADDRESS.match(address):
+        raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+    return address
+
+
+def feed(api_url: str, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0,
+         timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """The news feed of `viewer`: media of the wallets it follows, by relevance or newest first."""
+    params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+    return _get_sync(api_url, "/feed", timeout, params)
+
+
+def follows(api_url: str, address: str, which: str, limit: int = 20, offset: int = 0,
+            timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """`which` = "followers" or "following" of `address`, most recent first, with both counts."""
+    if which not in ("followers", "following"):
+        raise ValueError(which)
+    return _get_sync(api_url, f"/users/{_address(address)}/{which}", timeout, {"limit": limit, "offset": offset})
 
 
 class IndexerClient:
@@ -88,6 +102,21 @@ class IndexerClient:
     async def search(self, q: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         """Media whose titles match `q`, best first."""
         return list((await self._get("/search", {"q": q, "limit": limit, "offset": offset}))["results"])
+
+    async def feed(self, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """Media of the wallets `viewer` follows (`results`), by relevance or newest first."""
+        params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+        return await self._get("/feed", params)
+
+    async def followers(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
+
+    async def following(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
+
+    async def comments(self, key: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """A media's comments, newest first (`results`, `count`)."""
+        return await self._get(f"/media/{key}/comments", {"limit": limit, "offset": offset})
 
     async def media(self, key: str) -> dict[str, Any]:
         """One record by media id or short id (that link's own record), or the first proof of a sha256."""
