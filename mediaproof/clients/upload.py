@@ -213,7 +213,7 @@ class UploadClient:
 
     def missing(self, pid: str | bytes, hashes: Iterable[str]) -> dict[str, Any]:
         """{"missing": [hashes no cluster holds: send them], "prove": {hash: nonce to answer with
-        mediaproof.sync.possession.answer}}; hashes this wallet may already read are in neither."""
+        mediaproof.projects.possession.answer}}; hashes this wallet may already read are in neither."""
         return self._call("POST", upload_routes.project_missing(pid), json={"sha256": list(hashes)})
 
     def put_blob(self, pid: str | bytes, sha256_hex: str, path: Path) -> dict[str, Any]:
