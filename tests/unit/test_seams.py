@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from mediaproof.settings import PROJECT_ROOT
@@ -80,3 +82,13 @@ def test_web_app_reaches_the_upload_and_download_services_only_through_their_cli
     assert offenders == [], f"call the service through mediaproof.clients, not by its paths: {offenders}"
     services = (webapp / "services.py").read_text()
     assert "AsyncUploadClient" in services and "AsyncDownloadClient" in services, "the check no longer sees the clients"
+
+
+def test_web_app_clients_import_no_chain_library() -> None:
+    # The web app's environment (.venv-web) has no Ape; its clients must not pull web3 or Ape in at import time.
+    script = (
+        "import sys, mediaproof.clients.upload_async, mediaproof.clients.download, mediaproof.clients.indexer\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ape', 'web3', 'eth_account', 'fastapi'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", f"the web app's clients import {loaded.strip()}"
