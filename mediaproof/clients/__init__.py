@@ -1,9 +1,10 @@
 """The clients of Mediaproof's services, one module each, used by the CLI, the services, the web app and the tests.
 
 storage.py is the gateway-signed client of a storage cluster (the upload, download and observer services use it),
-upload.py is the upload service's client (the CLI's `upload`, sign-in, register), indexer.py reads the indexer's API
-(the CLI's `search`). Every error answer decodes through mediaproof.problems.error_from into the class the service
-raised.
+upload.py is the upload service's client (the CLI's `upload`, sign-in, register) and upload_async.py its async one
+for the web app (both build their paths from upload_routes.py), download.py reads project files (sync and async),
+indexer.py reads the indexer's API (the CLI's `search`, the web app). Every error answer decodes through
+mediaproof.problems.error_from into the class the service raised.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""HTTP client of the download service: a project's manifest and files, and a media's rendition (`mediaproof get`),
-each streamed into place only once its bytes hash to the sha256 expected (a half-written or wrong file never
-replaces anything)."""
+"""HTTP clients of the download service. DownloadClient (sync: the sync engine, `mediaproof get`): a project's
+manifest, and a project file or a media's rendition streamed into place only once its bytes hash to the sha256
+expected (a half-written or wrong file never replaces anything). AsyncDownloadClient (the web app): a manifest's or
+a file's bytes, up to a limit."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 
-from mediaproof.errors import ContentMismatch, StorageError
+from mediaproof.clients import ServiceUnavailable
+from mediaproof.errors import ContentMismatch, InputError, StorageError
 from mediaproof.problems import error_from
 
 CHUNK = 1 << 20
@@ -40,14 +42,14 @@ class DownloadClient:
 
     def manifest(self, pid: str | bytes, cid: str) -> bytes:
         """The manifest's bytes as stored (check them against the head's sha256 before trusting them)."""
-        reply = self._send("GET", f"/projects/{_pid(pid)}/manifests/{cid}")
+        reply = self._send("GET", manifest_path(pid, cid))
         _raise_for(reply)
         return reply.content
 
     def fetch_blob(self, pid: str | bytes, sha256_hex: str, dest: Path) -> int:
         """Stream the file into a temp file beside `dest`, check its sha256, then put it at `dest` (atomically);
         the bytes written. ContentMismatch (and the temp file removed, `dest` untouched) when they hash otherwise."""
-        written, _ = self._fetch(f"/projects/{_pid(pid)}/blobs/{sha256_hex}", dest, lambda _headers: sha256_hex)
+        written, _ = self._fetch(blob_path(pid, sha256_hex), dest, lambda _headers: sha256_hex)
         return written
 
     def fetch_media(self, short_id: str, size: str, dest: Path | None, directory: Path) -> tuple[Path, int, str]:
@@ -122,6 +124,52 @@ def _saved_name(headers: httpx.Headers, short_id: str) -> str:
 
 def _pid(pid: str | bytes) -> str:
     return "0x" + pid.hex() if isinstance(pid, bytes) else pid
+
+
+def manifest_path(pid: str | bytes, cid: str) -> str:
+    return f"/projects/{_pid(pid)}/manifests/{quote(cid, safe='')}"
+
+
+def blob_path(pid: str | bytes, sha256_hex: str) -> str:
+    return f"/projects/{_pid(pid)}/blobs/{sha256_hex}"
+
+
+class AsyncDownloadClient:
+    """The web app's reads of a project's manifests and files; `token`, a session's bearer token, for private
+    projects (NotAuthenticated (401) without one, Forbidden (403) for a wallet the project does not let read)."""
+
+    def __init__(self, url: str, token: str = "", timeout: float = 15.0) -> None:
+        self.url = url.rstrip("/")
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    async def manifest(self, pid: str, cid: str, limit: int) -> bytes:
+        """A manifest's bytes as stored (check them against the head's sha256)."""
+        return await self._bytes(manifest_path(pid, cid), limit)
+
+    async def blob(self, pid: str, sha256_hex: str, limit: int) -> bytes:
+        return await self._bytes(blob_path(pid, sha256_hex), limit)
+
+    async def _bytes(self, path: str, limit: int) -> bytes:
+        """The body of a GET, or the service's error class. A body over `limit` bytes is not read on (the caller
+        shows an icon or a sentence instead)."""
+        what = "download service"
+        try:
+            async with (
+                httpx.AsyncClient(timeout=self.timeout) as client,
+                client.stream("GET", self.url + path, headers=self.headers) as reply,
+            ):
+                if reply.status_code >= 400:
+                    await reply.aread()
+                    raise error_from(reply.status_code, reply.content, reply.headers, f"the {what}")
+                body = bytearray()
+                async for chunk in reply.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise InputError(f"the {what} sent more than {limit} bytes: not shown")
+                return bytes(body)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
 
 
 def _raise_for(reply: httpx.Response) -> None:

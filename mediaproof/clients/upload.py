@@ -31,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 
 from mediaproof import eip712, transactions
 from mediaproof.chain import MediaproofChain
+from mediaproof.clients import upload_routes
 from mediaproof.content import ContentDigest
 from mediaproof.errors import (
     ChainError,
@@ -93,13 +94,12 @@ class UploadClient:
         """Sign in with the account's key (EIP-4361, EIP-191 signature); the bearer token, kept for later calls."""
         if self.account is None:
             raise NotAuthenticated("writing to the upload service needs a signed-in wallet: give the client a key")
-        issued = self._call("POST", "/auth/nonce", json={"address": self.account.address}, auth=False)
+        issued = self._call("POST", upload_routes.NONCE, json={"address": self.account.address}, auth=False)
         message = str(issued.get("message", ""))
         check_sign_in_message(message, self.url, self.account.address, self.chain_id)
         signature = self.account.sign_message(encode_defunct(text=message)).signature
-        session = self._call(
-            "POST", "/auth/session", json={"message": message, "signature": "0x" + bytes(signature).hex()}, auth=False
-        )
+        body = {"message": message, "signature": "0x" + bytes(signature).hex()}
+        session = self._call("POST", upload_routes.SESSION, json=body, auth=False)
         self.token = str(session["token"])
         return self.token
 
@@ -107,7 +107,7 @@ class UploadClient:
         """POST the file's bytes, streamed; the service's answer (upload id, sha256, cid, type, size, variants)."""
         size = path.stat().st_size
         return self._call(
-            "POST", "/uploads", body=lambda: _chunks(path, progress), headers={"content-length": str(size)}
+            "POST", upload_routes.UPLOADS, body=lambda: _chunks(path, progress), headers={"content-length": str(size)}
         )
 
     def store(self, path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class UploadClient:
 
     def max_upload_bytes(self) -> int | None:
         """The largest file the service takes (its tus Tus-Max-Size), or None if it does not say."""
-        response = self._send("OPTIONS", "/files/", headers=TUS)
+        response = self._send("OPTIONS", upload_routes.RESUMABLE, headers=TUS)
         value = response.headers.get("tus-max-size", "")
         return int(value) if response.status_code < 400 and value.isdigit() else None
 
@@ -131,7 +131,7 @@ class UploadClient:
             headers["Upload-Metadata"] = ",".join(
                 f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in metadata.items()
             )
-        response = self._exchange("POST", "/files/", headers=headers)
+        response = self._exchange("POST", upload_routes.RESUMABLE, headers=headers)
         _raise_for(response)
         return str(httpx.URL(self.url + "/").join(response.headers["location"]))
 
@@ -187,29 +187,29 @@ class UploadClient:
         return Resumable(location, offset, size, offset - resumed_at, sent, upload_id)
 
     def upload_bytes(self, data: bytes) -> dict[str, Any]:
-        return self._call("POST", "/uploads", content=data)
+        return self._call("POST", upload_routes.UPLOADS, content=data)
 
     def status(self, upload_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/uploads/{upload_id}", auth=False)
+        return self._call("GET", upload_routes.upload(upload_id), auth=False)
 
     def prepare(
         self, upload_id: str, owner: str, title: str, parent: str | None = None, mode: str = "batched"
     ) -> dict[str, Any]:
         body = {"owner": owner, "title": title, "mode": mode, **({"parent": parent} if parent else {})}
-        return self._call("POST", f"/uploads/{upload_id}/prepare", json=body)
+        return self._call("POST", upload_routes.prepare(upload_id), json=body)
 
     def commit(self, upload_id: str, signature: bytes, send: str = "relayer") -> dict[str, Any]:
         body = {"signature": "0x" + signature.hex(), "send": send}
-        return self._call("POST", f"/uploads/{upload_id}/commit", json=body)
+        return self._call("POST", upload_routes.commit(upload_id), json=body)
 
     def wallet(self, owner: str) -> dict[str, Any]:
-        return self._call("GET", f"/users/{owner}", auth=False)
+        return self._call("GET", upload_routes.user(owner), auth=False)
 
     def onboarding(self, owner: str, deposit_wei: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"owner": owner}
         if deposit_wei is not None:
             body["deposit_wei"] = str(deposit_wei)
-        return self._call("POST", "/users", json=body)
+        return self._call("POST", upload_routes.USERS, json=body)
 
     # --- social actions (signed by their author: no session needed) ---
 
@@ -236,15 +236,15 @@ class UploadClient:
 
     def missing(self, pid: str | bytes, hashes: Iterable[str]) -> dict[str, Any]:
         """{"missing": [hashes no cluster holds: send them], "prove": {hash: nonce to answer with
-        mediaproof.sync.possession.answer}}; hashes this wallet may already read are in neither."""
-        return self._call("POST", f"/projects/{_pid(pid)}/missing", json={"sha256": list(hashes)})
+        mediaproof.projects.possession.answer}}; hashes this wallet may already read are in neither."""
+        return self._call("POST", upload_routes.project_missing(pid), json={"sha256": list(hashes)})
 
     def put_blob(self, pid: str | bytes, sha256_hex: str, path: Path) -> dict[str, Any]:
         """Stream the file at `path` as the project blob `sha256_hex`; {"sha256", "cid", "size", ...}."""
         size = path.stat().st_size
         return self._call(
             "PUT",
-            f"/projects/{_pid(pid)}/blobs/{sha256_hex}",
+            upload_routes.project_blob(pid, sha256_hex),
             body=lambda: _chunks(path, None),
             headers={"content-length": str(size), "content-type": "application/octet-stream"},
         )
@@ -253,7 +253,7 @@ class UploadClient:
         """Store a canonical manifest for the project ({"cid", "sha256", "size"}: what ProjectRegistry.commit
         takes next); `possession` answers the nonces `missing` gave, by hash."""
         body = {"manifest": manifest_text, "possession": possession}
-        return self._call("POST", f"/projects/{_pid(pid)}/manifests", json=body)
+        return self._call("POST", upload_routes.project_manifests(pid), json=body)
 
     def _call(
         self,
@@ -310,10 +310,6 @@ class UploadClient:
                 f"the upload service at {self.url} does not answer ({exc}): start it with `make up`, "
                 "or point MEDIAPROOF_UPLOAD_URL / --upload-url at it"
             ) from exc
-
-
-def _pid(pid: str | bytes) -> str:
-    return "0x" + pid.hex() if isinstance(pid, bytes) else pid
 
 
 def _retry_after(response: httpx.Response) -> int | None:

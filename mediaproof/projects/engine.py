@@ -28,12 +28,12 @@ from mediaproof.clients.download import DownloadClient
 from mediaproof.clients.upload import UploadClient
 from mediaproof.errors import ContentMismatch, ContractRefused, InputError, NotFound, NotRegistered, StaleVersion
 from mediaproof.project_access import ProjectHead
+from mediaproof.projects.possession import answer
 from mediaproof.projects.registry import ProjectRegistry, Version
 from mediaproof.projects.workdir import Workdir
 from mediaproof.settings import Settings
 from mediaproof.sync.manifest import ProjectManifest
 from mediaproof.sync.merge import Conflict, Side, merge
-from mediaproof.sync.possession import answer
 
 MAX_ROUNDS = 8  # commits lost to other devices in a row before giving up (each round merges their work)
 MISSING_BATCH = 10_000  # hashes per `missing` question (the service's limit)

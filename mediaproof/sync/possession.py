@@ -1,15 +1,13 @@
 """Proof that a client holds some bytes, not merely their hash: sha256(nonce || bytes) for a fresh nonce the upload
 service issued. Without it, anyone who learnt a file's sha256 could name it in their own project and download the
-bytes from there (the classic de-duplication attack)."""
+bytes from there (the classic de-duplication attack). Pure: the caller feeds the bytes (the upload service from a
+cluster; mediaproof.projects.possession from a file on disk)."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from mediaproof.errors import InputError
-
-CHUNK = 1 << 20
 
 
 def hasher(nonce_hex: str) -> hashlib._Hash:
@@ -19,12 +17,3 @@ def hasher(nonce_hex: str) -> hashlib._Hash:
     except ValueError:
         raise InputError(f"possession nonce {nonce_hex[:80]!r} is not hex") from None
     return hashlib.sha256(nonce)
-
-
-def answer(nonce_hex: str, path: Path) -> str:
-    """The hex answer to a possession nonce for the file at `path`: sha256(nonce_bytes || file_bytes)."""
-    digest = hasher(nonce_hex)
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -30,7 +30,7 @@ from mediaproof.errors import (
 from mediaproof.problems import status_of
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 MAX_SIGNATURE_BYTES = 8192  # a contract wallet's signature may be long (multisig); a key's is 65 bytes
 

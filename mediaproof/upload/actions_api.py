@@ -21,7 +21,7 @@ from mediaproof.upload.access import client_address, json_body
 from mediaproof.upload.actions import accept_action, describe_action
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 ACTION_JSON_LIMIT = 16 << 10  # a comment is at most 2000 bytes; JSON escapes can make that 12 KB
 POLL = 0.05

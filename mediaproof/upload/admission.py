@@ -18,7 +18,7 @@ from mediaproof.upload.ledger import Upload
 from mediaproof.upload.registration import committed_answer
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 
 async def admit(service: Service, received: Received, uploader: str) -> dict[str, Any]:

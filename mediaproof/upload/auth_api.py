@@ -22,7 +22,7 @@ from mediaproof.upload.relay import checked_address
 from mediaproof.upload.sessions import origin_of
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 T = TypeVar("T")
 

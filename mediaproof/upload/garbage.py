@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from mediaproof.errors import MediaproofError
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from mediaproof.sync import possession
 from mediaproof.sync.manifest import ProjectManifest
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 MAX_HASHES = 10_000  # per call of `missing`
 NONCE_LIFETIME = 600.0  # seconds a possession nonce may be answered

@@ -28,7 +28,7 @@ from mediaproof.upload.projects import (
 )
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 T = TypeVar("T")
 HASHES_JSON_LIMIT = 1 << 20  # 10,000 hashes of 64 hex digits, quoted, are ~670 KB

@@ -28,7 +28,7 @@ from mediaproof.upload.ledger import Upload
 from mediaproof.upload.registration import link_upload
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from mediaproof.upload.intake import remove_quietly
 from mediaproof.upload.ledger import Upload
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 SIGNATURE_LIFETIME = 3600  # seconds a prepared record may wait for its signature and proof
 VARIANT_ORDER = ("large", "medium", "small", "poster")

@@ -62,7 +62,7 @@ from mediaproof.upload.projects import require_writer, store_project_blob
 from mediaproof.upload.tus_store import PartialUpload
 
 if TYPE_CHECKING:
-    from mediaproof.upload.app import Service
+    from mediaproof.upload.service import Service
 
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"

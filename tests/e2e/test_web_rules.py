@@ -112,7 +112,7 @@ def test_signin_refuses_a_bad_address_or_origin() -> None:
 
 
 def test_the_upload_services_refusals_read_as_what_to_do() -> None:
-    from webapp.pages.upload import DEFAULT_WAIT_SECONDS, Refusal, upload_refusal
+    from webapp.pages.upload_refusals import DEFAULT_WAIT_SECONDS, Refusal, upload_refusal
 
     ended = upload_refusal("a.jpg", 401, "the bearer token is not a session of this service (or was signed out)")
     assert ended.kind == "signed_out" and "Sign in again" in ended.sentence and "a.jpg" in ended.sentence
@@ -186,14 +186,14 @@ def test_chain_config_needs_deposit_of_in_the_abi(tmp_path: Path) -> None:
 
 
 def test_rejection_message_names_the_file_and_the_reason() -> None:
-    from webapp.pages.upload import _rejection_message
+    from webapp.pages.upload_refusals import rejection_message
 
     too_large = [{"file": {"path": "./big.jpg"}, "errors": [{"code": "file-too-large", "message": "File is larger"}]}]
-    assert _rejection_message(too_large, 4_000_000) == "big.jpg is too large: the limit is 4.0 MB."
+    assert rejection_message(too_large, 4_000_000) == "big.jpg is too large: the limit is 4.0 MB."
     wrong = [{"file": {}, "errors": [{"code": "file-invalid-type"}]}]
-    assert "the file is not a photo or video" in _rejection_message(wrong, 1)
-    assert _rejection_message([{"file": "odd", "errors": None}], 1) == "the file was not accepted."
-    assert _rejection_message([], 1) == "That file was not accepted."
+    assert "the file is not a photo or video" in rejection_message(wrong, 1)
+    assert rejection_message([{"file": "odd", "errors": None}], 1) == "the file was not accepted."
+    assert rejection_message([], 1) == "That file was not accepted."
 
 
 def test_media_card_links_by_short_id_and_falls_back_to_media_id() -> None:

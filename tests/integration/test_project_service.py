@@ -31,8 +31,8 @@ from mediaproof.clients.upload import UploadClient
 from mediaproof.content import digest_bytes
 from mediaproof.devstack import LocalStack
 from mediaproof.errors import ContentMismatch, Forbidden, InputError, NotRegistered
+from mediaproof.projects import possession
 from mediaproof.settings import ANVIL_TEST_KEYS
-from mediaproof.sync import possession
 from mediaproof.sync.manifest import FileEntry, ProjectManifest
 from tests.integration.auth import sign_in
 from tests.integration.stack import stack_settings

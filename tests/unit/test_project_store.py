@@ -13,7 +13,7 @@ import pytest
 from mediaproof.errors import InputError
 from mediaproof.project_access import parse_pid, parse_sha
 from mediaproof.project_store import ProjectStore, StoredManifest
-from mediaproof.sync import possession
+from mediaproof.projects import possession
 
 PID = "0x" + "aa" * 32
 SHA = "bb" * 32

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 from mediaproof.settings import PROJECT_ROOT
 
@@ -45,3 +49,46 @@ def test_download_package_has_no_import_cycle() -> None:
 
     cycles = sorted(m for m in graph if reaches(m, m, set()))
     assert cycles == [], f"modules importing each other (move shared types into their own module): {cycles}"
+
+
+def _code_strings(path: Path) -> list[str]:
+    """The string literals of a module's code (f-strings' literal parts too), without its docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_web_app_reaches_the_upload_and_download_services_only_through_their_clients() -> None:
+    # Their paths are spelled in mediaproof/clients/ (upload_routes, download) and nowhere in the web app's Python.
+    service_path = re.compile(r"^/(auth|uploads|users|files)\b|/(manifests|blobs|missing)\b")
+    webapp = PROJECT_ROOT / "webapp" / "webapp"
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)}: {text!r}"
+        for path in sorted(webapp.rglob("*.py"))
+        for text in _code_strings(path)
+        if service_path.search(text)
+    ]
+    assert offenders == [], f"call the service through mediaproof.clients, not by its paths: {offenders}"
+    services = (webapp / "services.py").read_text()
+    assert "AsyncUploadClient" in services and "AsyncDownloadClient" in services, "the check no longer sees the clients"
+
+
+def test_web_app_clients_import_no_chain_library() -> None:
+    # The web app's environment (.venv-web) has no Ape; its clients must not pull web3 or Ape in at import time.
+    script = (
+        "import sys, mediaproof.clients.upload_async, mediaproof.clients.download, mediaproof.clients.indexer\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ape', 'web3', 'eth_account', 'fastapi'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", f"the web app's clients import {loaded.strip()}"

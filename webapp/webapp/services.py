@@ -1,4 +1,6 @@
-"""The rest of Mediaproof as the web app's backend reaches it: the indexer, upload and download services, over HTTP.
+"""The rest of Mediaproof as the web app's backend reaches it: the indexer, the upload service and the download
+service's project files through their clients in mediaproof.clients (which own every path and answer), and the
+chain's reads.
 
 Every failure becomes the error class the service answered with (mediaproof.problems: a 4xx with its own sentence, a
 5xx saying which service failed), or a ServiceUnavailable when it did not answer, so a page can say what went wrong.
@@ -11,20 +13,19 @@ from __future__ import annotations
 import re
 import threading
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from mediaproof.clients import ServiceUnavailable, json_answer
+from mediaproof.clients import ServiceUnavailable, upload_async, upload_routes
+from mediaproof.clients.download import AsyncDownloadClient
 from mediaproof.clients.indexer import IndexerClient
-from mediaproof.errors import ChainError, InputError, MediaproofError
-from mediaproof.problems import error_from
+from mediaproof.clients.upload_async import AsyncUploadClient
+from mediaproof.errors import ChainError, MediaproofError
 from mediaproof.settings import Settings
 
 SIZES = ("small", "medium", "large", "original")
 _MEDIA_KEY = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
-_UPLOAD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")  # secrets.token_urlsafe
 TIMEOUT = 15.0
 # prepare waits for variants and commit waits for receipts and a mined transaction: give them the cluster timeout.
 SLOW_TIMEOUT = 180.0
@@ -40,11 +41,6 @@ def retry_after(value: object) -> int | None:
     of seconds (an HTTP date is not what our services send)."""
     text = str(value).strip() if value is not None else ""
     return max(1, min(int(text), 24 * 3600)) if text.isdigit() else None
-
-
-def signed_in(token: str) -> dict[str, str]:
-    """The header of a write to the upload service: the wallet's session from POST /auth/session."""
-    return {"authorization": f"Bearer {token}"}
 
 
 def is_media_key(key: str) -> bool:
@@ -88,15 +84,6 @@ class KnownLinks:
 
 
 known_links = KnownLinks()
-
-
-async def _json(method: str, url: str, what: str, timeout: float = TIMEOUT, **kwargs: Any) -> dict[str, Any]:
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            reply = await client.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
-    return json_answer(reply, what)
 
 
 # --- the indexer (search, feed, profiles, clusters, projects): mediaproof.clients.indexer ---
@@ -151,54 +138,14 @@ async def project_versions(settings: Settings, project_id: str, limit: int, offs
     return await _indexer(settings).project_versions(project_id, limit, offset)
 
 
-# --- the upload service ---
+# --- the upload service: mediaproof.clients.upload_async (the paths and answers are the client's) ---
+
+MODES = upload_async.MODES
+is_upload_id = upload_routes.is_upload_id
 
 
-def _upload(settings: Settings, path: str) -> str:
-    return settings.resolved_upload_url() + path
-
-
-def _on_behalf_of(client_ip: str) -> dict[str, str]:
-    """The browser's address, for the upload service's per-address limits on sign-ins: believed only when its
-    MEDIAPROOF_UPLOAD_TRUSTED_PROXIES names this web app's host (otherwise every sign-in counts against this host)."""
-    return {"x-forwarded-for": client_ip} if client_ip else {}
-
-
-async def sign_in_message(settings: Settings, address: str, origin: str, client_ip: str = "") -> dict[str, Any]:
-    """`POST /auth/nonce` on the page's behalf: the EIP-4361 message for `address` to sign, naming the page's own
-    `origin` (one of the upload service's MEDIAPROOF_UPLOAD_CORS_ORIGINS), with its nonce and expiry."""
-    return await _json(
-        "POST",
-        _upload(settings, "/auth/nonce"),
-        "upload service",
-        json={"address": address, "origin": origin},
-        headers=_on_behalf_of(client_ip),
-    )
-
-
-async def open_session(settings: Settings, message: str, signature: str, client_ip: str = "") -> dict[str, Any]:
-    """`POST /auth/session` with the signed message: `{token, address, expires_at}` of the wallet's session."""
-    return await _json(
-        "POST",
-        _upload(settings, "/auth/session"),
-        "upload service",
-        json={"message": message, "signature": signature},
-        headers=_on_behalf_of(client_ip),
-    )
-
-
-async def end_session(settings: Settings, token: str) -> None:
-    """`DELETE /auth/session`: the token stops working at once (signing out)."""
-    await _json("DELETE", _upload(settings, "/auth/session"), "upload service", headers=signed_in(token))
-
-
-async def wallet(settings: Settings, address: str) -> dict[str, Any]:
-    return await _json("GET", _upload(settings, f"/users/{address}"), "upload service")
-
-
-async def onboarding(settings: Settings, token: str) -> dict[str, Any]:
-    """MediaApp.register() for the signed-in wallet to send (the service takes the owner from the session)."""
-    return await _json("POST", _upload(settings, "/users"), "upload service", json={}, headers=signed_in(token))
+def _uploads(settings: Settings) -> AsyncUploadClient:
+    return AsyncUploadClient(settings.resolved_upload_url(), timeout=TIMEOUT, slow_timeout=SLOW_TIMEOUT)
 
 
 def upload_base(settings: Settings) -> str:
@@ -206,68 +153,56 @@ def upload_base(settings: Settings) -> str:
     return settings.resolved_upload_url()
 
 
-def is_upload_id(value: str) -> bool:
-    return bool(_UPLOAD_ID.match(value))
+async def sign_in_message(settings: Settings, address: str, origin: str, client_ip: str = "") -> dict[str, Any]:
+    """The EIP-4361 message for `address` to sign, naming the page's own `origin`, asked on the page's behalf
+    (`client_ip`: the browser's address, for the service's per-address limits on sign-ins)."""
+    return await _uploads(settings).sign_in_message(address, origin, client_ip)
+
+
+async def open_session(settings: Settings, message: str, signature: str, client_ip: str = "") -> dict[str, Any]:
+    """`{token, address, expires_at}` of the wallet's session, from the signed message."""
+    return await _uploads(settings).open_session(message, signature, client_ip)
+
+
+async def end_session(settings: Settings, token: str) -> None:
+    """Signing out: the token stops working at once."""
+    await _uploads(settings).end_session(token)
+
+
+async def wallet(settings: Settings, address: str) -> dict[str, Any]:
+    return await _uploads(settings).wallet(address)
+
+
+async def onboarding(settings: Settings, token: str) -> dict[str, Any]:
+    """MediaApp.register() for the signed-in wallet to send."""
+    return await _uploads(settings).onboarding(token)
 
 
 async def upload(settings: Settings, upload_id: str) -> dict[str, Any]:
     """What the upload service holds for an upload the browser sent: sha256, cid, type, size, variants so far."""
-    if not is_upload_id(upload_id):
-        raise InputError(f"{upload_id!r} is not an upload id")
-    return await _json("GET", _upload(settings, f"/uploads/{upload_id}"), "upload service")
-
-
-MODES = ("batched", "direct")
+    return await _uploads(settings).status(upload_id)
 
 
 async def prepare(settings: Settings, token: str, upload_id: str, title: str, mode: str = "batched") -> dict[str, Any]:
-    """The record to sign: typed data whose integers are decimal strings, for eth_signTypedData_v4 as it is. Its
-    owner is the signed-in wallet (the service takes it from the session)."""
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return await _json(
-        "POST",
-        _upload(settings, f"/uploads/{upload_id}/prepare"),
-        "upload service",
-        timeout=SLOW_TIMEOUT,
-        json={"title": title, "mode": mode},
-        headers=signed_in(token),
-    )
+    """The record for the signed-in wallet to sign (eth_signTypedData_v4 as it is)."""
+    return await _uploads(settings).prepare(token, upload_id, title, mode)
 
 
 async def commit(settings: Settings, token: str, upload_id: str, signature: str) -> dict[str, Any]:
-    """Receipts, then the batch's anchor (up to the batch interval) or the direct registration: `state` is
-    "committed" with the link, batch and proof bundle, or "anchoring" while its batch is still open."""
-    return await _json(
-        "POST",
-        _upload(settings, f"/uploads/{upload_id}/commit"),
-        "upload service",
-        timeout=SLOW_TIMEOUT,
-        json={"signature": signature},
-        headers=signed_in(token),
-    )
+    """`state` "committed" with the link, batch and proof bundle, or "anchoring" while its batch is still open."""
+    return await _uploads(settings).commit(token, upload_id, signature)
+
+
+async def post_project_manifest(settings: Settings, token: str, project_id: str, manifest: str) -> dict[str, Any]:
+    """The manifest stored (every file checked stored and readable by the wallet): its `{cid, sha256, size}`."""
+    return await _uploads(settings).post_manifest(token, project_id, manifest)
 
 
 # --- the download service: a project's manifests and files (private ones with the viewer's session) ---
 
 
-async def _bytes(url: str, what: str, token: str, limit: int) -> bytes:
-    """The body of a GET, with the session's bearer token when there is one; the service's error class otherwise.
-    A body over `limit` bytes is not read on (the caller shows an icon or a sentence instead)."""
-    headers = signed_in(token) if token else {}
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client, client.stream("GET", url, headers=headers) as reply:
-            if reply.status_code >= 400:
-                await reply.aread()
-                raise error_from(reply.status_code, reply.content, reply.headers, f"the {what}")
-            body = bytearray()
-            async for chunk in reply.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    raise InputError(f"the {what} sent more than {limit} bytes: not shown")
-            return bytes(body)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"the {what} did not answer ({type(exc).__name__}): is it running?") from None
+def _downloads(settings: Settings, token: str) -> AsyncDownloadClient:
+    return AsyncDownloadClient(settings.resolved_download_url(), token, timeout=TIMEOUT)
 
 
 MANIFEST_MAX_BYTES = 32 << 20  # the upload service's own limit on a manifest
@@ -276,13 +211,11 @@ MANIFEST_MAX_BYTES = 32 << 20  # the upload service's own limit on a manifest
 async def project_manifest(settings: Settings, token: str, project_id: str, cid: str) -> bytes:
     """A manifest's bytes as stored (check them against the head's sha256). A private project's needs the token of
     a wallet the download service lets read it: NotAuthenticated (401) without one, Forbidden (403) for others."""
-    url = f"{settings.resolved_download_url()}/projects/{project_id}/manifests/{quote(cid, safe='')}"
-    return await _bytes(url, "download service", token, MANIFEST_MAX_BYTES)
+    return await _downloads(settings, token).manifest(project_id, cid, MANIFEST_MAX_BYTES)
 
 
 async def project_file(settings: Settings, token: str, project_id: str, sha256_hex: str, limit: int) -> bytes:
-    url = f"{settings.resolved_download_url()}/projects/{project_id}/blobs/{sha256_hex}"
-    return await _bytes(url, "download service", token, limit)
+    return await _downloads(settings, token).blob(project_id, sha256_hex, limit)
 
 
 # --- the chain: reads the page makes before it has the wallet send a ProjectRegistry call ---
@@ -300,16 +233,3 @@ async def chain_call(settings: Settings, to: str, data: str) -> str:
     if "error" in answer or not isinstance(answer.get("result"), str):
         raise ChainError(f"the chain refused a read of {to}: {answer.get('error')}")
     return str(answer["result"])
-
-
-async def post_project_manifest(settings: Settings, token: str, project_id: str, manifest: str) -> dict[str, Any]:
-    """`POST /projects/{pid}/manifests`: the service checks every file is stored and readable by the wallet, stores
-    the manifest and answers its `{cid, sha256, size}` for the commit."""
-    return await _json(
-        "POST",
-        _upload(settings, f"/projects/{project_id}/manifests"),
-        "upload service",
-        timeout=SLOW_TIMEOUT,
-        json={"manifest": manifest, "possession": {}},
-        headers=signed_in(token),
-    )

@@ -1,0 +1,132 @@
+"""The upload service's parts, built once per process from its settings: the chain, the placer, the relay, the
+variant workers, the batcher, the stores and limits every route and worker shares (Service, build_service)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mediaproof import faults
+from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.gateway_store import GatewayStore
+from mediaproof.keygen import KeyGenerator
+from mediaproof.project_store import ProjectStore
+from mediaproof.settings import Settings
+from mediaproof.upload.batch_store import BatchStore
+from mediaproof.upload.batcher import Batcher
+from mediaproof.upload.decode_budget import DecodeBudget, budget_from
+from mediaproof.upload.intake import remove_quietly
+from mediaproof.upload.ledger import UploadLedger
+from mediaproof.upload.placement import Placer
+from mediaproof.upload.projects import Projects
+from mediaproof.upload.quotas import Quotas
+from mediaproof.upload.registration import anchored
+from mediaproof.upload.relay import Relay
+from mediaproof.upload.sessions import SessionStore
+from mediaproof.upload.tus_store import TusStore
+from mediaproof.upload.variant_queue import Spool, VariantWorkers
+from mediaproof.verify import ChainReader
+
+
+@dataclass
+class Service:
+    settings: Settings
+    chain: MediaproofChain
+    placer: Placer
+    relay: Relay
+    keygen: KeyGenerator
+    spool: Spool
+    workers: VariantWorkers
+    incoming: Path
+    reader: ChainReader
+    budget: DecodeBudget  # the one decode budget of this process: upload checks and variant jobs share it
+    sessions: SessionStore
+    quotas: Quotas
+    projects: Projects
+    partials: TusStore  # resumable uploads in progress (mediaproof.upload.tus)
+    batcher: Batcher | None = None
+    _local: threading.local = field(default_factory=threading.local)
+    _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _blob_locks: tuple[threading.Lock, ...] = field(default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
+
+    @property
+    def db_path(self) -> Path:
+        return self.settings.resolved_gateway_db()
+
+    def store(self) -> GatewayStore:
+        """This thread's connection to the gateway database (sqlite connections are not shared across threads)."""
+        if not hasattr(self._local, "store"):
+            self._local.store = GatewayStore(self.db_path)
+        store: GatewayStore = self._local.store
+        return store
+
+    def ledger(self) -> UploadLedger:
+        if not hasattr(self._local, "ledger"):
+            self._local.ledger = UploadLedger(self.db_path)
+        ledger: UploadLedger = self._local.ledger
+        return ledger
+
+    def batches(self) -> BatchStore:
+        if not hasattr(self._local, "batches"):
+            self._local.batches = BatchStore(self.db_path)
+        batches: BatchStore = self._local.batches
+        return batches
+
+    def commit_lock(self, upload_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._commit_locks.setdefault(upload_id, threading.Lock())
+
+    def blob_lock(self, original: str) -> threading.Lock:
+        """Held from an upload's placement to its row, and by a release from its check to its unpin (one of a
+        fixed set of locks, picked by the sha256: bounded, and rarely shared)."""
+        return self._blob_locks[int(original[:8], 16) % len(self._blob_locks)]
+
+
+def build_service(settings: Settings) -> Service:
+    faults.arm(settings.upload_test_hold_at)
+    chain = MediaproofChain.from_settings(settings)
+    gateway = gateway_account(settings, chain.chain_id)
+    placer = Placer(chain, gateway, settings.http_timeout)
+    placer.topology()  # build the ring now, not on the first upload
+    work_dir = settings.data_dir / "upload"
+    incoming = work_dir / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    for leftover in incoming.glob("upload-*.part"):  # bodies a crashed process was receiving
+        remove_quietly(leftover)
+    spool = Spool(work_dir / "spool")
+    db_path = settings.resolved_gateway_db()
+    GatewayStore(db_path).close()  # create the tables before any reader or worker opens the file
+    UploadLedger(db_path).close()
+    BatchStore(db_path).close()
+    relay = Relay(chain, gateway)
+    budget = budget_from(settings)
+    service = Service(
+        settings=settings,
+        chain=chain,
+        placer=placer,
+        relay=relay,
+        keygen=KeyGenerator(db_path, lease_size=settings.keygen_lease_size, label="upload"),
+        spool=spool,
+        workers=VariantWorkers(
+            db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
+        ),
+        incoming=incoming,
+        reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
+        budget=budget,
+        sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
+        quotas=Quotas(db_path, settings),
+        projects=Projects(ProjectStore(db_path)),
+        partials=TusStore(db_path, work_dir / "tus"),
+    )
+    service.batcher = Batcher(
+        db_path,
+        chain,
+        relay,
+        placer,
+        settings.batch_max_files,
+        settings.batch_interval,
+        on_anchored=lambda entries, batch, tx: anchored(service, entries, batch, tx),
+    )
+    return service
