@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
@@ -44,7 +46,7 @@ class FeedState(rx.State):
         base = services.download_base(settings)
         self.has_more = len(rows) > PAGE_SIZE
         self.cards = self.cards + [
-            media_card(row, services.known_links.short_id(row), base) for row in rows[:PAGE_SIZE]
+            media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in rows[:PAGE_SIZE]
         ]
         self.loaded = True
 

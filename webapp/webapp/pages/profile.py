@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import time
+
 import reflex as rx
 from eth_utils import is_address, to_checksum_address
 
@@ -54,7 +56,7 @@ class ProfileState(rx.State):
             return
         else:
             base = services.download_base(settings)
-            self.cards = [media_card(row, services.known_links.short_id(row), base) for row in profile["media"]]
+            self.cards = [media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in profile["media"]]
             self.media_count = int(profile.get("media_count") or 0)
             self.joined = time_utc(profile.get("time"))
             self.user_contract = str(profile.get("user_contract") or "")
