@@ -20,6 +20,15 @@ _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
+FEED_ORDERS = ("relevant", "latest")
+
+
+def _address(address: str) -> str:
+    if not _ADDRESS.match(address):
+        raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+    return address
+
+
 def _project_id(project_id: str) -> str:
     # Checked here too: the id goes into the URL's path, where "../" would name another endpoint.
     if not _BYTES32.match(project_id):
@@ -96,10 +105,32 @@ class IndexerClient:
 
     async def user_projects(self, address: str, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
         """The projects a wallet owns (`owned`, role "owner") and those shared with it (`shared`, role read/write)."""
-        if not _ADDRESS.match(address):
-            raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
-        body = await self._get(f"/users/{address}/projects", {"limit": limit})
+        body = await self._get(f"/users/{_address(address)}/projects", {"limit": limit})
         return {key: [p for p in body.get(key) or [] if isinstance(p, dict)] for key in ("owned", "shared")}
+
+    async def followers(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Who follows a wallet, newest first, with the whole count."""
+        return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
+
+    async def following(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Whom a wallet follows, newest first, with the whole count."""
+        return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
+
+    async def comments(self, media_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """A media's comments, newest first: id (its first action id), author, text, time, edited."""
+        if not _BYTES32.match(media_id):
+            raise InputError(f"{media_id!r} is not a media id: expected 0x and 64 hex digits")
+        return await self._get(f"/media/{media_id.lower()}/comments", {"limit": limit, "offset": offset})
+
+    async def feed(
+        self, viewer: str, order: str = "relevant", limit: int = 24, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Media of the wallets `viewer` follows, by relevancy or newest first (`order`: relevant | latest)."""
+        if order not in FEED_ORDERS:
+            raise InputError(f"order must be one of {', '.join(FEED_ORDERS)}, not {order!r}")
+        params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+        body = await self._get("/feed", params)
+        return [row for row in body.get("results") or [] if isinstance(row, dict)]
 
     async def clusters(self) -> list[dict[str, Any]]:
         """The storage clusters as the indexer follows them."""

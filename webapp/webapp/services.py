@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mediaproof.clients import ServiceUnavailable, json_answer
+from mediaproof.clients import ServiceUnavailable, actions, json_answer
 from mediaproof.clients.indexer import IndexerClient
 from mediaproof.errors import ChainError, InputError, MediaproofError
 from mediaproof.problems import error_from
@@ -313,3 +313,27 @@ async def post_project_manifest(settings: Settings, token: str, project_id: str,
         json={"manifest": manifest, "possession": {}},
         headers=signed_in(token),
     )
+
+
+# --- follows, likes and comments: the indexer reads them, the upload service takes the signed actions ---
+
+
+async def followers(settings: Settings, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).followers(address, limit, offset)
+
+
+async def following(settings: Settings, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).following(address, limit, offset)
+
+
+async def comments(settings: Settings, media_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).comments(media_id, limit, offset)
+
+
+async def feed(settings: Settings, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    return await _indexer(settings).feed(viewer, order, limit, offset)
+
+
+async def post_action(settings: Settings, kind: str, message: dict[str, Any], signature: str) -> dict[str, Any]:
+    """A signed follow, like or comment to the upload service (mediaproof.clients.actions): `{action_id, state}`."""
+    return await actions.post_action(settings.resolved_upload_url(), kind, message, signature, TIMEOUT)

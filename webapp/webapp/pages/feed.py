@@ -1,4 +1,5 @@
-"""/ : the feed — everything registered, newest first, from the indexer's /recent, a page at a time."""
+"""/ : the feed, a page at a time. "Explore": everything registered, newest first (the indexer's /recent).
+"Following": media of the wallets the connected wallet follows (/feed?viewer=…), by relevancy or newest first."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.media_rows import media_card
+from webapp.state import AuthState
 
 PAGE_SIZE = 24
 
@@ -23,11 +25,26 @@ class FeedState(rx.State):
     loaded: bool = False
     error: str = ""
     has_more: bool = False
+    tab: str = "explore"  # "explore" | "following"
+    order: str = "relevant"  # the Following feed's: "relevant" | "latest"
+    needs_wallet: bool = False
 
     @rx.event
     async def load(self):
-        self.cards, self.loaded = [], False
+        self.cards, self.loaded, self.needs_wallet = [], False, False
         await self._fetch()
+
+    @rx.event
+    async def show(self, tab: str):
+        if tab in ("explore", "following"):
+            self.tab = tab
+            await self.load()
+
+    @rx.event
+    async def reorder(self, order: str):
+        if order in ("relevant", "latest"):
+            self.order = order
+            await self.load()
 
     @rx.event
     async def load_more(self):
@@ -37,7 +54,14 @@ class FeedState(rx.State):
         settings = Settings()
         self.loading, self.error = True, ""
         try:
-            rows = await services.recent(settings, PAGE_SIZE + 1, len(self.cards))
+            if self.tab == "following":
+                auth = await self.get_state(AuthState)
+                if not auth.signed_in:
+                    self.needs_wallet, self.loaded = True, True
+                    return
+                rows = await services.feed(settings, auth.address, self.order, PAGE_SIZE + 1, len(self.cards))
+            else:
+                rows = await services.recent(settings, PAGE_SIZE + 1, len(self.cards))
         except MediaproofError as exc:
             self.error = f"The feed could not be loaded: {exc}"
             return
@@ -51,9 +75,63 @@ class FeedState(rx.State):
         self.loaded = True
 
 
+def _choice(label: str, chosen: rx.Var, on_click, element_id: str) -> rx.Component:
+    return rx.button(
+        label,
+        on_click=on_click,
+        variant=rx.cond(chosen, "solid", "soft"),
+        aria_pressed=rx.cond(chosen, "true", "false"),
+        size="2",
+        id=element_id,
+    )
+
+
+def _tabs() -> rx.Component:
+    return rx.hstack(
+        _choice("Explore", FeedState.tab == "explore", FeedState.show("explore"), "feed-tab-explore"),  # type: ignore[operator]
+        _choice("Following", FeedState.tab == "following", FeedState.show("following"), "feed-tab-following"),  # type: ignore[operator]
+        rx.cond(
+            FeedState.tab == "following",
+            rx.hstack(
+                rx.text("Order:", size="2", color=rx.color("gray", 11)),
+                _choice(
+                    "Relevant", FeedState.order == "relevant", FeedState.reorder("relevant"), "feed-order-relevant"
+                ),  # type: ignore[operator]
+                _choice("Latest", FeedState.order == "latest", FeedState.reorder("latest"), "feed-order-latest"),  # type: ignore[operator]
+                spacing="2",
+                align="center",
+                margin_left="auto",
+            ),
+        ),
+        spacing="2",
+        align="center",
+        width="100%",
+        flex_wrap="wrap",
+    )
+
+
+def _following_empty() -> rx.Component:
+    return rx.cond(
+        FeedState.needs_wallet,
+        empty_state(
+            "wallet",
+            "Connect your wallet",
+            "Sign in with your wallet (top right) to see the media of the wallets you follow.",
+            id="feed-needs-wallet",
+        ),
+        empty_state(
+            "users",
+            "Nothing from the wallets you follow",
+            "Follow wallets from their profiles: their photos and videos appear here.",
+            id="empty-following",
+        ),
+    )
+
+
 def feed_page() -> rx.Component:
     return page_shell(
         "Feed",
+        _tabs(),
         rx.cond(FeedState.error != "", error_callout(FeedState.error, FeedState.load, id="feed-error")),
         rx.cond(
             FeedState.loaded,
@@ -75,12 +153,16 @@ def feed_page() -> rx.Component:
                     width="100%",
                     spacing="4",
                 ),
-                empty_state(
-                    "layout-grid",
-                    "Nothing registered yet",
-                    "Photos and videos appear here, newest first, as soon as they are registered on chain.",
-                    rx.link(rx.button("Upload the first one"), href="/upload"),
-                    id="empty-feed",
+                rx.cond(
+                    FeedState.tab == "following",
+                    _following_empty(),
+                    empty_state(
+                        "layout-grid",
+                        "Nothing registered yet",
+                        "Photos and videos appear here, newest first, as soon as they are registered on chain.",
+                        rx.link(rx.button("Upload the first one"), href="/upload"),
+                        id="empty-feed",
+                    ),
                 ),
             ),
             rx.cond(FeedState.error == "", loading_grid(id="feed-loading")),
