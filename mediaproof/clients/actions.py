@@ -1,5 +1,5 @@
 """The upload service's social actions over async HTTP, for the web app: `POST /actions` (a signed follow, like or
-comment) and `GET /actions/{id}` (its state: accepted, then anchored in a batch).
+comment).
 
 No session is needed: the author's EIP-712 signature is the authentication. An error answer is the class the
 service raised (mediaproof.problems), whose message is its `detail`; no answer is a ServiceUnavailable.
@@ -7,15 +7,11 @@ service raised (mediaproof.problems), whose message is its `detail`; no answer i
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
 from mediaproof.clients import ServiceUnavailable, json_answer
-from mediaproof.errors import InputError
-
-_ACTION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 async def _call(method: str, url: str, timeout: float, **kwargs: Any) -> dict[str, Any]:
@@ -33,10 +29,3 @@ async def post_action(
     """Hands a signed action to the upload service: `{action_id, kind, author, state}` (201 new, 200 a replay)."""
     body = {"kind": kind, "message": message, "signature": signature}
     return await _call("POST", upload_url.rstrip("/") + "/actions", timeout, json=body)
-
-
-async def action_state(upload_url: str, action_id: str, timeout: float = 15.0) -> dict[str, Any]:
-    """What the upload service knows of an action it accepted: its `state` and, once anchored, its batch."""
-    if not _ACTION_ID.match(action_id):
-        raise InputError(f"{action_id!r} is not an action id: expected 0x and 64 hex digits")
-    return await _call("GET", f"{upload_url.rstrip('/')}/actions/{action_id.lower()}", timeout)
