@@ -68,11 +68,13 @@ def test_play_badge_on_video_cards_only_and_relative_times(open_page, a_media) -
 
 
 def test_follow_needs_a_wallet_and_is_hidden_on_your_own_profile(open_page) -> None:
-    page = hydrated(open_page(f"/u/{A}"))
-    expect(page.locator("#follow-needs-wallet")).to_be_visible()
-    expect(page.locator("#follow-button")).to_be_disabled()
     wallet = b_wallet()
+    page = hydrated(open_page(f"/u/{A}", wallet))
+    expect(page.locator("#follow-needs-wallet")).to_be_visible()  # until it signs in
+    expect(page.locator("#follow-button")).to_be_disabled()
     sign_in(page, wallet)
+    expect(page.locator("#follow-needs-wallet")).to_have_count(0)
+    expect(page.locator("#follow-button")).to_be_enabled()
     go(page, f"/u/{wallet.address}")
     expect(page.locator("#profile-address")).to_contain_text(wallet.address)
     expect(page.locator("#profile-follows")).to_be_visible()
