@@ -1,6 +1,7 @@
 """The read API (FastAPI, JSON, OpenAPI at /openapi.json): search, media with their first proof, proof bundles,
 batches, users, recent, clusters, analytics, projects (heads, versions, grants: what ProjectRegistry's events say,
-for private projects too, since the chain already says it to anyone). It reads through the follower's store in the
+for private projects too, since the chain already says it to anyone), and the social layer: followers, following,
+comments, like and comment counts, the news feed, one action's record. It reads through the follower's store in the
 same process, so DuckDB keeps one writer. Errors are RFC 9457 problem+json (mediaproof.problems): bad input gets a
 422 with a sentence saying what was expected, unknown keys a 404.
 """
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from indexer.bundles import bundle
 from indexer.search import TitleIndex
+from indexer.social_reads import ORDERS
 from indexer.store import Store
 from mediaproof import eip712
 from mediaproof.errors import InputError, MediaproofError, NotReady, NotRegistered
@@ -55,9 +57,13 @@ def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dic
 
 def _with_first(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each list row says, as a media record does, whether it is the first proof of its bytes and which one is:
-    a feed or search card can then say plainly that a record is a later registration of bytes proved before."""
+    a feed or search card can then say plainly that a record is a later registration of bytes proved before; and
+    its like and comment counts."""
     firsts = store.first_proofs(r["sha256"] for r in rows)
+    counts = store.social_counts([r["id"] for r in rows if "likes" not in r])
     for r in rows:
+        if "likes" not in r:
+            r.update(counts.get(r["id"], {"likes": 0, "comments": 0}))
         first = firsts.get(r["sha256"])
         r["is_first_proof"] = first is None or first["media_id"] == r["id"]
         r["first_registration"] = first
@@ -128,7 +134,19 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             found = store.media_detail(first) if first is not None else None
         if found is None:
             raise NotRegistered(f"no media with id, sha256 or short id {key} is indexed")
+        found.update(store.social_counts([found["id"]]).get(found["id"], {"likes": 0, "comments": 0}))
         return _with_signers(found, store.deployment_identity())
+
+    @app.get("/media/{key}/comments", summary="A media's comments, newest first, each as last edited")
+    def media_comments(
+        key: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
+        media_id = media_id_of(key)
+        if not store.media_exists(media_id):
+            raise NotRegistered(f"no media with id {media_id} is indexed")
+        rows = store.media_comments(media_id, limit, offset)
+        return {"media_id": media_id, "count": store.comment_count(media_id), "limit": limit, "offset": offset,
+                "results": rows}  # fmt: skip
 
     @app.get("/media/{key}/proof", summary="The proof bundle (mediaproof-proof-v1) of one record, by id or short id")
     def media_proof(key: str) -> dict[str, Any]:
@@ -160,13 +178,55 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
     def user(
         address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
     ) -> Any:
+        found = store.user_profile(wallet_of(address), limit, offset)
+        if found is None:
+            raise NotRegistered(f"{address} has not registered with Mediaproof, owns no media and follows no one")
+        _with_first(store, found["media"])
+        found.update(store.follow_counts(found["owner"]))
+        return found
+
+    def wallet_of(address: str) -> str:
         if not _ADDRESS.match(address):
             raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
-        found = store.user_profile(to_checksum_address(address), limit, offset)
-        if found is None:
-            raise NotRegistered(f"{address} has not registered with Mediaproof and owns no media")
-        _with_first(store, found["media"])
-        return found
+        return str(to_checksum_address(address))
+
+    @app.get("/users/{address}/followers", summary="Who follows a wallet, most recent first, with both counts")
+    def followers(
+        address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
+        wallet = wallet_of(address)
+        rows = store.followers(wallet, limit, offset)
+        return {"address": wallet, **store.follow_counts(wallet), "limit": limit, "offset": offset, "results": rows}
+
+    @app.get("/users/{address}/following", summary="Whom a wallet follows, most recent first, with both counts")
+    def following(
+        address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+    ) -> dict[str, Any]:
+        wallet = wallet_of(address)
+        rows = store.following(wallet, limit, offset)
+        return {"address": wallet, **store.follow_counts(wallet), "limit": limit, "offset": offset, "results": rows}
+
+    @app.get("/feed", summary="The news feed: media of the wallets the viewer follows, by relevance or newest first")
+    def feed(
+        viewer: str = Query(..., description="the wallet whose follows make the feed"),
+        order: str = Query("relevant", description="relevant (docs/feed.md) or latest"),
+        limit: int = Query(20, ge=1, le=MAX_LIMIT),
+        offset: int = Query(0, ge=0, le=10_000),
+    ) -> dict[str, Any]:
+        wallet = wallet_of(viewer)
+        if order not in ORDERS:
+            raise InputError(f"order {order!r} is not a feed order: one of {', '.join(ORDERS)}")
+        rows = _with_first(store, store.feed(wallet, order, limit, offset))
+        return {"viewer": wallet, "order": order, "limit": limit, "offset": offset, "results": rows}
+
+    @app.get("/actions/{action_id}", summary="One social action: what it says, its batch, and whether it counted")
+    def action(action_id: str) -> dict[str, Any]:
+        if not _HASH.match(action_id):
+            raise InputError(f"{action_id!r} is not an action id: expected 0x and 64 hex digits")
+        found = store.action(action_id.lower())
+        if not found:
+            raise NotRegistered(f"no action with id {action_id} is indexed (yet)")
+        return {**found[0], "replays": found[1:]}
 
     def project_id_of(pid: str) -> str:
         if not _HASH.match(pid):

@@ -8,7 +8,12 @@ it is believed until checked:
 - each owner signature recovers (ECDSA) to the record's owner, or the owner is a contract (an ERC-1271 wallet,
   as the caller found out on chain): its signature is then kept but marked unchecked.
 
-Entries that fail are left out, each with its reason; a manifest whose root does not match yields none.
+Social actions (after the entries in the tree, see mediaproof/social.py) are checked alike: the root is rebuilt
+over entries then actions; each action's id is its message's EIP-712 digest under MediaApp's domain on this chain,
+its signature recovers to its author (or the author has code: kept, marked unchecked), and it obeys
+`social.check_rules`. What depends on the index (a replayed id, media that is not there) is the store's check.
+
+Entries and actions that fail are left out, each with its reason; a manifest whose root does not match yields none.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
-from mediaproof import bundle, eip712, merkle
+from mediaproof import bundle, eip712, merkle, social
+from mediaproof.errors import InputError
 
 FORMAT = bundle.MANIFEST_FORMAT
 MAX_ENTRIES = 65536  # MEDIAPROOF_BATCH_MAX_FILES's upper bound; a media row's position has 16 bits for the entry
+MAX_ACTIONS = 65536  # an action row's place in its batch is its index among the actions
 ECDSA = "ecdsa"
 ERC1271_UNCHECKED = "erc1271-unchecked"
 SIGNATURE_LENGTH = 65
@@ -50,6 +57,17 @@ class BatchEntry:
 
 
 @dataclass(frozen=True)
+class BatchAction:
+    """One verified social action: its place in the batch and the signed message."""
+
+    index: int  # in the manifest's actions (tree value len(entries) + index)
+    tree_index: int
+    leaf: bytes
+    signed: social.SignedAction
+    signature_check: str  # ECDSA or ERC1271_UNCHECKED
+
+
+@dataclass(frozen=True)
 class BatchContent:
     """What a BatchAnchored event brings once its manifest is read: the tree, the entries that passed, and why the
     others (or the whole manifest) did not."""
@@ -60,10 +78,13 @@ class BatchContent:
     entries: tuple[BatchEntry, ...]
     rejected: tuple[tuple[int, str], ...]  # (entry index, why)
     problem: str | None = None  # why no entry was indexed, when the manifest as a whole failed
+    actions: tuple[BatchAction, ...] = ()
+    rejected_actions: tuple[tuple[int, str], ...] = ()  # (action index, why)
+    declared_actions: int = 0
 
     @classmethod
-    def refused(cls, manifest_cid: str, problem: str, declared: int = 0) -> BatchContent:
-        return cls(manifest_cid, declared, (), (), (), problem)
+    def refused(cls, manifest_cid: str, problem: str, declared: int = 0, declared_actions: int = 0) -> BatchContent:
+        return cls(manifest_cid, declared, (), (), (), problem, declared_actions=declared_actions)
 
 
 @dataclass(frozen=True)
@@ -83,9 +104,21 @@ class _Candidate:
 
 
 @dataclass(frozen=True)
+class _ActionCandidate:
+    """A social action as read: its leaf values (from the message, or the tree dump when unreadable)."""
+
+    index: int
+    values: tuple[Any, ...]
+    signed: social.SignedAction | None = None
+    signer: str | None = None  # who the signature recovers to (None: nobody)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedManifest:
     manifest_cid: str
     candidates: tuple[_Candidate, ...]
+    action_candidates: tuple[_ActionCandidate, ...] = ()
 
     def owners_to_look_up(self) -> set[str]:
         """Owners of readable entries whose signature is not their own ECDSA signature: an owner with code may be
@@ -94,6 +127,10 @@ class ParsedManifest:
             c.record.owner
             for c in self.candidates
             if c.problem is None and c.record is not None and c.ecdsa_signer != c.record.owner
+        } | {
+            a.signed.author
+            for a in self.action_candidates
+            if a.problem is None and a.signed is not None and a.signer != a.signed.author
         }
 
 
@@ -114,21 +151,28 @@ def parse(raw: bytes, manifest_cid: str, *, chain_id: int, media_app: str, topol
         if not _same_address(doc.get(key), expected):
             raise ManifestRejected(f"the manifest names {key} {doc.get(key)!r}, not this deployment's {expected}")
     entries = doc.get("entries")
-    if not isinstance(entries, list) or not entries:
-        raise ManifestRejected("the manifest has no entries list")
+    actions = doc.get("actions", [])
+    if not isinstance(entries, list) or not isinstance(actions, list) or not (entries or actions):
+        raise ManifestRejected("the manifest has no entries list (nor actions)")
     if len(entries) > MAX_ENTRIES:
         raise ManifestRejected(f"the manifest lists {len(entries)} entries, more than {MAX_ENTRIES}")
+    if len(actions) > MAX_ACTIONS:
+        raise ManifestRejected(f"the manifest lists {len(actions)} actions, more than {MAX_ACTIONS}")
     dumped = _dumped_values(doc.get("tree"))
-    candidates = tuple(
-        _read_entry(i, entry, dumped[i] if dumped is not None and i < len(dumped) else None, chain_id, media_app)
-        for i, entry in enumerate(entries)
+
+    def dumped_at(i: int) -> tuple[Any, ...] | None:
+        return dumped[i] if dumped is not None and i < len(dumped) else None
+
+    candidates = tuple(_read_entry(i, entry, dumped_at(i), chain_id, media_app) for i, entry in enumerate(entries))
+    action_candidates = tuple(
+        _read_action(j, action, dumped_at(len(entries) + j), chain_id, media_app) for j, action in enumerate(actions)
     )
-    return ParsedManifest(manifest_cid, candidates)
+    return ParsedManifest(manifest_cid, candidates, action_candidates)
 
 
 def verify(parsed: ParsedManifest, root: bytes, contract_owners: Iterable[str] = ()) -> BatchContent:
     """The entries that pass, given the anchored root and which owners have code (see `owners_to_look_up`)."""
-    cands = parsed.candidates
+    cands, acts = parsed.candidates, parsed.action_candidates
     unreadable = [c for c in cands if not c.values]
     if unreadable:
         c = unreadable[0]
@@ -137,17 +181,31 @@ def verify(parsed: ParsedManifest, root: bytes, contract_owners: Iterable[str] =
             f"entry {c.index} cannot be read ({c.problem}) and tree.values[{c.index}] gives no leaf either, so the "
             "root cannot be rebuilt",
             len(cands),
+            len(acts),
+        )
+    unreadable_actions = [a for a in acts if not a.values]
+    if unreadable_actions:
+        a = unreadable_actions[0]
+        return BatchContent.refused(
+            parsed.manifest_cid,
+            f"action {a.index} cannot be read ({a.problem}) and tree.values[{len(cands) + a.index}] gives no leaf "
+            "either, so the root cannot be rebuilt",
+            len(cands),
+            len(acts),
         )
     try:
-        tree = merkle.StandardMerkleTree.of([c.values for c in cands], merkle.BATCH_LEAF_ENCODING)
+        tree = merkle.StandardMerkleTree.of(
+            [c.values for c in cands] + [a.values for a in acts], merkle.BATCH_LEAF_ENCODING
+        )
     except Exception as exc:  # eth_abi refuses values of the wrong shape in several ways
-        return BatchContent.refused(parsed.manifest_cid, f"the leaves cannot be encoded ({exc})", len(cands))
+        return BatchContent.refused(parsed.manifest_cid, f"the leaves cannot be encoded ({exc})", len(cands), len(acts))
     if tree.root != root:
         return BatchContent.refused(
             parsed.manifest_cid,
-            f"the root rebuilt from the manifest's {len(cands)} entries is 0x{tree.root.hex()}, not the anchored "
-            f"root 0x{root.hex()}",
+            f"the root rebuilt from the manifest's {len(cands)} entries and {len(acts)} actions is "
+            f"0x{tree.root.hex()}, not the anchored root 0x{root.hex()}",
             len(cands),
+            len(acts),
         )
     contracts = {to_checksum_address(o) for o in contract_owners}
     entries: list[BatchEntry] = []
@@ -185,7 +243,37 @@ def verify(parsed: ParsedManifest, root: bytes, contract_owners: Iterable[str] =
                 signature_check=check,
             )
         )
-    return BatchContent(parsed.manifest_cid, len(cands), tree.tree, tuple(entries), tuple(rejected))
+    actions: list[BatchAction] = []
+    rejected_actions: list[tuple[int, str]] = []
+    seen_actions: dict[bytes, int] = {}
+    for a in acts:
+        problem = a.problem
+        check = ECDSA
+        if problem is None and a.signed is not None and a.signer != a.signed.author:
+            if a.signed.author in contracts:
+                check = ERC1271_UNCHECKED
+            elif a.signer is None:
+                problem = f"the signature is not a {SIGNATURE_LENGTH}-byte ECDSA signature and the author has no code"
+            else:
+                problem = f"the signature recovers to {a.signer}, not the author {a.signed.author}"
+        if problem is None and a.signed is not None and a.signed.action_id in seen_actions:
+            problem = f"action id 0x{a.signed.action_id.hex()} is action {seen_actions[a.signed.action_id]}'s too"
+        if problem is not None or a.signed is None:
+            rejected_actions.append((a.index, problem or "the action cannot be read"))
+            continue
+        seen_actions[a.signed.action_id] = a.index
+        value_index = len(cands) + a.index
+        actions.append(BatchAction(a.index, tree.tree_indices[value_index], tree.leaf(value_index), a.signed, check))
+    return BatchContent(
+        parsed.manifest_cid,
+        len(cands),
+        tree.tree,
+        tuple(entries),
+        tuple(rejected),
+        actions=tuple(actions),
+        rejected_actions=tuple(rejected_actions),
+        declared_actions=len(acts),
+    )
 
 
 def read_batch(
@@ -232,6 +320,27 @@ def _read_entry(index: int, entry: Any, dumped: tuple[Any, ...] | None, chain_id
     if digest != media_id:
         return _problem(found, f"media id 0x{media_id.hex()} is not its record's EIP-712 digest 0x{digest.hex()}")
     return found
+
+
+def _read_action(index: int, data: Any, dumped: tuple[Any, ...] | None, chain_id: int, media_app: str
+                 ) -> _ActionCandidate:  # fmt: skip
+    """One action on its own: readable, its id its digest, its rules kept; who its signature recovers to."""
+    try:
+        signed = social.parse_signed_action(data)
+    except InputError as exc:
+        return _ActionCandidate(index, dumped or (), problem=f"malformed action: {exc}")
+    found = _ActionCandidate(index, signed.leaf_values, signed)
+    digest = social.action_id(signed.action, chain_id, media_app)
+    if digest != signed.action_id:
+        return _ActionCandidate(
+            index, found.values, signed, problem=f"action id 0x{signed.action_id.hex()} is not its message's "
+            f"EIP-712 digest 0x{digest.hex()}"
+        )  # fmt: skip
+    try:
+        social.check_rules(signed.action)
+    except InputError as exc:
+        return _ActionCandidate(index, found.values, signed, problem=f"the action breaks a rule: {exc}")
+    return _ActionCandidate(index, found.values, signed, signer=_ecdsa_signer(digest, signed.signature))
 
 
 def _problem(c: _Candidate, problem: str) -> _Candidate:

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.batch_manifest import BatchContent, BatchEntry
+from indexer.batch_manifest import BatchAction, BatchContent, BatchEntry
 from indexer.direct_calls import DirectRecord
 from indexer.text import term_counts
+from mediaproof import social
 from mediaproof.topology import ClusterStatus
 
 ZERO32 = "0x" + "00" * 32
@@ -248,11 +249,43 @@ def _batch_anchored(e: ChainEvent) -> HandlerResult:
         "rejected": json.dumps([{"entry": i, "why": why} for i, why in content.rejected]),
         "tree": [_hex(node) for node in content.tree],
         "time": e.block_time,
+        "declared_actions": content.declared_actions,
+        "indexed_actions": len(content.actions),
+        "rejected_actions": json.dumps([{"action": j, "why": why} for j, why in content.rejected_actions]),
     }
     writes: list[Write] = [Insert("batches", row | _where(e))]
     for entry in content.entries:
         writes += _batched_entry(e, entry)
+    writes += [Insert("actions", _action_row(e, a) | _where(e)) for a in content.actions]
     return HandlerResult(writes)
+
+
+def _action_row(e: ChainEvent, a: BatchAction) -> dict[str, Any]:
+    """A verified action as the store judges it (`status` is the store's, once it knows what came before)."""
+    act = a.signed.action
+    row: dict[str, Any] = {
+        "action_id": _hex(a.signed.action_id),
+        "kind": act.kind.lower(),
+        "author": act.author,
+        "issued_at": act.issued_at,
+        "signature": _hex(a.signed.signature),
+        "signature_check": a.signature_check,
+        "batch": e.position.block,
+        "seq": a.index,
+        "tree_index": a.tree_index,
+        "leaf": _hex(a.leaf),
+        "status": "applied",
+        "time": e.block_time,
+    }
+    if isinstance(act, social.Follow):
+        row |= {"subject": act.subject, "state": act.follow}
+    elif isinstance(act, social.Like):
+        row |= {"media_id": _hex(act.media_id), "state": act.like}
+    else:
+        replaces = None if act.is_new else _hex(act.replaces)
+        row |= {"media_id": _hex(act.media_id), "comment_id": replaces or row["action_id"], "replaces": replaces,
+                "state": act.deleted, "text": act.text}  # fmt: skip
+    return row
 
 
 def _variant(e: ChainEvent) -> HandlerResult:

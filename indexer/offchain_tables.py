@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer import social_state
 from indexer.database import Database
 from indexer.schema import VIEW_COLS, numpy_columns
 
@@ -28,6 +29,13 @@ class OffchainTables(Database):
                     incoming, select = numpy_columns(rows, VIEW_COLS)  # noqa: RUF059 - read by name, as above
                     con.execute(f"INSERT INTO media_views SELECT {select} FROM incoming")
                 con.execute("INSERT OR REPLACE INTO view_files VALUES (?, ?)", [file, read_bytes])
+                if rows:  # the viewed media's counts and score
+                    viewed = con.execute(
+                        "SELECT DISTINCT media_id FROM short_links WHERE short_id IN (SELECT unnest(?::VARCHAR[])) "
+                        "AND media_id IS NOT NULL",
+                        [sorted({r["short_id"] for r in rows})],
+                    ).fetchall()
+                    social_state.refresh_media(con, [m for (m,) in viewed])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -69,6 +77,8 @@ class OffchainTables(Database):
                     "UPDATE media SET short_id = l.short_id FROM incoming l WHERE media.id = l.media_id "
                     "AND media.short_id IS DISTINCT FROM l.short_id RETURNING media.pos, media.short_id"
                 ).fetchall()
+                # views recorded before their link was mirrored now count for its media
+                social_state.refresh_media(con, sorted({link[2] for link in links if link[2]}))
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -117,11 +117,13 @@ class ApiReads(Database):
         """The batches anchored in one block (a batch's number is its block): anchor, manifest, how it was read."""
         rows = self._dicts(
             "SELECT block AS batch, root, sequencer, manifest_cid, manifest_cid_hex, status, problem, declared, "
-            "indexed, rejected, time, block, tx_hash FROM batches WHERE block = ? ORDER BY log_index",
+            "indexed, rejected, declared_actions, indexed_actions, rejected_actions, time, block, tx_hash "
+            "FROM batches WHERE block = ? ORDER BY log_index",
             [block],
         )
         for row in rows:
             row["rejected"] = json.loads(row["rejected"])
+            row["rejected_actions"] = json.loads(row["rejected_actions"] or "[]")
         return rows
 
     def user_profile(self, address: str, limit: int, offset: int) -> dict[str, Any] | None:
@@ -134,7 +136,9 @@ class ApiReads(Database):
         )
         if users:
             user = users[0]
-        elif self._dicts("SELECT 1 AS x FROM media WHERE owner = ? LIMIT 1", [address]):
+        elif self._dicts("SELECT 1 AS x FROM media WHERE owner = ? LIMIT 1", [address]) or self._dicts(
+            "SELECT 1 AS x FROM user_social WHERE address = ?", [address]
+        ):  # a wallet that only follows or is followed has a profile too
             user = {"owner": address, "user_contract": None, "deposit": None, "time": None, "block": None}
         else:
             return None

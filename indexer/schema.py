@@ -12,7 +12,7 @@ import numpy as np
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -57,6 +57,34 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("indexed", "INTEGER"),  # entries that passed the checks
         ("rejected", "VARCHAR"),  # JSON: [{"entry": i, "why": "..."}]
         ("tree", "VARCHAR[]"),  # node hashes, OpenZeppelin layout (root first)
+        ("time", "BIGINT"),
+        ("declared_actions", "INTEGER"),  # social actions the manifest lists
+        ("indexed_actions", "INTEGER"),  # actions that passed the manifest checks (see actions.status for the rest)
+        ("rejected_actions", "VARCHAR"),  # JSON: [{"action": j, "why": "..."}]
+        *_WHERE,
+    ],
+    # A social action (mediaproof/social.py) from a batch manifest, append-only. `status` is the store's verdict at
+    # the action's place in the chain: applied, or ignored with `why` (a replayed id, unknown or deleted media, an
+    # edit by someone else). follow_edges, like_edges, comments and the counts are derived from the applied ones.
+    "actions": [
+        ("action_id", "VARCHAR"),
+        ("kind", "VARCHAR"),  # follow · like · comment
+        ("author", "VARCHAR"),
+        ("subject", "VARCHAR"),  # follow: whom
+        ("media_id", "VARCHAR"),  # like, comment
+        ("comment_id", "VARCHAR"),  # comment: its first action id (its own for a new one, `replaces` otherwise)
+        ("replaces", "VARCHAR"),  # comment edit or delete: the comment it changes; NULL for a new one
+        ("state", "BOOLEAN"),  # follow: following; like: liking; comment: deleted
+        ("text", "VARCHAR"),
+        ("issued_at", "BIGINT"),
+        ("signature", "VARCHAR"),
+        ("signature_check", "VARCHAR"),  # ecdsa · erc1271-unchecked
+        ("batch", "BIGINT"),
+        ("seq", "INTEGER"),  # its index among the batch's actions: orders actions of one batch
+        ("tree_index", "INTEGER"),
+        ("leaf", "VARCHAR"),
+        ("status", "VARCHAR"),  # applied · ignored
+        ("why", "VARCHAR"),
         ("time", "BIGINT"),
         *_WHERE,
     ],
@@ -179,6 +207,34 @@ VIEW_COLS = [
     ("bytes", "BIGINT"),
     ("counted", "BOOLEAN"),
 ]
+# Derived from the applied actions (and view records), never written directly: the store recomputes the keys that
+# the actions of an apply or a rollback touched (social_state.py), so they always equal a recomputation from scratch.
+SOCIAL_DDL = """
+CREATE TABLE IF NOT EXISTS follow_edges (author VARCHAR NOT NULL, subject VARCHAR NOT NULL, block BIGINT NOT NULL,
+  time BIGINT NOT NULL, action_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS like_edges (author VARCHAR NOT NULL, media_id VARCHAR NOT NULL, block BIGINT NOT NULL,
+  time BIGINT NOT NULL, action_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS comments (comment_id VARCHAR NOT NULL, media_id VARCHAR NOT NULL, author VARCHAR NOT NULL,
+  text VARCHAR NOT NULL, deleted BOOLEAN NOT NULL, edited BOOLEAN NOT NULL, created_block BIGINT NOT NULL,
+  created_time BIGINT NOT NULL, created_key BIGINT NOT NULL, edited_block BIGINT, edited_time BIGINT,
+  batch BIGINT NOT NULL, tx_hash VARCHAR NOT NULL, last_action_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL, likes BIGINT NOT NULL, comments BIGINT NOT NULL,
+  views BIGINT NOT NULL, plays DOUBLE NOT NULL, rank DOUBLE NOT NULL);
+CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL, followers BIGINT NOT NULL,
+  following BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS actions_id_idx ON actions(action_id);
+CREATE INDEX IF NOT EXISTS actions_comment_idx ON actions(comment_id);
+CREATE INDEX IF NOT EXISTS follow_edges_subject_idx ON follow_edges(subject);
+CREATE INDEX IF NOT EXISTS follow_edges_author_idx ON follow_edges(author);
+CREATE INDEX IF NOT EXISTS like_edges_media_idx ON like_edges(media_id);
+CREATE INDEX IF NOT EXISTS comments_media_idx ON comments(media_id);
+CREATE INDEX IF NOT EXISTS comments_id_idx ON comments(comment_id);
+CREATE INDEX IF NOT EXISTS media_social_idx ON media_social(media_id);
+CREATE INDEX IF NOT EXISTS user_social_idx ON user_social(address);
+CREATE INDEX IF NOT EXISTS media_owner_idx ON media(owner);
+"""
+SOCIAL_TABLES = ("follow_edges", "like_edges", "comments", "media_social", "user_social")
+
 BLOCK_COLS = [("number", "BIGINT"), ("hash", "VARCHAR"), ("parent_hash", "VARCHAR"), ("time", "BIGINT")]
 
 EXTRA_DDL = """
@@ -287,6 +343,7 @@ def create(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             body = ", ".join(f"{name} {type_}" for name, type_ in cols)
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
         con.execute(EXTRA_DDL)
+        con.execute(SOCIAL_DDL)
         con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
         con.execute("COMMIT")
     except BaseException:

@@ -1,6 +1,7 @@
 """The indexer's DuckDB database: atomic block writes and rollbacks, the follower's cursor, and the deployment it
-belongs to. The reads and side tables are its parts: title_inputs.py (the search index's inputs), reads.py and
-project_reads.py (the API's queries), offchain_tables.py (views, short links); schema.py holds the layout and
+belongs to. The reads and side tables are its parts: title_inputs.py (the search index's inputs), reads.py,
+project_reads.py and social_reads.py (the API's queries), social_state.py (actions judged, follows, likes, comments
+and counts derived), offchain_tables.py (views, short links); schema.py holds the layout and
 database.py the connection. These modules are the only ones that touch DuckDB; one process writes (the follower) and
 the API reads through cursors of the same connection, so there is never a second writer.
 """
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer import schema
+from indexer import schema, social_state
 from indexer.database import Database
 from indexer.handlers import Insert, Write
 from indexer.offchain_tables import OffchainTables
 from indexer.project_reads import ProjectReads
 from indexer.reads import ApiReads
 from indexer.schema import BLOCK_COLS, TABLES, numpy_columns
+from indexer.social_reads import SocialReads
 from indexer.title_inputs import TitleIndexInputs
 from mediaproof.errors import DeploymentError
 
@@ -35,7 +37,7 @@ class BlockRef:
     time: int
 
 
-class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
+class Store(ApiReads, ProjectReads, SocialReads, TitleIndexInputs, OffchainTables, Database):
     """One DuckDB file. `apply` and `rollback_to` are atomic; reads use their own cursors."""
 
     def __init__(self, path: Path | str):
@@ -80,6 +82,7 @@ class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
             else:
                 row = {"media_id": write.media_id, "owner": write.owner, "block": write.block, "tx_hash": write.tx_hash}
                 inserts["tombstones"].append(row)
+        actions = inserts.pop("actions", [])
         with self._write_lock:
             con = self._con
             con.execute("BEGIN TRANSACTION")
@@ -96,6 +99,13 @@ class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
                         "AND (t.block >= ? OR media.block >= ?)",
                         [blocks[0].number, blocks[0].number],
                     )
+                if actions:
+                    # judged against what came before them, media and tombstones of this range included
+                    social_state.judge(con, actions)
+                    self._insert("actions", actions)
+                    ids = [a["action_id"] for a in actions if a["status"] == "applied"]
+                    social_state.touch_actions(con, "action_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+                    social_state.refresh(con)
                 if blocks:
                     self._insert_blocks(blocks)
                     # Older blocks are final for our purposes; the newest always stays as the cursor.
@@ -121,6 +131,8 @@ class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
             con = self._con
             con.execute("BEGIN TRANSACTION")
             try:
+                social_state.touch_actions(con, "block > ?", [number])
+                social_state.touch_media(con, "SELECT id FROM media WHERE block > ?", [number])
                 for table in TABLES:
                     con.execute(f"DELETE FROM {table} WHERE block > ?", [number])
                 con.execute(
@@ -128,6 +140,7 @@ class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
                     "WHERE deleted_block > ?",
                     [number],
                 )
+                social_state.refresh(con)
                 con.execute("DELETE FROM blocks WHERE number > ?", [number])
                 con.execute("COMMIT")
             except BaseException:
@@ -136,6 +149,7 @@ class Store(ApiReads, ProjectReads, TitleIndexInputs, OffchainTables, Database):
 
     # -- snapshots (tests, benchmarks) -----------------------------------------------------------------------
     def table_rows(self, table: str) -> list[tuple[Any, ...]]:
-        """Every row of a chain-derived table in a canonical order, for comparing two databases."""
-        cols = ", ".join(name for name, _ in TABLES[table])
+        """Every row of a chain-derived table (or a table derived from them) in a canonical order, for comparing
+        two databases."""
+        cols = ", ".join(name for name, _ in TABLES[table]) if table in TABLES else "*"
         return self.cursor().execute(f"SELECT {cols} FROM {table} ORDER BY ALL").fetchall()

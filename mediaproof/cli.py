@@ -309,6 +309,9 @@ def _register_project_commands() -> None:
 
 
 _register_project_commands()
+from mediaproof.social_cli import register as register_social_commands  # noqa: E402 (needs `app`, above)
+
+register_social_commands(app)
 
 if __name__ == "__main__":
     main()

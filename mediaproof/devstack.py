@@ -110,10 +110,12 @@ class LocalStack:
             parts.cluster_id = by_signer[parts.signer]
             parts.ipfs.start()
             self._start_cluster_service(index)
+        # Its port fixed before the upload service starts: that asks the indexer about media (social actions).
+        indexer_listener = self._listen("indexer_port")
         self._start_upload()
         self._start_download()
         # After the download service: the indexer reads batch manifests from it.
-        self._start_indexer()
+        self._start_indexer(indexer_listener)
         self._start_observer()
         if self.with_webapp:
             self._start_webapp()
@@ -138,8 +140,8 @@ class LocalStack:
             listener=parts.listener,
         ).start()
 
-    def _start_indexer(self) -> None:
-        self.indexer = self._indexer_process(self._listen("indexer_port")).start()
+    def _start_indexer(self, listener: socket.socket | None = None) -> None:
+        self.indexer = self._indexer_process(listener or self._listen("indexer_port")).start()
 
     def _start_webapp(self) -> None:
         self.webapp = self._webapp_process().start()

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     upload_nonce_lifetime: int = Field(300, ge=10, description="seconds a sign-in nonce (and its message) is good")
     upload_nonces_per_minute: int = Field(30, ge=1, description="sign-in nonces one client address may ask for")
+    upload_actions_per_minute: int = Field(
+        120, ge=1, description="social actions (follow, like, comment) per minute, per wallet and per client address"
+    )
     upload_rate_per_minute: int = Field(60, ge=1, description="uploads per minute, per wallet and per client address")
     upload_project_files_per_minute: int = Field(
         1200, ge=1, description="project files sent per minute, per wallet and per client address (a sync's burst)"

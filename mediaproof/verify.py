@@ -4,6 +4,10 @@ Every step of docs/proofs.md "Verifying": the record's media id and owner signat
 (MediaApp.verifyInclusion) or the direct registration's event, every storage receipt against the key and status
 its cluster had in StorageTopology *at the proof's block* (replayed from the topology's events, so later rotations
 neither void nor rescue it), and whether MediaApp.proofOf knows an earlier proof of the same bytes.
+
+A social action's proof (an ActionBundle) is checked the same way: its id is its EIP-712 digest under the bundle's
+(chain, MediaApp) domain, its signature is its author's (ECDSA, or EIP-1271 at the latest block for a contract
+wallet), and its leaf is in the anchored batch (`verify_action_bundle`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
 
-from mediaproof import eip712, merkle
+from mediaproof import eip712, merkle, social
 from mediaproof.abis import load_abi
-from mediaproof.bundle import ProofBundle, receipts_of
+from mediaproof.bundle import ActionBundle, ProofBundle, receipts_of
 from mediaproof.chain import ZERO_ADDRESS
 from mediaproof.content import ContentDigest
 from mediaproof.errors import ChainError, NotRegistered, ProofError
@@ -333,3 +337,59 @@ def verify_from_chain(reader: ChainReader, digest: ContentDigest) -> ProofReport
         report.receipts = _check_receipts(reader, pseudo, media_id, int(block), int(timestamp), report.problems)
         report.proven = not report.problems
     return report
+
+
+@dataclass
+class ActionReport:
+    proven: bool
+    kind: str
+    action_id: str
+    author: str
+    message: dict[str, Any]
+    batch: int
+    timestamp: int
+    time: str
+    tx: str
+    chain_id: int
+    contract: str
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verify_action_bundle(reader: ChainReader, bundle: ActionBundle) -> ActionReport:
+    """The report for a social action's proof. Never raises for a proof that fails a check (`problems` says why);
+    ProofError when the RPC endpoint is on another chain than the bundle."""
+    if reader.chain_id != bundle.chain_id:
+        raise ProofError(
+            f"the action proof is for chain {bundle.chain_id}, but the RPC endpoint is chain {reader.chain_id}: "
+            "pass the endpoint of the chain the proof is on"
+        )
+    problems: list[str] = []
+    signed = bundle.action
+    id_ = social.action_id(signed.action, bundle.chain_id, bundle.contract)
+    if id_ != signed.action_id:
+        problems.append("the action does not hash to the bundle's action id (the message was altered)")
+    if not reader.owner_signed(signed.author, id_, signed.signature):
+        problems.append(f"the signature is not {signed.author}'s signature of this {signed.kind}")
+    leaf = social.leaf(signed.author, id_)
+    timestamp = 0
+    if reader.app.functions.verifyInclusion(leaf, list(bundle.proof), bundle.batch).call():
+        _, timestamp = reader.app.functions.anchorOf(merkle.process_proof(leaf, bundle.proof)).call()
+    else:
+        problems.append(f"the action's leaf is not in batch {bundle.batch} (MediaApp.verifyInclusion says no)")
+    return ActionReport(
+        proven=not problems,
+        kind=signed.kind,
+        action_id=eip712.hex32(id_),
+        author=signed.author,
+        message=signed.action.message(),
+        batch=bundle.batch,
+        timestamp=int(timestamp),
+        time=datetime.fromtimestamp(int(timestamp), UTC).isoformat() if timestamp else "",
+        tx=bundle.tx,
+        chain_id=bundle.chain_id,
+        contract=bundle.contract,
+        problems=problems,
+    )

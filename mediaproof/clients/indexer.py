@@ -1,4 +1,6 @@
-"""Clients of the indexer's read API: `search` for the CLI (`mediaproof search`), IndexerClient (async) for the web app.
+"""Clients of the indexer's read API: `search` and `media` for the CLI (`mediaproof search`, short ids of the social
+commands) and the upload service (is the media of a like or comment indexed, and not deleted?), IndexerClient
+(async) for the web app.
 
 An error answer is the class the indexer raised (mediaproof.problems.error_from); no answer at all, or a success that
 is not a JSON object, is a ServiceUnavailable.
@@ -18,6 +20,7 @@ from mediaproof.problems import error_from
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")
 
 
 FEED_ORDERS = ("relevant", "latest")
@@ -47,6 +50,18 @@ def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: floa
     if reply.status_code != 200:
         raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {api_url}")
     return list(reply.json()["results"])
+
+
+def media(api_url: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
+    """One record by media id or short id: id, short_id, owner, title, deleted (its owner deleted it), …;
+    NotRegistered when the indexer has none, ServiceUnavailable (or NotReady) when it cannot say."""
+    if not (_BYTES32.match(key) or _SHORT_ID.match(key)):
+        raise InputError(f"{key!r} is not a media id (0x and 64 hex digits) or a short id (letters and digits)")
+    try:
+        reply = httpx.get(f"{api_url.rstrip('/')}/media/{key}", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
+    return json_answer(reply, "indexer")
 
 
 class IndexerClient:

@@ -36,6 +36,7 @@ from mediaproof.errors import (
     ChainError,
     ChecksumMismatch,
     ContentMismatch,
+    InputError,
     MediaproofError,
     NotAuthenticated,
     StorageError,
@@ -48,6 +49,7 @@ REFUSED = "the upload service refused"  # what each of its error answers says fi
 MAX_RETRY_WAIT = 300  # seconds: a longer Retry-After (a daily quota) is reported, not waited out
 MAX_TRIES = 6
 TUS = {"Tus-Resumable": "1.0.0"}
+HEX = frozenset("0123456789abcdef")
 RESUME_TRIES = 8  # broken chunks in a row before a resumable upload gives up (each resumes from the service's offset)
 
 
@@ -208,6 +210,20 @@ class UploadClient:
         if deposit_wei is not None:
             body["deposit_wei"] = str(deposit_wei)
         return self._call("POST", "/users", json=body)
+
+    # --- social actions (signed by their author: no session needed) ---
+
+    def post_action(self, signed: dict[str, Any], wait: bool = False) -> dict[str, Any]:
+        """Send a signed action ({kind, message, signature}); {action_id, kind, author, state}, and with `wait`
+        once its batch is anchored, also batch, tx and its proof."""
+        body = {k: signed[k] for k in ("kind", "message", "signature")}
+        return self._call("POST", "/actions", auth=False, json=body, params={"wait": "true"} if wait else None)
+
+    def action(self, action_id: str) -> dict[str, Any]:
+        """An accepted action's state, and once anchored its batch, tx and proof (mediaproof-action-proof-v1)."""
+        if not (action_id.startswith("0x") and len(action_id) == 66 and all(c in HEX for c in action_id[2:].lower())):
+            raise InputError(f"{action_id!r} is not an action id (0x and 64 hex digits)")
+        return self._call("GET", f"/actions/{action_id}", auth=False)
 
     # --- projects (a project id is 0x + 64 hex, or its 32 bytes) ---
 

@@ -69,6 +69,7 @@ from mediaproof.upload.access import (
     require_uploader,
     signed_in_wallet,
 )
+from mediaproof.upload.actions_api import action_routes
 from mediaproof.upload.admission import admit, describe
 from mediaproof.upload.auth_api import auth_routes
 from mediaproof.upload.batch_store import BatchStore
@@ -246,6 +247,7 @@ def create_app(settings: Settings) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(auth_routes())
     app.include_router(project_routes())
+    app.include_router(action_routes())
     app.include_router(tus_routes())
 
     def service_of(request: Request) -> Service:

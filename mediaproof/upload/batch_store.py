@@ -1,4 +1,5 @@
-"""The gateway's proof tables: owners' nonces, the first claim on each file's bytes, batch entries and batches.
+"""The gateway's proof tables: owners' nonces, the first claim on each file's bytes, batch entries, social actions
+waiting for a batch (action entries) and batches.
 
 Same SQLite file as the rest of the gateway database (WAL). The gateway is the sequencer: the first claim it
 accepts for some bytes decides who is first, so claims are taken in one transaction (`claim`) and a second owner
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,17 @@ CREATE TABLE IF NOT EXISTS batches (
     created_at      REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_cid ON batches (manifest_cid);
+CREATE TABLE IF NOT EXISTS action_entries (
+    action_id  TEXT PRIMARY KEY,       -- the action's EIP-712 digest: a replay is the same id
+    author     TEXT NOT NULL,
+    kind       TEXT NOT NULL,          -- Follow | Like | Comment
+    action     TEXT NOT NULL,          -- JSON: SignedAction.to_json() (kind, message, signature, action_id)
+    state      TEXT NOT NULL,          -- pending | closing | anchored
+    root       TEXT,
+    leaf_index INTEGER,                -- its value's index in the batch tree: after the batch's files
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS action_entries_state ON action_entries (state, created_at);
 """
 
 
@@ -73,6 +86,17 @@ class Entry:
     sha256: str
     owner: str
     entry: dict[str, Any]
+    state: str
+    root: str | None
+    leaf_index: int | None
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    action_id: str
+    author: str
+    kind: str
+    action: dict[str, Any]  # SignedAction.to_json()
     state: str
     root: str | None
     leaf_index: int | None
@@ -162,11 +186,17 @@ class BatchStore:
         return _entry(row) if row else None
 
     def pending_summary(self) -> tuple[int, float | None]:
-        """How many entries wait for a batch, and when the oldest arrived."""
-        count, oldest = self._db.execute(
-            "SELECT count(*), min(created_at) FROM batch_entries WHERE state = 'pending'"
-        ).fetchone()
-        return int(count), oldest
+        """How many entries and actions wait for a batch, and when the oldest of either arrived."""
+        count = 0
+        oldest: float | None = None
+        for table in ("batch_entries", "action_entries"):
+            n, first = self._db.execute(
+                f"SELECT count(*), min(created_at) FROM {table} WHERE state = 'pending'"
+            ).fetchone()
+            count += int(n)
+            if first is not None:
+                oldest = first if oldest is None else min(oldest, first)
+        return count, oldest
 
     def take_pending(self, limit: int) -> list[Entry]:
         """Move up to `limit` pending entries, oldest first, to `closing` (atomically: no two batchers share one)."""
@@ -186,16 +216,59 @@ class BatchStore:
         return [_entry(r) for r in rows]
 
     def release_closing(self) -> int:
-        """At start-up: entries a dead batcher took but never built into a batch go back to pending."""
-        return self._db.execute(
-            "UPDATE batch_entries SET state = 'pending' WHERE state = 'closing' AND root IS NULL"
-        ).rowcount
+        """At start-up: entries and actions a dead batcher took but never built into a batch go back to pending."""
+        return sum(
+            self._db.execute(f"UPDATE {table} SET state = 'pending' WHERE state = 'closing' AND root IS NULL").rowcount
+            for table in ("batch_entries", "action_entries")
+        )
+
+    # --- social actions ---
+
+    def add_action(self, action_id: str, author: str, kind: str, action: dict[str, Any]) -> bool:
+        """Keep an accepted action until a batch takes it; False if this id was accepted before (a replay: nothing
+        is stored twice)."""
+        return (
+            self._db.execute(
+                "INSERT OR IGNORE INTO action_entries (action_id, author, kind, action, state, created_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                (action_id, author, kind, json.dumps(action), time.time()),
+            ).rowcount
+            == 1
+        )
+
+    def action(self, action_id: str) -> ActionEntry | None:
+        row = self._db.execute(f"SELECT {_ACTION} FROM action_entries WHERE action_id = ?", (action_id,)).fetchone()
+        return _action(row) if row else None
+
+    def take_pending_actions(self, limit: int) -> list[ActionEntry]:
+        """Move up to `limit` pending actions, oldest first, to `closing` (atomically, as take_pending)."""
+        if limit <= 0:
+            return []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = self._db.execute(
+                f"SELECT {_ACTION} FROM action_entries WHERE state = 'pending' ORDER BY created_at, action_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            self._db.executemany(
+                "UPDATE action_entries SET state = 'closing' WHERE action_id = ?", [(r[0],) for r in rows]
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return [_action(r) for r in rows]
+
+    def actions_of(self, root: str) -> list[ActionEntry]:
+        rows = self._db.execute(f"SELECT {_ACTION} FROM action_entries WHERE root = ? ORDER BY leaf_index", (root,))
+        return [_action(r) for r in rows]
 
     # --- batches ---
 
     def add_batch(self, root: str, manifest: str, manifest_sha256: str, manifest_cid: str,
-                  media_ids: list[str]) -> None:  # fmt: skip
-        """The batch is built and its manifest pinned: remember it before the anchor is sent (crash-safe)."""
+                  media_ids: list[str], action_ids: Sequence[str] = ()) -> None:  # fmt: skip
+        """The batch is built and its manifest pinned: remember it before the anchor is sent (crash-safe). Actions
+        follow the files in the tree: action j is leaf index len(media_ids) + j."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute(
@@ -206,6 +279,10 @@ class BatchStore:
             self._db.executemany(
                 "UPDATE batch_entries SET root = ?, leaf_index = ? WHERE media_id = ?",
                 [(root, i, m) for i, m in enumerate(media_ids)],
+            )
+            self._db.executemany(
+                "UPDATE action_entries SET root = ?, leaf_index = ? WHERE action_id = ?",
+                [(root, len(media_ids) + j, a) for j, a in enumerate(action_ids)],
             )
             self._db.execute("COMMIT")
         except BaseException:
@@ -219,6 +296,7 @@ class BatchStore:
                 "UPDATE batches SET state = 'anchored', batch = ?, tx = ? WHERE root = ?", (batch, tx, root)
             )
             self._db.execute("UPDATE batch_entries SET state = 'anchored' WHERE root = ?", (root,))
+            self._db.execute("UPDATE action_entries SET state = 'anchored' WHERE root = ?", (root,))
             self._db.execute(
                 "UPDATE proof_claims SET state = 'proven', block = ? WHERE state = 'pending'"
                 " AND media_id IN (SELECT media_id FROM batch_entries WHERE root = ?)",
@@ -253,6 +331,7 @@ class BatchStore:
 
 _ENTRY = "media_id, upload_id, sha256, owner, entry, state, root, leaf_index"
 _BATCH = "root, state, manifest, manifest_sha256, manifest_cid, batch, tx"
+_ACTION = "action_id, author, kind, action, state, root, leaf_index"
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
@@ -265,3 +344,9 @@ def _batch(row: tuple[Any, ...]) -> Batch:
     values = list(row)
     values[2] = json.loads(values[2])
     return Batch(*values)
+
+
+def _action(row: tuple[Any, ...]) -> ActionEntry:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    return ActionEntry(*values)

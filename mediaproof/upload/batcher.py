@@ -1,5 +1,7 @@
-"""The sequencer: closes a batch after `batch_max_files` entries or `batch_interval` seconds, pins its manifest on
-R clusters, anchors its root with MediaApp.anchorBatch, and hands every entry back as anchored.
+"""The sequencer: closes a batch after `batch_max_files` entries and social actions together, or when the oldest of
+them waited `batch_interval` seconds, pins its manifest on R clusters, anchors its root with MediaApp.anchorBatch,
+and hands every entry back as anchored (actions are marked anchored in the store; their proofs are read from the
+stored manifest). A batch may hold only actions.
 
 Before a batch carries a later proof of some bytes for another owner, the earlier (batched) proof of those bytes is
 revealed into MediaApp.proofOf, so a bundle's `first` never lies while the first proof is unrevealed. Crash-safe:
@@ -15,13 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediaproof import eip712, faults
+from mediaproof import eip712, faults, social
 from mediaproof.bundle import BatchManifest, parse_manifest, parse_manifest_entry
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
 from mediaproof.errors import ChainError
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.upload.batch_store import Batch, BatchStore, Entry
+from mediaproof.upload.batch_store import ActionEntry, Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.relay import Relay
 
@@ -105,11 +107,14 @@ class Batcher:
         if count < self._max_files and age < self._interval:
             return self._interval - age
         entries = store.take_pending(self._max_files)
-        if entries:
-            self._anchor(store, placements, entries)
+        actions = store.take_pending_actions(self._max_files - len(entries))
+        if entries or actions:
+            self._anchor(store, placements, entries, actions)
         return 0.0 if count > self._max_files else self._interval
 
-    def _anchor(self, store: BatchStore, placements: GatewayStore, entries: list[Entry]) -> None:
+    def _anchor(
+        self, store: BatchStore, placements: GatewayStore, entries: list[Entry], actions: list[ActionEntry]
+    ) -> None:
         for entry in entries:
             self._reveal_earlier_proof(store, entry)
         manifest = BatchManifest(
@@ -118,13 +123,17 @@ class Batcher:
             topology=self._chain.topology.address,
             sequencer=self._relay.gateway.address,
             entries=tuple(parse_manifest_entry(e.entry) for e in entries),
+            actions=tuple(social.parse_signed_action(a.action) for a in actions),
         )
         tree = manifest.tree()
         body = json.dumps(manifest.to_json(tree), separators=(",", ":")).encode()
         digest = digest_bytes(body)
         self._placer.place(placements, digest, body, title="batch manifest")
         root = "0x" + tree.root.hex()
-        store.add_batch(root, body.decode(), digest.sha256_hex, digest.cid, [e.media_id for e in entries])
+        store.add_batch(
+            root, body.decode(), digest.sha256_hex, digest.cid, [e.media_id for e in entries],
+            [a.action_id for a in actions],
+        )  # fmt: skip
         self._send_anchor(store, store.batch(root))  # type: ignore[arg-type]
 
     def _send_anchor(self, store: BatchStore, batch: Batch) -> None:
@@ -140,7 +149,8 @@ class Batcher:
         store.mark_anchored(batch.root, int(anchored_in), tx)
         faults.point("batch-anchored")
         entries = store.entries_of(batch.root)
-        logger.info("anchored batch %d: %d files, root %s, tx %s", anchored_in, len(entries), batch.root, tx)
+        logger.info("anchored batch %d: %d files, %d actions, root %s, tx %s", anchored_in, len(entries),
+                    len(store.actions_of(batch.root)), batch.root, tx)  # fmt: skip
         self._on_anchored(entries, int(anchored_in), tx)
         with self.done:
             self.done.notify_all()

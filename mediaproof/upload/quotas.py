@@ -1,7 +1,7 @@
 """Rate limits and quotas of the upload service, per wallet and per client address, shared by every process that
 uses the same gateway database:
 
-- uploads per minute and bytes per day: `limits`' sliding-window-counter strategy over SQLiteStorage
+- uploads, social actions per minute and bytes per day: `limits`' sliding-window-counter strategy over SQLiteStorage
   (mediaproof.upload.limit_store), so the counting rules are the library's and the counters are in the database;
 - uploads in flight at once: leases in table `upload_leases` (a concurrency cap is no rate, and `limits` has no
   such primitive), each renewed while its body streams and gone a minute after a crashed process stopped renewing;
@@ -128,6 +128,7 @@ class Quotas:
         self.bytes: RateLimitItem = RateLimitItemPerDay(settings.upload_bytes_per_day)
         self.project_files: RateLimitItem = RateLimitItemPerMinute(settings.upload_project_files_per_minute)
         self.nonces: RateLimitItem = RateLimitItemPerMinute(settings.upload_nonces_per_minute)
+        self.actions: RateLimitItem = RateLimitItemPerMinute(settings.upload_actions_per_minute)
         self.concurrent = settings.upload_concurrent
         self.max_open = settings.upload_max_open
         self.leases = Leases(db_path)
@@ -156,6 +157,12 @@ class Quotas:
     def take_nonce(self, client: str) -> None:
         why = f"has asked for {self.nonces.amount} sign-in nonces in the last minute, the most it may"
         self._take(self.nonces, "nonces", 1, [("address", client)], why)
+
+    def take_action(self, kind: str, ident: str) -> None:
+        """One social action of a client address (`kind` "address", counted before its signature is checked) or of a
+        wallet ("wallet", counted once the signature is its own, so nobody can spend another wallet's allowance)."""
+        why = f"has sent {self.actions.amount} social actions in the last minute, the most this service takes"
+        self._take(self.actions, "actions", 1, [(kind, ident)], why)
 
     def take_upload(self, wallet: str, client: str) -> None:
         why = f"has sent {self.uploads.amount} uploads in the last minute, the most this service takes"

@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils import keccak
 
-from mediaproof import eip712, merkle
+from mediaproof import eip712, merkle, social
 from mediaproof.content import ContentHasher, parse_cid
 from mediaproof.unixfs import binary_cid
 
@@ -96,13 +97,39 @@ def sign(domain: Domain, rec: eip712.MediaRecord, owner_key: str, *, issued_at: 
     return Entry(rec, signature, receipts, mid)
 
 
-def tree_of(entries: list[Entry]) -> merkle.StandardMerkleTree:
-    return merkle.StandardMerkleTree.of([e.leaf_values for e in entries], merkle.BATCH_LEAF_ENCODING)
+def signed_action(domain: Domain, action: social.Action, key: str, *, action_id: bytes | None = None
+                  ) -> social.SignedAction:  # fmt: skip
+    """`action` signed with `key` (the author's, or someone else's for a forgery); `action_id` forges the id."""
+    signature = social.sign(action, domain.chain_id, domain.media_app, key)
+    return social.SignedAction(action, signature, action_id or social.action_id(action, domain.chain_id,
+                                                                                domain.media_app))  # fmt: skip
 
 
-def manifest(domain: Domain, entries: list[Entry], sequencer: str) -> tuple[dict[str, Any], merkle.StandardMerkleTree]:
-    """The manifest document (format mediaproof-batch-v1) of a batch of `entries`, and its tree."""
-    tree = tree_of(entries)
+def follow(author: str, subject: str, on: bool = True, issued_at: int = 1) -> social.Follow:
+    return social.Follow(author, subject, on, issued_at, secrets.token_bytes(32))
+
+
+def like(author: str, media_id: str, on: bool = True, issued_at: int = 1) -> social.Like:
+    return social.Like(author, bytes.fromhex(media_id[2:]), on, issued_at, secrets.token_bytes(32))
+
+
+def comment(author: str, media_id: str, text: str, *, replaces: str | None = None, deleted: bool = False,
+            issued_at: int = 1) -> social.Comment:  # fmt: skip
+    """A new comment, or (`replaces` = the first comment's action id) an edit or a delete of one."""
+    before = bytes.fromhex(replaces[2:]) if replaces else eip712.ZERO32
+    return social.Comment(author, bytes.fromhex(media_id[2:]), text, issued_at, secrets.token_bytes(32), before,
+                          deleted)  # fmt: skip
+
+
+def tree_of(entries: list[Entry], actions: Sequence[social.SignedAction] = ()) -> merkle.StandardMerkleTree:
+    values = [e.leaf_values for e in entries] + [a.leaf_values for a in actions]
+    return merkle.StandardMerkleTree.of(values, merkle.BATCH_LEAF_ENCODING)
+
+
+def manifest(domain: Domain, entries: list[Entry], sequencer: str, actions: Sequence[social.SignedAction] = ()
+             ) -> tuple[dict[str, Any], merkle.StandardMerkleTree]:  # fmt: skip
+    """The manifest document (format mediaproof-batch-v1) of a batch of `entries` then `actions`, and its tree."""
+    tree = tree_of(entries, actions)
     doc = {
         "format": "mediaproof-batch-v1",
         "chain_id": domain.chain_id,
@@ -111,6 +138,7 @@ def manifest(domain: Domain, entries: list[Entry], sequencer: str) -> tuple[dict
         "sequencer": sequencer,
         "tree": tree.dump(),
         "entries": [e.to_json() for e in entries],
+        **({"actions": [a.to_json() for a in actions]} if actions else {}),
     }
     return doc, tree
 

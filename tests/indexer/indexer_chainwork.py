@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from batchkit import Domain, Entry, ManifestServer, cluster_key, manifest, recor
 from eth_account import Account
 from web3 import Web3
 
-from mediaproof import eip712, merkle
+from mediaproof import eip712, merkle, social
 from mediaproof.abis import load_abi
 from mediaproof.chain import MediaproofChain
 from mediaproof.deployment import ClusterSpec, Deployment, deploy
@@ -84,10 +85,11 @@ class ChainWork:
         self.chain.transact(Account.from_key(key), fn)
         return "0x" + e.media_id.hex()
 
-    def anchor_batch(self, entries: list[Entry], *, doc: dict[str, Any] | None = None, serve: bool = True) -> Batch:
-        """Anchors the batch of `entries` from the sequencer; its manifest (or `doc` instead) is served first
-        unless `serve` is False."""
-        built, tree = manifest(self.domain, entries, Account.from_key(ADMIN_KEY).address)
+    def anchor_batch(self, entries: list[Entry], *, doc: dict[str, Any] | None = None, serve: bool = True,
+                     actions: Sequence[social.SignedAction] = ()) -> Batch:  # fmt: skip
+        """Anchors the batch of `entries` (then `actions`) from the sequencer; its manifest (or `doc` instead) is
+        served first unless `serve` is False."""
+        built, tree = manifest(self.domain, entries, Account.from_key(ADMIN_KEY).address, actions)
         binary, cid = self.manifests.put(doc or built)
         if not serve:
             self.manifests.withheld[cid] = self.manifests.manifests.pop(cid)

@@ -7,7 +7,19 @@ import json
 import re
 
 import pytest
-from batchkit import CHAIN_ID, Domain, ManifestServer, manifest, manifest_cid, record, sign, tree_of
+from batchkit import (
+    CHAIN_ID,
+    Domain,
+    ManifestServer,
+    follow,
+    like,
+    manifest,
+    manifest_cid,
+    record,
+    sign,
+    signed_action,
+    tree_of,
+)
 from eth_account import Account
 
 from indexer import batch_manifest
@@ -169,3 +181,52 @@ def test_a_forged_receipt_is_refused_alike_by_the_indexer_and_the_one_manifest_p
     assert content.rejected[0][0] == 1 and says in content.rejected[0][1]
     with pytest.raises(ProofError, match=re.escape(says)):
         parse_manifest(doc)
+
+
+# -- social actions --------------------------------------------------------------------------------------------
+def test_actions_after_the_entries_are_read_with_their_place_in_the_tree():
+    media = entry(title="liked")
+    media_id = "0x" + media.media_id.hex()
+    acts = [signed_action(DOMAIN, like(BOB.address, media_id), BOB.key),
+            signed_action(DOMAIN, follow(ALICE.address, BOB.address), ALICE.key)]  # fmt: skip
+    doc, tree = manifest(DOMAIN, [media], SEQUENCER, acts)
+    content = check(doc, tree.root)
+    assert [a.signed.action_id for a in content.actions] == [a.action_id for a in acts]
+    assert [a.tree_index for a in content.actions] == [tree.tree_indices[1], tree.tree_indices[2]]
+    assert content.actions[0].leaf == tree.leaf(1) and content.actions[0].signature_check == ECDSA
+    assert parse_manifest(doc).actions == tuple(acts)  # the one manifest parser reads the same
+
+
+def test_a_batch_of_actions_only_is_read():
+    acts = [signed_action(DOMAIN, follow(ALICE.address, BOB.address), ALICE.key)]
+    doc, tree = manifest(DOMAIN, [], SEQUENCER, acts)
+    content = check(doc, tree.root)
+    assert content.problem is None and len(content.actions) == 1 and content.entries == ()
+
+
+def test_forged_actions_are_left_out_and_the_rest_kept():
+    media_id = "0x" + entry().media_id.hex()
+    good = signed_action(DOMAIN, like(BOB.address, media_id), BOB.key)
+    lifted = signed_action(DOMAIN, like(ALICE.address, media_id), BOB.key)  # bob signs in alice's name
+    wrong_id = signed_action(DOMAIN, like(BOB.address, media_id), BOB.key, action_id=b"\x11" * 32)
+    self_follow = signed_action(DOMAIN, follow(BOB.address, BOB.address), BOB.key)
+    doc, tree = manifest(DOMAIN, [], SEQUENCER, [good, lifted, wrong_id, self_follow, good])
+    content = check(doc, tree.root)
+    assert [a.index for a in content.actions] == [0]
+    why = dict(content.rejected_actions)
+    assert f"recovers to {BOB.address}, not the author {ALICE.address}" in why[1]
+    assert "EIP-712 digest" in why[2] and "cannot follow yourself" in why[3] and "action 0's too" in why[4]
+    # an author with code is a contract wallet: kept, marked unchecked
+    parsed = batch_manifest.parse(
+        json.dumps(doc).encode(), "c", chain_id=CHAIN_ID, media_app=DOMAIN.media_app, topology=DOMAIN.topology
+    )
+    assert ALICE.address in parsed.owners_to_look_up()
+    content = check(doc, tree.root, contract_owners=[ALICE.address])
+    assert [(a.index, a.signature_check) for a in content.actions] == [(0, ECDSA), (1, ERC1271_UNCHECKED)]
+
+
+def test_an_action_not_in_the_anchored_tree_refuses_the_manifest():
+    acts = [signed_action(DOMAIN, follow(ALICE.address, BOB.address), ALICE.key)]
+    doc, tree = manifest(DOMAIN, [entry()], SEQUENCER, acts)
+    doc["actions"].append(signed_action(DOMAIN, follow(BOB.address, ALICE.address), BOB.key).to_json())
+    assert "not the anchored root" in (check(doc, tree.root).problem or "")

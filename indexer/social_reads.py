@@ -1,0 +1,94 @@
+"""The reads the API serves about follows, likes, comments and the news feed, from the derived tables social_state.py
+keeps (each an index lookup or a join of a few hundred rows, never a pass over the actions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.database import Database
+from indexer.social_state import RECENCY
+
+ORDERS = ("relevant", "latest")
+_FEED_COLS = (
+    "m.id, m.short_id, m.kind, m.batch, m.owner, m.user_contract, m.sha256, m.cid, m.title, m.media_type, m.size, "
+    "m.parent, m.time, m.block, m.tx_hash, m.deleted"
+)
+
+
+class SocialReads(Database):
+    def follow_counts(self, address: str) -> dict[str, int]:
+        row = (
+            self.cursor()
+            .execute("SELECT followers, following FROM user_social WHERE address = ?", [address])
+            .fetchone()
+        )
+        return {"followers": row[0], "following": row[1]} if row else {"followers": 0, "following": 0}
+
+    def followers(self, address: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Who follows `address`, most recent follow first."""
+        return self._dicts(
+            "SELECT author AS address, block, time, action_id FROM follow_edges WHERE subject = ? "
+            "ORDER BY block DESC, author LIMIT ? OFFSET ?",
+            [address, limit, offset],
+        )
+
+    def following(self, address: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Whom `address` follows, most recent follow first."""
+        return self._dicts(
+            "SELECT subject AS address, block, time, action_id FROM follow_edges WHERE author = ? "
+            "ORDER BY block DESC, subject LIMIT ? OFFSET ?",
+            [address, limit, offset],
+        )
+
+    def comment_count(self, media_id: str) -> int:
+        row = self.cursor().execute("SELECT comments FROM media_social WHERE media_id = ?", [media_id]).fetchone()
+        return int(row[0]) if row else 0
+
+    def media_comments(self, media_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """A media's comments that are not deleted, newest first, each as its latest edit says."""
+        return self._dicts(
+            "SELECT comment_id, author, text, created_block, created_time, edited, edited_block, edited_time, "
+            "last_action_id AS action_id, batch, tx_hash FROM comments WHERE media_id = ? AND NOT deleted "
+            "ORDER BY created_key DESC LIMIT ? OFFSET ?",
+            [media_id, limit, offset],
+        )
+
+    def social_counts(self, media_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Likes and comments of each of these media (absent: none), one query for a page of rows."""
+        if not media_ids:
+            return {}
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT media_id, likes, comments FROM media_social WHERE media_id IN ({', '.join('?' * len(media_ids))})",
+                media_ids,
+            )
+            .fetchall()
+        )
+        return {m: {"likes": likes, "comments": comments} for m, likes, comments in rows}
+
+    def feed(self, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Media (not deleted) of the wallets `viewer` follows: by relevance (the stored rank, docs/feed.md) or
+        newest first. Media with no likes, comments or views rank by their time alone."""
+        if order not in ORDERS:
+            raise ValueError(f"order {order!r}: one of {', '.join(ORDERS)}")
+        key = f"coalesce(s.rank, m.time * {RECENCY!r}) DESC, m.pos DESC" if order == "relevant" else "m.pos DESC"
+        return self._dicts(
+            f"SELECT {_FEED_COLS}, coalesce(s.likes, 0) AS likes, coalesce(s.comments, 0) AS comments, "
+            f"coalesce(s.views, 0) AS views, coalesce(s.rank, m.time * {RECENCY!r}) AS rank "
+            "FROM media m JOIN (SELECT subject FROM follow_edges WHERE author = ?) f ON m.owner = f.subject "
+            f"LEFT JOIN media_social s ON s.media_id = m.id WHERE NOT m.deleted ORDER BY {key} LIMIT ? OFFSET ?",
+            [viewer, limit, offset],
+        )
+
+    def action(self, action_id: str) -> list[dict[str, Any]]:
+        """Every time this action id was anchored (more than once: a replay, ignored), first first, with its
+        verdict and batch."""
+        return self._dicts(
+            "SELECT a.action_id, a.kind, a.author, a.subject, a.media_id, a.comment_id, a.replaces, a.state, a.text, "
+            "a.issued_at, a.signature, a.signature_check, a.batch, a.seq, a.tree_index, a.leaf, a.status, a.why, "
+            "a.time, a.block, a.tx_hash, b.manifest_cid FROM actions a "
+            "LEFT JOIN batches b ON b.block = a.block AND b.log_index = a.log_index "
+            "WHERE a.action_id = ? ORDER BY a.block, a.log_index, a.seq",
+            [action_id],
+        )
