@@ -116,13 +116,20 @@ def test_counts_and_addresses_read_whatever_the_answer_carries() -> None:
     assert count_of({"like_count": "7"}, "likes", "like_count") == 7
     assert count_of({"count": True, "total": 2}, "count", "total") == 2  # a bool is not a count
     assert count_of({}, "count") == 0
-    body = {"following": [SUBJECT, {"address": AUTHOR}, {"subject": MEDIA[:42]}, {"nothing": 1}, 5]}
-    assert addresses_in(body, "following") == [SUBJECT, AUTHOR, MEDIA[:42]]
+    body = {"results": [{"address": SUBJECT, "block": 3}, {"address": AUTHOR}, {"subject": MEDIA[:42]}, SUBJECT, 5]}
+    assert addresses_in(body, "results") == [SUBJECT, AUTHOR]
 
 
 def test_comment_row_for_the_page() -> None:
-    row = {"id": "0x" + "01" * 32, "author": AUTHOR, "text": "hi\x07", "time": NOW - 120, "edited": True}
+    row = {
+        "comment_id": "0x" + "01" * 32,
+        "author": AUTHOR,
+        "text": "hi\x07",
+        "created_time": NOW - 120,
+        "edited": True,
+    }
     shown = comment_row(row, NOW, AUTHOR.lower())
+    assert shown["id"] == "0x" + "01" * 32
     assert shown["author_short"] == f"{AUTHOR[:6]}…{AUTHOR[-4:]}"
     assert shown["text"] == "hi\\x07" and shown["raw_text"] == "hi\x07"
     assert (shown["time_ago"], shown["edited"], shown["mine"]) == ("2 min ago", "yes", "yes")

@@ -76,16 +76,9 @@ def count_of(body: dict[str, Any], *names: str) -> int:
 
 
 def addresses_in(body: dict[str, Any], key: str) -> list[str]:
-    """The addresses a followers/following answer lists under `key`: plain strings or objects with an address."""
-    found = []
-    for item in body.get(key) or []:
-        if isinstance(item, str):
-            found.append(item)
-        elif isinstance(item, dict):
-            address = item.get("address") or item.get(key.rstrip("s")) or item.get("author") or item.get("subject")
-            if isinstance(address, str):
-                found.append(address)
-    return found
+    """The addresses a followers/following answer lists under `key` (rows with an `address`)."""
+    rows = body.get(key) or []
+    return [str(r["address"]) for r in rows if isinstance(r, dict) and isinstance(r.get("address"), str)]
 
 
 def comment_text(text: str) -> str:
@@ -94,11 +87,12 @@ def comment_text(text: str) -> str:
 
 
 def comment_row(row: dict[str, Any], now: int, viewer: str) -> dict[str, str]:
-    """One comment for a Reflex foreach (strings only): id, author, text, times, whether edited and the viewer's."""
+    """One comment for a Reflex foreach (strings only): id (its first action id), author, text, when it was written,
+    whether it was edited since and whether it is the viewer's."""
     author = str(row.get("author") or "")
-    time = row.get("time") or row.get("updated_at") or row.get("created_at")
+    time = row.get("created_time") or row.get("time")
     return {
-        "id": str(row.get("id") or row.get("comment_id") or ""),
+        "id": str(row.get("comment_id") or ""),
         "author": author,
         "author_short": short_address(author),
         "text": comment_text(str(row.get("text") or "")),
@@ -111,4 +105,4 @@ def comment_row(row: dict[str, Any], now: int, viewer: str) -> dict[str, str]:
 
 
 def comments_in(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in body.get("comments") or body.get("results") or [] if isinstance(c, dict)]
+    return [c for c in body.get("results") or [] if isinstance(c, dict)]

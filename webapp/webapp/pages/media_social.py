@@ -19,8 +19,6 @@ from webapp.social_rows import comment_action, comment_bytes_left, comment_row, 
 from webapp.state import AuthState
 
 COMMENTS_PAGE = 50
-LIKE_COUNTS = ("like_count", "likes")
-COMMENT_COUNTS = ("comment_count", "comments")
 INDEX_WAIT_SECONDS = 15.0  # a link opened right after its upload: the indexer may be a block behind
 
 
@@ -96,9 +94,9 @@ class MediaSocialState(rx.State):
 
     def _apply(self, detail: dict[str, Any], body: dict[str, Any], viewer: str) -> None:
         now = action_flow.now()
-        self.likes = count_of(detail, *LIKE_COUNTS)
+        self.likes = count_of(detail, "likes")
         self.comments = [comment_row(c, now, viewer) for c in comments_in(body)]
-        self.comment_count = count_of(detail, *COMMENT_COUNTS) or count_of(body, "count", "total")
+        self.comment_count = count_of(body, "count")
         self.error = ""
 
     @rx.event

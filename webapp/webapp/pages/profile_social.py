@@ -17,12 +17,22 @@ from webapp import action_flow, services
 from webapp.social_rows import addresses_in, count_of, follow_action
 from webapp.state import AuthState
 
-FOLLOWING_SCAN = 500  # how many of the viewer's follows are read to tell whether it follows this profile
+# Whether the viewer follows this profile is read from the viewer's follows, a page (the indexer's largest) at a
+# time, up to this many pages.
+FOLLOWING_PAGE = 100
+FOLLOWING_PAGES = 10
 
 
 async def _follows(viewer: str, subject: str) -> bool:
-    body = await services.following(Settings(), viewer, FOLLOWING_SCAN)
-    return subject.lower() in {a.lower() for a in addresses_in(body, "following")}
+    settings = Settings()
+    for page in range(FOLLOWING_PAGES):
+        body = await services.following(settings, viewer, FOLLOWING_PAGE, page * FOLLOWING_PAGE)
+        found = [a.lower() for a in addresses_in(body, "results")]
+        if subject.lower() in found:
+            return True
+        if len(found) < FOLLOWING_PAGE:
+            return False
+    return False
 
 
 class ProfileSocialState(rx.State):
@@ -55,15 +65,14 @@ class ProfileSocialState(rx.State):
             await self._read_viewer(auth.address)
 
     async def _read_counts(self) -> None:
-        settings = Settings()
         try:
-            followers = await services.followers(settings, self.address, 1)
-            following = await services.following(settings, self.address, 1)
+            # the answer carries both counts of the wallet it is about
+            counts = await services.followers(Settings(), self.address, 1)
         except MediaproofError as exc:
             self.counts_error = f"Follows could not be read: {exc}"
             return
-        self.followers = count_of(followers, "count", "total", "followers_count")
-        self.following = count_of(following, "count", "total", "following_count")
+        self.followers = count_of(counts, "followers")
+        self.following = count_of(counts, "following")
 
     async def _read_viewer(self, viewer: str) -> None:
         try:
