@@ -24,8 +24,15 @@ async def _call(method: str, url: str, timeout: float, **kwargs: Any) -> dict[st
 
 
 async def post_action(
-    upload_url: str, kind: str, message: dict[str, Any], signature: str, timeout: float = 15.0
+    upload_url: str,
+    kind: str,
+    message: dict[str, Any],
+    signature: str,
+    timeout: float = 15.0,
+    on_behalf_of: str = "",
 ) -> dict[str, Any]:
-    """Hands a signed action to the upload service: `{action_id, kind, author, state}` (201 new, 200 a replay)."""
+    """Hands a signed action to the upload service: `{action_id, kind, author, state}` (`pending` until its batch is
+    anchored). `on_behalf_of`: the browser's address, for the per-address limit (believed only from a trusted proxy)."""
     body = {"kind": kind, "message": message, "signature": signature}
-    return await _call("POST", upload_url.rstrip("/") + "/actions", timeout, json=body)
+    headers = {"x-forwarded-for": on_behalf_of} if on_behalf_of else {}
+    return await _call("POST", upload_url.rstrip("/") + "/actions", timeout, json=body, headers=headers)

@@ -56,10 +56,11 @@ def wallet_refusal(answer: dict[str, Any]) -> str:
     return ""
 
 
-async def send(typed: str, signature: str) -> dict[str, Any]:
-    """POST /actions with the signed message: `{action_id, kind, author, state}`."""
+async def send(typed: str, signature: str, client_ip: str) -> dict[str, Any]:
+    """POST /actions with the signed message, on behalf of the browser at `client_ip`: `{action_id, kind, author,
+    state}`."""
     data = json.loads(typed)
-    return await services.post_action(Settings(), str(data["primaryType"]), data["message"], signature)
+    return await services.post_action(Settings(), str(data["primaryType"]), data["message"], signature, client_ip)
 
 
 def problem(exc: MediaproofError) -> str:

@@ -334,6 +334,8 @@ async def feed(settings: Settings, viewer: str, order: str, limit: int, offset: 
     return await _indexer(settings).feed(viewer, order, limit, offset)
 
 
-async def post_action(settings: Settings, kind: str, message: dict[str, Any], signature: str) -> dict[str, Any]:
+async def post_action(
+    settings: Settings, kind: str, message: dict[str, Any], signature: str, client_ip: str = ""
+) -> dict[str, Any]:
     """A signed follow, like or comment to the upload service (mediaproof.clients.actions): `{action_id, state}`."""
-    return await actions.post_action(settings.resolved_upload_url(), kind, message, signature, TIMEOUT)
+    return await actions.post_action(settings.resolved_upload_url(), kind, message, signature, TIMEOUT, client_ip)

@@ -176,7 +176,9 @@ class MediaSocialState(rx.State):
         self.phase = "sending"
         yield
         try:
-            accepted = await action_flow.send(self._typed, str(answer["signature"]))
+            accepted = await action_flow.send(
+                self._typed, str(answer["signature"]), str(self.router.session.client_ip or "")
+            )
         except MediaproofError as exc:
             self.phase, self.action_error = "", action_flow.problem(exc)
             return

@@ -114,7 +114,7 @@ class ProfileSocialState(rx.State):
         self.phase = "sending"
         yield
         try:
-            await action_flow.send(self._typed, str(answer["signature"]))
+            await action_flow.send(self._typed, str(answer["signature"]), str(self.router.session.client_ip or ""))
         except MediaproofError as exc:
             self.phase, self.error = "", action_flow.problem(exc)
             return
