@@ -115,6 +115,8 @@ def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain
     media = a_media["photo"]
     wallet = b_wallet()
     page = hydrated(open_page(f"/m/{media['short_id']}", wallet))
+    expect(page.locator("#media-time-ago")).to_have_text(RELATIVE)
+    expect(page.locator("#media-time-ago")).to_have_attribute("title", re.compile(r"UTC$"))
     expect(page.locator("#social-needs-wallet")).to_be_visible()
     expect(page.locator("#like-button")).to_be_disabled()
     sign_in(page, wallet)
@@ -137,6 +139,8 @@ def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain
     text = "The light on the water — signed by B"
     page.fill("#comment-text", text)
     page.click("#comment-post")
+    # accepted: the page says so until the indexer has it (the watch sleeps a poll before it first looks)
+    expect(page.locator("#social-pending")).to_contain_text("pending anchoring")
     mine = page.locator(f'.comment[data-author="{wallet.address}"]')
     expect(mine).to_have_count(1, timeout=ANCHORED)
     expect(mine.locator(".comment-text")).to_have_text(text)

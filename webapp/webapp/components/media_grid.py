@@ -48,7 +48,7 @@ def _play_badge(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     )
 
 
-def time_ago(relative: rx.Var, absolute: rx.Var, **props) -> rx.Component:
+def time_ago(relative: rx.Var | str, absolute: rx.Var | str, **props) -> rx.Component:
     """'3 min ago' with the UTC time as its tooltip (the UTC time alone when no relative one was computed)."""
     return rx.el.span(rx.cond(relative != "", relative, absolute), title=absolute, class_name="time-ago", **props)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import reflex as rx
 
@@ -31,6 +32,9 @@ class FeedState(rx.State):
 
     @rx.event
     async def load(self):
+        await self._first_page()
+
+    async def _first_page(self) -> None:
         self.cards, self.loaded, self.needs_wallet = [], False, False
         await self._fetch()
 
@@ -38,13 +42,13 @@ class FeedState(rx.State):
     async def show(self, tab: str):
         if tab in ("explore", "following"):
             self.tab = tab
-            await self.load()
+            await self._first_page()
 
     @rx.event
     async def reorder(self, order: str):
         if order in ("relevant", "latest"):
             self.order = order
-            await self.load()
+            await self._first_page()
 
     @rx.event
     async def load_more(self):
@@ -75,7 +79,7 @@ class FeedState(rx.State):
         self.loaded = True
 
 
-def _choice(label: str, chosen: rx.Var, on_click, element_id: str) -> rx.Component:
+def _choice(label: str, chosen: rx.Var | bool, on_click: Any, element_id: str) -> rx.Component:
     return rx.button(
         label,
         on_click=on_click,
@@ -87,17 +91,17 @@ def _choice(label: str, chosen: rx.Var, on_click, element_id: str) -> rx.Compone
 
 
 def _tabs() -> rx.Component:
+    show: Any = FeedState.show  # an event handler given its argument (Reflex's types do not say it is callable)
+    reorder: Any = FeedState.reorder
     return rx.hstack(
-        _choice("Explore", FeedState.tab == "explore", FeedState.show("explore"), "feed-tab-explore"),  # type: ignore[operator]
-        _choice("Following", FeedState.tab == "following", FeedState.show("following"), "feed-tab-following"),  # type: ignore[operator]
+        _choice("Explore", FeedState.tab == "explore", show("explore"), "feed-tab-explore"),
+        _choice("Following", FeedState.tab == "following", show("following"), "feed-tab-following"),
         rx.cond(
             FeedState.tab == "following",
             rx.hstack(
                 rx.text("Order:", size="2", color=rx.color("gray", 11)),
-                _choice(
-                    "Relevant", FeedState.order == "relevant", FeedState.reorder("relevant"), "feed-order-relevant"
-                ),  # type: ignore[operator]
-                _choice("Latest", FeedState.order == "latest", FeedState.reorder("latest"), "feed-order-latest"),  # type: ignore[operator]
+                _choice("Relevant", FeedState.order == "relevant", reorder("relevant"), "feed-order-relevant"),
+                _choice("Latest", FeedState.order == "latest", reorder("latest"), "feed-order-latest"),
                 spacing="2",
                 align="center",
                 margin_left="auto",

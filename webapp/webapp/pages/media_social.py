@@ -237,9 +237,9 @@ def _like_bar() -> rx.Component:
         ),
         rx.text(
             rx.el.strong(MediaSocialState.likes, id="like-count", data_count=MediaSocialState.likes),
-            " likes · ",
+            rx.cond(MediaSocialState.likes == 1, " like · ", " likes · "),
             rx.el.strong(MediaSocialState.comment_count, id="comment-count"),
-            " comments",
+            rx.cond(MediaSocialState.comment_count == 1, " comment", " comments"),
             color=rx.color("gray", 11),
         ),
         spacing="3",

@@ -143,7 +143,7 @@ class ProfileSocialState(rx.State):
             self.phase, self.message = "", action_flow.NOT_YET
 
 
-def _count(value: rx.Var | int, label: str, element_id: str) -> rx.Component:
+def _count(value: rx.Var | int, label: rx.Var | str, element_id: str) -> rx.Component:
     return rx.text(
         rx.el.strong(value, id=element_id, data_count=value), " ", label, as_="span", color=rx.color("gray", 11)
     )
@@ -154,7 +154,11 @@ def follow_bar() -> rx.Component:
     own = AuthState.signed_in & (AuthState.address.lower() == ProfileSocialState.address.lower())
     return rx.vstack(
         rx.hstack(
-            _count(ProfileSocialState.followers, "followers", "profile-followers"),
+            _count(
+                ProfileSocialState.followers,
+                rx.cond(ProfileSocialState.followers == 1, "follower", "followers"),
+                "profile-followers",
+            ),
             _count(ProfileSocialState.following, "following", "profile-following"),
             rx.cond(
                 ~own,
