@@ -26,7 +26,7 @@ from webapp.components.proof_check import ProofCheck, check_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
 from webapp.deployment import load_chain_config, proof_check_config
 from webapp.media_rows import human_size, kind_of, relative_time, short_address
-from webapp.pages.media_social import social_panel
+from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
 
 # A link shared right after its upload may be opened before the indexer has followed that block.

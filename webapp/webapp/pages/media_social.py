@@ -1,6 +1,7 @@
-"""A media's likes and comments on its page: the like button with its count, the comments (newest first), a box to
-write one, and edit / delete on the viewer's own. Each is an action the connected wallet signs (action_flow); after
-the upload service accepts it the page says "pending anchoring" and watches the indexer until it shows it.
+"""The state of a media's likes and comments on its page (drawn by pages/media_social_view.py): the counts, the
+comments (newest first), the viewer's draft and edits. Each like, comment, edit or delete is an action the connected
+wallet signs (action_flow); after the upload service accepts it the page says "pending anchoring" and watches the
+indexer until it shows it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import reflex as rx
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
 from mediaproof.settings import Settings
-from mediaproof.social import MAX_COMMENT_BYTES
 from webapp import action_flow, services
-from webapp.components.comments import comment_view
 from webapp.social_rows import comment_action, comment_bytes_left, comment_row, comments_in, count_of, like_action
 from webapp.state import AuthState
 
@@ -98,6 +97,19 @@ class MediaSocialState(rx.State):
         self.comments = [comment_row(c, now, viewer) for c in comments_in(body)]
         self.comment_count = count_of(body, "count")
         self.error = ""
+
+    @rx.event
+    async def load_older(self):
+        """The next page of older comments, after those shown."""
+        try:
+            body = await services.comments(Settings(), self.media_id, COMMENTS_PAGE, len(self.comments))
+        except MediaproofError as exc:
+            self.error = f"Older comments could not be read: {exc}"
+            return
+        now, viewer = action_flow.now(), await self._viewer()
+        shown = {c["id"] for c in self.comments}
+        older = [comment_row(c, now, viewer) for c in comments_in(body)]
+        self.comments = self.comments + [c for c in older if c["id"] not in shown]
 
     @rx.event
     def set_draft(self, text: str):
@@ -221,149 +233,3 @@ class MediaSocialState(rx.State):
                     return
         async with self:
             self.phase, self.doing, self.message = "", "", action_flow.NOT_YET
-
-
-def _like_bar() -> rx.Component:
-    return rx.hstack(
-        rx.button(
-            rx.icon("heart", size=16, fill=rx.cond(MediaSocialState.liked, "currentColor", "none")),
-            rx.cond(MediaSocialState.liked, "Liked", "Like"),
-            on_click=MediaSocialState.toggle_like,
-            disabled=~AuthState.signed_in | (MediaSocialState.phase != ""),
-            loading=(MediaSocialState.doing == "like") & (MediaSocialState.phase != "pending"),
-            variant=rx.cond(MediaSocialState.liked, "solid", "soft"),
-            color_scheme="crimson",
-            id="like-button",
-        ),
-        rx.text(
-            rx.el.strong(MediaSocialState.likes, id="like-count", data_count=MediaSocialState.likes),
-            rx.cond(MediaSocialState.likes == 1, " like · ", " likes · "),
-            rx.el.strong(MediaSocialState.comment_count, id="comment-count"),
-            rx.cond(MediaSocialState.comment_count == 1, " comment", " comments"),
-            color=rx.color("gray", 11),
-        ),
-        spacing="3",
-        align="center",
-        flex_wrap="wrap",
-    )
-
-
-def _own_tools(comment: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
-    mine = AuthState.signed_in & (comment["author"].lower() == AuthState.address.lower())
-    busy = MediaSocialState.phase != ""
-    return rx.cond(
-        mine,
-        rx.hstack(
-            rx.button(
-                "Edit",
-                on_click=MediaSocialState.start_edit(comment["id"], comment["raw_text"]),  # type: ignore[operator]
-                disabled=busy,
-                size="1",
-                variant="ghost",
-                class_name="comment-edit",
-            ),
-            rx.button(
-                "Delete",
-                on_click=MediaSocialState.delete_comment(comment["id"]),  # type: ignore[operator]
-                disabled=busy,
-                size="1",
-                variant="ghost",
-                color_scheme="red",
-                class_name="comment-delete",
-            ),
-            spacing="2",
-        ),
-    )
-
-
-def _comment(comment: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
-    return rx.cond(
-        MediaSocialState.editing == comment["id"],
-        rx.vstack(
-            rx.text_area(
-                value=MediaSocialState.edit_draft,
-                on_change=MediaSocialState.set_edit_draft,
-                width="100%",
-                id="comment-edit-text",
-            ),
-            rx.hstack(
-                rx.button("Save", on_click=MediaSocialState.save_edit, size="1", id="comment-edit-save"),
-                rx.button("Cancel", on_click=MediaSocialState.cancel_edit, size="1", variant="soft"),
-                spacing="2",
-            ),
-            width="100%",
-        ),
-        comment_view(comment, _own_tools(comment)),
-    )
-
-
-def _comment_box() -> rx.Component:
-    return rx.cond(
-        AuthState.signed_in,
-        rx.vstack(
-            rx.text_area(
-                placeholder="Write a comment (signed by your wallet)",
-                value=MediaSocialState.draft,
-                on_change=MediaSocialState.set_draft,
-                width="100%",
-                id="comment-text",
-                aria_label="Your comment",
-            ),
-            rx.hstack(
-                rx.button(
-                    "Comment",
-                    on_click=MediaSocialState.post_comment,
-                    disabled=(MediaSocialState.phase != "") | (MediaSocialState.bytes_left < 0),
-                    loading=(MediaSocialState.doing == "comment") & (MediaSocialState.phase != "pending"),
-                    id="comment-post",
-                ),
-                rx.text(
-                    rx.cond(
-                        MediaSocialState.bytes_left < 0,
-                        f"Too long: a comment is at most {MAX_COMMENT_BYTES} bytes of text; shorten it.",
-                        MediaSocialState.bytes_left.to_string() + " bytes left",
-                    ),
-                    size="1",
-                    color=rx.cond(MediaSocialState.bytes_left < 0, rx.color("red", 11), rx.color("gray", 10)),
-                    id="comment-bytes-left",
-                ),
-                spacing="3",
-                align="center",
-            ),
-            width="100%",
-        ),
-        rx.text(action_flow.NEEDS_WALLET, size="2", color=rx.color("gray", 10), id="social-needs-wallet"),
-    )
-
-
-def social_panel() -> rx.Component:
-    """Likes and comments, under the media."""
-    return rx.card(
-        rx.vstack(
-            _like_bar(),
-            rx.cond(
-                MediaSocialState.phase == "pending",
-                rx.hstack(rx.spinner(size="1"), rx.text(MediaSocialState.message, size="2"), id="social-pending"),
-                rx.cond(MediaSocialState.message != "", rx.text(MediaSocialState.message, size="2")),
-            ),
-            rx.cond(
-                MediaSocialState.action_error != "",
-                rx.text(MediaSocialState.action_error, size="2", color=rx.color("red", 11), id="social-error"),
-            ),
-            rx.cond(
-                MediaSocialState.error != "",
-                rx.text(MediaSocialState.error, size="2", color=rx.color("red", 11), id="social-read-error"),
-            ),
-            rx.heading("Comments", size="4"),
-            _comment_box(),
-            rx.cond(
-                MediaSocialState.comments.length() > 0,
-                rx.vstack(rx.foreach(MediaSocialState.comments, _comment), spacing="0", width="100%", id="comments"),
-                rx.text("No comments yet.", size="2", color=rx.color("gray", 10), id="comments-empty"),
-            ),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-        id="media-social",
-    )
