@@ -218,20 +218,20 @@ CREATE TABLE IF NOT EXISTS comments (comment_id VARCHAR NOT NULL, media_id VARCH
   text VARCHAR NOT NULL, deleted BOOLEAN NOT NULL, edited BOOLEAN NOT NULL, created_block BIGINT NOT NULL,
   created_time BIGINT NOT NULL, created_key BIGINT NOT NULL, edited_block BIGINT, edited_time BIGINT,
   batch BIGINT NOT NULL, tx_hash VARCHAR NOT NULL, last_action_id VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL, likes BIGINT NOT NULL, comments BIGINT NOT NULL,
-  views BIGINT NOT NULL, plays DOUBLE NOT NULL, rank DOUBLE NOT NULL);
+-- One row per media id (its first record): the feed reads it alone, by owner, already ranked.
+CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL, owner VARCHAR NOT NULL, pos BIGINT NOT NULL,
+  deleted BOOLEAN NOT NULL, likes BIGINT NOT NULL, comments BIGINT NOT NULL, views BIGINT NOT NULL,
+  plays DOUBLE NOT NULL, rank DOUBLE NOT NULL);
 CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL, followers BIGINT NOT NULL,
   following BIGINT NOT NULL);
+-- Only what a read looks up by key (the refresh joins whole key sets: hash joins, no index).
 CREATE INDEX IF NOT EXISTS actions_id_idx ON actions(action_id);
-CREATE INDEX IF NOT EXISTS actions_comment_idx ON actions(comment_id);
 CREATE INDEX IF NOT EXISTS follow_edges_subject_idx ON follow_edges(subject);
 CREATE INDEX IF NOT EXISTS follow_edges_author_idx ON follow_edges(author);
-CREATE INDEX IF NOT EXISTS like_edges_media_idx ON like_edges(media_id);
 CREATE INDEX IF NOT EXISTS comments_media_idx ON comments(media_id);
-CREATE INDEX IF NOT EXISTS comments_id_idx ON comments(comment_id);
 CREATE INDEX IF NOT EXISTS media_social_idx ON media_social(media_id);
+CREATE INDEX IF NOT EXISTS media_social_owner_idx ON media_social(owner);
 CREATE INDEX IF NOT EXISTS user_social_idx ON user_social(address);
-CREATE INDEX IF NOT EXISTS media_owner_idx ON media(owner);
 """
 SOCIAL_TABLES = ("follow_edges", "like_edges", "comments", "media_social", "user_social")
 

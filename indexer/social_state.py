@@ -165,11 +165,12 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE t_media AS SELECT DISTINCT media_id FROM {TOUCH} WHERE media_id IS NOT NULL;
         DELETE FROM media_social WHERE media_id IN (SELECT media_id FROM t_media);
         INSERT INTO media_social
-          SELECT id, likes, comments, views, plays, ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r} FROM (
-            SELECT m.id, m.time, coalesce(l.n, 0) AS likes, coalesce(c.n, 0) AS comments,
+          SELECT id, owner, pos, deleted, likes, comments, views, plays,
+                 ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r} FROM (
+            SELECT m.id, m.owner, m.pos, m.deleted, m.time, coalesce(l.n, 0) AS likes, coalesce(c.n, 0) AS comments,
                    coalesce(v.views, 0) AS views, coalesce(v.bytes, 0) / greatest(m.size, 1) AS plays
-            FROM (SELECT id, min(time) AS time, min(size) AS size FROM media
-                  WHERE id IN (SELECT media_id FROM t_media) GROUP BY id) m
+            FROM (SELECT * FROM media WHERE id IN (SELECT media_id FROM t_media)
+                  QUALIFY row_number() OVER (PARTITION BY id ORDER BY pos) = 1) m
             LEFT JOIN (SELECT media_id, count(*) AS n FROM like_edges
                        WHERE media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) l ON l.media_id = m.id
             LEFT JOIN (SELECT media_id, count(*) AS n FROM comments
@@ -177,8 +178,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
                    ON c.media_id = m.id
             LEFT JOIN (SELECT s.media_id, count(*) FILTER (WHERE v.counted) AS views, sum(v.bytes) AS bytes
                        FROM media_views v JOIN short_links s ON s.short_id = v.short_id
-                       WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id)
-          WHERE likes + comments + views + plays > 0;
+                       WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id);
 
         CREATE OR REPLACE TEMP TABLE t_user AS SELECT author AS address FROM {TOUCH} WHERE kind = 'follow'
           UNION SELECT subject FROM {TOUCH} WHERE kind = 'follow';

@@ -99,12 +99,16 @@ class Store(ApiReads, ProjectReads, SocialReads, TitleIndexInputs, OffchainTable
                         "AND (t.block >= ? OR media.block >= ?)",
                         [blocks[0].number, blocks[0].number],
                     )
-                if actions:
-                    # judged against what came before them, media and tombstones of this range included
+                if actions:  # judged against what came before them, media and tombstones of this range included
                     social_state.judge(con, actions)
                     self._insert("actions", actions)
+                media = {r["id"] for r in inserts.get("media", [])} | {
+                    r["media_id"] for r in inserts.get("tombstones", [])
+                }
+                if actions or media:
                     ids = [a["action_id"] for a in actions if a["status"] == "applied"]
                     social_state.touch_actions(con, "action_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+                    social_state.touch_media(con, "SELECT unnest(?::VARCHAR[])", [sorted(media)])
                     social_state.refresh(con)
                 if blocks:
                     self._insert_blocks(blocks)
@@ -132,7 +136,11 @@ class Store(ApiReads, ProjectReads, SocialReads, TitleIndexInputs, OffchainTable
             con.execute("BEGIN TRANSACTION")
             try:
                 social_state.touch_actions(con, "block > ?", [number])
-                social_state.touch_media(con, "SELECT id FROM media WHERE block > ?", [number])
+                social_state.touch_media(
+                    con,
+                    "SELECT id FROM media WHERE block > ? UNION SELECT media_id FROM tombstones WHERE block > ?",
+                    [number, number],
+                )
                 for table in TABLES:
                     con.execute(f"DELETE FROM {table} WHERE block > ?", [number])
                 con.execute(

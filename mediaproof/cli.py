@@ -302,6 +302,73 @@ def search(
     emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 
+def _viewer(settings: Settings) -> str:
+    """The CLI's own account address: MEDIAPROOF_PRIVATE_KEY's, or anvil's key 0 on a local deployment."""
+    from mediaproof.chain import signing_account
+    from mediaproof.deployment import read_deployment
+
+    chain_id = None if settings.private_key else read_deployment(settings.resolved_deployment_file()).chain_id
+    return str(signing_account(settings.private_key, chain_id or 0, "MEDIAPROOF_PRIVATE_KEY", anvil_index=0).address)
+
+
+def _media_line(r: dict[str, Any]) -> str:
+    return printable(f"{r['title']}  ·  {r['owner']}  ·  {r['likes']} likes, {r['comments']} comments  ·  "
+                     f"block {r['block']}  ·  {r['id']}")  # fmt: skip
+
+
+@app.command()
+def feed(
+    viewer: str | None = typer.Option(None, "--viewer", help="whose feed (default: this CLI's account)"),
+    order: str = typer.Option("relevant", "--order", help="relevant (likes, comments, views, recency) or latest"),
+    limit: int = typer.Option(20, "--limit", min=1, max=100, help="media to show"),
+    offset: int = typer.Option(0, "--offset", min=0, help="media to skip (paging)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+) -> None:
+    """The news feed: media of the wallets you follow, most relevant or newest first."""
+    from mediaproof.clients.indexer import feed as fetch_feed
+
+    settings = Settings(indexer_url=indexer) if indexer else Settings()
+    if order not in ("relevant", "latest"):
+        raise InputError(f"--order {order!r}: one of relevant, latest")
+    answer = fetch_feed(settings.resolved_indexer_url(), viewer or _viewer(settings), order, limit, offset)
+    lines = [_media_line(r) for r in answer["results"]]
+    emit(answer, as_json, lines or [f"nothing in {answer['viewer']}'s feed: follow someone who posts"])
+
+
+def _follows(which: str, address: str, limit: int, offset: int, as_json: bool, indexer: str | None) -> None:
+    from mediaproof.clients.indexer import follows
+
+    settings = Settings(indexer_url=indexer) if indexer else Settings()
+    answer = follows(settings.resolved_indexer_url(), address, which, limit, offset)
+    head = f"{answer['address']}: {answer['followers']} followers, following {answer['following']}"
+    emit(answer, as_json, [head, *(f"{r['address']}  ·  since block {r['block']}" for r in answer["results"])])
+
+
+@app.command()
+def followers(
+    address: str = typer.Argument(..., help="the wallet"),
+    limit: int = typer.Option(20, "--limit", min=1, max=100),
+    offset: int = typer.Option(0, "--offset", min=0),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+) -> None:
+    """Who follows a wallet, most recent first."""
+    _follows("followers", address, limit, offset, as_json, indexer)
+
+
+@app.command()
+def following(
+    address: str = typer.Argument(..., help="the wallet"),
+    limit: int = typer.Option(20, "--limit", min=1, max=100),
+    offset: int = typer.Option(0, "--offset", min=0),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    indexer: str | None = typer.Option(None, "--indexer", help="indexer read API URL"),
+) -> None:
+    """Whom a wallet follows, most recent first."""
+    _follows("following", address, limit, offset, as_json, indexer)
+
+
 def _register_project_commands() -> None:
     from mediaproof.projects.commands import register
 

@@ -1,6 +1,6 @@
-"""Clients of the indexer's read API: `search` and `media` for the CLI (`mediaproof search`, short ids of the social
-commands) and the upload service (is the media of a like or comment indexed, and not deleted?), IndexerClient
-(async) for the web app.
+"""Clients of the indexer's read API: `search`, `media`, `feed` and `follows` for the CLI (`mediaproof search`, short
+ids of the social commands, `feed`, `followers`, `following`) and the upload service (is the media of a like or
+comment indexed, and not deleted?), IndexerClient (async) for the web app.
 
 An error answer is the class the indexer raised (mediaproof.problems.error_from); no answer at all, or a success that
 is not a JSON object, is a ServiceUnavailable.
@@ -26,12 +26,6 @@ _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")
 FEED_ORDERS = ("relevant", "latest")
 
 
-def _address(address: str) -> str:
-    if not _ADDRESS.match(address):
-        raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
-    return address
-
-
 def _project_id(project_id: str) -> str:
     # Checked here too: the id goes into the URL's path, where "../" would name another endpoint.
     if not _BYTES32.match(project_id):
@@ -39,17 +33,41 @@ def _project_id(project_id: str) -> str:
     return project_id.lower()
 
 
-def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Media whose titles match `q` (best first); each dict has id, title, owner, sha256, cid, time, block..."""
+def _get_sync(api_url: str, path: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
     try:
-        reply = httpx.get(
-            api_url.rstrip("/") + "/search", params={"q": q, "limit": limit, "offset": offset}, timeout=timeout
-        )
+        reply = httpx.get(api_url.rstrip("/") + path, params=params, timeout=timeout)
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(f"the indexer at {api_url} did not answer ({exc}); is it running?") from exc
     if reply.status_code != 200:
         raise error_from(reply.status_code, reply.content, reply.headers, f"the indexer at {api_url}")
-    return list(reply.json()["results"])
+    return dict(reply.json())
+
+
+def _address(address: str) -> str:
+    # Checked here too: the address goes into the URL's path.
+    if not _ADDRESS.match(address):
+        raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
+    return address
+
+
+def search(api_url: str, q: str, limit: int = 20, offset: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Media whose titles match `q` (best first); each dict has id, title, owner, sha256, cid, time, block..."""
+    return list(_get_sync(api_url, "/search", {"q": q, "limit": limit, "offset": offset}, timeout)["results"])
+
+
+def feed(api_url: str, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0,
+         timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """The news feed of `viewer`: media of the wallets it follows, by relevance or newest first."""
+    params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+    return _get_sync(api_url, "/feed", params, timeout)
+
+
+def follows(api_url: str, address: str, which: str, limit: int = 20, offset: int = 0,
+            timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    """`which` = "followers" or "following" of `address`, most recent first, with both counts."""
+    if which not in ("followers", "following"):
+        raise ValueError(which)
+    return _get_sync(api_url, f"/users/{_address(address)}/{which}", {"limit": limit, "offset": offset}, timeout)
 
 
 def media(api_url: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -124,15 +142,17 @@ class IndexerClient:
         return {key: [p for p in body.get(key) or [] if isinstance(p, dict)] for key in ("owned", "shared")}
 
     async def followers(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """Who follows a wallet, newest first, with the whole count."""
+        """Who follows a wallet, most recent first (`results`: address, block, time), with both its counts
+        (`followers`, `following`)."""
         return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
 
     async def following(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """Whom a wallet follows, newest first, with the whole count."""
+        """Whom a wallet follows, most recent first (`results`), with both its counts."""
         return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
 
     async def comments(self, media_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """A media's comments, newest first: id (its first action id), author, text, time, edited."""
+        """A media's comments, newest first (`results`: comment_id = its first action id, author, text, created_time,
+        edited, …) and their `count`."""
         if not _BYTES32.match(media_id):
             raise InputError(f"{media_id!r} is not a media id: expected 0x and 64 hex digits")
         return await self._get(f"/media/{media_id.lower()}/comments", {"limit": limit, "offset": offset})

@@ -137,9 +137,10 @@ def test_a_reorged_batch_of_actions_leaves_the_tables_equal_to_a_fresh_index(
     snap = work.rpc("evm_snapshot")
     orphan = work.entry(BOB, "bob orphaned")
     m_orphan = "0x" + orphan.media_id.hex()
+    edit = comment(C, m_a1, "edited", replaces="0x" + said.action_id.hex())
     work.anchor_batch([orphan], actions=[
-        act(work, follow(B, A, on=False), BOB), act(work, follow(A, B), ALICE), act(work, like(C, m_a1, on=False), CAROL),
-        act(work, like(A, m_orphan), ALICE), act(work, comment(C, m_a1, "edited", replaces="0x" + said.action_id.hex()), CAROL),
+        act(work, follow(B, A, on=False), BOB), act(work, follow(A, B), ALICE),
+        act(work, like(C, m_a1, on=False), CAROL), act(work, like(A, m_orphan), ALICE), act(work, edit, CAROL),
         act(work, comment(A, m_orphan, "on orphaned media"), ALICE),
     ])  # fmt: skip
     f.catch_up()

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from mediaproof.verify import ChainReader, verify_action_bundle
 from tests.contracts.nodejs import NodeScript
 from tests.integration.auth import auth
 from tests.integration.stack import cli_env, stack_settings
+from tests.integration.test_upload_access import owned_wallet
 from tests.unit.test_upload_intake import photo_bytes
 
 pytestmark = pytest.mark.integration
@@ -349,6 +351,18 @@ def test_deleted_media_takes_no_likes_or_comments(stack: LocalStack, chain: Medi
     indexed(stack, gone["media_id"], lambda m: m["deleted"])
     refused(stack, chain, like(BOB, gone["media_id"]), 410, "deleted")
     refused(stack, chain, comment(BOB, gone["media_id"], "RIP"), 410, "deleted")
+
+
+def test_a_contract_wallet_acts_with_eip_1271(stack: LocalStack, chain: MediaproofChain) -> None:
+    holder, stranger = Account.create(), Account.create()
+    wallet = types.SimpleNamespace(address=owned_wallet(chain, holder.address))
+    forged = follow(wallet, ALICE.address)
+    refused(stack, chain, forged, 403, "EIP-1271", key=stranger.key)
+    action = follow(wallet, ALICE.address)
+    answer = post(stack, body(chain, action, holder.key), wait=True)  # the key the wallet's isValidSignature accepts
+    assert answer.status_code == 200 and answer.json()["author"] == wallet.address, answer.text
+    report = verify_action_bundle(reader(chain), parse_action_bundle(answer.json()["proof"]))
+    assert report.proven, report.problems
 
 
 def test_a_flood_is_told_to_wait(stack: LocalStack, chain: MediaproofChain, media: dict) -> None:
