@@ -81,7 +81,7 @@ def test_follow_needs_a_wallet_and_is_hidden_on_your_own_profile(open_page) -> N
     expect(page.locator("#follow-button")).to_have_count(0)
 
 
-def test_b_follows_a_on_a_profile_and_sees_a_in_following_feed(open_page, chain: Chain, a_media) -> None:
+def test_b_follows_a_sees_a_in_following_feed_then_unfollows(open_page, chain: Chain, a_media) -> None:
     wallet = b_wallet()
     page = hydrated(open_page("/", wallet))
     expect(page.locator("#feed-tab-following")).to_be_visible()
@@ -109,6 +109,17 @@ def test_b_follows_a_on_a_profile_and_sees_a_in_following_feed(open_page, chain:
     expect(page.locator("#feed-order-latest")).to_have_attribute("aria-pressed", "true")
     expect(card(page, a_media["photo"]["media_id"])).to_be_visible()
     screenshot(page, "social-following-feed")
+
+    # unfollow: the count falls back and A's media leaves B's Following feed
+    go(page, f"/u/{A}")
+    expect(button).to_have_text("Unfollow")
+    button.click()
+    expect(button).to_have_text("Follow", timeout=ANCHORED)
+    expect(page.locator("#profile-followers")).to_have_attribute("data-count", str(followers_before))
+    go(page, "/")
+    page.click("#feed-tab-following")
+    expect(page.locator("#empty-following")).to_be_visible()
+    expect(card(page, a_media["photo"]["media_id"])).to_have_count(0)
 
 
 def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain: Chain, a_media) -> None:
