@@ -170,3 +170,8 @@ def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain
 
     mine.locator(".comment-delete").click()
     expect(mine).to_have_count(0, timeout=ANCHORED)
+
+    # A's card in any grid carries the counts
+    go(page, f"/u/{A}")
+    expect(card(page, media["media_id"]).locator(".card-likes")).to_have_text("1")
+    expect(card(page, media["media_id"]).locator(".card-comments")).to_have_text("0")

@@ -88,3 +88,12 @@ def test_card_has_relative_and_absolute_time() -> None:
     assert card["time_ago"] == "3 min ago"
     assert card["time"].endswith("UTC")
     assert media_card(row, "", "")["time_ago"] == ""  # no clock inside: without `now`, no relative time
+
+
+def test_card_carries_social_counts_when_the_row_has_them() -> None:
+    row = {"id": "0x" + "ab" * 32, "title": "t", "owner": "0x" + "11" * 20, "likes": 3, "comments": 0}
+    card = media_card(row, "", "")
+    assert (card["likes"], card["comments"]) == ("3", "0")
+    bare = media_card({k: v for k, v in row.items() if k not in ("likes", "comments")}, "", "")
+    assert (bare["likes"], bare["comments"]) == ("", "")
+    assert media_card({**row, "likes": True, "comments": -1}, "", "")["likes"] == ""

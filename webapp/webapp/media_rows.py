@@ -108,4 +108,11 @@ def media_card(row: dict[str, Any], short_id: str, download_base: str, now: int 
         "thumb": thumb,
         "kind": kind,
         "size": human_size(row.get("size")),
+        # the indexer's social counts ("" when the row has none)
+        "likes": _count(row.get("likes")),
+        "comments": _count(row.get("comments")),
     }
+
+
+def _count(value: Any) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else ""

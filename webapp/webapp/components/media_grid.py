@@ -78,6 +78,20 @@ def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
                 truncate=True,
             ),
             rx.cond(
+                (card["likes"] != "") & (card["likes"] != "0") | (card["comments"] != "") & (card["comments"] != "0"),
+                rx.hstack(
+                    rx.icon("heart", size=12),
+                    rx.el.span(card["likes"], class_name="card-likes"),
+                    rx.icon("message-circle", size=12),
+                    rx.el.span(card["comments"], class_name="card-comments"),
+                    spacing="1",
+                    align="center",
+                    color=rx.color("gray", 10),
+                    font_size="var(--font-size-1)",
+                    aria_label=card["likes"] + " likes, " + card["comments"] + " comments",
+                ),
+            ),
+            rx.cond(
                 card["first_note"] != "",
                 rx.text(
                     rx.icon("history", size=12, display="inline", vertical_align="middle", margin_right="0.25em"),
