@@ -144,7 +144,7 @@ def social_panel() -> rx.Component:
                 MediaSocialState.error != "",
                 rx.text(MediaSocialState.error, size="2", color=rx.color("red", 11), id="social-read-error"),
             ),
-            rx.heading("Comments", size="4"),
+            rx.heading("Comments", as_="h2", size="4"),
             _comment_box(),
             rx.cond(
                 MediaSocialState.comments.length() > 0,
