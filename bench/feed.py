@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/feed.py [--scale 0.1] [--samples 200]   (writes benc
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -195,7 +196,9 @@ def main() -> None:
             ("feed latest", lambda v: store.feed(v, "latest", PAGE, 0),
              lambda v: naive_feed(store, v, "latest"), viewers),
         ]  # fmt: skip
-        lines += ["", f"{'read':<16} {'store p50 / p95 ms':>20} {'naive SQL p50 / p95 ms':>26}"]
+        load = os.getloadavg()[0]
+        lines += ["", f"machine load average {load:.1f} on {os.cpu_count()} cores as the reads start",
+                  f"{'read':<16} {'store p50 / p95 ms':>20} {'naive SQL p50 / p95 ms':>26}"]  # fmt: skip
         for name, ours, naive, keys in reads:
             ours(keys[0])  # warm the cursor
             o, n = timed(ours, keys), timed(naive, keys[:few])

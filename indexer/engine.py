@@ -204,6 +204,8 @@ class Follower:
                 log.warning("batch %d (manifest %s): no media indexed: %s", batch, cid_text, content.problem)
             for index, why in content.rejected:
                 log.warning("batch %d (manifest %s): entry %d not indexed: %s", batch, cid_text, index, why)
+            for index, why in content.rejected_actions:
+                log.warning("batch %d (manifest %s): action %d not indexed: %s", batch, cid_text, index, why)
             found[(batch, lg.log_index)] = content
         return found, end
 

@@ -129,23 +129,23 @@ def refresh_media(con: duckdb.DuckDBPyConnection, media_ids: list[str]) -> None:
         refresh(con)
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Recomputes every derived row of the touched keys from the applied actions (and view records)."""
-    con.execute(f"""
+_FOLLOWS = f"""
         CREATE OR REPLACE TEMP TABLE t_follow AS SELECT DISTINCT author, subject FROM {TOUCH} WHERE kind = 'follow';
         DELETE FROM follow_edges e USING t_follow t WHERE e.author = t.author AND e.subject = t.subject;
         INSERT INTO follow_edges SELECT author, subject, block, time, action_id FROM (
           SELECT a.* FROM actions a SEMI JOIN t_follow t ON a.author = t.author AND a.subject = t.subject
           WHERE a.kind = 'follow' AND a.status = 'applied'
           QUALIFY row_number() OVER (PARTITION BY a.author, a.subject ORDER BY {ORDER}) = 1) WHERE state;
-
+"""
+_LIKES = f"""
         CREATE OR REPLACE TEMP TABLE t_like AS SELECT DISTINCT author, media_id FROM {TOUCH} WHERE kind = 'like';
         DELETE FROM like_edges e USING t_like t WHERE e.author = t.author AND e.media_id = t.media_id;
         INSERT INTO like_edges SELECT author, media_id, block, time, action_id FROM (
           SELECT a.* FROM actions a SEMI JOIN t_like t ON a.author = t.author AND a.media_id = t.media_id
           WHERE a.kind = 'like' AND a.status = 'applied'
           QUALIFY row_number() OVER (PARTITION BY a.author, a.media_id ORDER BY {ORDER}) = 1) WHERE state;
-
+"""
+_COMMENTS = f"""
         CREATE OR REPLACE TEMP TABLE t_comment AS SELECT DISTINCT comment_id FROM {TOUCH} WHERE kind = 'comment';
         DELETE FROM comments WHERE comment_id IN (SELECT comment_id FROM t_comment);
         INSERT INTO comments
@@ -161,7 +161,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
           FROM actions o LEFT JOIN latest l ON l.comment_id = o.action_id LEFT JOIN edit e ON e.comment_id = o.action_id
           WHERE o.kind = 'comment' AND o.status = 'applied' AND o.replaces IS NULL
             AND o.action_id IN (SELECT comment_id FROM t_comment);
-
+"""
+_MEDIA = f"""
         CREATE OR REPLACE TEMP TABLE t_media AS SELECT DISTINCT media_id FROM {TOUCH} WHERE media_id IS NOT NULL;
         DELETE FROM media_social WHERE media_id IN (SELECT media_id FROM t_media);
         INSERT INTO media_social
@@ -179,7 +180,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
             LEFT JOIN (SELECT s.media_id, count(*) FILTER (WHERE v.counted) AS views, sum(v.bytes) AS bytes
                        FROM media_views v JOIN short_links s ON s.short_id = v.short_id
                        WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id);
-
+"""
+_USERS = f"""
         CREATE OR REPLACE TEMP TABLE t_user AS SELECT author AS address FROM {TOUCH} WHERE kind = 'follow'
           UNION SELECT subject FROM {TOUCH} WHERE kind = 'follow';
         DELETE FROM user_social WHERE address IN (SELECT address FROM t_user);
@@ -190,4 +192,16 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
           LEFT JOIN (SELECT author, count(*) AS n FROM follow_edges WHERE author IN (SELECT address FROM t_user)
                      GROUP BY ALL) g ON g.author = u.address)
           WHERE followers + following > 0;
-    """)
+"""
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Recomputes every derived row of the touched keys from the applied actions (and view records); the parts
+    whose keys were not touched are skipped (a block of media only costs the media part)."""
+    kinds = {k for (k,) in con.execute(f"SELECT DISTINCT kind FROM {TOUCH}").fetchall()}
+    media = con.execute(f"SELECT count(*) FROM {TOUCH} WHERE media_id IS NOT NULL").fetchone()
+    parts = [("follow" in kinds, _FOLLOWS), ("like" in kinds, _LIKES), ("comment" in kinds, _COMMENTS),
+             (bool(media and media[0]), _MEDIA), ("follow" in kinds, _USERS)]  # fmt: skip
+    for touched, sql in parts:
+        if touched:
+            con.execute(sql)

@@ -5,8 +5,15 @@ a batch of actions away."""
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
+import uvicorn
 from batchkit import comment, follow, like, signed_action
 from eth_utils import keccak
 from fastapi.testclient import TestClient
@@ -14,9 +21,10 @@ from indexer_chainwork import ChainWork
 from test_indexer_chain import ALICE, BOB, CAROL, address, follower, index_once, snapshot
 
 from indexer.api import create_app
+from indexer.handlers import Insert
 from indexer.schema import SOCIAL_TABLES
 from indexer.search import TitleIndex
-from indexer.store import Store
+from indexer.store import BlockRef, Store
 from mediaproof.anvil import AnvilNode
 
 DAVE = "0x" + keccak(text="mediaproof-indexer-test-dave").hex()  # only signs actions: needs no funds
@@ -158,3 +166,48 @@ def test_a_reorged_batch_of_actions_leaves_the_tables_equal_to_a_fresh_index(
     assert store.social_counts([m_a1]) == {m_a1: {"likes": 1, "comments": 1}}
     assert [c["text"] for c in store.media_comments(m_a1, 10, 0)] == ["first"]
     assert store.social_counts([m_orphan]) == {}
+
+
+def test_cli_feed_and_followers_read_the_indexer_api(tmp_path: Path):
+    """`mediaproof feed`, `followers` and `following` against the real read API over a real store."""
+    store = Store(tmp_path / "cli.duckdb")
+    media = [{"pos": (2 << 32) | i, "id": f"0x{i + 1:064x}", "kind": "batched", "batch": 2, "owner": A,
+              "title": f"alice \x1b[2K{i}", "size": 10, "time": 100 + i, "deleted": False, "block": 2,
+              "sha256": f"0x{i + 9:064x}", "tx_index": 0, "log_index": 0, "tx_hash": "0x" + "02" * 32}
+             for i in range(2)]  # fmt: skip
+    follows = [{"action_id": f"0x{0xF0 + i:064x}", "kind": "follow", "author": who, "subject": A, "state": True,
+                "status": "applied", "batch": 3, "seq": i, "block": 3, "tx_index": 0, "log_index": 0,
+                "tx_hash": "0x" + "03" * 32, "time": 200} for i, who in enumerate((B, C))]  # fmt: skip
+    tokens = [{"media_pos": m["pos"], "tokens": ["alice"], "tfs": [1], "title_len": 1, "block": 2} for m in media]
+    store.apply([BlockRef(2, "0x2", "0x1", 100)],
+                [*(Insert("media", m) for m in media), *(Insert("search_tokens", t) for t in tokens)])  # fmt: skip
+    store.apply([BlockRef(3, "0x3", "0x2", 200)], [Insert("actions", f) for f in follows])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(store, TitleIndex(store)), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        while not server.started:
+            time.sleep(0.05)
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "mediaproof.cli", *args, "--indexer", url],
+                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+
+        shown = cli("feed", "--viewer", B, "--order", "latest")
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("alice \\x1b[2K1") and "0 likes" in lines[0]
+        answer = json.loads(cli("feed", "--viewer", C, "--json").stdout)
+        assert [r["id"] for r in answer["results"]] == [m["id"] for m in reversed(media)]
+        assert json.loads(cli("followers", A, "--json").stdout)["followers"] == 2
+        assert cli("following", B).stdout.splitlines()[1].startswith(A)
+        refused = cli("feed", "--viewer", B, "--order", "popular")
+        assert refused.returncode == 2 and "relevant, latest" in refused.stderr
+        assert cli("followers", "0x12").returncode == 2
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
