@@ -23,6 +23,9 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")
 
 
+FEED_ORDERS = ("relevant", "latest")
+
+
 def _project_id(project_id: str) -> str:
     # Checked here too: the id goes into the URL's path, where "../" would name another endpoint.
     if not _BYTES32.match(project_id):
@@ -103,21 +106,6 @@ class IndexerClient:
         """Media whose titles match `q`, best first."""
         return list((await self._get("/search", {"q": q, "limit": limit, "offset": offset}))["results"])
 
-    async def feed(self, viewer: str, order: str = "relevant", limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        """Media of the wallets `viewer` follows (`results`), by relevance or newest first."""
-        params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
-        return await self._get("/feed", params)
-
-    async def followers(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
-
-    async def following(self, address: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
-
-    async def comments(self, key: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        """A media's comments, newest first (`results`, `count`)."""
-        return await self._get(f"/media/{key}/comments", {"limit": limit, "offset": offset})
-
     async def media(self, key: str) -> dict[str, Any]:
         """One record by media id or short id (that link's own record), or the first proof of a sha256."""
         return await self._get(f"/media/{key}")
@@ -150,10 +138,34 @@ class IndexerClient:
 
     async def user_projects(self, address: str, limit: int = 100) -> dict[str, list[dict[str, Any]]]:
         """The projects a wallet owns (`owned`, role "owner") and those shared with it (`shared`, role read/write)."""
-        if not _ADDRESS.match(address):
-            raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
-        body = await self._get(f"/users/{address}/projects", {"limit": limit})
+        body = await self._get(f"/users/{_address(address)}/projects", {"limit": limit})
         return {key: [p for p in body.get(key) or [] if isinstance(p, dict)] for key in ("owned", "shared")}
+
+    async def followers(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Who follows a wallet, most recent first (`results`: address, block, time), with both its counts
+        (`followers`, `following`)."""
+        return await self._get(f"/users/{_address(address)}/followers", {"limit": limit, "offset": offset})
+
+    async def following(self, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Whom a wallet follows, most recent first (`results`), with both its counts."""
+        return await self._get(f"/users/{_address(address)}/following", {"limit": limit, "offset": offset})
+
+    async def comments(self, media_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """A media's comments, newest first (`results`: comment_id = its first action id, author, text, created_time,
+        edited, …) and their `count`."""
+        if not _BYTES32.match(media_id):
+            raise InputError(f"{media_id!r} is not a media id: expected 0x and 64 hex digits")
+        return await self._get(f"/media/{media_id.lower()}/comments", {"limit": limit, "offset": offset})
+
+    async def feed(
+        self, viewer: str, order: str = "relevant", limit: int = 24, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Media of the wallets `viewer` follows, by relevancy or newest first (`order`: relevant | latest)."""
+        if order not in FEED_ORDERS:
+            raise InputError(f"order must be one of {', '.join(FEED_ORDERS)}, not {order!r}")
+        params = {"viewer": _address(viewer), "order": order, "limit": limit, "offset": offset}
+        body = await self._get("/feed", params)
+        return [row for row in body.get("results") or [] if isinstance(row, dict)]
 
     async def clusters(self) -> list[dict[str, Any]]:
         """The storage clusters as the indexer follows them."""

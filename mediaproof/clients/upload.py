@@ -37,7 +37,6 @@ from mediaproof.errors import (
     ChainError,
     ChecksumMismatch,
     ContentMismatch,
-    InputError,
     MediaproofError,
     NotAuthenticated,
     StorageError,
@@ -217,13 +216,12 @@ class UploadClient:
         """Send a signed action ({kind, message, signature}); {action_id, kind, author, state}, and with `wait`
         once its batch is anchored, also batch, tx and its proof."""
         body = {k: signed[k] for k in ("kind", "message", "signature")}
-        return self._call("POST", "/actions", auth=False, json=body, params={"wait": "true"} if wait else None)
+        params = {"wait": "true"} if wait else None
+        return self._call("POST", upload_routes.ACTIONS, auth=False, json=body, params=params)
 
     def action(self, action_id: str) -> dict[str, Any]:
         """An accepted action's state, and once anchored its batch, tx and proof (mediaproof-action-proof-v1)."""
-        if not (action_id.startswith("0x") and len(action_id) == 66 and all(c in HEX for c in action_id[2:].lower())):
-            raise InputError(f"{action_id!r} is not an action id (0x and 64 hex digits)")
-        return self._call("GET", f"/actions/{action_id}", auth=False)
+        return self._call("GET", upload_routes.action(action_id), auth=False)
 
     # --- projects (a project id is 0x + 64 hex, or its 32 bytes) ---
 

@@ -50,6 +50,15 @@ class AsyncUploadClient:
 
     # --- sign-in (Sign-In with Ethereum, the wallet signing in the browser) ---
 
+    async def post_action(
+        self, kind: str, message: dict[str, Any], signature: str, client_ip: str = ""
+    ) -> dict[str, Any]:
+        """`POST /actions`: a signed follow, like or comment (no session: the author's signature is the credential);
+        `{action_id, kind, author, state}`, `pending` until its batch is anchored. `client_ip`: the browser's
+        address, for the per-address limit (believed only from a trusted proxy)."""
+        body = {"kind": kind, "message": message, "signature": signature}
+        return await self._json("POST", upload_routes.ACTIONS, json=body, headers=_on_behalf_of(client_ip))
+
     async def sign_in_message(self, address: str, origin: str, client_ip: str = "") -> dict[str, Any]:
         """`POST /auth/nonce`: the EIP-4361 message for `address` to sign, naming the page's own `origin` (one of
         the service's MEDIAPROOF_UPLOAD_CORS_ORIGINS), with its nonce and expiry."""

@@ -13,6 +13,7 @@ SESSION = "/auth/session"
 UPLOADS = "/uploads"
 USERS = "/users"
 RESUMABLE = "/files/"  # tus
+ACTIONS = "/actions"  # signed follows, likes and comments
 
 _UPLOAD_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")  # secrets.token_urlsafe
 _PROJECT_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -65,3 +66,9 @@ def project_blob(pid: str | bytes, sha256_hex: str) -> str:
 
 def project_manifests(pid: str | bytes) -> str:
     return f"/projects/{project_id(pid)}/manifests"
+
+
+def action(action_id: str) -> str:
+    if not (action_id.startswith("0x") and len(action_id) == 66 and _SHA256.match(action_id[2:])):
+        raise InputError(f"{action_id!r} is not an action id (0x and 64 hex digits)")
+    return f"{ACTIONS}/{action_id}"

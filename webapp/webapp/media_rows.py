@@ -21,6 +21,35 @@ def time_utc(timestamp: int | None) -> str:
     return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# (unit, its length in seconds), largest last; "yesterday" is one day ago.
+AGE_UNITS = (("min", 60), ("hour", 3600), ("day", 86_400), ("week", 7 * 86_400), ("month", 30 * 86_400),
+             ("year", 365 * 86_400))  # fmt: skip
+
+
+def age(seconds: int) -> tuple[str, int]:
+    """How long ago in one unit, rounded down: ("now", 0) under a minute, else (unit, count >= 1). A time in the
+    future (a clock ahead of ours) is "now", never a negative age."""
+    unit, count = "now", 0
+    for name, length in AGE_UNITS:
+        if seconds >= length:
+            unit, count = name, seconds // length
+    return unit, int(count)
+
+
+def relative_time(timestamp: int | None, now: int) -> str:
+    """'just now', '3 min ago', '1 hour ago', 'yesterday', '5 days ago', … for a unix time seen at `now`."""
+    if not timestamp:
+        return ""
+    unit, count = age(int(now) - int(timestamp))
+    if unit == "now":
+        return "just now"
+    if unit == "day" and count == 1:
+        return "yesterday"
+    if unit == "min":
+        return f"{count} min ago"
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
 def human_size(size: int | None) -> str:
     if size is None:
         return ""
@@ -53,8 +82,9 @@ def first_proof_note(row: dict[str, Any]) -> str:
     return f"First proven by {short_address(str(first['owner']))} in block {first.get('block')}"
 
 
-def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[str, str]:
+def media_card(row: dict[str, Any], short_id: str, download_base: str, now: int | None = None) -> dict[str, str]:
     """One grid card from an indexer media row: title, owner, time, where it links, its thumbnail (if a link exists).
+    `time_ago` is the time relative to `now` (unix seconds; "" without it), `time` the absolute UTC time.
 
     Values are all strings so a Reflex foreach can render them without type juggling.
     """
@@ -73,8 +103,16 @@ def media_card(row: dict[str, Any], short_id: str, download_base: str) -> dict[s
         "owner": owner,
         "owner_short": short_address(owner),
         "time": time_utc(row.get("time")),
+        "time_ago": relative_time(row.get("time"), now) if now is not None else "",
         "link": f"/m/{short_id}" if short_id else f"/m/{row.get('id')}",
         "thumb": thumb,
         "kind": kind,
         "size": human_size(row.get("size")),
+        # the indexer's social counts ("" when the row has none)
+        "likes": _count(row.get("likes")),
+        "comments": _count(row.get("comments")),
     }
+
+
+def _count(value: Any) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else ""

@@ -233,3 +233,29 @@ async def chain_call(settings: Settings, to: str, data: str) -> str:
     if "error" in answer or not isinstance(answer.get("result"), str):
         raise ChainError(f"the chain refused a read of {to}: {answer.get('error')}")
     return str(answer["result"])
+
+
+# --- follows, likes and comments: the indexer reads them, the upload service takes the signed actions ---
+
+
+async def followers(settings: Settings, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).followers(address, limit, offset)
+
+
+async def following(settings: Settings, address: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).following(address, limit, offset)
+
+
+async def comments(settings: Settings, media_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    return await _indexer(settings).comments(media_id, limit, offset)
+
+
+async def feed(settings: Settings, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    return await _indexer(settings).feed(viewer, order, limit, offset)
+
+
+async def post_action(
+    settings: Settings, kind: str, message: dict[str, Any], signature: str, client_ip: str = ""
+) -> dict[str, Any]:
+    """A signed follow, like or comment to the upload service: `{action_id, kind, author, state}`."""
+    return await _uploads(settings).post_action(kind, message, signature, client_ip)

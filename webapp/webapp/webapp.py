@@ -5,7 +5,9 @@ import reflex as rx
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
+from webapp.pages.media_social import MediaSocialState
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
+from webapp.pages.profile_social import ProfileSocialState
 from webapp.pages.project import project_page
 from webapp.pages.project_file_list import ProjectFilesState
 from webapp.pages.project_state import ProjectState
@@ -53,7 +55,7 @@ app.add_page(
     profile_page,
     route="/u/[wallet]",
     title="Profile · Mediaproof",
-    on_load=[AuthState.expire_session, ProfileState.load],
+    on_load=[AuthState.expire_session, ProfileState.load, ProfileSocialState.load],
 )
 app.add_page(
     projects_page,
@@ -74,5 +76,8 @@ app.add_page(
     ],
 )
 app.add_page(
-    media_page, route="/m/[media_key]", title="Media · Mediaproof", on_load=[AuthState.expire_session, MediaState.load]
+    media_page,
+    route="/m/[media_key]",
+    title="Media · Mediaproof",
+    on_load=[AuthState.expire_session, MediaState.load, MediaSocialState.load],
 )

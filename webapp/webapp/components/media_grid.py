@@ -1,5 +1,6 @@
-"""The grid of media cards (feed, search, profile): thumbnail with its title as alt text, title, owner, time, and
-who proved the bytes first when the card is a later registration of them."""
+"""The grid of media cards (feed, search, profile): thumbnail with its title as alt text (a play badge over a video's),
+title, owner, how long ago (the UTC time as its tooltip), and who proved the bytes first when the card is a later
+registration of them."""
 
 import reflex as rx
 
@@ -25,16 +26,71 @@ def _thumbnail(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     )
 
 
+def _play_badge(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
+    """Over a video's thumbnail, so a grid tells videos from photos before anyone opens them."""
+    return rx.cond(
+        card["kind"] == "video",
+        rx.center(
+            rx.icon("play", size=20, color="white", fill="white"),
+            position="absolute",
+            top="50%",
+            left="50%",
+            transform="translate(-50%, -50%)",
+            width="2.75em",
+            height="2.75em",
+            border_radius="50%",
+            background="rgba(0, 0, 0, 0.55)",
+            role="img",
+            aria_label="Video",
+            class_name="play-badge",
+            pointer_events="none",
+        ),
+    )
+
+
+def time_ago(relative: rx.Var | str, absolute: rx.Var | str, **props) -> rx.Component:
+    """'3 min ago' with the UTC time as its tooltip (the UTC time alone when no relative one was computed)."""
+    return rx.el.span(rx.cond(relative != "", relative, absolute), title=absolute, class_name="time-ago", **props)
+
+
 def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.link(
         rx.card(
             rx.inset(
-                rx.box(_thumbnail(card), aspect_ratio="4 / 3", background=rx.color("gray", 3), overflow="hidden"),
+                rx.box(
+                    _thumbnail(card),
+                    _play_badge(card),
+                    aspect_ratio="4 / 3",
+                    background=rx.color("gray", 3),
+                    overflow="hidden",
+                    position="relative",
+                ),
                 side="top",
                 pb="current",
             ),
             rx.text(card["title"], weight="medium", trim="both", truncate=True, class_name="media-title"),
-            rx.text(card["owner_short"], " · ", card["time"], size="1", color=rx.color("gray", 10), truncate=True),
+            rx.text(
+                card["owner_short"],
+                " · ",
+                time_ago(card["time_ago"], card["time"]),
+                size="1",
+                color=rx.color("gray", 10),
+                truncate=True,
+            ),
+            rx.cond(
+                (card["likes"] != "") & (card["likes"] != "0") | (card["comments"] != "") & (card["comments"] != "0"),
+                rx.hstack(
+                    rx.icon("heart", size=12),
+                    rx.el.span(card["likes"], class_name="card-likes"),
+                    rx.icon("message-circle", size=12),
+                    rx.el.span(card["comments"], class_name="card-comments"),
+                    spacing="1",
+                    align="center",
+                    color=rx.color("gray", 10),
+                    font_size="var(--font-size-1)",
+                    aria_label=card["likes"] + " likes, " + card["comments"] + " comments",
+                ),
+            ),
             rx.cond(
                 card["first_note"] != "",
                 rx.text(
@@ -56,6 +112,7 @@ def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
         color="inherit",
         class_name="media-card",
         data_media_id=card["id"],
+        data_kind=card["kind"],
         min_width="0",
     )
 

@@ -1,6 +1,10 @@
-"""/ : the feed — everything registered, newest first, from the indexer's /recent, a page at a time."""
+"""/ : the feed, a page at a time. "Explore": everything registered, newest first (the indexer's /recent).
+"Following": media of the wallets the connected wallet follows (/feed?viewer=…), by relevancy or newest first."""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 import reflex as rx
 
@@ -11,6 +15,7 @@ from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.media_rows import media_card
+from webapp.state import AuthState
 
 PAGE_SIZE = 24
 
@@ -21,11 +26,29 @@ class FeedState(rx.State):
     loaded: bool = False
     error: str = ""
     has_more: bool = False
+    tab: str = "explore"  # "explore" | "following"
+    order: str = "relevant"  # the Following feed's: "relevant" | "latest"
+    needs_wallet: bool = False
 
     @rx.event
     async def load(self):
-        self.cards, self.loaded = [], False
+        await self._first_page()
+
+    async def _first_page(self) -> None:
+        self.cards, self.loaded, self.needs_wallet = [], False, False
         await self._fetch()
+
+    @rx.event
+    async def show(self, tab: str):
+        if tab in ("explore", "following"):
+            self.tab = tab
+            await self._first_page()
+
+    @rx.event
+    async def reorder(self, order: str):
+        if order in ("relevant", "latest"):
+            self.order = order
+            await self._first_page()
 
     @rx.event
     async def load_more(self):
@@ -35,7 +58,14 @@ class FeedState(rx.State):
         settings = Settings()
         self.loading, self.error = True, ""
         try:
-            rows = await services.recent(settings, PAGE_SIZE + 1, len(self.cards))
+            if self.tab == "following":
+                auth = await self.get_state(AuthState)
+                if not auth.signed_in:
+                    self.needs_wallet, self.loaded = True, True
+                    return
+                rows = await services.feed(settings, auth.address, self.order, PAGE_SIZE + 1, len(self.cards))
+            else:
+                rows = await services.recent(settings, PAGE_SIZE + 1, len(self.cards))
         except MediaproofError as exc:
             self.error = f"The feed could not be loaded: {exc}"
             return
@@ -44,14 +74,68 @@ class FeedState(rx.State):
         base = services.download_base(settings)
         self.has_more = len(rows) > PAGE_SIZE
         self.cards = self.cards + [
-            media_card(row, services.known_links.short_id(row), base) for row in rows[:PAGE_SIZE]
+            media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in rows[:PAGE_SIZE]
         ]
         self.loaded = True
+
+
+def _choice(label: str, chosen: rx.Var | bool, on_click: Any, element_id: str) -> rx.Component:
+    return rx.button(
+        label,
+        on_click=on_click,
+        variant=rx.cond(chosen, "solid", "soft"),
+        aria_pressed=rx.cond(chosen, "true", "false"),
+        size="2",
+        id=element_id,
+    )
+
+
+def _tabs() -> rx.Component:
+    show: Any = FeedState.show  # an event handler given its argument (Reflex's types do not say it is callable)
+    reorder: Any = FeedState.reorder
+    return rx.hstack(
+        _choice("Explore", FeedState.tab == "explore", show("explore"), "feed-tab-explore"),
+        _choice("Following", FeedState.tab == "following", show("following"), "feed-tab-following"),
+        rx.cond(
+            FeedState.tab == "following",
+            rx.hstack(
+                rx.text("Order:", size="2", color=rx.color("gray", 11)),
+                _choice("Relevant", FeedState.order == "relevant", reorder("relevant"), "feed-order-relevant"),
+                _choice("Latest", FeedState.order == "latest", reorder("latest"), "feed-order-latest"),
+                spacing="2",
+                align="center",
+                margin_left="auto",
+            ),
+        ),
+        spacing="2",
+        align="center",
+        width="100%",
+        flex_wrap="wrap",
+    )
+
+
+def _following_empty() -> rx.Component:
+    return rx.cond(
+        FeedState.needs_wallet,
+        empty_state(
+            "wallet",
+            "Connect your wallet",
+            "Sign in with your wallet (top right) to see the media of the wallets you follow.",
+            id="feed-needs-wallet",
+        ),
+        empty_state(
+            "users",
+            "Nothing from the wallets you follow",
+            "Follow wallets from their profiles: their photos and videos appear here.",
+            id="empty-following",
+        ),
+    )
 
 
 def feed_page() -> rx.Component:
     return page_shell(
         "Feed",
+        _tabs(),
         rx.cond(FeedState.error != "", error_callout(FeedState.error, FeedState.load, id="feed-error")),
         rx.cond(
             FeedState.loaded,
@@ -73,12 +157,16 @@ def feed_page() -> rx.Component:
                     width="100%",
                     spacing="4",
                 ),
-                empty_state(
-                    "layout-grid",
-                    "Nothing registered yet",
-                    "Photos and videos appear here, newest first, as soon as they are registered on chain.",
-                    rx.link(rx.button("Upload the first one"), href="/upload"),
-                    id="empty-feed",
+                rx.cond(
+                    FeedState.tab == "following",
+                    _following_empty(),
+                    empty_state(
+                        "layout-grid",
+                        "Nothing registered yet",
+                        "Photos and videos appear here, newest first, as soon as they are registered on chain.",
+                        rx.link(rx.button("Upload the first one"), href="/upload"),
+                        id="empty-feed",
+                    ),
                 ),
             ),
             rx.cond(FeedState.error == "", loading_grid(id="feed-loading")),

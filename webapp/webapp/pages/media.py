@@ -10,6 +10,7 @@ button checks that bundle against the chain in the browser (assets/proofcheck.js
 from __future__ import annotations
 
 import asyncio
+import time as clock
 from typing import Any
 
 import reflex as rx
@@ -20,11 +21,12 @@ from mediaproof.settings import Settings
 from webapp import services
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
-from webapp.components.media_grid import error_callout
+from webapp.components.media_grid import error_callout, time_ago
 from webapp.components.proof_check import ProofCheck, check_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
 from webapp.deployment import load_chain_config, proof_check_config
-from webapp.media_rows import human_size, kind_of, short_address
+from webapp.media_rows import human_size, kind_of, relative_time, short_address
+from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
 
 # A link shared right after its upload may be opened before the indexer has followed that block.
@@ -44,6 +46,7 @@ class MediaState(rx.State):
     owner: str = ""
     owner_short: str = ""
     time: str = ""
+    time_ago: str = ""
     block: int = 0
     tx: str = ""
     sha256: str = ""
@@ -160,6 +163,7 @@ class MediaState(rx.State):
         self.owner = str(detail.get("owner") or "")
         self.owner_short = short_address(self.owner)
         self.time = utc_seconds(detail.get("time"))
+        self.time_ago = relative_time(detail.get("time"), int(clock.time()))
         self.block = int(detail.get("block") or 0)
         self.tx = str(detail.get("tx_hash") or "")
         self.sha256 = str(detail.get("sha256") or "").lower().removeprefix("0x")
@@ -552,11 +556,12 @@ def media_page() -> rx.Component:
                     "by ",
                     rx.link(MediaState.owner_short, href="/u/" + MediaState.owner, id="media-owner-link"),
                     " · ",
-                    MediaState.time,
+                    time_ago(MediaState.time_ago, MediaState.time, id="media-time-ago"),
                     color=rx.color("gray", 11),
                 ),
                 _later_registration(),
                 _viewer(),
+                social_panel(),
                 _proof_panel(),
                 width="100%",
                 spacing="4",

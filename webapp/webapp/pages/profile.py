@@ -1,11 +1,12 @@
-"""/u/<address> (route /u/[wallet]): one wallet's media, from the indexer; for the signed-in wallet also its
-deposit, read on chain.
+"""/u/<address> (route /u/[wallet]): one wallet's media and follows, from the indexer, with a Follow button
+(pages/profile_social.py); for the signed-in wallet also its deposit, read on chain.
 
 /profile sends a signed-in user to their own /u/<address>.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import reflex as rx
@@ -19,6 +20,7 @@ from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.deployment import load_chain_config
 from webapp.media_rows import ether, media_card, time_utc
+from webapp.pages.profile_social import follow_bar
 from webapp.state import AuthState, js_call
 
 
@@ -54,7 +56,9 @@ class ProfileState(rx.State):
             return
         else:
             base = services.download_base(settings)
-            self.cards = [media_card(row, services.known_links.short_id(row), base) for row in profile["media"]]
+            self.cards = [
+                media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in profile["media"]
+            ]
             self.media_count = int(profile.get("media_count") or 0)
             self.joined = time_utc(profile.get("time"))
             self.user_contract = str(profile.get("user_contract") or "")
@@ -139,6 +143,7 @@ def profile_page() -> rx.Component:
             (
                 "unregistered",
                 rx.vstack(
+                    follow_bar(),
                     _deposit_panel(),
                     empty_state(
                         "user",
@@ -157,6 +162,7 @@ def profile_page() -> rx.Component:
                     color=rx.color("gray", 11),
                     id="profile-summary",
                 ),
+                follow_bar(),
                 _deposit_panel(),
                 rx.cond(
                     ProfileState.cards.length() > 0,

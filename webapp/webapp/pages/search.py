@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
@@ -48,7 +50,7 @@ class SearchState(rx.State):
         if query != self.query.strip():
             return
         base = services.download_base(settings)
-        self.cards = [media_card(row, services.known_links.short_id(row), base) for row in rows]
+        self.cards = [media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in rows]
         self.answered = query
 
 

@@ -1,0 +1,235 @@
+"""The state of a media's likes and comments on its page (drawn by pages/media_social_view.py): the counts, the
+comments (newest first), the viewer's draft and edits. Each like, comment, edit or delete is an action the connected
+wallet signs (action_flow); after the upload service accepts it the page says "pending anchoring" and watches the
+indexer until it shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
+from mediaproof.settings import Settings
+from webapp import action_flow, services
+from webapp.social_rows import comment_action, comment_bytes_left, comment_row, comments_in, count_of, like_action
+from webapp.state import AuthState
+
+COMMENTS_PAGE = 50
+INDEX_WAIT_SECONDS = 15.0  # a link opened right after its upload: the indexer may be a block behind
+
+
+async def _read(media_id: str, detail: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The media's counts and its newest comments, as the indexer has them now."""
+    settings = Settings()
+    detail = detail or await services.media(settings, media_id)
+    return detail, await services.comments(settings, media_id, COMMENTS_PAGE)
+
+
+class MediaSocialState(rx.State):
+    media_id: str = ""
+    likes: int = 0
+    comment_count: int = 0
+    liked: bool = False  # what this viewer signed last on this page (the indexer's counts do not say who liked)
+    comments: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    error: str = ""  # reading them failed
+    draft: str = ""
+    editing: str = ""  # the id of the viewer's comment being edited
+    edit_draft: str = ""
+    # "" | "signing" | "sending" | "pending": where the viewer's last action is; `doing` says which
+    phase: str = ""
+    doing: str = ""  # "like" | "comment" | "edit" | "delete"
+    message: str = ""
+    action_error: str = ""
+
+    _key: str = ""
+    _typed: str = ""
+    _target: str = ""  # the comment id an edit or delete names; after sending, the new comment's id
+    _text: str = ""
+    _want_likes: int = 0
+
+    @rx.var
+    def bytes_left(self) -> int:
+        return comment_bytes_left(self.draft)
+
+    @rx.event(background=True)
+    async def load(self):
+        async with self:
+            key = self._key = str(self.router.page.params.get("media_key") or "")
+            self.media_id, self.comments, self.error, self.draft, self.editing = "", [], "", "", ""
+            self.phase, self.doing, self.message, self.action_error, self.liked = "", "", "", "", False
+        settings = Settings()
+        deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
+        while True:
+            try:
+                detail = await services.media(settings, key)
+                break
+            except NotRegistered:
+                if asyncio.get_running_loop().time() > deadline:
+                    return  # the media page says it is missing
+                await asyncio.sleep(0.5)
+            except MediaproofError as exc:
+                async with self:
+                    self.error = f"Likes and comments could not be read: {exc}"
+                return
+        media_id = str(detail.get("id") or "")
+        try:
+            detail, body = await _read(media_id, detail)
+        except MediaproofError as exc:
+            async with self:
+                self.error = f"Likes and comments could not be read: {exc}"
+            return
+        async with self:
+            if self._key != key:
+                return  # another media page was opened meanwhile
+            self.media_id = media_id
+            self._apply(detail, body, await self._viewer())
+
+    async def _viewer(self) -> str:
+        auth = await self.get_state(AuthState)
+        return auth.address if auth.signed_in else ""
+
+    def _apply(self, detail: dict[str, Any], body: dict[str, Any], viewer: str) -> None:
+        now = action_flow.now()
+        self.likes = count_of(detail, "likes")
+        self.comments = [comment_row(c, now, viewer) for c in comments_in(body)]
+        self.comment_count = count_of(body, "count")
+        self.error = ""
+
+    @rx.event
+    async def load_older(self):
+        """The next page of older comments, after those shown."""
+        try:
+            body = await services.comments(Settings(), self.media_id, COMMENTS_PAGE, len(self.comments))
+        except MediaproofError as exc:
+            self.error = f"Older comments could not be read: {exc}"
+            return
+        now, viewer = action_flow.now(), await self._viewer()
+        shown = {c["id"] for c in self.comments}
+        older = [comment_row(c, now, viewer) for c in comments_in(body)]
+        self.comments = self.comments + [c for c in older if c["id"] not in shown]
+
+    @rx.event
+    def set_draft(self, text: str):
+        self.draft = text
+
+    @rx.event
+    def set_edit_draft(self, text: str):
+        self.edit_draft = text
+
+    @rx.event
+    def start_edit(self, comment_id: str, text: str):
+        self.editing, self.edit_draft, self.action_error = comment_id, text, ""
+
+    @rx.event
+    def cancel_edit(self):
+        self.editing, self.edit_draft = "", ""
+
+    async def _begin(self, doing: str, build) -> Any:
+        """Builds the action with the viewer as author and asks the wallet to sign it; a refusal is said here."""
+        auth = await self.get_state(AuthState)
+        if not auth.signed_in:
+            self.action_error = action_flow.NEEDS_WALLET
+            return None
+        if self.phase or not self.media_id:
+            return None
+        self.action_error, self.message = "", ""
+        try:
+            action = build(auth.address)
+            self._typed, script = action_flow.sign_request(auth.address, action, MediaSocialState.signed)
+        except (InputError, DeploymentError) as exc:
+            self.action_error = f"Not sent: {exc}"
+            return None
+        self.phase, self.doing = "signing", doing
+        return script
+
+    @rx.event
+    async def toggle_like(self):
+        want = not self.liked
+        self._want_likes = self.likes + (1 if want else -1)
+        return await self._begin(
+            "like", lambda me: like_action(me, self.media_id, want, action_flow.now(), action_flow.nonce())
+        )
+
+    @rx.event
+    async def post_comment(self):
+        self._text, self._target = self.draft, ""
+        return await self._begin(
+            "comment", lambda me: comment_action(me, self.media_id, self._text, action_flow.now(), action_flow.nonce())
+        )
+
+    @rx.event
+    async def save_edit(self):
+        self._text, self._target = self.edit_draft, self.editing
+        return await self._begin(
+            "edit",
+            lambda me: comment_action(
+                me, self.media_id, self._text, action_flow.now(), action_flow.nonce(), replaces=self._target
+            ),
+        )
+
+    @rx.event
+    async def delete_comment(self, comment_id: str):
+        self._text, self._target = "", comment_id
+        return await self._begin(
+            "delete",
+            lambda me: comment_action(
+                me, self.media_id, "", action_flow.now(), action_flow.nonce(), replaces=comment_id, deleted=True
+            ),
+        )
+
+    @rx.event
+    async def signed(self, answer: dict[str, Any]):
+        if refusal := action_flow.wallet_refusal(answer):
+            self.phase, self.action_error = "", refusal
+            return
+        self.phase = "sending"
+        yield
+        try:
+            accepted = await action_flow.send(
+                self._typed, str(answer["signature"]), str(self.router.session.client_ip or "")
+            )
+        except MediaproofError as exc:
+            self.phase, self.action_error = "", action_flow.problem(exc)
+            return
+        if self.doing == "comment":
+            self._target, self.draft = str(accepted.get("action_id") or ""), ""
+        if self.doing == "edit":
+            self.editing = ""
+        if self.doing == "like":
+            self.liked = not self.liked
+        self.phase, self.message = "pending", action_flow.PENDING
+        yield MediaSocialState.watch
+
+    def _shown(self) -> bool:
+        """Whether the indexer's answer (already in this state) shows the pending action."""
+        found = {c["id"].lower(): c for c in self.comments}
+        target = found.get(self._target.lower())
+        if self.doing == "like":
+            return self.likes == self._want_likes
+        if self.doing == "comment":
+            return target is not None
+        if self.doing == "edit":
+            return target is not None and target["raw_text"] == self._text
+        return target is None  # delete
+
+    @rx.event(background=True)
+    async def watch(self):
+        async with self:
+            media_id = self.media_id
+        deadline = asyncio.get_running_loop().time() + action_flow.INDEX_WAIT_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(action_flow.INDEX_POLL_SECONDS)
+            try:
+                detail, body = await _read(media_id)
+            except MediaproofError:
+                continue  # a missed poll: the next one may answer
+            async with self:
+                self._apply(detail, body, await self._viewer())
+                if self._shown():
+                    self.phase, self.doing, self.message = "", "", ""
+                    return
+        async with self:
+            self.phase, self.doing, self.message = "", "", action_flow.NOT_YET
