@@ -132,6 +132,32 @@ class ClusterRing:
             return []
         return self._walk(position, want, _READABLE)
 
+    def arcs(self, replicas: int, down: frozenset[int] = frozenset()) -> list[tuple[float, tuple[int, ...]]]:
+        """Every arc of the ring with the share of all keys it takes (its length over the ring's) and the R clusters
+        `place` gives each of its keys, as if the clusters in `down` were Down: the ring's exact load, for capacity
+        planning (bench/simulate.py), with no sampling. The shares sum to 1; arc k is the same keys for any `down`."""
+        placeable = [i for i in self._active_ids if i not in down]
+        if len(placeable) < replicas:
+            raise InputError(f"placing {replicas} copies needs {replicas} active clusters")
+        points, owners, n = self._points, self._owners, len(self._points)
+        ok = {i: self._members[i].status in _PLACEABLE and i not in down for i in self._members}
+        span = 1 << (8 * _POINT_BYTES)
+        out = []
+        for i, point in enumerate(points):
+            # `place` walks from bisect_right(points, key): the keys in [points[i-1], points[i]) start at point i.
+            length = point - points[i - 1] if i else point + span - points[-1]
+            if not length:
+                continue
+            chosen: list[int] = []
+            step = i
+            while len(chosen) < replicas:
+                owner = owners[step % n]
+                if ok[owner] and owner not in chosen:
+                    chosen.append(owner)
+                step += 1
+            out.append((length / span, tuple(chosen)))
+        return out
+
     def _walk(self, position: int, want: int, statuses: frozenset[ClusterStatus]) -> list[int]:
         # Callers check that `want` distinct eligible clusters exist, so this loop ends within one lap.
         points, owners, members = self._points, self._owners, self._members

@@ -298,3 +298,20 @@ def test_ring_rejects_bad_vnode_counts(vnodes: object) -> None:
 def test_preference_list_rejects_bad_n(n: object) -> None:
     with pytest.raises(InputError, match="n must be a positive integer or None"):
         equal_ring([1]).preference_list(bytes(32), n)  # type: ignore[arg-type]
+
+
+def test_arcs_are_the_exact_load_of_place() -> None:
+    """Every arc's clusters are what `place` gives a key inside it, and the shares cover the ring once."""
+    import random as _random
+
+    from mediaproof.ring import _key_point
+
+    ring = ClusterRing([RingMember(i, 1 + i % 2, ClusterStatus.ACTIVE) for i in range(1, 8)], vnodes_per_weight=50)
+    arcs = ring.arcs(3)
+    assert abs(sum(share for share, _ in arcs) - 1.0) < 1e-9
+    bounds = sorted(ring._points)  # the arcs in ring order, as `arcs` walks them
+    rng = _random.Random(7)
+    for _ in range(300):
+        key = rng.randbytes(32)
+        start = next((i for i, p in enumerate(bounds) if p > _key_point(key)), 0)
+        assert arcs[start][1] == tuple(ring.place(key, 3))
