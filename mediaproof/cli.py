@@ -352,7 +352,10 @@ def search(
         raise InputError("the search query is empty: give at least one word")
     results = search_titles(settings.resolved_indexer_url(), query, limit=limit, offset=offset)
     # Titles come from the chain through the indexer: escaped, so none can rewrite the terminal.
-    lines = [printable(f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  {r['id']}") for r in results]
+    # The link people share is the web app's page of the media (its short id); a record without one shows its id.
+    page = settings.resolved_webapp_url() + "/m/"
+    lines = [printable(f"{r['title']}  ·  {r['owner']}  ·  block {r['block']}  ·  "
+                       f"{page + str(r['short_id']) if r.get('short_id') else r['id']}") for r in results]  # fmt: skip
     emit({"query": query, "results": results}, as_json, lines or [f"nothing titled like {query!r}"])
 
 

@@ -96,7 +96,13 @@ class _HostileIndexer(BaseHTTPRequestHandler):
 def hostile_indexer() -> Iterator[str]:
     _HostileIndexer.rows = [
         {"id": "0x" + "ab" * 32, "title": ESC_REWRITE, "owner": "0x" + "11" * 20, "block": 7},
-        {"id": "0x" + "cd" * 32, "title": "invoice_\u202egpj.exe", "owner": "0x" + "22" * 20, "block": 8},
+        {
+            "id": "0x" + "cd" * 32,
+            "title": "invoice_\u202egpj.exe",
+            "owner": "0x" + "22" * 20,
+            "block": 8,
+            "short_id": "Ab3",
+        },
     ]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileIndexer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -121,6 +127,8 @@ def test_cli_search_prints_titles_from_the_chain_escaped(hostile_indexer: str) -
     assert len(lines) == 2
     assert lines[0].startswith("Harbour\\x1b[2K\\x0d\\x1b[1Aproven: 0xAttacker") and "block 7" in lines[0]
     assert lines[1].startswith("invoice_\\u202egpj.exe")
+    assert lines[0].endswith("0x" + "ab" * 32)  # no short link: its media id
+    assert lines[1].endswith("/m/Ab3")  # the web app's page, the link people share
 
 
 def test_cli_upload_refuses_a_hostile_title_before_anything_else(tmp_path: Any) -> None:
