@@ -75,7 +75,10 @@ def test_upload_verify_tamper_second_owner_and_restart(stack: LocalStack, tmp_pa
     uploaded = mediaproof(settings, "upload", str(photo), "--title", "Harbour at dawn", "--json")
     assert uploaded.returncode == 0, uploaded.stderr
     record = json.loads(uploaded.stdout)
-    assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "batch", "mode", "short_id", "link"}
+    assert set(record) == {"sha256", "cid", "media_id", "tx", "block", "batch", "mode", "short_id", "link", "page",
+                           "path", "title"}  # fmt: skip
+    assert record["page"] == f"{settings.resolved_webapp_url()}/m/{record['short_id']}"  # what people share
+    assert (record["path"], record["title"]) == (str(photo), "Harbour at dawn")
     assert record["mode"] == "batched" and record["batch"] == record["block"]
     assert record["link"] == f"{settings.resolved_download_url()}/m/{record['short_id']}"
     shared = httpx.get(record["link"], params={"size": "original"}, timeout=30)
