@@ -25,7 +25,7 @@ RPC = typer.Option(None, "--rpc", help="Ethereum JSON-RPC URL")
 DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (deployments/<network>.json)")
 UPLOAD_URL = typer.Option(None, "--upload-url", help="upload service (default MEDIAPROOF_UPLOAD_URL)")
 INDEXER = typer.Option(None, "--indexer", help="indexer read API that resolves short ids")
-MEDIA = typer.Argument(..., help="a media id (0x + 64 hex) or a short id (from its /m/ link)")
+MEDIA = typer.Argument(..., help="a media id (0x + 64 hex), a short id, or its /m/ link")
 
 
 def _settings(rpc: str | None, deployment: Path | None, indexer: str | None = None) -> Settings:
@@ -43,7 +43,11 @@ def _bytes32(value: str, what: str) -> bytes:
 
 
 def _media_id(settings: Settings, key: str) -> bytes:
-    """A media id as given, or the id the indexer has for a short id."""
+    """A media id as given, or the id the indexer has for a short id or a /m/ link (media_commands.media_key: the
+    one reading of what people paste)."""
+    from mediaproof.media_commands import media_key
+
+    key = media_key(key)
     if key.startswith("0x"):
         return _bytes32(key, "a media id (0x and 64 hex digits)")
     from mediaproof.clients.indexer import media

@@ -28,22 +28,16 @@ from mediaproof.errors import (
     UploadConflict,
 )
 from mediaproof.problems import status_of
+from mediaproof.upload.sessions import parse_signature_hex
 
 if TYPE_CHECKING:
     from mediaproof.upload.service import Service
 
-MAX_SIGNATURE_BYTES = 8192  # a contract wallet's signature may be long (multisig); a key's is 65 bytes
-
 
 def parse_signature(value: Any) -> bytes:
-    if isinstance(value, str) and value.startswith("0x") and len(value) <= 2 + 2 * MAX_SIGNATURE_BYTES:
-        try:
-            raw = bytes.fromhex(value[2:])
-        except ValueError:
-            raw = b""
-        if raw:
-            return raw
-    raise InputError("signature must be the 0x-hex signature of the action's typed data (eth_signTypedData_v4)")
+    return parse_signature_hex(
+        value, InputError, "signature must be the 0x-hex signature of the action's typed data (eth_signTypedData_v4)"
+    )
 
 
 def parse_action_id(value: str) -> str:

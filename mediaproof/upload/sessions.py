@@ -208,16 +208,24 @@ def erc1271_call(address: str, text: str, signature: bytes) -> dict[str, str]:
     return {"to": address, "data": "0x" + data.hex()}
 
 
-def parse_signature_hex(value: object) -> bytes:
-    """Any 0x-hex signature: 65 bytes from a key, any length from a contract wallet (EIP-1271)."""
-    if isinstance(value, str) and value.startswith("0x") and len(value) <= 2 + 2 * 8192:
+MAX_SIGNATURE_BYTES = 8192  # a contract wallet's signature may be long (multisig); a key's is 65 bytes
+
+
+def parse_signature_hex(
+    value: object,
+    refused: type[InputError] = NotAuthenticated,
+    says: str = "signature must be the 0x-hex string the wallet's personal_sign returned",
+) -> bytes:
+    """Any 0x-hex signature: 65 bytes from a key, any length up to MAX_SIGNATURE_BYTES from a contract wallet
+    (EIP-1271); otherwise `refused(says)`."""
+    if isinstance(value, str) and value.startswith("0x") and len(value) <= 2 + 2 * MAX_SIGNATURE_BYTES:
         try:
             raw = bytes.fromhex(value[2:])
         except ValueError:
             raw = b""
         if raw:
             return raw
-    raise NotAuthenticated("signature must be the 0x-hex string the wallet's personal_sign returned")
+    raise refused(says)
 
 
 class SessionStore:
