@@ -114,10 +114,12 @@ def test_a_pin_removed_on_a_clusters_node_is_restored_to_r_copies_and_served(
     victim = next(c for c in stack.clusters if c.cluster_id == placed[0])
     # Behind the cluster's back: the pin removed on its IPFS node and the blocks deleted, its record left as it was.
     with victim.ipfs.client() as ipfs:
-        ipfs.pin_rm(digest.cid)
+        ipfs.pin_rm(digest.cid)  # raises unless the node held the pin and dropped it
         ipfs.block_rm([digest.cid, *ipfs.refs(digest.cid)])
+    # No check here that the cluster now says it lacks the blob: the observer sweeps every second and may already
+    # have restored it (a race the CI run lost once). Its record is untouched, so only the observer can restore it.
     with seeder.client(victim.cluster_id) as client:
-        assert client.stat(sha) is not None and not client.has(sha)
+        assert client.stat(sha) is not None
 
     def holders() -> set[int]:
         really = set()
