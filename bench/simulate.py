@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from mediaproof.ring import MAX_RING_POINTS, ClusterRing, RingMember
+import numpy as np
+
+from mediaproof.ring import DEFAULT_VNODES_PER_WEIGHT, ClusterRing, RingArcs, RingMember
 from mediaproof.topology import ClusterStatus
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulate.txt"
@@ -49,40 +50,32 @@ def ring_of(n: int, vnodes: int) -> ClusterRing:
     return ClusterRing([RingMember(i, 1, ClusterStatus.ACTIVE) for i in range(1, n + 1)], vnodes_per_weight=vnodes)
 
 
-def loads(arcs: list[tuple[float, tuple[int, ...]]]) -> dict[int, float]:
-    """Each cluster's share of all copies (shares of one R sum to R)."""
-    out: dict[int, float] = defaultdict(float)
-    for share, owners in arcs:
-        for c in owners:
-            out[c] += share
-    return out
+def loads(arcs: RingArcs) -> np.ndarray:
+    """Each cluster's share of all copies, indexed by cluster id (shares of one R sum to R)."""
+    r = arcs.owners.shape[1]
+    return np.bincount(arcs.owners.ravel(), weights=np.repeat(arcs.shares, r), minlength=CLUSTERS + 1)[1:]
 
 
-def loss(
-    ring: ClusterRing, before: list[tuple[float, tuple[int, ...]]], lost: frozenset[int], r: int, total_bytes: float
-) -> dict[str, float]:
+def loss(ring: ClusterRing, before: RingArcs, lost: frozenset[int], r: int, total_bytes: float) -> dict[str, float]:
     """Copies to make again after `lost` clusters go Down, where they go, who sends them, and what is gone."""
-    old = dict(_by_start(before))
-    moved = lost_bytes = 0.0
-    sent: dict[int, float] = defaultdict(float)
-    received: dict[int, float] = defaultdict(float)
     # Down clusters keep their points on the ring, so arc k is the same keys before and after.
-    for start, (share, owners) in _by_start(ring.arcs(r, lost)):
-        held = [c for c in old[start][1] if c not in lost]
-        new_copies = [c for c in owners if c not in old[start][1]]
-        if not held:
-            lost_bytes += share * total_bytes
-            continue
-        for i, c in enumerate(new_copies):
-            moved += share * total_bytes
-            received[c] += share * total_bytes
-            sent[held[i % len(held)]] += share * total_bytes
-    busiest = max(max(sent.values(), default=0.0), max(received.values(), default=0.0))
+    after = ring.arcs(r, lost)
+    old, new, nbytes = before.owners, after.owners, before.shares * total_bytes
+    gone = np.isin(old, np.array(sorted(lost), np.uint32))
+    held = r - gone.sum(axis=1)
+    lost_bytes = float(nbytes[held == 0].sum())
+    # A copy is new where the arc's new owner did not hold it; arcs that lost every copy have nothing to copy from.
+    fresh = ~(new[:, :, None] == old[:, None, :]).any(axis=2) & (held > 0)[:, None]
+    moved = float((fresh.sum(axis=1) * nbytes).sum())
+    received = np.bincount(new[fresh], weights=np.broadcast_to(nbytes[:, None], fresh.shape)[fresh])
+    # The k-th new copy of an arc is sent by its (k mod held)-th surviving holder, in the old owners' order.
+    survivors_first = np.argsort(gone, axis=1, kind="stable")
+    rank = np.cumsum(fresh, axis=1) - 1
+    rows = np.nonzero(fresh)[0]
+    which = survivors_first[rows, rank[fresh] % held[rows]]
+    sent = np.bincount(old[rows, which], weights=nbytes[rows])
+    busiest = max(float(sent.max(initial=0.0)), float(received.max(initial=0.0)))
     return {"moved": moved, "lost": lost_bytes, "busiest": busiest, "seconds": busiest * 8 / CLUSTER_BANDWIDTH_BPS}
-
-
-def _by_start(arcs: list[tuple[float, tuple[int, ...]]]) -> list[tuple[int, tuple[float, tuple[int, ...]]]]:
-    return list(enumerate(arcs))
 
 
 def gib(n: float) -> str:
@@ -97,13 +90,12 @@ def main() -> None:
     started = time.perf_counter()
     files = UPLOADS_PER_DAY * DAYS
     unique_bytes = files * MEAN_FILE_BYTES * VARIANT_OVERHEAD
-    vnodes = min(4_000, MAX_RING_POINTS // CLUSTERS)  # the most the ring takes at this size (see the note below)
+    vnodes = DEFAULT_VNODES_PER_WEIGHT  # the ring a deployment of this size really builds
     lines = [
         f"scenario: {CLUSTERS:,} clusters (weight 1), {UPLOADS_PER_DAY:,} uploads/day x {DAYS} days = {files:,} files, "
         f"{MEAN_FILE_BYTES / 1e3:.0f} KB mean + {VARIANT_OVERHEAD - 1:.0%} variants = {gib(unique_bytes)} before "
         f"replication; repair at {CLUSTER_BANDWIDTH_BPS / 1e9:g} Gbit/s per cluster",
-        f"ring: {vnodes:,} vnodes per cluster ({vnodes * CLUSTERS:,} points; the default 4,000 would be "
-        f"{4_000 * CLUSTERS:,}, over MAX_RING_POINTS {MAX_RING_POINTS:,}, and is refused at this many clusters)",
+        f"ring: {vnodes:,} vnodes per cluster (the default; {vnodes * CLUSTERS:,} points)",
     ]
     build = time.perf_counter()
     ring = ring_of(CLUSTERS, vnodes)
@@ -117,11 +109,11 @@ def main() -> None:
         coarse_load = loads(coarse.arcs(r))
         stored = unique_bytes * r
         lines.append(f"\nR = {r}")
-        top, low, coarse_top = max(load.values()) / mean, min(load.values()) / mean, max(coarse_load.values()) / mean
+        top, low, coarse_top = load.max() / mean, load.min() / mean, coarse_load.max() / mean
         lines.append(f"  balance max/mean: {top:.3f} (min/mean {low:.3f}); baseline ring of 100 vnodes: "
                      f"{coarse_top:.3f}; perfect: 1.000")  # fmt: skip
         lines.append(f"  storage per cluster after {DAYS} days: mean {gib(stored / CLUSTERS)}, "
-                     f"max {gib(max(load.values()) * unique_bytes)}; total {gib(stored)}")  # fmt: skip
+                     f"max {gib(load.max() * unique_bytes)}; total {gib(stored)}")  # fmt: skip
         for count in LOST_SETS:
             lost = frozenset(rng.sample(range(1, CLUSTERS + 1), count))
             found = loss(ring, arcs, lost, r, unique_bytes)

@@ -19,6 +19,7 @@ from mediaproof.ring import ClusterRing, RingMember
 from mediaproof.topology import Cluster, ClusterStatus
 
 UINT32 = st.integers(min_value=1, max_value=2**32 - 1)
+LISTED = [s for s in ClusterStatus if s is not ClusterStatus.NONE]  # every status a registered cluster can have
 # Building rings and placing 100k keys is real work: few examples, no deadline (the machine is shared). The
 # statistical properties (balance, moved fraction) get the same examples on every run so CI cannot flake on a rare
 # topology; bench/ring.py and the figures in mediaproof/ring.py cover many more random topologies.
@@ -308,10 +309,48 @@ def test_arcs_are_the_exact_load_of_place() -> None:
 
     ring = ClusterRing([RingMember(i, 1 + i % 2, ClusterStatus.ACTIVE) for i in range(1, 8)], vnodes_per_weight=50)
     arcs = ring.arcs(3)
-    assert abs(sum(share for share, _ in arcs) - 1.0) < 1e-9
-    bounds = sorted(ring._points)  # the arcs in ring order, as `arcs` walks them
+    assert abs(arcs.shares.sum() - 1.0) < 1e-9 and (arcs.shares >= 0).all()
+    bounds = sorted(ring._points.tolist())  # the arcs in ring order, as `arcs` walks them
     rng = _random.Random(7)
     for _ in range(300):
         key = rng.randbytes(32)
         start = next((i for i, p in enumerate(bounds) if p > _key_point(key)), 0)
-        assert arcs[start][1] == tuple(ring.place(key, 3))
+        assert arcs.owners[start].tolist() == ring.place(key, 3)
+        down = frozenset(ring.place(key, 3)[:1])  # the primary lost: the keys move as `place` would move them
+        without = ClusterRing(
+            [RingMember(i, m.weight, ClusterStatus.DOWN if i in down else m.status) for i, m in ring.members.items()],
+            vnodes_per_weight=50,
+        )
+        assert ring.arcs(3, down).owners[start].tolist() == without.place(key, 3)
+
+
+@given(
+    clusters=st.lists(
+        st.tuples(UINT32, st.integers(0, 3), st.sampled_from(LISTED)),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda c: c[0],
+    ),
+    replicas=st.integers(1, 3),
+    keys=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=20),
+)
+@settings(max_examples=150, deadline=None)
+def test_arcs_agree_with_place_for_any_topology(
+    clusters: list[tuple[int, int, ClusterStatus]], replicas: int, keys: list[bytes]
+) -> None:
+    """The vectorised arcs walk the ring as `place` does: Draining and Down points skipped, weights 0 absent."""
+    from bisect import bisect_right
+
+    from mediaproof.ring import _key_point
+
+    ring = ClusterRing([RingMember(*c) for c in clusters], vnodes_per_weight=7)
+    if len(ring.active_ids) < replicas:
+        with pytest.raises(InputError):
+            ring.arcs(replicas)
+        return
+    arcs = ring.arcs(replicas)
+    assert abs(arcs.shares.sum() - 1.0) < 1e-9
+    points = ring._points.tolist()
+    for key in keys:
+        start = bisect_right(points, _key_point(key)) % len(points)
+        assert arcs.owners[start].tolist() == ring.place(key, replicas)
