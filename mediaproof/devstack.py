@@ -10,6 +10,7 @@ A port of 0 in the settings means a free one: `stack.settings` holds the ports t
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import socket
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -106,21 +108,28 @@ class LocalStack:
             )
         self.deployment = self._deployment()
         by_signer = {c.signer: c.id for c in self.deployment.clusters}
-        for index, parts in enumerate(self.clusters):
+        for parts in self.clusters:
             parts.cluster_id = by_signer[parts.signer]
-            parts.ipfs.start()
-            self._start_cluster_service(index)
-        # Its port fixed before the upload service starts: that asks the indexer about media (social actions).
+        # Parts start side by side where nothing orders them: each start mostly waits for its own process to
+        # import and answer, so a 3-cluster stack is up in about half the time it took one part after another.
+        _side_by_side([functools.partial(self._start_cluster, index) for index in range(len(self.clusters))])
+        # Ports fixed before anything starts: the upload service asks the indexer about media (social actions).
         indexer_listener = self._listen("indexer_port")
-        self._start_upload()
-        self._start_download()
-        # After the download service: the indexer reads batch manifests from it.
-        self._start_indexer(indexer_listener)
-        self._start_observer()
+        upload_listener = self._listen("upload_port")
+
+        def download_then_indexer() -> None:
+            self._start_download()
+            self._start_indexer(indexer_listener)  # after the download service: it reads batch manifests there
+
+        _side_by_side([lambda: self._start_upload(upload_listener), download_then_indexer, self._start_observer])
         if self.with_webapp:
             self._start_webapp()
         if self.supervise:
             self.supervisor = Supervisor(self._supervised(), self._log_supervision).start()
+
+    def _start_cluster(self, index: int) -> None:
+        self.clusters[index].ipfs.start()
+        self._start_cluster_service(index)
 
     def _start_cluster_service(self, index: int) -> None:
         """Cluster `index`'s HTTP service on its listener (bound anew for a restart: the chain knows the port)."""
@@ -213,12 +222,12 @@ class LocalStack:
 
         self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
 
-    def _start_upload(self) -> None:
+    def _start_upload(self, listener: socket.socket | None = None) -> None:
         """The upload service (mediaproof/upload); its gateway key was approved when the chain was deployed or
         reconciled."""
         from mediaproof.upload.launch import upload_process
 
-        listener = self._listen("upload_port")
+        listener = listener or self._listen("upload_port")
         self.upload = upload_process(self.settings, rpc_url=self.anvil.url, listener=listener).start()
 
     def _listen(self, field: str) -> socket.socket:
@@ -388,6 +397,15 @@ def _alive(process: ManagedProcess | None) -> bool:
 
 def _code(process: ManagedProcess | None) -> int | None:
     return None if process is None else process.exit_code
+
+
+def _side_by_side(starts: list[Callable[[], None]]) -> None:
+    """Run each start in its own thread and wait for all of them, so that whatever did start is recorded on the
+    stack (and stopped by `stop()`) before the first failure is raised."""
+    with ThreadPoolExecutor(max_workers=max(1, len(starts)), thread_name_prefix="start") as pool:
+        futures = [pool.submit(start) for start in starts]
+    for future in futures:
+        future.result()
 
 
 def _still_bound(port: int, wait: float = 10.0) -> bool:
