@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,11 +32,18 @@ def main() -> None:
         app()
     # Sentences may quote what a service or the chain said: escaped, like every title printed.
     except NotRegistered as exc:
-        print(f"not registered: {printable(str(exc))}", file=sys.stderr)  # plain print: rich would wrap it
-        sys.exit(1)
+        _fail(1, "not registered", exc)
     except MediaproofError as exc:
-        print(f"error: {printable(str(exc))}", file=sys.stderr)
-        sys.exit(2)
+        _fail(2, "error", exc)
+
+
+def _fail(code: int, label: str, exc: Exception) -> NoReturn:
+    """The sentence on stderr; with --json also one object on stdout, so a script reading stdout always gets
+    JSON, whatever went wrong."""
+    print(f"{label}: {printable(str(exc))}", file=sys.stderr)  # plain print: rich would wrap it
+    if "--json" in sys.argv[1:]:
+        print(json.dumps({"ok": False, "error": str(exc), "kind": type(exc).__name__, "exit_code": code}))
+    sys.exit(code)
 
 
 def readable_file(path: Path) -> Path:

@@ -79,3 +79,15 @@ def test_missing_deployment_file_is_reported(tmp_path: Path) -> None:
     photo.write_bytes(b"some bytes")
     result = run_cli("verify", str(photo), "--deployment", str(tmp_path / "absent.json"))
     assert_one_line_error(result, "no deployment file at")
+
+
+def test_json_output_is_json_on_stdout_even_when_the_command_fails(tmp_path: Path) -> None:
+    """A script piping `--json` to a parser gets an object naming the error, not an empty stdout."""
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"bytes")
+    result = run_cli("verify", str(photo), "--deployment", str(tmp_path / "absent.json"), "--json")
+    assert_one_line_error(result, "no deployment file")
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is False and answer["exit_code"] == 2 and "no deployment file" in answer["error"]
+    plain = run_cli("verify", str(photo), "--deployment", str(tmp_path / "absent.json"))
+    assert plain.stdout == ""  # without --json, stdout stays empty: the sentence is on stderr
