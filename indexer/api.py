@@ -193,7 +193,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
     def badge(name: str) -> Response:
         digest = name.removesuffix(".svg").lower().removeprefix("0x")
         if not name.endswith(".svg") or not _HASH.match("0x" + digest):
-            raise InputError("a badge is /badge/<sha256>.svg: the sha256 as 64 hex digits, with or without 0x")
+            raise InputError("a badge is /badge/SHA256.svg: the sha256 as 64 hex digits, with or without 0x")
         first = store.first_proofs(["0x" + digest]).get("0x" + digest)
         return Response(
             badge_svg(int(first["block"]) if first else None),
