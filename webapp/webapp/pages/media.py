@@ -19,6 +19,7 @@ from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
 from mediaproof.safe_text import printable
 from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, time_ago
@@ -109,7 +110,7 @@ class MediaState(rx.State):
             self.key, self.status, self.error = key, "loading", ""
             self.verify_status, self.verify_detail, self.verify_reports = "", "", []
             self.short_id, self.size, self.bundle_url, self.bundle_error, self._bundle = "", "medium", "", "", {}
-        settings = Settings()
+        settings = app_settings()
         try:
             detail = await self._find(settings, key)
         except NotRegistered as exc:

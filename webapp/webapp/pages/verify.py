@@ -14,8 +14,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.layout import page_shell
 from webapp.components.proof_check import ProofCheck, check_call, read_bundle_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
@@ -88,7 +88,7 @@ class VerifyState(rx.State):
         else:
             self.status = "fetching"
             try:
-                bundles = await services.proofs(Settings(), self.sha256)
+                bundles = await services.proofs(app_settings(), self.sha256)
                 count = "one proof bundle" if len(bundles) == 1 else f"{len(bundles)} proof bundles"
                 self.source_note = f"The indexer gave {count} for these bytes; each was checked here, not believed."
             except NotRegistered:
