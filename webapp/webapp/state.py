@@ -24,6 +24,14 @@ from webapp.deployment import load_chain_config
 from webapp.signin import SignInChallenge, challenge_from, check_signature
 
 
+class ExplorerState(rx.State):
+    """The block explorer every hash, address and transaction links to (MEDIAPROOF_EXPLORER_URL); "" for none."""
+
+    @rx.var(cache=True)
+    def explorer_url(self) -> str:
+        return app_settings().explorer_url.rstrip("/")
+
+
 def js_call(function: str, *args: Any) -> str:
     """A call of one of window.mediaproof's helpers with JSON-encoded arguments (never pasted into JS as text)."""
     return f"window.mediaproof.{function}({', '.join(json.dumps(arg) for arg in args)})"
