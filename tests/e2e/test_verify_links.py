@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import EXPLORER, Chain, WalletConfig, install_wallet, screenshot
+from tests.e2e.conftest import EXPLORER, Chain, WalletConfig, install_wallet, screenshot, wait_for
 from tests.e2e.test_verify import photo_bytes
 
 HOSTILE_TITLE = """<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"quoted" 'too'"""
@@ -54,6 +54,14 @@ def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[...
         page.on("console", console)
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
+        page.on(
+            "response",
+            lambda response: (
+                problems.append(f"answer {response.status}: {response.url}")
+                if response.status >= 400 and not any(a in str(response.status) for a in allowed)
+                else None
+            ),
+        )
         page.goto(app_url + path)
         expect(page.locator("#page")).to_have_attribute("data-hydrated", "true")
         return page, problems
@@ -61,6 +69,16 @@ def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[...
     yield visit_
     for context in contexts:
         context.close()
+
+
+def sha_of(proof: dict[str, Any]) -> str:
+    """The sha256 as the indexer and the links spell it: 0x and 64 lower-case hex digits."""
+    return "0x" + str(proof["sha256"]).lower().removeprefix("0x")
+
+
+def copied(page: Page, wanted: Callable[[str], bool]) -> None:
+    """Waits until the clipboard holds what `wanted` accepts (the copy runs in the page's event queue)."""
+    wait_for(lambda: wanted(page.evaluate("navigator.clipboard.readText()")), 10, "the value copied")
 
 
 def fits_a_phone(page: Page) -> None:
@@ -99,9 +117,9 @@ def test_a_sha256_link_proves_the_bytes_without_a_file(visit, registered, viewpo
     sha_copy = page.locator(".copyable", has=page.locator("#verify-sha256"))
     expect(sha_copy.locator(".explorer-link")).to_have_count(0)
     tx_copy.locator(".copy-button").click()
-    expect.poll(lambda: page.evaluate("navigator.clipboard.readText()")).to_equal(tx)
+    copied(page, lambda text: text == tx)
     sha_copy.locator(".copy-button").click()
-    expect.poll(lambda: page.evaluate("navigator.clipboard.readText()")).to_equal(proof["sha256"].removeprefix("0x"))
+    copied(page, lambda text: text == sha_of(proof)[2:])
 
     if viewport == PHONE:
         fits_a_phone(page)
@@ -141,11 +159,11 @@ def test_a_transaction_link_lists_its_batch_and_the_files_it_proved(visit, regis
         "href", f"{EXPLORER}/tx/{tx}"
     )
     expect(page.locator(".tx-batch")).to_have_count(1)
-    ours = page.locator(".tx-file", has=page.locator(".tx-file-sha256", has_text=proof["sha256"]))
+    ours = page.locator(".tx-file", has=page.locator(".tx-file-sha256", has_text=sha_of(proof)))
     expect(ours).to_have_count(1)
     expect(ours.locator(".tx-file-title")).to_have_text(HOSTILE_TITLE)
     expect(ours).to_contain_text("first proof of these bytes")
-    expect(ours.locator(".tx-file-verify")).to_have_attribute("href", f"/verify/{proof['sha256']}")
+    expect(ours.locator(".tx-file-verify")).to_have_attribute("href", f"/verify/{sha_of(proof)}")
     media_href = ours.locator(".tx-file-media").get_attribute("href")
     assert media_href in (f"/m/{proof['short_id']}", f"/m/{proof['media_id']}"), media_href
     no_script_ran(page)
@@ -179,14 +197,15 @@ def test_the_media_page_shows_its_badge_and_a_copyable_embed_snippet(visit, regi
     page, problems = visit(f"/m/{proof['short_id']}", viewport)
     expect(page.locator("#media-title")).to_have_text(HOSTILE_TITLE)
     snippet = page.locator("#media-embed-snippet")
-    expect(snippet).to_contain_text(f'/verify/{proof["sha256"]}"><img src="{chain.indexer_url}/badge/')
-    expect(snippet).to_contain_text(f"/badge/{proof['sha256']}.svg")
+    expect(snippet).to_contain_text(
+        f'/verify/{sha_of(proof)}"><img src="{chain.indexer_url}/badge/{sha_of(proof)}.svg"'
+    )
     badge = page.locator("#media-badge img")
-    expect(badge).to_have_attribute("src", f"{chain.indexer_url}/badge/{proof['sha256']}.svg")
-    expect.poll(lambda: badge.evaluate("img => img.complete && img.naturalWidth")).to_be_greater_than(0)
-    assert page.locator("#media-badge").get_attribute("href").endswith(f"/verify/{proof['sha256']}")
+    expect(badge).to_have_attribute("src", f"{chain.indexer_url}/badge/{sha_of(proof)}.svg")
+    wait_for(lambda: badge.evaluate("img => img.complete && img.naturalWidth > 0"), 10, "the badge drawn")
+    assert page.locator("#media-badge").get_attribute("href").endswith(f"/verify/{sha_of(proof)}")
     page.locator(".copyable", has=snippet).locator(".copy-button").click()
-    expect.poll(lambda: page.evaluate("navigator.clipboard.readText()")).to_contain(f"/badge/{proof['sha256']}.svg")
+    copied(page, lambda text: f"/badge/{sha_of(proof)}.svg" in text and text.startswith("<a href="))
     tx_copy = page.locator(".copyable", has=page.locator("#media-tx"))
     expect(tx_copy.locator(".explorer-link")).to_have_attribute("href", f"{EXPLORER}/tx/{proof['proof']['tx']}")
     no_script_ran(page)
@@ -199,9 +218,9 @@ def test_the_media_page_shows_its_badge_and_a_copyable_embed_snippet(visit, regi
 
 def test_the_badge_endpoint_draws_svg_and_refuses_malformed_hashes(chain: Chain, registered) -> None:
     proof = registered
-    proven = httpx.get(f"{chain.indexer_url}/badge/{proof['sha256']}.svg", timeout=30)
+    proven = httpx.get(f"{chain.indexer_url}/badge/{sha_of(proof)}.svg", timeout=30)
     assert proven.status_code == 200 and proven.headers["content-type"].startswith("image/svg+xml")
-    first_block = httpx.get(f"{chain.indexer_url}/media/{proof['sha256']}", timeout=30).json()["block"]
+    first_block = httpx.get(f"{chain.indexer_url}/media/{sha_of(proof)}", timeout=30).json()["block"]
     assert f"proven on Ethereum · block {first_block}" in proven.text
     assert "<script" not in proven.text and "onload" not in proven.text
     unknown = httpx.get(f"{chain.indexer_url}/badge/{'5e' * 32}.svg", timeout=30)
