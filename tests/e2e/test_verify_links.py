@@ -8,6 +8,7 @@ The registered file's title is hostile (markup, quotes, a script): it must show 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -210,6 +211,12 @@ def test_the_media_page_shows_its_badge_and_a_copyable_embed_snippet(visit, regi
     copied(page, lambda text: f"/badge/{sha_of(proof)}.svg" in text and text.startswith("<a href="))
     tx_copy = page.locator(".copyable", has=page.locator("#media-tx"))
     expect(tx_copy.locator(".explorer-link")).to_have_attribute("href", f"{EXPLORER}/tx/{proof['proof']['tx']}")
+    signer = page.locator(".copyable", has=page.locator(".receipt-signer")).first
+    expect(signer.locator(".explorer-link")).to_have_attribute(
+        "href", re.compile(f"^{EXPLORER}/address/0x[0-9a-fA-F]{{40}}$")
+    )
+    for field in ("#media-sha256", "#media-cid", "#media-id", "#media-owner"):  # every hash and address: a copy button
+        expect(page.locator(".copyable", has=page.locator(field)).locator(".copy-button")).to_have_count(1)
     no_script_ran(page)
     if viewport == PHONE:
         fits_a_phone(page)

@@ -373,7 +373,7 @@ def _receipt(receipt: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
         rx.badge(receipt["status"], color_scheme=receipt["color"], class_name="receipt-status"),
         rx.text(
             "signed by ",
-            rx.code(receipt["signer"], word_break="break-all", class_name="receipt-signer"),
+            copyable(receipt["signer"], "address", class_name="receipt-signer"),
             " (",
             receipt["key"],
             ") · issued ",
@@ -494,10 +494,11 @@ def _proof_panel() -> rx.Component:
                 _text_fact("In MediaApp.proofOf", MediaState.revealed, "media-revealed"),
                 _fact("Owner", MediaState.owner, "media-owner", "address"),
                 _fact("SHA-256", MediaState.sha256, "media-sha256", "hash"),
-                _fact("CID", MediaState.cid, "media-cid"),
+                _fact("CID", MediaState.cid, "media-cid", "hash"),
                 _fact("Media id", MediaState.media_id, "media-id", "hash"),
                 rx.cond(
-                    MediaState.manifest_cid != "", _fact("Batch manifest", MediaState.manifest_cid, "media-manifest")
+                    MediaState.manifest_cid != "",
+                    _fact("Batch manifest", MediaState.manifest_cid, "media-manifest", "hash"),
                 ),
                 _fact("Type", MediaState.media_type + " · " + MediaState.size_text, "media-type"),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
