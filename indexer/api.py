@@ -15,8 +15,9 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from fastapi import FastAPI, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from indexer.badge import badge_svg
 from indexer.bundles import bundle
 from indexer.search import TitleIndex
 from indexer.social_reads import ORDERS
@@ -173,6 +174,37 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         if not found:
             raise NotRegistered(f"no batch was anchored in block {number} (or it is not indexed yet)")
         return {"batch": number, "anchors": found}
+
+    @app.get("/transactions/{tx_hash}", summary="What one transaction registered: its batches and the media it proved")
+    def transaction(tx_hash: str) -> dict[str, Any]:
+        if not _HASH.match(tx_hash):
+            raise InputError(f"{tx_hash!r} is not a transaction hash: expected 0x and 64 hex digits")
+        found = store.transaction(tx_hash.lower())
+        if found is None:
+            raise NotRegistered(f"no batch or media registration from transaction {tx_hash} is indexed (yet)")
+        _with_first(store, found["media"])
+        return found
+
+    @app.get(
+        "/badge/{name}",
+        summary="An SVG badge for some bytes (/badge/<sha256>.svg): proven on Ethereum in block N, or not proven",
+        response_class=Response,
+    )
+    def badge(name: str) -> Response:
+        digest = name.removesuffix(".svg").lower().removeprefix("0x")
+        if not name.endswith(".svg") or not _HASH.match("0x" + digest):
+            raise InputError("a badge is /badge/SHA256.svg: the sha256 as 64 hex digits, with or without 0x")
+        first = store.first_proofs(["0x" + digest]).get("0x" + digest)
+        return Response(
+            badge_svg(int(first["block"]) if first else None),
+            media_type="image/svg+xml",
+            # Embedded on other sites: a minute's cache, and an SVG opened on its own runs nothing.
+            headers={
+                "cache-control": "public, max-age=60",
+                "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "x-content-type-options": "nosniff",
+            },
+        )
 
     @app.get("/users/{address}", summary="A user's profile and media, newest first")
     def user(

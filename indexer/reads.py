@@ -113,6 +113,20 @@ class ApiReads(Database):
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone()
         return dict(json.loads(row[0])) if row else None
 
+    def transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        """What one transaction registered: the batches it anchored and every media record it carried (a batch's
+        entries or a direct registration), in chain order; None when the indexer knows no record from it."""
+        batches = self._dicts(
+            "SELECT block AS batch, root, sequencer, manifest_cid, status, declared, indexed, time, block "
+            "FROM batches WHERE tx_hash = ? ORDER BY log_index",
+            [tx_hash],
+        )
+        media = self._dicts(f"SELECT {self._MEDIA_COLS} FROM media WHERE tx_hash = ? ORDER BY pos", [tx_hash])
+        if not batches and not media:
+            return None
+        first = (batches or media)[0]
+        return {"tx": tx_hash, "block": first["block"], "time": first["time"], "batches": batches, "media": media}
+
     def batches_in_block(self, block: int) -> list[dict[str, Any]]:
         """The batches anchored in one block (a batch's number is its block): anchor, manifest, how it was read."""
         rows = self._dicts(

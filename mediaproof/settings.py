@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     indexer_confirmations: int = Field(0, ge=0, description="blocks the indexer waits before applying one")
     webapp_port: int = Field(3000, description="web app port")
     webapp_url: str | None = Field(None, description="web app as people reach it, for the links the CLI prints")
+    explorer_url: str = Field(
+        "",
+        pattern=r"^(https?://[^\s\"'<>]+)?$",  # http(s) only: it becomes a link's href (never javascript:)
+        description="block explorer the web app links hashes to (<url>/tx/<hash>, <url>/address/<a>); empty: none",
+    )
     upload_cors_origins: str | None = Field(
         None,
         description="comma-separated browser origins that may call the upload service (default: the local web app)",

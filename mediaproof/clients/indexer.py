@@ -123,6 +123,12 @@ class IndexerClient:
         body = await self._get(f"/proofs/0x{digest}")
         return [b for b in body.get("bundles") or [] if isinstance(b, dict)]
 
+    async def transaction(self, tx_hash: str) -> dict[str, Any]:
+        """What one transaction registered: `{tx, block, time, batches, media}`; NotRegistered when none is indexed."""
+        if not _SHA256.match(tx_hash.lower().removeprefix("0x")) or not tx_hash.lower().startswith("0x"):
+            raise InputError(f"not a transaction hash (0x and 64 hex digits): {tx_hash!r}")
+        return await self._get(f"/transactions/{tx_hash.lower()}")
+
     async def user(self, address: str, limit: int = 48) -> dict[str, Any]:
         """A wallet's profile and its media."""
         return await self._get(f"/users/{address}", {"limit": limit})

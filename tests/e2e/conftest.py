@@ -63,6 +63,8 @@ NEW_USER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edff
 # test_upload_session fills one wallet's minute (from another loopback address) and meets the 429 in the page, high
 # enough for every browser upload of the suite, which all come from 127.0.0.1 (a handful a minute).
 UPLOADS_PER_MINUTE = 20
+# The app's block explorer (MEDIAPROOF_EXPLORER_URL): pages link hashes there; the tests only read the links.
+EXPLORER = "https://explorer.example"
 
 # The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
 sys.path.insert(0, str(WEBAPP_DIR))
@@ -271,6 +273,7 @@ def app_url(chain: Chain, webapp_port: int, tmp_path_factory: pytest.TempPathFac
         "MEDIAPROOF_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "MEDIAPROOF_UPLOAD_RESUMABLE_ABOVE": str(RESUMABLE_ABOVE),
         "MEDIAPROOF_UPLOAD_CHUNK_BYTES": str(CHUNK_BYTES),
+        "MEDIAPROOF_EXPLORER_URL": EXPLORER,
         "REFLEX_UPLOADED_FILES_DIR": str(REFLEX_WORK / "uploaded_files"),
     }
     command = [str(WEB_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)]

@@ -219,3 +219,54 @@ def test_batched_media_are_searchable_in_feeds_and_in_profiles_of_owners_without
     batch = api.get("/batches/5").json()
     assert batch["anchors"][0]["declared"] == 2 and batch["anchors"][0]["indexed"] == 2
     assert batch["anchors"][0]["status"] == "indexed" and batch["anchors"][0]["rejected"] == []
+
+
+def test_a_transaction_lists_its_batch_and_every_media_it_proved_and_a_direct_one_its_record(store: Store):
+    carol, bob = signed(CAROL, "carol's harbour", SHA), signed(BOB, "bob's lighthouse")
+    direct = signed(ALICE, "alice, directly")
+    write(store, [(5, [anchor_event(5, 1, [carol, bob])]), (6, [direct_event(6, 0, direct)])])
+    api = TestClient(create_app(store, TitleIndex(store)))
+
+    answer = api.get(f"/transactions/{tx(5, 1).upper().replace('0X', '0x')}").json()
+    assert answer["tx"] == tx(5, 1) and answer["block"] == 5 and answer["time"] == NOW
+    assert [(b["batch"], b["declared"], b["indexed"]) for b in answer["batches"]] == [(5, 2, 2)]
+    assert [m["id"] for m in answer["media"]] == ["0x" + e.media_id.hex() for e in (carol, bob)]
+    assert answer["media"][0]["sha256"] == "0x" + SHA.hex()
+    assert all(m["kind"] == "batched" and m["is_first_proof"] for m in answer["media"])
+
+    alone = api.get(f"/transactions/{tx(6, 0)}").json()
+    assert alone["batches"] == [] and [m["title"] for m in alone["media"]] == ["alice, directly"]
+
+    assert api.get(f"/transactions/0x{'11' * 32}").status_code == 404
+    for key in ("0x12", "abc", "0x" + "zz" * 32, "x" * 5000, "<script>"):
+        refused = api.get(f"/transactions/{key}")
+        assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json", key
+
+
+def test_badge_says_proven_in_the_first_block_or_not_proven_and_refuses_malformed_hashes(store: Store):
+    write(
+        store,
+        [
+            (5, [anchor_event(5, 1, [signed(CAROL, "first", SHA)])]),
+            (7, [direct_event(7, 0, signed(BOB, "later", SHA))]),
+        ],
+    )
+    api = TestClient(create_app(store, TitleIndex(store)))
+
+    for name in (f"0x{SHA.hex()}.svg", f"{SHA.hex().upper()}.svg"):
+        proven = api.get(f"/badge/{name}")
+        assert proven.status_code == 200 and proven.headers["content-type"].startswith("image/svg+xml")
+        assert "proven on Ethereum · block 5" in proven.text and "not proven" not in proven.text
+        assert proven.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in proven.headers["content-security-policy"]
+    unknown = api.get(f"/badge/{'11' * 32}.svg")
+    assert unknown.status_code == 200 and ">not proven<" in unknown.text and "block" not in unknown.text
+
+    hostile = ["<script>alert(1)</script>.svg", f"{SHA.hex()}", f"{SHA.hex()}.png", "0x12.svg", '"onload="x.svg',
+               f"{SHA.hex()}0.svg", "%3Csvg%20onload%3Dalert(1)%3E.svg"]  # fmt: skip
+    for name in hostile:
+        refused = api.get(f"/badge/{name}")
+        assert refused.status_code == (404 if "/" in name else 422), name  # a "/" makes it another path
+        assert refused.headers["content-type"] == "application/problem+json", name
+        if "/" not in name:  # the badge's own refusal does not echo the key (a 404 names the path, as JSON)
+            assert "<" not in refused.text and "onload" not in refused.text, name

@@ -413,6 +413,8 @@ async function readBundleFile(inputId) {
 
 if (typeof window !== "undefined") {
   window.mediaproofCheck = { check, readBundleFile, batchLeaf, receiptsHash };
+  // A page that checks on load (/verify/<sha256>) may ask before this module has loaded: it waits for this.
+  window.dispatchEvent(new Event("mediaproofcheck-ready"));
 }
 
 // What the app's component renders: nothing (it is here for the module's side effect above).

@@ -14,8 +14,8 @@ import reflex as rx
 
 from mediaproof import social
 from mediaproof.errors import MediaproofError, RateLimited
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.deployment import load_chain_config
 from webapp.social_rows import typed_json
 from webapp.state import js_call
@@ -60,7 +60,7 @@ async def send(typed: str, signature: str, client_ip: str) -> dict[str, Any]:
     """POST /actions with the signed message, on behalf of the browser at `client_ip`: `{action_id, kind, author,
     state}`."""
     data = json.loads(typed)
-    return await services.post_action(Settings(), str(data["primaryType"]), data["message"], signature, client_ip)
+    return await services.post_action(app_settings(), str(data["primaryType"]), data["message"], signature, client_ip)
 
 
 def problem(exc: MediaproofError) -> str:

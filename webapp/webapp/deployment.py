@@ -17,8 +17,9 @@ from eth_utils import function_abi_to_4byte_selector, is_address, to_checksum_ad
 
 from mediaproof import eip712
 from mediaproof.errors import DeploymentError, InputError
-from mediaproof.settings import PROJECT_ROOT, Settings
+from mediaproof.settings import PROJECT_ROOT
 from mediaproof.topology import ClusterStatus
+from webapp.app_settings import app_settings
 
 ABI_DIR = PROJECT_ROOT / "mediaproof" / "abi"
 MEDIA_APP_ABI_FILE = ABI_DIR / "MediaApp.json"
@@ -102,7 +103,7 @@ def load_chain_config() -> ChainConfig:
 
     Only successes are cached, keyed by the file's mtime, so a deploy after the app started is picked up.
     """
-    settings = Settings()
+    settings = app_settings()
     deployment_file = settings.resolved_deployment_file()
     try:
         modified_ns = deployment_file.stat().st_mtime_ns
@@ -149,7 +150,7 @@ def proof_check_config(config: ChainConfig, abi_dir: Path = ABI_DIR) -> dict[str
 
 def project_registry_address() -> str:
     """ProjectRegistry's address in this process's deployment file (read on every call: a redeploy is picked up)."""
-    deployment_file = Settings().resolved_deployment_file()
+    deployment_file = app_settings().resolved_deployment_file()
     try:
         address = json.loads(deployment_file.read_text()).get("contracts", {}).get("ProjectRegistry")
     except (FileNotFoundError, json.JSONDecodeError) as exc:

@@ -117,6 +117,11 @@ async def proofs(settings: Settings, sha256_hex: str) -> list[dict[str, Any]]:
     return await _indexer(settings).proofs(sha256_hex)
 
 
+async def transaction(settings: Settings, tx_hash: str) -> dict[str, Any]:
+    """The batches and media one transaction registered (NotRegistered when the indexer knows none)."""
+    return await _indexer(settings).transaction(tx_hash)
+
+
 async def user(settings: Settings, address: str, limit: int = 48) -> dict[str, Any]:
     return await _indexer(settings).user(address, limit)
 

@@ -18,10 +18,18 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError, RateLimited
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.deployment import load_chain_config
 from webapp.signin import SignInChallenge, challenge_from, check_signature
+
+
+class ExplorerState(rx.State):
+    """The block explorer every hash, address and transaction links to (MEDIAPROOF_EXPLORER_URL); "" for none."""
+
+    @rx.var(cache=True)
+    def explorer_url(self) -> str:
+        return app_settings().explorer_url.rstrip("/")
 
 
 def js_call(function: str, *args: Any) -> str:
@@ -121,7 +129,7 @@ class AuthState(rx.State):
         try:
             # The message comes from the upload service, naming this page's origin: the one signature then signs
             # in here (the same EIP-4361 check as ever) and there (a bearer session for the uploads).
-            issued = await services.sign_in_message(Settings(), self.address, origin, self._client_ip())
+            issued = await services.sign_in_message(app_settings(), self.address, origin, self._client_ip())
             challenge = challenge_from(
                 issued, address=self.address, chain_id=config.chain_id, origin=origin, now=datetime.now(UTC)
             )
@@ -147,7 +155,7 @@ class AuthState(rx.State):
         message, signature = str(answer.get("message", "")), str(answer.get("signature", ""))
         try:
             address = check_signature(challenge, message, signature, datetime.now(UTC))
-            session = await services.open_session(Settings(), message, signature, self._client_ip())
+            session = await services.open_session(app_settings(), message, signature, self._client_ip())
         except MediaproofError as exc:
             refused_locally = isinstance(exc, InputError) and not services.refused(exc)  # a bad signature
             return self._fail("error", str(exc) if refused_locally else upload_service_problem(exc, "sign in"))
@@ -206,7 +214,7 @@ class AuthState(rx.State):
         if token:
             # Already ended there (401), or the service is away: the token is forgotten here either way.
             with contextlib.suppress(MediaproofError):
-                await services.end_session(Settings(), token)
+                await services.end_session(app_settings(), token)
 
     @rx.event
     async def sign_out(self):

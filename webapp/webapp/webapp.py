@@ -6,6 +6,7 @@ from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
 from webapp.pages.media_social import MediaSocialState
+from webapp.pages.not_found import not_found_page
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
 from webapp.pages.profile_social import ProfileSocialState
 from webapp.pages.project import project_page
@@ -16,12 +17,14 @@ from webapp.pages.project_writes import ProjectWritesState
 from webapp.pages.projects import ProjectsState, projects_page
 from webapp.pages.search import search_page
 from webapp.pages.upload import UploadState, upload_page
-from webapp.pages.verify import VerifyState, verify_page
+from webapp.pages.verify import VerifyState, verify_digest_page, verify_page
+from webapp.pages.verify_tx import TxVerifyState
 from webapp.state import AuthState
 
 app = rx.App(
     # /vendor/tus.min.js is npm tus-js-client's bundle, copied from node_modules by tooling/web_setup.sh.
     head_components=[
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         rx.el.script(src="/vendor/tus.min.js"),
         rx.el.script(src="/mediaproof.js"),
         rx.el.script(src="/resumable_upload.js"),
@@ -37,7 +40,13 @@ app.add_page(
     verify_page,
     route="/verify",
     title="Verify a file · Mediaproof",
-    on_load=[AuthState.expire_session, VerifyState.load_config],
+    on_load=[AuthState.expire_session, VerifyState.clear, VerifyState.load_config, TxVerifyState.load],
+)
+app.add_page(
+    verify_digest_page,
+    route="/verify/[digest]",
+    title="Verify · Mediaproof",
+    on_load=[AuthState.expire_session, VerifyState.load_digest],
 )
 app.add_page(
     clusters_page,
@@ -81,3 +90,4 @@ app.add_page(
     title="Media · Mediaproof",
     on_load=[AuthState.expire_session, MediaState.load, MediaSocialState.load],
 )
+app.add_page(not_found_page, route="404", title="Page not found · Mediaproof", on_load=AuthState.expire_session)

@@ -3,6 +3,7 @@ outcome, and each storage receipt against its cluster."""
 
 import reflex as rx
 
+from webapp.components.copyable import copyable
 from webapp.proof_reports import TODAYS_SIGNER_NOTE, CheckLine, ProofReport, ReceiptLine
 
 
@@ -63,9 +64,23 @@ def proof_report_card(report: rx.vars.ObjectVar[ProofReport]) -> rx.Component:
             ),
             rx.text(
                 "Owner ",
-                rx.code(report.owner, word_break="break-all", class_name="report-owner"),
+                copyable(report.owner, "address", class_name="report-owner"),
                 rx.cond(report.title != "", rx.fragment(" · “", report.title, "”")),
                 size="2",
+            ),
+            rx.cond(
+                report.tx != "",
+                rx.text("Transaction ", copyable(report.tx, "tx", class_name="report-tx"), size="2"),
+            ),
+            rx.cond(
+                report.media_id != "",
+                rx.text(
+                    "Media id ",
+                    copyable(report.media_id, class_name="report-media-id"),
+                    " · ",
+                    rx.link("media page", href=f"/m/{report.media_id}", class_name="report-media-link"),
+                    size="2",
+                ),
             ),
             rx.vstack(rx.foreach(report.checks, _check_line), spacing="2", width="100%"),
             rx.cond(

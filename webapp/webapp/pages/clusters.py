@@ -5,8 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout
@@ -23,7 +23,7 @@ class ClustersState(rx.State):
     async def load(self):
         self.error = ""
         try:
-            clusters = await services.clusters(Settings())
+            clusters = await services.clusters(app_settings())
         except MediaproofError as exc:
             self.error = f"Cluster status could not be loaded: {exc}"
             return

@@ -9,8 +9,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
@@ -55,7 +55,7 @@ class FeedState(rx.State):
         await self._fetch()
 
     async def _fetch(self) -> None:
-        settings = Settings()
+        settings = app_settings()
         self.loading, self.error = True, ""
         try:
             if self.tab == "following":

@@ -19,6 +19,8 @@ from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
 from mediaproof.safe_text import printable
 from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
+from webapp.components.copyable import Kind, copyable
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, time_ago
@@ -28,6 +30,7 @@ from webapp.deployment import load_chain_config, proof_check_config
 from webapp.media_rows import human_size, kind_of, relative_time, short_address
 from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
+from webapp.verify_links import embed
 
 # A link shared right after its upload may be opened before the indexer has followed that block.
 INDEX_WAIT_SECONDS = 15.0
@@ -55,6 +58,10 @@ class MediaState(rx.State):
     kind: str = ""  # image · video · file: how the page shows the bytes
     size_text: str = ""
     variant_names: rx.Field[list[str]] = rx.field(default_factory=list)
+    # The embed badge: the verify page of these bytes, the badge's image (the indexer draws it), the snippet.
+    verify_url: str = ""
+    badge_url: str = ""
+    embed_snippet: str = ""
     # the proof
     proof_kind: str = ""  # batched · direct
     batch: int = 0
@@ -109,7 +116,7 @@ class MediaState(rx.State):
             self.key, self.status, self.error = key, "loading", ""
             self.verify_status, self.verify_detail, self.verify_reports = "", "", []
             self.short_id, self.size, self.bundle_url, self.bundle_error, self._bundle = "", "medium", "", "", {}
-        settings = Settings()
+        settings = app_settings()
         try:
             detail = await self._find(settings, key)
         except NotRegistered as exc:
@@ -133,6 +140,11 @@ class MediaState(rx.State):
             if self.key != key:
                 return  # another media page was opened meanwhile
             self._show(detail, key, clusters, services.download_base(settings))
+            embedded = embed(
+                settings.webapp_url or self.router.url.origin, settings.resolved_indexer_url(), self.sha256
+            )
+            self.verify_url, self.badge_url = embedded["verify_url"], embedded["badge_url"]
+            self.embed_snippet = embedded["snippet"]
             self._bundle, self.bundle_error = bundle, bundle_error
             self.bundle_url = bundle_data_url(bundle) if bundle else ""
             self.bundle_name = f"{self.short_id or self.media_id[:12]}.proof.json"
@@ -315,10 +327,36 @@ def _viewer() -> rx.Component:
     )
 
 
-def _fact(label: str, value: rx.Var | str | int, field_id: str) -> rx.Component:
-    return rx.data_list.item(
-        rx.data_list.label(label),
-        rx.data_list.value(rx.code(value, id=field_id, word_break="break-all")),
+def _fact(label: str, value: rx.Var | str | int, field_id: str, copy: Kind | None = None) -> rx.Component:
+    """`copy`: the value is a hash, address or transaction, with a copy button (and an explorer link)."""
+    shown = (
+        copyable(rx.Var.create(value).to(str), copy, id=field_id)
+        if copy
+        else rx.code(value, id=field_id, word_break="break-all")
+    )
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(shown))
+
+
+def _embed_panel() -> rx.Component:
+    """The badge others can put next to this media, linked to the verify page of its bytes."""
+    return rx.cond(
+        MediaState.embed_snippet != "",
+        rx.vstack(
+            rx.text("Embed", weight="medium"),
+            rx.link(
+                rx.image(src=MediaState.badge_url, alt="Mediaproof proof badge", height="20px", width="auto"),
+                href=MediaState.verify_url,
+                id="media-badge",
+            ),
+            rx.text(
+                "Put this badge next to the media elsewhere: it links to the verify page of these bytes.",
+                size="1",
+                color=rx.color("gray", 10),
+            ),
+            copyable(MediaState.embed_snippet, id="media-embed-snippet"),
+            spacing="2",
+            width="100%",
+        ),
     )
 
 
@@ -335,7 +373,7 @@ def _receipt(receipt: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
         rx.badge(receipt["status"], color_scheme=receipt["color"], class_name="receipt-status"),
         rx.text(
             "signed by ",
-            rx.code(receipt["signer"], word_break="break-all", class_name="receipt-signer"),
+            copyable(receipt["signer"], "address", class_name="receipt-signer"),
             " (",
             receipt["key"],
             ") · issued ",
@@ -452,14 +490,15 @@ def _proof_panel() -> rx.Component:
                 rx.cond(MediaState.proof_kind == "batched", _fact("Batch", MediaState.batch, "media-batch")),
                 _fact("Block", MediaState.block, "media-block"),
                 _fact("Time", MediaState.time, "media-time"),
-                _fact("Transaction", MediaState.tx, "media-tx"),
+                _fact("Transaction", MediaState.tx, "media-tx", "tx"),
                 _text_fact("In MediaApp.proofOf", MediaState.revealed, "media-revealed"),
-                _fact("Owner", MediaState.owner, "media-owner"),
-                _fact("SHA-256", MediaState.sha256, "media-sha256"),
-                _fact("CID", MediaState.cid, "media-cid"),
-                _fact("Media id", MediaState.media_id, "media-id"),
+                _fact("Owner", MediaState.owner, "media-owner", "address"),
+                _fact("SHA-256", MediaState.sha256, "media-sha256", "hash"),
+                _fact("CID", MediaState.cid, "media-cid", "hash"),
+                _fact("Media id", MediaState.media_id, "media-id", "hash"),
                 rx.cond(
-                    MediaState.manifest_cid != "", _fact("Batch manifest", MediaState.manifest_cid, "media-manifest")
+                    MediaState.manifest_cid != "",
+                    _fact("Batch manifest", MediaState.manifest_cid, "media-manifest", "hash"),
                 ),
                 _fact("Type", MediaState.media_type + " · " + MediaState.size_text, "media-type"),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
@@ -504,6 +543,7 @@ def _proof_panel() -> rx.Component:
                 color=rx.color("gray", 10),
             ),
             _verify_result(),
+            _embed_panel(),
             spacing="3",
             width="100%",
         ),

@@ -12,8 +12,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
-from mediaproof.settings import Settings
 from webapp import action_flow, services
+from webapp.app_settings import app_settings
 from webapp.social_rows import comment_action, comment_bytes_left, comment_row, comments_in, count_of, like_action
 from webapp.state import AuthState
 
@@ -23,7 +23,7 @@ INDEX_WAIT_SECONDS = 15.0  # a link opened right after its upload: the indexer m
 
 async def _read(media_id: str, detail: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The media's counts and its newest comments, as the indexer has them now."""
-    settings = Settings()
+    settings = app_settings()
     detail = detail or await services.media(settings, media_id)
     return detail, await services.comments(settings, media_id, COMMENTS_PAGE)
 
@@ -60,7 +60,7 @@ class MediaSocialState(rx.State):
             key = self._key = str(self.router.page.params.get("media_key") or "")
             self.media_id, self.comments, self.error, self.draft, self.editing = "", [], "", "", ""
             self.phase, self.doing, self.message, self.action_error, self.liked = "", "", "", "", False
-        settings = Settings()
+        settings = app_settings()
         deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
         while True:
             try:
@@ -102,7 +102,7 @@ class MediaSocialState(rx.State):
     async def load_older(self):
         """The next page of older comments, after those shown."""
         try:
-            body = await services.comments(Settings(), self.media_id, COMMENTS_PAGE, len(self.comments))
+            body = await services.comments(app_settings(), self.media_id, COMMENTS_PAGE, len(self.comments))
         except MediaproofError as exc:
             self.error = f"Older comments could not be read: {exc}"
             return

@@ -13,8 +13,8 @@ import reflex as rx
 from eth_utils import is_address, to_checksum_address
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
@@ -46,7 +46,7 @@ class ProfileState(rx.State):
             return
         self.address, self.status = to_checksum_address(raw), "loading"
         yield
-        settings = Settings()
+        settings = app_settings()
         try:
             profile = await services.user(settings, self.address)
         except NotRegistered:

@@ -12,8 +12,8 @@ import reflex as rx
 from eth_utils import is_address, to_checksum_address
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError
-from mediaproof.settings import Settings
 from webapp import action_flow, services
+from webapp.app_settings import app_settings
 from webapp.social_rows import addresses_in, count_of, follow_action
 from webapp.state import AuthState
 
@@ -24,7 +24,7 @@ FOLLOWING_PAGES = 10
 
 
 async def _follows(viewer: str, subject: str) -> bool:
-    settings = Settings()
+    settings = app_settings()
     for page in range(FOLLOWING_PAGES):
         body = await services.following(settings, viewer, FOLLOWING_PAGE, page * FOLLOWING_PAGE)
         found = [a.lower() for a in addresses_in(body, "results")]
@@ -67,7 +67,7 @@ class ProfileSocialState(rx.State):
     async def _read_counts(self) -> None:
         try:
             # the answer carries both counts of the wallet it is about
-            counts = await services.followers(Settings(), self.address, 1)
+            counts = await services.followers(app_settings(), self.address, 1)
         except MediaproofError as exc:
             self.counts_error = f"Follows could not be read: {exc}"
             return

@@ -10,8 +10,8 @@ from __future__ import annotations
 import reflex as rx
 
 from mediaproof.errors import Forbidden, MediaproofError, NotAuthenticated
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.pages.project_state import ProjectState
 from webapp.project_files import (
     FILES_SHOWN,
@@ -53,7 +53,7 @@ class ProjectFilesState(rx.State):
             return
         self.status = "loading"
         yield
-        settings = Settings()
+        settings = app_settings()
         pid = project.project_id
         try:
             manifest = checked_manifest(

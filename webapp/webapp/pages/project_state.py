@@ -8,6 +8,7 @@ import reflex as rx
 from mediaproof.errors import MediaproofError, NotRegistered
 from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.deployment import project_registry_address
 from webapp.project_calls import can_write_data, decode_uint
 from webapp.project_rows import grant_row, is_project_id, project_card, version_row
@@ -52,7 +53,7 @@ class ProjectState(rx.State):
             return
         self.project_id, self.status = raw.lower(), "loading"
         yield
-        settings = Settings()
+        settings = app_settings()
         try:
             found = await services.project(settings, self.project_id)
             versions = await services.project_versions(settings, self.project_id, VERSIONS_PER_PAGE, 0)
@@ -95,7 +96,9 @@ class ProjectState(rx.State):
     @rx.event
     async def older(self):
         try:
-            more = await services.project_versions(Settings(), self.project_id, VERSIONS_PER_PAGE, len(self.versions))
+            more = await services.project_versions(
+                app_settings(), self.project_id, VERSIONS_PER_PAGE, len(self.versions)
+            )
         except MediaproofError as exc:
             self.error = f"Older versions could not be loaded: {exc}"
             return

@@ -13,8 +13,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import MediaproofError, NotAuthenticated
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.deployment import project_registry_address
 from webapp.pages.project_state import ProjectState
 from webapp.pages.project_writes import SEND_TIMEOUT_MS, ProjectWritesState, stale_sentence
@@ -82,7 +82,7 @@ class ProjectUploadState(rx.State):
         self.stage, self.progress = "sending", 0
         self.detail = f"Sending {len(self._files)} files…"
         hashes = to_send(head, self._files)
-        settings = Settings()
+        settings = app_settings()
         # Files over the threshold go by tus (resumable), as `mediaproof sync` sends them.
         send = js_call(
             "sendProjectFiles",
@@ -98,7 +98,7 @@ class ProjectUploadState(rx.State):
     async def _head(self, auth: AuthState, project: ProjectState):
         if project.version == 0 or not project.head_cid:
             return None
-        data = await services.project_manifest(Settings(), auth._token(), project.project_id, project.head_cid)
+        data = await services.project_manifest(app_settings(), auth._token(), project.project_id, project.head_cid)
         return checked_manifest(data, project.head_sha256)
 
     @rx.event
@@ -122,7 +122,7 @@ class ProjectUploadState(rx.State):
             return
         self.stage, self.progress, self.detail = "storing", 100, "Storing the new manifest…"
         yield
-        settings = Settings()
+        settings = app_settings()
         try:
             head = await self._head(auth, project)
             cids = {str(k): str(v) for k, v in (answer.get("cids") or {}).items()}

@@ -14,8 +14,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, InputError, MediaproofError
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.deployment import project_registry_address
 from webapp.media_rows import short_address
 from webapp.pages.project_file_list import ProjectFilesState
@@ -40,7 +40,7 @@ INDEXER_WAIT_SECONDS = 20.0
 async def stale_sentence(project_id: str, expected: int) -> str:
     """Why a commit from `expected` reverted, if it was stale: someone committed first. "" otherwise."""
     try:
-        answer = await services.chain_call(Settings(), project_registry_address(), version_of_data(project_id))
+        answer = await services.chain_call(app_settings(), project_registry_address(), version_of_data(project_id))
         current = decode_uint(answer)
     except MediaproofError:
         return ""
@@ -224,7 +224,7 @@ class ProjectWritesState(rx.State):
         deadline = loop.time() + INDEXER_WAIT_SECONDS
         while loop.time() < deadline:
             try:
-                if fingerprint(await services.project(Settings(), project_id)) != seen:
+                if fingerprint(await services.project(app_settings(), project_id)) != seen:
                     break
             except MediaproofError:
                 pass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout
@@ -32,7 +32,7 @@ class ProjectsState(rx.State):
         self.status = "loading"
         yield
         try:
-            found = await services.user_projects(Settings(), auth.address)
+            found = await services.user_projects(app_settings(), auth.address)
         except MediaproofError as exc:
             self.status, self.error = "error", f"Your projects could not be loaded: {exc}"
             return

@@ -7,8 +7,8 @@ import time
 import reflex as rx
 
 from mediaproof.errors import MediaproofError
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, media_grid
@@ -38,7 +38,7 @@ class SearchState(rx.State):
         if not query:
             self.cards, self.answered, self.error = [], "", ""
             return
-        settings = Settings()
+        settings = app_settings()
         self.searching, self.error = True, ""
         try:
             rows = await services.search(settings, query)

@@ -14,8 +14,8 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import MediaproofError, RateLimited
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
 from webapp.media_rows import ether, human_size, kind_of
 from webapp.pages.upload_answers import record_to_show, result_to_show
 from webapp.pages.upload_refusals import rejection_message, upload_refusal
@@ -81,7 +81,7 @@ class UploadState(rx.State):
 
     @rx.event
     async def load(self):
-        self.max_bytes = Settings().max_upload_bytes
+        self.max_bytes = app_settings().max_upload_bytes
         yield  # the drop zone knows the limit at once, not after the wallet's account is looked up
         await self._check_account()
 
@@ -92,7 +92,7 @@ class UploadState(rx.State):
             return
         self.account = "checking"
         try:
-            wallet = await services.wallet(Settings(), auth.address)
+            wallet = await services.wallet(app_settings(), auth.address)
         except MediaproofError as exc:
             self.account, self.account_detail = "", f"The upload service could not be asked about your wallet: {exc}"
             return
@@ -113,7 +113,7 @@ class UploadState(rx.State):
             self.account_detail = "Sign in first."
             return
         try:
-            onboarding = await services.onboarding(Settings(), auth._token())
+            onboarding = await services.onboarding(app_settings(), auth._token())
         except MediaproofError as exc:
             self.account_detail = await self._explain(exc, "start your registration", "create the account")
             return
@@ -145,7 +145,7 @@ class UploadState(rx.State):
     @rx.event
     def rejected(self, files: list[dict[str, Any]]):
         self.stage, self.progress = "pick", 0
-        self.error = rejection_message(files, self.max_bytes or Settings().max_upload_bytes)
+        self.error = rejection_message(files, self.max_bytes or app_settings().max_upload_bytes)
 
     @rx.event
     def sending_progress(self, percent: int):
@@ -157,7 +157,7 @@ class UploadState(rx.State):
     @rx.event
     async def picked(self, file: dict[str, Any]):
         """The drop zone accepted a file and the page holds it; the page sends it on to the upload service."""
-        settings = Settings()
+        settings = app_settings()
         self.error, self.result, self.record = "", {}, {}
         name = str(file.get("name") or "the file")
         size = int(file.get("size") or 0)
@@ -181,7 +181,7 @@ class UploadState(rx.State):
             return None
         self._wait_round += 1
         self.stage, self.progress, self.error = "sending", 0, ""
-        settings = Settings()
+        settings = app_settings()
         # Over the CLI's threshold the page sends by tus too (assets/resumable_upload.js), in the CLI's chunks.
         send = js_call(
             "sendHeldFile",
@@ -244,7 +244,7 @@ class UploadState(rx.State):
             answer = {}
         try:
             # The service's own record of it, not the page's word: what prepare will put in the signed record.
-            stored = await services.upload(Settings(), str(answer.get("upload_id") or ""))
+            stored = await services.upload(app_settings(), str(answer.get("upload_id") or ""))
         except MediaproofError as exc:
             self.stage, self.error = "pick", f"The upload service lost track of {self.file_name}: {exc}"
             return
@@ -299,7 +299,9 @@ class UploadState(rx.State):
         self.stage, self.error = "preparing", ""
         yield
         try:
-            prepared = await services.prepare(Settings(), auth._token(), self._upload_id, self.title.strip(), self.mode)
+            prepared = await services.prepare(
+                app_settings(), auth._token(), self._upload_id, self.title.strip(), self.mode
+            )
         except MediaproofError as exc:
             then = "press Continue again: the file is still stored"
             self.stage, self.error = "review", await self._explain(exc, "prepare the record", then)
@@ -332,7 +334,7 @@ class UploadState(rx.State):
             return
         self.stage = "registering"
         yield
-        settings = Settings()
+        settings = app_settings()
         try:
             done = await services.commit(settings, await self._token(), self._upload_id, str(answer.get("signature")))
         except MediaproofError as exc:

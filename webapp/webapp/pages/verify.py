@@ -5,6 +5,9 @@ The file never leaves the device: WebCrypto hashes it in the page. The proof bun
 one against the chain through the browser's wallet (or straight to the chain's RPC URL): the record's media id, the
 owner's signature, the Merkle inclusion in its batch (or the direct registration), every storage receipt against its
 cluster's signer, and whether MediaApp.proofDetail names an earlier proof.
+
+/verify/<sha256> makes the same check for the bytes a shared link names, with no file; /verify?tx=<hash> shows what
+one transaction registered (pages/verify_tx.py).
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ from typing import Any
 import reflex as rx
 
 from mediaproof.errors import DeploymentError, MediaproofError, NotRegistered
-from mediaproof.settings import Settings
 from webapp import services
+from webapp.app_settings import app_settings
+from webapp.components.copyable import copyable
 from webapp.components.layout import page_shell
 from webapp.components.proof_check import ProofCheck, check_call, read_bundle_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
 from webapp.deployment import load_chain_config, proof_check_config
+from webapp.pages.verify_tx import TxVerifyState, transaction_view
 from webapp.proof_reports import ProofReport, reports_from, verdict
 from webapp.state import js_call
+from webapp.verify_links import quoted, sha256_from_link
 
 FILE_INPUT_ID = "verify-file"
 BUNDLE_INPUT_ID = "verify-bundle-file"
@@ -31,6 +37,7 @@ class VerifyState(rx.State):
     """One file's check; `status` drives what the page shows."""
 
     # "idle" | "hashing" | "fetching" | "checking" | "proven" | "failed" | "chain_only" | "not_proven" | "error"
+    # | "malformed" (a /verify/<sha256> link that names no sha256)
     status: str = "idle"
     headline: str = ""
     error: str = ""
@@ -52,6 +59,9 @@ class VerifyState(rx.State):
 
     @rx.event
     def load_config(self):
+        self._load_config()
+
+    def _load_config(self) -> None:
         try:
             config = load_chain_config()
         except DeploymentError as exc:
@@ -59,6 +69,28 @@ class VerifyState(rx.State):
             return
         self.config_error = ""
         self.media_app, self.chain_id = config.media_app, config.chain_id
+
+    @rx.event
+    def clear(self):
+        """A fresh page: nothing left over from a link or a file checked before."""
+        self.reset()
+
+    @rx.event
+    async def load_digest(self):
+        """/verify/<sha256>: the check of the bytes the link names, as if their file had been dropped here."""
+        self.reset()
+        self._load_config()
+        raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        digest = sha256_from_link(raw)
+        if digest is None:
+            self.status = "malformed"
+            self.error = (
+                f"“{quoted(raw)}” is not a SHA-256: a verify link is /verify/ followed by the 64 hex digits of the "
+                "bytes' SHA-256."
+            )
+            return None
+        self.sha256 = digest
+        return await self._check()
 
     @rx.event
     def file_chosen(self, _value: str):
@@ -88,7 +120,7 @@ class VerifyState(rx.State):
         else:
             self.status = "fetching"
             try:
-                bundles = await services.proofs(Settings(), self.sha256)
+                bundles = await services.proofs(app_settings(), self.sha256)
                 count = "one proof bundle" if len(bundles) == 1 else f"{len(bundles)} proof bundles"
                 self.source_note = f"The indexer gave {count} for these bytes; each was checked here, not believed."
             except NotRegistered:
@@ -248,6 +280,16 @@ def _result() -> rx.Component:
                 VerifyState.error, icon="triangle-alert", color_scheme="red", id="verify-result", data_status="error"
             ),
         ),
+        (
+            "malformed",
+            rx.callout(
+                VerifyState.error,
+                icon="triangle-alert",
+                color_scheme="amber",
+                id="verify-result",
+                data_status="malformed",
+            ),
+        ),
         rx.fragment(),
     )
 
@@ -257,7 +299,7 @@ def _file_facts() -> rx.Component:
         VerifyState.sha256 != "",
         rx.vstack(
             rx.text(VerifyState.file_name, " · ", VerifyState.file_size, " bytes", size="2"),
-            rx.text("SHA-256 ", rx.code(VerifyState.sha256, id="verify-sha256", word_break="break-all"), size="2"),
+            rx.text("SHA-256 ", copyable(VerifyState.sha256, id="verify-sha256"), size="2"),
             rx.cond(
                 VerifyState.checked_via != "",
                 rx.text(
@@ -276,33 +318,86 @@ def _file_facts() -> rx.Component:
     )
 
 
-def verify_page() -> rx.Component:
-    return page_shell(
-        "Verify a file",
-        ProofCheck.create(),
+def _config_line() -> rx.Component:
+    return rx.cond(
+        VerifyState.config_error != "",
+        rx.callout(VerifyState.config_error, icon="triangle-alert", color_scheme="red", id="config-error"),
+        rx.text(
+            "Checks MediaApp ",
+            copyable(VerifyState.media_app, "address"),
+            " on chain ",
+            VerifyState.chain_id,
+            ".",
+            size="1",
+            color=rx.color("gray", 10),
+        ),
+    )
+
+
+def _reports() -> rx.Component:
+    return rx.fragment(
+        rx.vstack(rx.foreach(VerifyState.reports, proof_report_card), spacing="3", width="100%", id="verify-reports"),
+        rx.cond(VerifyState.reports.length() > 0, todays_signer_note()),
+    )
+
+
+def _file_check() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Verify a file", size="7"),
         rx.text(
             "Find out whether a file was proven on Mediaproof, by whom and when — without uploading it. Every proof "
             "is checked in this browser against the chain: the signed record, the owner's signature, its inclusion "
             "in its batch, and the storage receipts.",
             color=rx.color("gray", 11),
         ),
-        rx.cond(
-            VerifyState.config_error != "",
-            rx.callout(VerifyState.config_error, icon="triangle-alert", color_scheme="red", id="config-error"),
-            rx.text(
-                "Checks MediaApp ",
-                rx.code(VerifyState.media_app, word_break="break-all"),
-                " on chain ",
-                VerifyState.chain_id,
-                ".",
-                size="1",
-                color=rx.color("gray", 10),
-            ),
-        ),
+        _config_line(),
         _drop_zone(),
         _bundle_picker(),
         _file_facts(),
         _result(),
-        rx.vstack(rx.foreach(VerifyState.reports, proof_report_card), spacing="3", width="100%", id="verify-reports"),
-        rx.cond(VerifyState.reports.length() > 0, todays_signer_note()),
+        _reports(),
+        spacing="4",
+        width="100%",
+    )
+
+
+def verify_page() -> rx.Component:
+    """/verify: a file's check, or with ?tx= what one transaction registered."""
+    return page_shell(
+        None,
+        ProofCheck.create(),
+        rx.cond(TxVerifyState.asked, transaction_view(), _file_check()),
+    )
+
+
+def verify_digest_page() -> rx.Component:
+    """/verify/<sha256>: a shareable proof (or disproof) of some bytes, checked in the reader's browser."""
+    return page_shell(
+        "Verify these bytes",
+        ProofCheck.create(),
+        rx.text(
+            "What the chain says about the bytes with this SHA-256 — who proved them first, when, how, and which "
+            "storage clusters vouched for holding them — checked in this browser against the chain. No file is "
+            "needed: share this page's address.",
+            color=rx.color("gray", 11),
+        ),
+        _config_line(),
+        rx.cond(
+            VerifyState.sha256 != "", rx.text("SHA-256 ", copyable(VerifyState.sha256, id="verify-sha256"), size="2")
+        ),
+        _result(),
+        rx.cond(
+            VerifyState.checked_via != "",
+            rx.text(
+                VerifyState.source_note,
+                " Checked through ",
+                VerifyState.checked_via,
+                ".",
+                size="1",
+                color=rx.color("gray", 10),
+                id="verify-source",
+            ),
+        ),
+        _reports(),
+        rx.link("Check a file instead", href="/verify", id="verify-file-link"),
     )
