@@ -1,0 +1,236 @@
+"""The gateway database behind one small contract, on SQLite (the embedded default) or PostgreSQL (a DSN).
+
+Stores write their SQL once, in SQLite's spelling (`?` placeholders, `INSERT OR IGNORE`, `BLOB`/`INTEGER`/`REAL`
+columns, an implicit `rowid`); `Dialect` is the one place that turns it into PostgreSQL's. Both backends run in
+autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN IMMEDIATE, the
+whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write in one is safe
+against every other process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+import psycopg.errors
+
+from mediaproof import sqlite_db
+
+Target = Path | str  # a SQLite file, or a postgresql:// DSN
+Params = Sequence[Any]
+
+# What either driver raises; stores catch these and no driver's own classes.
+Error: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# A read of a table another store creates (e.g. batches), before that store made it.
+MissingTable: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
+# What a write through a read-only connection raises.
+ReadOnly: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+
+_DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_dsn(target: Target) -> bool:
+    return isinstance(target, str) and target.startswith(_DSN_SCHEMES)
+
+
+def describe(target: Target) -> str:
+    """`target` for a message: a DSN without its password."""
+    return re.sub(r"(://[^:@/]+):[^@/]*@", r"\1:***@", target) if is_dsn(target) else str(target)  # type: ignore[arg-type]
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class GatewayDatabase(Protocol):
+    """What a store needs of a connection; one per thread (or guarded by a lock)."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        """Run one statement written in SQLite's spelling; autocommit unless inside `transaction()`."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    def transaction(self, lock: str = "gateway") -> contextlib.AbstractContextManager[None]:
+        """Commit on success, roll back on any exception. Writers holding the same `lock` take turns (SQLite: every
+        writer takes turns, the whole file is locked)."""
+        ...
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of `table` (empty when it does not exist): for additive migrations."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Dialect:
+    """SQLite's spelling, unchanged."""
+
+    name = "sqlite"
+    skip_locked = ""  # appended to a `SELECT … LIMIT n` that picks a row to claim
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def schema(self, ddl: str) -> str:
+        return ddl
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    # A claim's sub-select skips rows another transaction is claiming, instead of waiting for it and then finding
+    # the row taken (SQLite has one writer at a time, so it never meets the case).
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    _TOKENS = re.compile(r"'[^']*'|\?|%")
+    _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
+    _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+    _TYPES = (
+        (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+        # SQLite's INTEGER holds 64 bits; PostgreSQL's holds 32.
+        (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
+        (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
+    )
+    _CREATE_TABLE = re.compile(r"(CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\w+\s*\()", re.IGNORECASE)
+
+    def sql(self, statement: str) -> str:
+        # `?` → `%s` outside quoted strings; every literal `%` doubles, quoted or not (psycopg reads each `%`).
+        out = self._TOKENS.sub(lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0).replace("%", "%%")), statement)
+        if self._OR_IGNORE.match(out):
+            out = self._OR_IGNORE.sub("INSERT INTO", out, count=1)
+            returning = self._RETURNING.search(out)
+            cut = returning.start() if returning else len(out)
+            out = f"{out[:cut]} ON CONFLICT DO NOTHING{out[cut:]}"
+        return out
+
+    def schema(self, ddl: str) -> str:
+        for pattern, replacement in self._TYPES:
+            ddl = pattern.sub(replacement, ddl)
+        # SQLite gives every table a `rowid` in insertion order (readers page by it); an identity column is the
+        # same thing here. Unlike SQLite's, two concurrent writers may commit their rowids out of order.
+        return self._CREATE_TABLE.sub(r"\1 rowid BIGINT GENERATED ALWAYS AS IDENTITY,", ddl)
+
+
+class SqliteDatabase:
+    """A gateway database in one SQLite file (WAL)."""
+
+    dialect = Dialect()
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.raw.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str = "gateway") -> Iterator[None]:
+        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.raw.in_transaction:
+                self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def columns(self, table: str) -> set[str]:
+        return {str(row[1]) for row in self.raw.execute(f"PRAGMA table_info({table})")}
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresDatabase:
+    """A gateway database on a PostgreSQL server."""
+
+    dialect: Dialect = PostgresDialect()
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.raw.execute(self.dialect.sql(sql), params)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(self.dialect.sql(sql), rows)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str = "gateway") -> Iterator[None]:
+        with self.raw.transaction():
+            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
+            yield
+
+    def columns(self, table: str) -> set[str]:
+        rows = self.raw.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = %s",
+            (table,),
+        )
+        return {str(row[0]) for row in rows}
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def lock_id(name: str) -> int:
+    """The 64-bit advisory lock key of a lock name (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def connect(
+    target: Target,
+    schema: str | None = None,
+    *,
+    readonly: bool = False,
+    synchronous: str = "NORMAL",
+    busy_timeout: float = sqlite_db.BUSY_TIMEOUT,
+    check_same_thread: bool = False,
+) -> GatewayDatabase:
+    """Open the gateway database at `target` and apply `schema` (SQLite's spelling) unless `readonly`.
+
+    SQLite: WAL, `synchronous` as given (NORMAL: durable at checkpoints; FULL: every commit survives a power cut),
+    a busy wait of `busy_timeout` seconds. PostgreSQL: every commit is durable; `readonly` makes the session refuse
+    writes; the schema is applied under a lock, since two processes creating one table at once collide there."""
+    if is_dsn(target):
+        options = "-c default_transaction_read_only=on" if readonly else ""
+        conn = psycopg.connect(str(target), autocommit=True, options=options, connect_timeout=int(busy_timeout) or 1)
+        pg = PostgresDatabase(conn)
+        if schema and not readonly:
+            with pg.transaction("schema"):
+                for statement in _statements(pg.dialect.schema(schema)):
+                    conn.execute(statement)  # type: ignore[arg-type]
+        return pg
+    path = Path(target)
+    raw = sqlite_db.connect(
+        path,
+        readonly=readonly,
+        busy_timeout=busy_timeout,
+        synchronous=synchronous,
+        check_same_thread=check_same_thread,
+        schema=schema,
+    )
+    return SqliteDatabase(raw)
+
+
+def _statements(script: str) -> list[str]:
+    """A schema script's statements (our schemas put no `;` inside comments or strings)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
