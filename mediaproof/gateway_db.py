@@ -45,7 +45,8 @@ def describe(target: Target) -> str:
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 
@@ -109,7 +110,9 @@ class PostgresDialect(Dialect):
 
     def sql(self, statement: str) -> str:
         # `?` → `%s` outside quoted strings; every literal `%` doubles, quoted or not (psycopg reads each `%`).
-        out = self._TOKENS.sub(lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0).replace("%", "%%")), statement)
+        out = self._TOKENS.sub(
+            lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0).replace("%", "%%")), statement
+        )
         if self._OR_IGNORE.match(out):
             out = self._OR_IGNORE.sub("INSERT INTO", out, count=1)
             returning = self._RETURNING.search(out)
@@ -166,11 +169,11 @@ class PostgresDatabase:
         self.raw = conn
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return self.raw.execute(self.dialect.sql(sql), params)  # type: ignore[arg-type]
+        return self.raw.execute(self.dialect.sql(sql), params)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         with self.raw.cursor() as cursor:
-            cursor.executemany(self.dialect.sql(sql), rows)  # type: ignore[arg-type]
+            cursor.executemany(self.dialect.sql(sql), rows)
 
     @contextlib.contextmanager
     def transaction(self, lock: str = "gateway") -> Iterator[None]:
@@ -216,7 +219,7 @@ def connect(
         if schema and not readonly:
             with pg.transaction("schema"):
                 for statement in _statements(pg.dialect.schema(schema)):
-                    conn.execute(statement)  # type: ignore[arg-type]
+                    conn.execute(statement)
         return pg
     path = Path(target)
     raw = sqlite_db.connect(
