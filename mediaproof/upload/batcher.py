@@ -40,6 +40,7 @@ class Batcher:
     def __init__(
         self,
         db_path: Path,
+        store_target: Path | str,
         chain: MediaproofChain,
         relay: Relay,
         placer: Placer,
@@ -47,7 +48,8 @@ class Batcher:
         interval: float,
         on_anchored: Anchored,
     ) -> None:
-        self._db_path = db_path
+        self._db_path = db_path  # batches (SQLite)
+        self._store_target = store_target  # placements (mediaproof.gateway_db: SQLite or PostgreSQL)
         self._chain = chain
         self._relay = relay
         self._placer = placer
@@ -80,7 +82,7 @@ class Batcher:
         self._bell.set()
 
     def _run(self) -> None:
-        store, placements = BatchStore(self._db_path), GatewayStore(self._db_path)
+        store, placements = BatchStore(self._db_path), GatewayStore(self._store_target)
         try:
             self._settle_built(store)
             while not self._stopping.is_set():

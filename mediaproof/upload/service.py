@@ -53,18 +53,24 @@ class Service:
 
     @property
     def db_path(self) -> Path:
+        """The gateway's SQLite file, for the stores not yet on mediaproof.gateway_db."""
         return self.settings.resolved_gateway_db()
+
+    @property
+    def store_target(self) -> Path | str:
+        """The SQLite file or PostgreSQL DSN of the stores on mediaproof.gateway_db."""
+        return self.settings.resolved_gateway_store()
 
     def store(self) -> GatewayStore:
         """This thread's connection to the gateway database (sqlite connections are not shared across threads)."""
         if not hasattr(self._local, "store"):
-            self._local.store = GatewayStore(self.db_path)
+            self._local.store = GatewayStore(self.store_target)
         store: GatewayStore = self._local.store
         return store
 
     def ledger(self) -> UploadLedger:
         if not hasattr(self._local, "ledger"):
-            self._local.ledger = UploadLedger(self.db_path)
+            self._local.ledger = UploadLedger(self.store_target)
         ledger: UploadLedger = self._local.ledger
         return ledger
 
@@ -96,9 +102,9 @@ def build_service(settings: Settings) -> Service:
     for leftover in incoming.glob("upload-*.part"):  # bodies a crashed process was receiving
         remove_quietly(leftover)
     spool = Spool(work_dir / "spool")
-    db_path = settings.resolved_gateway_db()
-    GatewayStore(db_path).close()  # create the tables before any reader or worker opens the file
-    UploadLedger(db_path).close()
+    db_path, target = settings.resolved_gateway_db(), settings.resolved_gateway_store()
+    GatewayStore(target).close()  # create the tables before any reader or worker opens the database
+    UploadLedger(target).close()
     BatchStore(db_path).close()
     relay = Relay(chain, gateway)
     budget = budget_from(settings)
@@ -107,10 +113,10 @@ def build_service(settings: Settings) -> Service:
         chain=chain,
         placer=placer,
         relay=relay,
-        keygen=KeyGenerator(db_path, lease_size=settings.keygen_lease_size, label="upload"),
+        keygen=KeyGenerator(target, lease_size=settings.keygen_lease_size, label="upload"),
         spool=spool,
         workers=VariantWorkers(
-            db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
+            target, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
         ),
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
@@ -122,6 +128,7 @@ def build_service(settings: Settings) -> Service:
     )
     service.batcher = Batcher(
         db_path,
+        target,
         chain,
         relay,
         placer,

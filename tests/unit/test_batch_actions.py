@@ -107,7 +107,8 @@ class Taken:
 
 
 def batcher(tmp_path: Path, max_files: int, taken: Taken) -> Batcher:
-    made = Batcher(tmp_path / "gateway.sqlite", None, None, None, max_files, 60.0, lambda *a: None)  # type: ignore[arg-type]
+    db = tmp_path / "gateway.sqlite"
+    made = Batcher(db, db, None, None, None, max_files, 60.0, lambda *a: None)  # type: ignore[arg-type]
     made._anchor = taken  # type: ignore[method-assign]  # what would be pinned and anchored
     return made
 
