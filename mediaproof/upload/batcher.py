@@ -39,8 +39,7 @@ class Batcher:
 
     def __init__(
         self,
-        db_path: Path,
-        store_target: Path | str,
+        db_path: Path | str,
         chain: MediaproofChain,
         relay: Relay,
         placer: Placer,
@@ -48,8 +47,7 @@ class Batcher:
         interval: float,
         on_anchored: Anchored,
     ) -> None:
-        self._db_path = db_path  # batches (SQLite)
-        self._store_target = store_target  # placements (mediaproof.gateway_db: SQLite or PostgreSQL)
+        self._db_path = db_path  # the gateway database: a SQLite file or a PostgreSQL DSN
         self._chain = chain
         self._relay = relay
         self._placer = placer
@@ -82,7 +80,7 @@ class Batcher:
         self._bell.set()
 
     def _run(self) -> None:
-        store, placements = BatchStore(self._db_path), GatewayStore(self._store_target)
+        store, placements = BatchStore(self._db_path), GatewayStore(self._db_path)
         try:
             self._settle_built(store)
             while not self._stopping.is_set():

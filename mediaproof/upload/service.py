@@ -76,7 +76,7 @@ class Service:
 
     def batches(self) -> BatchStore:
         if not hasattr(self._local, "batches"):
-            self._local.batches = BatchStore(self.db_path)
+            self._local.batches = BatchStore(self.store_target)
         batches: BatchStore = self._local.batches
         return batches
 
@@ -105,7 +105,7 @@ def build_service(settings: Settings) -> Service:
     db_path, target = settings.resolved_gateway_db(), settings.resolved_gateway_store()
     GatewayStore(target).close()  # create the tables before any reader or worker opens the database
     UploadLedger(target).close()
-    BatchStore(db_path).close()
+    BatchStore(target).close()
     relay = Relay(chain, gateway)
     budget = budget_from(settings)
     service = Service(
@@ -127,7 +127,6 @@ def build_service(settings: Settings) -> Service:
         partials=TusStore(db_path, work_dir / "tus"),
     )
     service.batcher = Batcher(
-        db_path,
         target,
         chain,
         relay,
