@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -191,6 +192,22 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.raw.close()
+
+
+class ThreadConnections:
+    """One connection to the gateway database per calling thread (a sqlite3 connection is not for two threads at
+    once, and a psycopg one runs one statement at a time); call it for this thread's."""
+
+    def __init__(self, target: Target, schema: str | None = None) -> None:
+        self.target = target
+        self._local = threading.local()
+        connect(target, schema).close()  # the tables exist before any thread uses them
+
+    def __call__(self) -> GatewayDatabase:
+        if not hasattr(self._local, "db"):
+            self._local.db = connect(self.target)
+        connection: GatewayDatabase = self._local.db
+        return connection
 
 
 def lock_id(name: str) -> int:

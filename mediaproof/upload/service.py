@@ -124,7 +124,7 @@ def build_service(settings: Settings) -> Service:
         sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
         quotas=Quotas(db_path, settings),
         projects=Projects(ProjectStore(db_path)),
-        partials=TusStore(db_path, work_dir / "tus"),
+        partials=TusStore(target, work_dir / "tus"),
     )
     service.batcher = Batcher(
         target,
