@@ -10,7 +10,6 @@ in place (same rowid, behind the cursor).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from indexer.store import Store
 from mediaproof import gateway_db
@@ -35,7 +34,7 @@ class ShortLinkSync:
         self._filled_through = min(self._filled_through, block)
 
     def _read_links(self, after: int) -> list[tuple[int, str, str | None]]:
-        if not self._exists():
+        if not gateway_db.exists(self.gateway_db):
             return []
         try:
             gateway = GatewayStore(self.gateway_db, readonly=True)
@@ -47,13 +46,9 @@ class ShortLinkSync:
             log.warning("cannot read short links from %s: %s", gateway_db.describe(self.gateway_db), exc)
             return []
 
-    def _exists(self) -> bool:
-        """Whether there is a database to read: a SQLite file appears with the first upload; a server is there."""
-        return gateway_db.is_dsn(self.gateway_db) or Path(self.gateway_db).exists()
-
     def _read_pending(self, short_ids: list[str]) -> list[tuple[int, str, str | None]]:
         """The links among `short_ids` that have a media id now, as (0, short id, media id)."""
-        if not short_ids or not self._exists():
+        if not short_ids or not gateway_db.exists(self.gateway_db):
             return []
         try:
             gateway = GatewayStore(self.gateway_db, readonly=True)

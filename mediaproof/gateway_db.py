@@ -40,6 +40,12 @@ def is_dsn(target: Target) -> bool:
     return isinstance(target, str) and target.startswith(_DSN_SCHEMES)
 
 
+def exists(target: Target) -> bool:
+    """Whether there is a database to read: a SQLite file appears with the upload service's first start; a server's
+    database is the operator's, made before any service runs."""
+    return is_dsn(target) or Path(target).exists()
+
+
 def describe(target: Target) -> str:
     """`target` for a message: a DSN without its password."""
     return re.sub(r"(://[^:@/]+):[^@/]*@", r"\1:***@", target) if is_dsn(target) else str(target)  # type: ignore[arg-type]

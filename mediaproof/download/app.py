@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from mediaproof import gateway_db, problems
@@ -381,7 +380,7 @@ class DownloadApp:
     def _open_store(self) -> GatewayStore | None:
         if self._store is None:
             target = self.settings.resolved_gateway_store()
-            if not gateway_db.is_dsn(target) and not Path(target).exists():
+            if not gateway_db.exists(target):
                 return None  # no upload yet: nothing to serve
             try:
                 self._store = GatewayStore(target, readonly=True)

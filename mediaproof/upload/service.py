@@ -121,9 +121,9 @@ def build_service(settings: Settings) -> Service:
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
         budget=budget,
-        sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
+        sessions=SessionStore(target, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
         quotas=Quotas(db_path, settings),
-        projects=Projects(ProjectStore(db_path)),
+        projects=Projects(ProjectStore(target)),
         partials=TusStore(target, work_dir / "tus"),
     )
     service.batcher = Batcher(

@@ -80,7 +80,7 @@ class TusStore:
         row = (
             self._db()
             .execute(
-                "SELECT tus_id, wallet, length, \"offset\", kind, metadata, created_at, expires_at, upload_id "
+                'SELECT tus_id, wallet, length, "offset", kind, metadata, created_at, expires_at, upload_id '
                 "FROM tus_uploads WHERE tus_id = ?",
                 (tus_id,),
             )
@@ -94,7 +94,7 @@ class TusStore:
         """Take the upload for one PATCH starting at `offset`: False if its offset is another or a PATCH holds it."""
         now = time.time()
         done = self._db().execute(
-            "UPDATE tus_uploads SET claimed_by = ?, claim_until = ? WHERE tus_id = ? AND \"offset\" = ? "
+            'UPDATE tus_uploads SET claimed_by = ?, claim_until = ? WHERE tus_id = ? AND "offset" = ? '
             "AND (claimed_by IS NULL OR claim_until < ?)",
             (claim, now + CLAIM_SECONDS, tus_id, offset, now),
         )
@@ -104,7 +104,7 @@ class TusStore:
         """Record that the bytes up to `offset` are in the file (and renew the claim and the expiry)."""
         now = time.time()
         self._db().execute(
-            "UPDATE tus_uploads SET \"offset\" = ?, claim_until = ?, expires_at = ? WHERE tus_id = ? AND claimed_by = ?",
+            'UPDATE tus_uploads SET "offset" = ?, claim_until = ?, expires_at = ? WHERE tus_id = ? AND claimed_by = ?',
             (offset, now + CLAIM_SECONDS, now + ttl, tus_id, claim),
         )
 
