@@ -7,13 +7,10 @@ so readers may cache what they read for as long as they like; only a rendition's
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from mediaproof import gateway_db, sqlite_db
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS media_links (
@@ -81,30 +78,6 @@ class LinkedMedia:
         if wanted is not None and wanted.ready:
             return wanted
         return self.renditions.get("original")
-
-
-def connect(path: Path, schema: str | None = None, readonly: bool = False) -> sqlite3.Connection:
-    """How the stores not yet on mediaproof.gateway_db open the gateway's SQLite file (batches, sessions, rate
-    counters, quotas, projects, resumable uploads): autocommit (callers say BEGIN IMMEDIATE where they need a
-    transaction), WAL + synchronous=NORMAL (durable at checkpoints, fast commits), a busy wait, and `schema`
-    applied."""
-    return sqlite_db.connect(path, readonly=readonly, synchronous="NORMAL", schema=schema)
-
-
-class ThreadConnections:
-    """One connection to the gateway database per calling thread (a sqlite3 connection is not for two threads at
-    once); call it for this thread's."""
-
-    def __init__(self, path: Path, schema: str | None = None) -> None:
-        self.path = path
-        self._local = threading.local()
-        connect(path, schema).close()  # the tables exist before any thread uses them
-
-    def __call__(self) -> sqlite3.Connection:
-        if not hasattr(self._local, "db"):
-            self._local.db = connect(self.path)
-        connection: sqlite3.Connection = self._local.db
-        return connection
 
 
 class GatewayStore:

@@ -52,13 +52,8 @@ class Service:
     _blob_locks: tuple[threading.Lock, ...] = field(default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
 
     @property
-    def db_path(self) -> Path:
-        """The gateway's SQLite file, for the stores not yet on mediaproof.gateway_db."""
-        return self.settings.resolved_gateway_db()
-
-    @property
     def store_target(self) -> Path | str:
-        """The SQLite file or PostgreSQL DSN of the stores on mediaproof.gateway_db."""
+        """The gateway database: its SQLite file, or the PostgreSQL DSN when one is set."""
         return self.settings.resolved_gateway_store()
 
     def store(self) -> GatewayStore:
@@ -102,7 +97,7 @@ def build_service(settings: Settings) -> Service:
     for leftover in incoming.glob("upload-*.part"):  # bodies a crashed process was receiving
         remove_quietly(leftover)
     spool = Spool(work_dir / "spool")
-    db_path, target = settings.resolved_gateway_db(), settings.resolved_gateway_store()
+    target = settings.resolved_gateway_store()
     GatewayStore(target).close()  # create the tables before any reader or worker opens the database
     UploadLedger(target).close()
     BatchStore(target).close()
@@ -122,7 +117,7 @@ def build_service(settings: Settings) -> Service:
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
         budget=budget,
         sessions=SessionStore(target, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
-        quotas=Quotas(db_path, settings),
+        quotas=Quotas(target, settings),
         projects=Projects(ProjectStore(target)),
         partials=TusStore(target, work_dir / "tus"),
     )
