@@ -1,10 +1,10 @@
 """The gateway database behind one small contract, on SQLite (the embedded default) or PostgreSQL (a DSN).
 
 Stores write their SQL once, in SQLite's spelling (`?` placeholders, `INSERT OR IGNORE`, `BLOB`/`INTEGER`/`REAL`
-columns, an implicit `rowid`); `Dialect` is the one place that turns it into PostgreSQL's. Both backends run in
-autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN IMMEDIATE, the
-whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write in one is safe
-against every other process.
+column types in capitals, an implicit `rowid`); `Dialect` is the one place that turns it into PostgreSQL's. Both
+backends run in autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN
+IMMEDIATE, the whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write
+in one is safe against every other process that writes those rows in a transaction of the same name.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class Dialect:
 
     name = "sqlite"
     skip_locked = ""  # appended to a `SELECT … LIMIT n` that picks a row to claim
+    for_update = ""  # appended to a SELECT whose rows the transaction then rewrites
 
     def sql(self, statement: str) -> str:
         return statement
@@ -103,15 +104,19 @@ class PostgresDialect(Dialect):
     # A claim's sub-select skips rows another transaction is claiming, instead of waiting for it and then finding
     # the row taken (SQLite has one writer at a time, so it never meets the case).
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    # A transaction's advisory lock holds off only transactions of its name; a row read to be rewritten is locked
+    # against every other writer too, as SQLite's BEGIN IMMEDIATE locks the whole file.
+    for_update = " FOR UPDATE"
 
     _TOKENS = re.compile(r"'[^']*'|\?|%")
     _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
     _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+    # Schemas write types in capitals and names in lower case, so a column named `blob` stays one.
     _TYPES = (
-        (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+        (re.compile(r"\bBLOB\b"), "BYTEA"),
         # SQLite's INTEGER holds 64 bits; PostgreSQL's holds 32.
-        (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
-        (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
+        (re.compile(r"\bINTEGER\b"), "BIGINT"),
+        (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
     )
     _CREATE_TABLE = re.compile(r"(CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\w+\s*\()", re.IGNORECASE)
 
@@ -161,7 +166,7 @@ class SqliteDatabase:
         self.raw.execute("COMMIT")
 
     def columns(self, table: str) -> set[str]:
-        return {str(row[1]) for row in self.raw.execute(f"PRAGMA table_info({table})")}
+        return {str(row[0]) for row in self.raw.execute("SELECT name FROM pragma_table_info(?)", (table,))}
 
     def close(self) -> None:
         self.raw.close()

@@ -153,7 +153,9 @@ class UploadLedger:
         direct = {"signature": signature, "receipts": receipts, "from_block": from_block}
         # Read, change and write the record in Python (one spelling for both backends), as one transaction.
         with self._db.transaction(f"upload:{upload_id}"):
-            row = self._db.execute("SELECT record FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT record FROM uploads WHERE upload_id = ?{self._db.dialect.for_update}", (upload_id,)
+            ).fetchone()
             if row is None:
                 return
             record = json.loads(row[0]) if row[0] else None
