@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     gateway_dsn: str = Field(
         "",
         pattern=r"^$|^postgres(ql)?://",
-        description="postgresql://… : the gateway's stores on PostgreSQL instead of the SQLite file (empty: SQLite)",
+        description="postgresql://… : the gateway database on PostgreSQL instead of the SQLite file (empty: SQLite)",
     )
     keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
     upload_port: int = Field(8700, description="upload service port")
@@ -158,8 +158,8 @@ class Settings(BaseSettings):
         return self.gateway_db or self.data_dir / "gateway.db"
 
     def resolved_gateway_store(self) -> Path | str:
-        """Where the stores on mediaproof.gateway_db keep their data: the PostgreSQL DSN when set, else the SQLite
-        file (stores not yet on gateway_db always use the file)."""
+        """Where the gateway stores (mediaproof.gateway_db) keep their data: the PostgreSQL DSN when set, else the
+        SQLite file."""
         return self.gateway_dsn or self.resolved_gateway_db()
 
     def resolved_upload_url(self) -> str:

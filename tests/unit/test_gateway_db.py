@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from mediaproof import gateway_db
 from mediaproof.gateway_db import PostgresDialect
+from mediaproof.settings import Settings
 
 PG = PostgresDialect()
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ ", min_size=1, max_size=12)
@@ -108,3 +110,11 @@ def test_a_missing_table_and_a_read_only_write_are_the_contracts_errors(gateway_
     with pytest.raises(gateway_db.ReadOnly):
         reader.execute("INSERT INTO counters (name, n) VALUES ('x', 1)")
     assert reader.execute("SELECT count(*) FROM counters").fetchone()[0] == 0  # the connection is still good
+
+
+@pytest.mark.parametrize("dsn", ["mysql://u@h/db", "/data/gateway.db", "sqlite:///x.db", " postgresql://u@h/db"])
+def test_a_gateway_dsn_must_name_a_postgresql_server(dsn: str) -> None:
+    with pytest.raises(ValidationError, match="gateway_dsn"):
+        Settings(gateway_dsn=dsn)
+    assert Settings(gateway_dsn="").resolved_gateway_store() == Settings().resolved_gateway_db()
+    assert Settings(gateway_dsn="postgresql://u@h/db").resolved_gateway_store() == "postgresql://u@h/db"
