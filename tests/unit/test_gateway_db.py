@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -118,3 +119,20 @@ def test_a_gateway_dsn_must_name_a_postgresql_server(dsn: str) -> None:
         Settings(gateway_dsn=dsn)
     assert Settings(gateway_dsn="").resolved_gateway_store() == Settings().resolved_gateway_db()
     assert Settings(gateway_dsn="postgresql://u@h/db").resolved_gateway_store() == "postgresql://u@h/db"
+
+
+HOSTILE_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=60)
+
+
+@given(text=HOSTILE_TEXT, data=st.binary(max_size=60), number=st.integers(-(2**63), 2**63 - 1))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_value_round_trips_unchanged_whatever_quotes_marks_or_percents_it_holds_property(
+    gateway_target: Path | str, text: str, data: bytes, number: int
+) -> None:
+    # Values are always bound, never spliced into the statement: `'`, `?`, `%s`, `--` in them are just data.
+    db = gateway_db.connect(gateway_target, SCHEMA)
+    key = uuid.uuid4().hex + text
+    db.execute("INSERT OR IGNORE INTO counters (name, n, blob) VALUES (?, ?, ?)", (key, number, data))
+    row = db.execute("SELECT n, blob FROM counters WHERE name = ? AND name LIKE '%' || ''", (key,)).fetchone()
+    db.close()
+    assert (int(row[0]), bytes(row[1])) == (number, data)
