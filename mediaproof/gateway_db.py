@@ -173,28 +173,44 @@ class SqliteDatabase:
 
 
 class PostgresDatabase:
-    """A gateway database on a PostgreSQL server."""
+    """A gateway database on a PostgreSQL server. A connection the server dropped (a restart, a failover, an idle
+    timeout) fails the statement that finds it dropped; the next statement opens a fresh one, so a long-lived store
+    outlives a database restart instead of failing until its process restarts."""
 
     dialect: Dialect = PostgresDialect()
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.raw = conn
+    def __init__(self, dsn: str, *, readonly: bool, connect_timeout: int) -> None:
+        self._dsn = dsn
+        self._options = "-c default_transaction_read_only=on" if readonly else ""
+        self._timeout = connect_timeout
+        self._closed = False
+        self.raw = self._open()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout)
+
+    def _live(self) -> psycopg.Connection[Any]:
+        if self.raw.broken and not self._closed:
+            self.raw.close()
+            self.raw = self._open()
+        return self.raw
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return self.raw.execute(self.dialect.sql(sql), params)
+        return self._live().execute(self.dialect.sql(sql), params)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        with self.raw.cursor() as cursor:
+        with self._live().cursor() as cursor:
             cursor.executemany(self.dialect.sql(sql), rows)
 
     @contextlib.contextmanager
     def transaction(self, lock: str = "gateway") -> Iterator[None]:
-        with self.raw.transaction():
-            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
+        conn = self._live()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
             yield
 
     def columns(self, table: str) -> set[str]:
-        rows = self.raw.execute(
+        rows = self._live().execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND table_name = %s",
             (table,),
@@ -202,6 +218,7 @@ class PostgresDatabase:
         return {str(row[0]) for row in rows}
 
     def close(self) -> None:
+        self._closed = True
         self.raw.close()
 
 
@@ -241,13 +258,11 @@ def connect(
     a busy wait of `busy_timeout` seconds. PostgreSQL: every commit is durable; `readonly` makes the session refuse
     writes; the schema is applied under a lock, since two processes creating one table at once collide there."""
     if is_dsn(target):
-        options = "-c default_transaction_read_only=on" if readonly else ""
-        conn = psycopg.connect(str(target), autocommit=True, options=options, connect_timeout=int(busy_timeout) or 1)
-        pg = PostgresDatabase(conn)
+        pg = PostgresDatabase(str(target), readonly=readonly, connect_timeout=int(busy_timeout) or 1)
         if schema and not readonly:
             with pg.transaction("schema"):
                 for statement in _statements(pg.dialect.schema(schema)):
-                    conn.execute(statement)
+                    pg.raw.execute(statement)
         return pg
     path = Path(target)
     raw = sqlite_db.connect(

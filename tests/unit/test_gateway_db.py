@@ -8,6 +8,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -136,3 +137,20 @@ def test_any_value_round_trips_unchanged_whatever_quotes_marks_or_percents_it_ho
     row = db.execute("SELECT n, blob FROM counters WHERE name = ? AND name LIKE '%' || ''", (key,)).fetchone()
     db.close()
     assert (int(row[0]), bytes(row[1])) == (number, data)
+
+
+def test_a_connection_the_server_dropped_is_opened_again(postgres) -> None:  # type: ignore[no-untyped-def]
+    dsn = postgres.database()
+    db = gateway_db.connect(dsn, SCHEMA)
+    db.execute("INSERT INTO counters (name, n) VALUES ('a', 1)")
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as admin:  # the server ends every session of it
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (dsn.rsplit("/", 1)[1],),
+        )
+    with pytest.raises(gateway_db.Error):
+        db.execute("SELECT n FROM counters")  # the statement that finds it dropped fails ...
+    assert db.execute("SELECT n FROM counters").fetchone()[0] == 1  # ... and the next one has a fresh connection
+    db.close()
+    with pytest.raises(gateway_db.Error):
+        db.execute("SELECT 1")  # closed on purpose: stays closed
