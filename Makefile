@@ -9,7 +9,7 @@ SOLC_VERSION := 0.8.28
 export SOLCX_BINARY_PATH := $(CURDIR)/.cache/solcx
 UV_VERSION := 0.13.8
 
-.PHONY: install web-install web-app web-venv up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
+.PHONY: install postgres web-install web-app web-venv up test test-unit test-fast test-e2e lint fmt bench lock lock-web compile clean-data
 
 install: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
@@ -43,11 +43,17 @@ up: install web-app
 # Everything: the main suite (.venv) and the browser suite (.venv-web, real Chromium).
 test: test-unit test-e2e
 
-test-unit: install
+test-unit: install postgres
 	$(PY) -m pytest -q --ignore=tests/e2e --durations=30
 
-test-fast: install
+test-fast: install postgres
 	$(PY) -m pytest -q --ignore=tests/e2e -m "not integration"
+
+# Debian's PostgreSQL 15: the gateway store's shared tests start a server of their own from its binaries. Only the
+# tests need it: `make up` keeps the SQLite default (MEDIAPROOF_GATEWAY_DSN names a server you run yourself).
+PG_BIN := /usr/lib/postgresql/15/bin
+postgres:
+	@[ -x $(PG_BIN)/initdb ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 # The web app has its own environment: Reflex and Ape cannot share one (TOOLCHAIN.md).
 web-install:

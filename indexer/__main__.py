@@ -18,6 +18,7 @@ from indexer.short_links import ShortLinkSync
 from indexer.source import JsonRpcSource
 from indexer.store import Store
 from indexer.views import ViewIngester
+from mediaproof import gateway_db
 from mediaproof.deployment import read_deployment
 from mediaproof.errors import MediaproofError
 from mediaproof.safe_text import printable
@@ -38,7 +39,11 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         default=settings.indexer_confirmations,
         help="blocks to wait before indexing (0 on anvil)",
     )
-    p.add_argument("--gateway-db", type=Path, default=settings.resolved_gateway_db(), help="short ids (read-only)")
+    p.add_argument(
+        "--gateway-db",
+        default=settings.resolved_gateway_store(),
+        help="short ids (read-only): the gateway's SQLite file; MEDIAPROOF_GATEWAY_DSN when on PostgreSQL",
+    )
     p.add_argument("--views-dir", type=Path, default=settings.resolved_views_dir(), help="download view records")
     p.add_argument(
         "--download-url",
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         manifests = HttpManifestSource(args.download_url)
         head = store.head()
         logging.getLogger("indexer").info("following from block %s", head.number + 1 if head else deployment.block)
-        links = ShortLinkSync(store, args.gateway_db)
+        links = ShortLinkSync(store, args.gateway_db if gateway_db.is_dsn(args.gateway_db) else Path(args.gateway_db))
         views = ViewIngester(store, args.views_dir)
         if args.once:
             once = Follower(source, store, deployment, args.confirmations, args.batch_blocks, manifests=manifests)

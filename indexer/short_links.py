@@ -1,4 +1,4 @@
-"""Short ids from the gateway database (SQLite, written by the upload service only): its `media_links` rows
+"""Short ids from the gateway database (SQLite or PostgreSQL, written by the upload service): its `media_links` rows
 (short_id, media_id) mirrored into the store, read-only and in rowid order from a cursor, then set on media rows.
 
 Not chain data: a rollback leaves the mirror alone, and re-applied media rows get their short id back on the next
@@ -10,10 +10,9 @@ in place (same rowid, behind the cursor).
 from __future__ import annotations
 
 import logging
-import sqlite3
-from pathlib import Path
 
 from indexer.store import Store
+from mediaproof import gateway_db
 from mediaproof.gateway_store import GatewayStore
 
 log = logging.getLogger("indexer")
@@ -24,9 +23,9 @@ PENDING_PER_PASS = 1_000  # pending links looked up again per pass (uploads wait
 class ShortLinkSync:
     """`sync()` copies new links and fills short ids; returns (media position, short id) of the media it filled."""
 
-    def __init__(self, store: Store, gateway_db: Path):
+    def __init__(self, store: Store, gateway: gateway_db.Target):
         self.store = store
-        self.gateway_db = gateway_db
+        self.gateway_db = gateway
         self._filled_through = -1  # media of blocks up to here have been matched against every known link
         self._pending_after = ""  # pending links are looked up again a slice per pass, round and round
 
@@ -35,7 +34,7 @@ class ShortLinkSync:
         self._filled_through = min(self._filled_through, block)
 
     def _read_links(self, after: int) -> list[tuple[int, str, str | None]]:
-        if not self.gateway_db.exists():
+        if not gateway_db.exists(self.gateway_db):
             return []
         try:
             gateway = GatewayStore(self.gateway_db, readonly=True)
@@ -43,13 +42,13 @@ class ShortLinkSync:
                 return gateway.links_after(after, BATCH)
             finally:
                 gateway.close()
-        except sqlite3.Error as exc:
-            log.warning("cannot read short links from %s: %s", self.gateway_db, exc)
+        except gateway_db.Error as exc:
+            log.warning("cannot read short links from %s: %s", gateway_db.describe(self.gateway_db), exc)
             return []
 
     def _read_pending(self, short_ids: list[str]) -> list[tuple[int, str, str | None]]:
         """The links among `short_ids` that have a media id now, as (0, short id, media id)."""
-        if not short_ids or not self.gateway_db.exists():
+        if not short_ids or not gateway_db.exists(self.gateway_db):
             return []
         try:
             gateway = GatewayStore(self.gateway_db, readonly=True)
@@ -57,8 +56,8 @@ class ShortLinkSync:
                 found = [gateway.resolve(s) for s in short_ids]
             finally:
                 gateway.close()
-        except sqlite3.Error as exc:
-            log.warning("cannot read short links from %s: %s", self.gateway_db, exc)
+        except gateway_db.Error as exc:
+            log.warning("cannot read short links from %s: %s", gateway_db.describe(self.gateway_db), exc)
             return []
         return [(0, link.short_id, link.media_id) for link in found if link is not None and link.media_id]
 

@@ -270,11 +270,14 @@ class LocalStack:
         url = f"http://127.0.0.1:{port_of(listener)}"
         argv = [sys.executable, "-m", "indexer", "--rpc", self.anvil.url, "--deployment", str(self.deployment_file),
                 "--db", str(s.resolved_indexer_db()), "--port", str(port_of(listener)), "--fd", str(listener.fileno()),
-                "--gateway-db", str(s.resolved_gateway_db()), "--views-dir", str(s.resolved_views_dir()),
-                "--download-url", s.resolved_download_url()]  # fmt: skip
+                "--views-dir", str(s.resolved_views_dir()), "--download-url", s.resolved_download_url()]  # fmt: skip
+        # A DSN (it may hold a password) reaches the indexer through its environment, never its argv.
+        env = {"MEDIAPROOF_GATEWAY_DSN": s.gateway_dsn} if s.gateway_dsn else None
+        if not s.gateway_dsn:
+            argv += ["--gateway-db", str(s.resolved_gateway_db())]
         # Building the title index from DuckDB at start takes a while on a big database: be patient.
         return ManagedProcess("indexer", argv, s.data_dir / "indexer.log", lambda: http_ok(url + "/health"),
-                              ready_timeout=180, sockets=[listener])  # fmt: skip
+                              env=env, ready_timeout=180, sockets=[listener])  # fmt: skip
 
     def _deployment(self) -> Deployment:
         """The existing deployment while the chain still has it (clusters added or R changed since are brought up

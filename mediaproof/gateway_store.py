@@ -1,19 +1,16 @@
 """The gateway's own database: shareable short ids, each media's renditions, and where each blob is stored.
 
-SQLite in WAL mode. The upload service is the only writer; the download service and observer open it read-only
-(many readers, one writer, no locks held across requests). Ids and content are immutable once written, so readers
-may cache what they read for as long as they like; only a rendition's `ready` flag and placements change.
+SQLite in WAL mode, or PostgreSQL (mediaproof.gateway_db). The upload service and observer write; the download
+service and indexer open it read-only (no locks held across requests). Ids and content are immutable once written,
+so readers may cache what they read for as long as they like; only a rendition's `ready` flag and placements change.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from mediaproof import sqlite_db
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS media_links (
@@ -83,35 +80,11 @@ class LinkedMedia:
         return self.renditions.get("original")
 
 
-def connect(path: Path, schema: str | None = None, readonly: bool = False) -> sqlite3.Connection:
-    """The one way to open the gateway database (its tables belong to several modules: placements here; uploads,
-    batches, sessions, rate counters and leases under upload/): autocommit (callers say BEGIN IMMEDIATE where they
-    need a transaction), WAL + synchronous=NORMAL (durable at checkpoints, fast commits), a busy wait, and `schema`
-    applied. Read-only for the download service and observer."""
-    return sqlite_db.connect(path, readonly=readonly, synchronous="NORMAL", schema=schema)
-
-
-class ThreadConnections:
-    """One connection to the gateway database per calling thread (a sqlite3 connection is not for two threads at
-    once); call it for this thread's."""
-
-    def __init__(self, path: Path, schema: str | None = None) -> None:
-        self.path = path
-        self._local = threading.local()
-        connect(path, schema).close()  # the tables exist before any thread uses them
-
-    def __call__(self) -> sqlite3.Connection:
-        if not hasattr(self._local, "db"):
-            self._local.db = connect(self.path)
-        connection: sqlite3.Connection = self._local.db
-        return connection
-
-
 class GatewayStore:
-    """Open `path`; `readonly=True` for the download service and observer."""
+    """Open the gateway database at `target` (a SQLite file or a PostgreSQL DSN); `readonly=True` for readers."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
-        self._db = connect(path, SCHEMA, readonly)
+    def __init__(self, target: gateway_db.Target, readonly: bool = False) -> None:
+        self._db = gateway_db.connect(target, None if readonly else SCHEMA, readonly=readonly)
 
     def close(self) -> None:
         self._db.close()
@@ -235,7 +208,7 @@ class GatewayStore:
                 "SELECT manifest_sha256, manifest FROM batches WHERE manifest_cid = ? AND state = 'anchored'",
                 (manifest_cid,),
             ).fetchone()
-        except sqlite3.OperationalError:  # no batch anchored yet: the table does not exist
+        except gateway_db.MissingTable:  # no batch anchored yet: the table does not exist
             return None
         return (str(row[0]), str(row[1]).encode()) if row else None
 
@@ -250,8 +223,11 @@ class GatewayStore:
     def blobs(self, after: str = "", limit: int = 1000) -> list[tuple[str, list[int]]]:
         """Every stored blob with its clusters, in sha256 order (the observer's repair walk)."""
         rows = self._db.execute(
-            "SELECT sha256, group_concat(cluster_id) FROM placements WHERE sha256 > ?"
-            " GROUP BY sha256 ORDER BY sha256 LIMIT ?",
+            "SELECT sha256, cluster_id FROM placements WHERE sha256 IN (SELECT DISTINCT sha256 FROM placements"
+            " WHERE sha256 > ? ORDER BY sha256 LIMIT ?) ORDER BY sha256, cluster_id",
             (after, limit),
-        ).fetchall()
-        return [(sha, [int(c) for c in clusters.split(",")]) for sha, clusters in rows]
+        )
+        clusters: dict[str, list[int]] = {}
+        for sha, cluster_id in rows:
+            clusters.setdefault(str(sha), []).append(int(cluster_id))
+        return list(clusters.items())

@@ -1,4 +1,4 @@
-"""Short base62 ids for shareable links, from ranges each service process leases in the gateway's SQLite database.
+"""Short base62 ids for shareable links, from ranges each service process leases in the gateway database.
 
 `ShortIdCodec` (pure) maps a sequence number to a fixed-width id through a keyed permutation, so consecutive
 ids look unrelated; `KeyGenerator` (the I/O edge) leases ranges of sequence numbers so no two processes share one.
@@ -11,12 +11,11 @@ import hashlib
 import os
 import secrets
 import socket
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from mediaproof import sqlite_db
+from mediaproof import gateway_db
 from mediaproof.errors import InputError, StorageError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -126,20 +125,26 @@ CREATE TABLE IF NOT EXISTS keygen_ranges (
     leased_at REAL    NOT NULL     -- unix time
 );
 """
+_OPEN_ERRORS: tuple[type[Exception], ...] = (OSError, *gateway_db.Error)
+# PostgreSQL: the high-water mark lives in a sequence, which never moves back, not on a rollback, nor after a crash.
+_SEQUENCE = "CREATE SEQUENCE IF NOT EXISTS keygen_high_water MINVALUE 0 START WITH 0"
 
 
 class KeyGenerator:
-    """Hands out short ids from ranges leased in a SQLite database shared by every service process on the host.
+    """Hands out short ids from ranges leased in the gateway database shared by every service process.
 
-    A lease moves the database's high-water mark inside BEGIN IMMEDIATE (one writer at a time), so ranges
-    never overlap. Ids of a range are handed out from memory; a range not used up when the process ends is
-    abandoned, never leased again, so a restart cannot reuse an id. Thread-safe; after a fork the child leases
-    a range of its own instead of sharing its parent's.
+    SQLite: a lease moves the high-water mark inside BEGIN IMMEDIATE (one writer at a time). PostgreSQL: a lease
+    takes the next value of a sequence and moves the sequence past the range, under an advisory lock that only
+    leases share (a sequence hands out one number at a time, a lease needs `lease_size` consecutive ones); a
+    sequence never goes back, so neither a rolled-back lease nor a crash can hand a range out twice. Either way
+    ranges never overlap. Ids of a range are handed out from memory once its lease is committed; a range not used
+    up when the process ends is abandoned, never leased again, so a restart cannot reuse an id. Thread-safe; after
+    a fork the child leases a range of its own instead of sharing its parent's.
     """
 
     def __init__(
         self,
-        db_path: Path | str,
+        db_path: gateway_db.Target,
         lease_size: int = DEFAULT_LEASE_SIZE,
         width: int = DEFAULT_WIDTH,
         label: str = "",
@@ -147,7 +152,8 @@ class KeyGenerator:
     ):
         if isinstance(lease_size, bool) or not isinstance(lease_size, int) or not 1 <= lease_size <= 10**7:
             raise InputError(f"lease_size must be an integer from 1 to 10_000_000, got {lease_size!r}")
-        self.db_path = Path(db_path)
+        self.target: gateway_db.Target = db_path if gateway_db.is_dsn(db_path) else Path(db_path)
+        self._where = gateway_db.describe(self.target)
         self.lease_size = lease_size
         self.label = label
         self._busy_timeout = busy_timeout
@@ -158,7 +164,7 @@ class KeyGenerator:
         key, stored_width = self._initialise(_checked_width(width))
         if stored_width != width:
             raise InputError(
-                f"{self.db_path} issues ids of {stored_width} characters, not {width}; "
+                f"{self._where} issues ids of {stored_width} characters, not {width}; "
                 f"ids of one database keep one width"
             )
         self.codec = ShortIdCodec(key, width)
@@ -177,61 +183,61 @@ class KeyGenerator:
         """The sequence number of an id made by this database's codec; InputError for anything malformed."""
         return self.codec.decode(short_id)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> gateway_db.GatewayDatabase:
         try:
-            # FULL: a committed lease must survive a power cut, or a restart could hand out its ids again. WAL is
-            # switched on (and checked) by _initialise, which refuses a disk that cannot hold it.
-            return sqlite_db.connect(
-                self.db_path, busy_timeout=self._busy_timeout, wal=False, synchronous="FULL", check_same_thread=True
+            # FULL: a committed lease must survive a power cut, or a restart could hand out its ids again.
+            # A connection per lease: leases are rare, and a forked child never shares its parent's.
+            return gateway_db.connect(
+                self.target, busy_timeout=self._busy_timeout, synchronous="FULL", check_same_thread=True
             )
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open the key generator database {self.db_path}: {exc}") from exc
+        except _OPEN_ERRORS as exc:
+            raise StorageError(f"cannot open the key generator database {self._where}: {exc}") from exc
 
     def _initialise(self, width: int) -> tuple[bytes, int]:
         try:
-            with contextlib.closing(self._connect()) as conn:
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise StorageError(f"{self.db_path} cannot use WAL journaling (got {mode}); use a local disk")
-                conn.execute("BEGIN IMMEDIATE")
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT OR IGNORE INTO keygen_state (singleton, codec_key, id_width, high_water) "
-                    "VALUES (1, ?, ?, 0)",
-                    (secrets.token_bytes(32), width),
-                )
-                key, stored_width = conn.execute(
-                    "SELECT codec_key, id_width FROM keygen_state WHERE singleton = 1"
-                ).fetchone()
-                conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot set up the key generator database {self.db_path}: {exc}") from exc
+            with contextlib.closing(self._connect()) as db:
+                if db.dialect.name == "sqlite":
+                    mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                    if mode.lower() != "wal":
+                        raise StorageError(f"{self._where} cannot use WAL journaling (got {mode}); use a local disk")
+                with db.transaction("keygen"):
+                    for statement in filter(str.strip, db.dialect.schema(_SCHEMA).split(";")):
+                        db.execute(statement)
+                    if db.dialect.name == "postgresql":
+                        db.execute(_SEQUENCE)
+                    db.execute(
+                        "INSERT OR IGNORE INTO keygen_state (singleton, codec_key, id_width, high_water) "
+                        "VALUES (1, ?, ?, 0)",
+                        (secrets.token_bytes(32), width),
+                    )
+                    key, stored_width = db.execute(
+                        "SELECT codec_key, id_width FROM keygen_state WHERE singleton = 1"
+                    ).fetchone()
+        except gateway_db.Error as exc:
+            raise StorageError(f"cannot set up the key generator database {self._where}: {exc}") from exc
         return bytes(key), int(stored_width)
 
     def _lease(self) -> tuple[int, int]:
         leased_by = f"{socket.gethostname()}:{os.getpid()}" + (f":{self.label}" if self.label else "")
         try:
-            with contextlib.closing(self._connect()) as conn:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    (start,) = conn.execute("SELECT high_water FROM keygen_state WHERE singleton = 1").fetchone()
-                    stop = min(start + self.lease_size, self.codec.capacity)
-                    if start >= stop:
-                        raise StorageError(
-                            f"{self.db_path} has handed out all {self.codec.capacity} ids of width "
-                            f"{self.codec.width}; start a new database with a wider id"
-                        )
-                    conn.execute(
-                        "INSERT INTO keygen_ranges (start, stop, leased_by, leased_at) VALUES (?, ?, ?, ?)",
-                        (start, stop, leased_by, time.time()),
+            with contextlib.closing(self._connect()) as db, db.transaction("keygen"):
+                if db.dialect.name == "postgresql":
+                    (start,) = db.execute("SELECT nextval('keygen_high_water')").fetchone()
+                else:
+                    (start,) = db.execute("SELECT high_water FROM keygen_state WHERE singleton = 1").fetchone()
+                stop = min(start + self.lease_size, self.codec.capacity)
+                if start >= stop:
+                    raise StorageError(
+                        f"{self._where} has handed out all {self.codec.capacity} ids of width "
+                        f"{self.codec.width}; start a new database with a wider id"
                     )
-                    conn.execute("UPDATE keygen_state SET high_water = ? WHERE singleton = 1", (stop,))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot lease an id range from {self.db_path}: {exc}") from exc
-        return start, stop
+                if db.dialect.name == "postgresql":
+                    db.execute("SELECT setval('keygen_high_water', ?)", (stop - 1,))  # the next lease starts at stop
+                db.execute(
+                    "INSERT INTO keygen_ranges (start, stop, leased_by, leased_at) VALUES (?, ?, ?, ?)",
+                    (start, stop, leased_by, time.time()),
+                )
+                db.execute("UPDATE keygen_state SET high_water = ? WHERE singleton = 1", (stop,))
+        except gateway_db.Error as exc:
+            raise StorageError(f"cannot lease an id range from {self._where}: {exc}") from exc
+        return int(start), int(stop)

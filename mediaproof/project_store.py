@@ -8,13 +8,11 @@ service opens it read-only (tables missing: nothing was ever put in a project ye
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mediaproof.gateway_store import ThreadConnections, connect
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS project_objects (
@@ -69,17 +67,21 @@ class ProjectObject:
     size: int
 
 
+class _NonceSpent(Exception):
+    """A possession nonce was spent by a concurrent commit: roll this one back."""
+
+
 class ProjectStore:
     """Thread-safe (one connection per thread). `readonly=True` for the download service."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+    def __init__(self, path: gateway_db.Target, readonly: bool = False) -> None:
         self.readonly = readonly
         if readonly:
-            self._ro = connect(path, readonly=True)
+            self._ro = gateway_db.connect(path, readonly=True)
         else:
-            self._db = ThreadConnections(path, SCHEMA)
+            self._db = gateway_db.ThreadConnections(path, SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> gateway_db.GatewayDatabase:
         return self._ro if self.readonly else self._db()
 
     def close(self) -> None:
@@ -119,28 +121,24 @@ class ProjectStore:
         nothing written) when a nonce was spent meanwhile by a concurrent call."""
         now = time.time() if now is None else now
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            for nonce in nonces:
-                spent = db.execute(
-                    "UPDATE possession_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL", (now, nonce)
-                ).rowcount
-                if spent != 1:
-                    db.execute("ROLLBACK")
-                    return False
-            db.executemany(
-                "INSERT OR IGNORE INTO project_blobs (pid, sha256) VALUES (?, ?)", [(pid, sha) for sha in blobs]
-            )
-            db.execute(
-                "INSERT OR IGNORE INTO project_manifests (pid, cid, sha256, size, manifest, wallet, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pid, cid, manifest.sha256, manifest.size, manifest.data, wallet, now),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+            with db.transaction("projects"):
+                for nonce in nonces:
+                    spent = db.execute(
+                        "UPDATE possession_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL", (now, nonce)
+                    ).rowcount
+                    if spent != 1:
+                        raise _NonceSpent  # rolls the transaction back: nothing written
+                db.executemany(
+                    "INSERT OR IGNORE INTO project_blobs (pid, sha256) VALUES (?, ?)", [(pid, sha) for sha in blobs]
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO project_manifests (pid, cid, sha256, size, manifest, wallet, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (pid, cid, manifest.sha256, manifest.size, manifest.data, wallet, now),
+                )
+        except _NonceSpent:
+            return False
         return True
 
     # --- reads ---
@@ -191,7 +189,7 @@ class ProjectStore:
     def _rows(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         try:
             return list(self._conn().execute(sql, args).fetchall())
-        except sqlite3.OperationalError:
+        except gateway_db.MissingTable:
             if self.readonly:  # the upload service has not made the tables yet: nothing is in a project
                 return []
             raise

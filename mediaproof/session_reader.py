@@ -6,11 +6,11 @@ service (private projects) both read them here. Tokens are stored hashed, so the
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from mediaproof import gateway_db
 from mediaproof.errors import NotAuthenticated
 
 SIGN_IN_HINT = "sign in: POST /auth/nonce with {address}, sign its message, POST /auth/session with it"
@@ -39,7 +39,9 @@ def bearer_token(header: str | None, needs: str = "writing to the upload service
     return token
 
 
-def session_wallet(db: Callable[[], sqlite3.Connection], token: str, now: float | None = None) -> tuple[str, float]:
+def session_wallet(
+    db: Callable[[], gateway_db.GatewayDatabase], token: str, now: float | None = None
+) -> tuple[str, float]:
     """(address, expires_at) of the live session `token` names; NotAuthenticated for an unknown or expired one."""
     now = time.time() if now is None else now
     try:
@@ -48,7 +50,7 @@ def session_wallet(db: Callable[[], sqlite3.Connection], token: str, now: float 
             .execute("SELECT address, expires_at FROM auth_sessions WHERE token_hash = ?", (token_hash(token),))
             .fetchone()
         )
-    except sqlite3.OperationalError:  # a read-only reader before the upload service made the table: no sessions
+    except gateway_db.MissingTable:  # a read-only reader before the upload service made the table: no sessions
         row = None
     if row is None:
         raise NotAuthenticated(f"the bearer token is not a session of this service (or was signed out): {SIGN_IN_HINT}")

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(1 << 30, description="largest file accepted")
     http_timeout: float = Field(120.0, description="seconds to wait on a storage cluster or RPC call")
     gateway_db: Path | None = Field(None, description="gateway database (short ids, renditions, placements)")
+    gateway_dsn: str = Field(
+        "",
+        pattern=r"^$|^postgres(ql)?://",
+        description="postgresql://… : the gateway database on PostgreSQL instead of the SQLite file (empty: SQLite)",
+    )
     keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
     upload_port: int = Field(8700, description="upload service port")
     upload_url: str | None = Field(None, description="upload service the CLI talks to (default: local upload_port)")
@@ -156,6 +161,11 @@ class Settings(BaseSettings):
 
     def resolved_gateway_db(self) -> Path:
         return self.gateway_db or self.data_dir / "gateway.db"
+
+    def resolved_gateway_store(self) -> Path | str:
+        """Where the gateway stores (mediaproof.gateway_db) keep their data: the PostgreSQL DSN when set, else the
+        SQLite file."""
+        return self.gateway_dsn or self.resolved_gateway_db()
 
     def resolved_upload_url(self) -> str:
         return (self.upload_url or f"http://127.0.0.1:{self.upload_port}").rstrip("/")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from mediaproof.settings import PROJECT_ROOT
 
@@ -19,3 +24,24 @@ with contextlib.suppress(ModuleNotFoundError):
 
     settings.register_profile("mediaproof", deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("mediaproof")
+
+
+# The gateway store's backends. One PostgreSQL server for the whole run (started on first use, stopped at the end);
+# each test gets a fresh database on it, or a fresh SQLite file. The web app's environment has no psycopg: the
+# import waits until a test asks.
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    from tests.pg import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gateway_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a store under test keeps its data: a SQLite file, or a DSN of an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "gateway.db"
+    server = request.getfixturevalue("postgres")
+    dsn: str = server.database()
+    return dsn

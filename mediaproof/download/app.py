@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from typing import Any
 
-from mediaproof import problems
+from mediaproof import gateway_db, problems
 from mediaproof.download import rsgi
 from mediaproof.download.answers import (
     Answer,
@@ -359,7 +358,7 @@ class DownloadApp:
             return None
         try:
             media = store.resolve(short_id)
-        except sqlite3.Error as exc:
+        except gateway_db.Error as exc:
             logger.warning("gateway database read failed: %s", exc)
             self._close_store()
             return None
@@ -375,18 +374,18 @@ class DownloadApp:
         store = self._open_store()
         try:
             return store.placements(sha256) if store is not None else []
-        except sqlite3.Error:
+        except gateway_db.Error:
             return []
 
     def _open_store(self) -> GatewayStore | None:
         if self._store is None:
-            path = self.settings.resolved_gateway_db()
-            if not path.exists():
+            target = self.settings.resolved_gateway_store()
+            if not gateway_db.exists(target):
                 return None  # no upload yet: nothing to serve
             try:
-                self._store = GatewayStore(path, readonly=True)
-            except sqlite3.Error as exc:
-                logger.warning("cannot open the gateway database %s: %s", path, exc)
+                self._store = GatewayStore(target, readonly=True)
+            except gateway_db.Error as exc:
+                logger.warning("cannot open the gateway database %s: %s", gateway_db.describe(target), exc)
                 return None
         return self._store
 

@@ -12,17 +12,16 @@ Access is checked before membership, so a stranger learns nothing of what a priv
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import anyio.to_thread
 
+from mediaproof import gateway_db
 from mediaproof.chain import connect
 from mediaproof.deployment import read_deployment
 from mediaproof.download.answers import IMMUTABLE, UnknownRoute
 from mediaproof.errors import Forbidden, NotAuthenticated, NotRegistered
 from mediaproof.gateway_store import GatewayStore, Rendition
-from mediaproof.gateway_store import connect as connect_db
 from mediaproof.project_access import ProjectAccess, parse_pid, parse_sha
 from mediaproof.project_store import ProjectStore, StoredManifest
 from mediaproof.session_reader import bearer_token, session_wallet
@@ -50,7 +49,7 @@ class ProjectReads:
         self.settings = settings
         self._access: ProjectAccess | None = None
         self._store: ProjectStore | None = None
-        self._sessions: sqlite3.Connection | None = None
+        self._sessions: gateway_db.GatewayDatabase | None = None
 
     def close(self) -> None:
         if self._store is not None:
@@ -108,16 +107,16 @@ class ProjectReads:
 
     def _project_store(self) -> ProjectStore | None:
         if self._store is None:
-            path = self.settings.resolved_gateway_db()
-            if not path.exists():
+            target = self.settings.resolved_gateway_store()
+            if not gateway_db.exists(target):
                 return None  # no upload service has run: no project holds anything
-            self._store = ProjectStore(path, readonly=True)
+            self._store = ProjectStore(target, readonly=True)
         return self._store
 
-    def _session_db(self) -> sqlite3.Connection:
+    def _session_db(self) -> gateway_db.GatewayDatabase:
         if self._sessions is None:
-            path = self.settings.resolved_gateway_db()
-            if not path.exists():
+            target = self.settings.resolved_gateway_store()
+            if not gateway_db.exists(target):
                 raise NotAuthenticated("no session exists yet: sign in at the upload service first")
-            self._sessions = connect_db(path, readonly=True)
+            self._sessions = gateway_db.connect(target, readonly=True)
         return self._sessions

@@ -20,7 +20,7 @@ def main() -> None:
         chain = MediaproofChain.from_settings(settings)
         account = observer_account(settings, chain.chain_id)
         # A writer connection (placements only, see service.py); creates the database if no upload came yet.
-        gateway = GatewayStore(settings.resolved_gateway_db())
+        gateway = GatewayStore(settings.resolved_gateway_store())
         observer = Observer(settings, chain, gateway, account)
     except MediaproofError as exc:
         sys.exit(f"observer: {exc}")

@@ -1,9 +1,9 @@
 """The gateway's proof tables: owners' nonces, the first claim on each file's bytes, batch entries, social actions
 waiting for a batch (action entries) and batches.
 
-Same SQLite file as the rest of the gateway database (WAL). The gateway is the sequencer: the first claim it
-accepts for some bytes decides who is first, so claims are taken in one transaction (`claim`) and a second owner
-is refused while the first one's proof is on its way.
+Same database as the rest of the gateway's (SQLite or PostgreSQL, mediaproof.gateway_db). The gateway is the
+sequencer: the first claim it accepts for some bytes decides who is first, so claims are taken in one transaction
+(`claim`) and a second owner is refused while the first one's proof is on its way.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mediaproof.gateway_store import connect
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS owner_nonces (
@@ -116,8 +115,8 @@ class Batch:
 class BatchStore:
     """One connection to the proof tables; use one per thread."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
+    def __init__(self, target: gateway_db.Target) -> None:
+        self._db = gateway_db.connect(target, SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -127,8 +126,8 @@ class BatchStore:
         rebuilt from scratch does not reuse nonces the chain has seen."""
         start = secrets.randbits(48) << 8
         row = self._db.execute(
-            "INSERT INTO owner_nonces (owner, next) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET next = next + 1"
-            " RETURNING next",
+            "INSERT INTO owner_nonces (owner, next) VALUES (?, ?)"
+            " ON CONFLICT (owner) DO UPDATE SET next = owner_nonces.next + 1 RETURNING next",
             (owner, start),
         ).fetchone()
         return int(row[0])
@@ -200,8 +199,7 @@ class BatchStore:
 
     def take_pending(self, limit: int) -> list[Entry]:
         """Move up to `limit` pending entries, oldest first, to `closing` (atomically: no two batchers share one)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction("batches"):
             rows = self._db.execute(
                 f"SELECT {_ENTRY} FROM batch_entries WHERE state = 'pending' ORDER BY created_at, media_id LIMIT ?",
                 (limit,),
@@ -209,10 +207,6 @@ class BatchStore:
             self._db.executemany(
                 "UPDATE batch_entries SET state = 'closing' WHERE media_id = ?", [(r[0],) for r in rows]
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return [_entry(r) for r in rows]
 
     def release_closing(self) -> int:
@@ -244,8 +238,7 @@ class BatchStore:
         """Move up to `limit` pending actions, oldest first, to `closing` (atomically, as take_pending)."""
         if limit <= 0:
             return []
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction("batches"):
             rows = self._db.execute(
                 f"SELECT {_ACTION} FROM action_entries WHERE state = 'pending' ORDER BY created_at, action_id LIMIT ?",
                 (limit,),
@@ -253,10 +246,6 @@ class BatchStore:
             self._db.executemany(
                 "UPDATE action_entries SET state = 'closing' WHERE action_id = ?", [(r[0],) for r in rows]
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return [_action(r) for r in rows]
 
     def actions_of(self, root: str) -> list[ActionEntry]:
@@ -269,8 +258,7 @@ class BatchStore:
                   media_ids: list[str], action_ids: Sequence[str] = ()) -> None:  # fmt: skip
         """The batch is built and its manifest pinned: remember it before the anchor is sent (crash-safe). Actions
         follow the files in the tree: action j is leaf index len(media_ids) + j."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction("batches"):
             self._db.execute(
                 "INSERT OR IGNORE INTO batches (root, state, manifest, manifest_sha256, manifest_cid, created_at)"
                 " VALUES (?, 'built', ?, ?, ?, ?)",
@@ -284,14 +272,9 @@ class BatchStore:
                 "UPDATE action_entries SET root = ?, leaf_index = ? WHERE action_id = ?",
                 [(root, len(media_ids) + j, a) for j, a in enumerate(action_ids)],
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def mark_anchored(self, root: str, batch: int, tx: str) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction("batches"):
             self._db.execute(
                 "UPDATE batches SET state = 'anchored', batch = ?, tx = ? WHERE root = ?", (batch, tx, root)
             )
@@ -302,10 +285,6 @@ class BatchStore:
                 " AND media_id IN (SELECT media_id FROM batch_entries WHERE root = ?)",
                 (batch, root),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def batch(self, root: str) -> Batch | None:
         row = self._db.execute(f"SELECT {_BATCH} FROM batches WHERE root = ?", (root,)).fetchone()

@@ -39,7 +39,7 @@ class Batcher:
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | str,
         chain: MediaproofChain,
         relay: Relay,
         placer: Placer,
@@ -47,7 +47,7 @@ class Batcher:
         interval: float,
         on_anchored: Anchored,
     ) -> None:
-        self._db_path = db_path
+        self._db_path = db_path  # the gateway database: a SQLite file or a PostgreSQL DSN
         self._chain = chain
         self._relay = relay
         self._placer = placer

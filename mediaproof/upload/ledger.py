@@ -1,7 +1,8 @@
 """The upload service's own tables in the gateway database: uploads on their way to chain, and the variant queue.
 
-Same SQLite file as GatewayStore (WAL). Jobs are rows, so the queue survives a restart: a job left `running` by a
-process that died is `pending` again when the service starts, and failures come back after a growing back-off.
+Same database as GatewayStore (SQLite or PostgreSQL, mediaproof.gateway_db). Jobs are rows, so the queue survives a
+restart: a job left `running` by a process that died is `pending` again when the service starts, and failures come
+back after a growing back-off.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mediaproof.gateway_store import connect
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -92,10 +92,9 @@ def retry_delay(attempts: int) -> float:
 class UploadLedger:
     """One connection to the gateway database's upload tables; use one per thread."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}
-        if "uploader" not in columns:  # a database from before sign-in
+    def __init__(self, target: gateway_db.Target) -> None:
+        self._db = gateway_db.connect(target, SCHEMA)
+        if "uploader" not in self._db.columns("uploads"):  # a database from before sign-in
             self._db.execute("ALTER TABLE uploads ADD COLUMN uploader TEXT")
 
     def close(self) -> None:
@@ -152,10 +151,20 @@ class UploadLedger:
         """Keep what a direct registration is sent with, for its proof bundle, before it is sent: from then on a
         restart looks for it on chain (its MediaRegistered event, from `from_block` on)."""
         direct = {"signature": signature, "receipts": receipts, "from_block": from_block}
-        self._db.execute(
-            "UPDATE uploads SET media_id = ?, record = json_set(record, '$.direct', json(?)) WHERE upload_id = ?",
-            (media_id, json.dumps(direct), upload_id),
-        )
+        # Read, change and write the record in Python (one spelling for both backends), as one transaction.
+        with self._db.transaction(f"upload:{upload_id}"):
+            row = self._db.execute(
+                f"SELECT record FROM uploads WHERE upload_id = ?{self._db.dialect.for_update}", (upload_id,)
+            ).fetchone()
+            if row is None:
+                return
+            record = json.loads(row[0]) if row[0] else None
+            if record is not None:
+                record["direct"] = direct
+            self._db.execute(
+                "UPDATE uploads SET media_id = ?, record = ? WHERE upload_id = ?",
+                (media_id, json.dumps(record) if record is not None else None, upload_id),
+            )
 
     def unlinked(self) -> list[Upload]:
         """Uploads that may have reached the chain without getting their link: waiting in a batch, or signed and
@@ -245,7 +254,7 @@ class UploadLedger:
         row = self._db.execute(
             "UPDATE variant_jobs SET state = 'running', attempts = attempts + 1, updated_at = ?"
             " WHERE original = (SELECT original FROM variant_jobs WHERE state = 'pending' AND next_at <= ?"
-            " ORDER BY next_at LIMIT 1) AND state = 'pending'"
+            f" ORDER BY next_at LIMIT 1{self._db.dialect.skip_locked}) AND state = 'pending'"
             " RETURNING original, media_type, state, attempts, last_error",
             (now, now),
         ).fetchone()

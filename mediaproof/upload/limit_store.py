@@ -1,28 +1,28 @@
-"""A storage for the `limits` library kept in the gateway's SQLite database, so that every upload-service process
-sharing that database counts against the same limits.
+"""A storage for the `limits` library kept in the gateway database (SQLite or PostgreSQL), so that every
+upload-service process sharing that database counts against the same limits.
 
 `limits` ships memory, Redis, Memcached and MongoDB storages, none of which this system runs; this one registers
-the scheme `mediaproof-sqlite` (`limits.storage.storage_from_string("mediaproof-sqlite:///path/gateway.db")`) and
-implements what the fixed-window and sliding-window-counter strategies ask of a storage. Each check-and-count runs
-in one `BEGIN IMMEDIATE` transaction, so two processes never both take the last unit of a limit.
+the scheme `mediaproof-gateway` (`limits.storage.storage_from_string(storage_uri(target))`, the target a SQLite
+file or a PostgreSQL DSN) and implements what the fixed-window and sliding-window-counter strategies ask of a
+storage. Each check-and-count runs in one gateway_db transaction that every counting writer takes its turn at, so
+two processes never both take the last unit of a limit.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from math import floor
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from limits.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 
-from mediaproof.gateway_store import ThreadConnections
+from mediaproof import gateway_db
 
-SCHEME = "mediaproof-sqlite"
+SCHEME = "mediaproof-gateway"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_counters (
     key        TEXT PRIMARY KEY,          -- a limits key (limit, identifiers, window)
@@ -33,42 +33,45 @@ CREATE INDEX IF NOT EXISTS rate_counters_expiry ON rate_counters (expires_at);
 """
 
 
-class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
-    """Counters in table `rate_counters` of one SQLite file (WAL); one connection per thread."""
+def storage_uri(target: gateway_db.Target) -> str:
+    """The `limits` storage URI of the gateway database at `target` (the whole target quoted: a DSN has its own ://)."""
+    where = str(Path(target).resolve()) if isinstance(target, Path) else target
+    return f"{SCHEME}://{quote(where, safe='')}"
+
+
+class GatewayStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
+    """Counters in table `rate_counters` of the gateway database; one connection per thread."""
 
     STORAGE_SCHEME = [SCHEME]  # noqa: RUF012 (limits' registry reads this class attribute)
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: float | str | bool) -> None:
-        if not uri:
-            raise ValueError(f"{SCHEME} needs the database's path: {SCHEME}:///path/to/gateway.db")
-        self.path = Path(unquote(urlsplit(uri).path))
-        self._db = ThreadConnections(self.path, SCHEMA)
+        prefix = f"{SCHEME}://"
+        if not uri or not uri.startswith(prefix) or len(uri) == len(prefix):
+            raise ValueError(f"{SCHEME} needs the gateway database: storage_uri(path or postgresql:// DSN)")
+        where = unquote(uri[len(prefix) :])
+        self.target: gateway_db.Target = where if gateway_db.is_dsn(where) else Path(where)
+        self._db = gateway_db.ThreadConnections(self.target, SCHEMA)
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        return sqlite3.Error
+        return gateway_db.Error
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[gateway_db.GatewayDatabase]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with db.transaction("rate_counters"):
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     @staticmethod
-    def _count(db: sqlite3.Connection, key: str, now: float) -> tuple[int, float]:
+    def _count(db: gateway_db.GatewayDatabase, key: str, now: float) -> tuple[int, float]:
         row = db.execute("SELECT count, expires_at FROM rate_counters WHERE key = ?", (key,)).fetchone()
         if row is None or row[1] <= now:
             return 0, now
         return int(row[0]), float(row[1])
 
     @staticmethod
-    def _add(db: sqlite3.Connection, key: str, expiry: float, amount: int, now: float) -> int:
+    def _add(db: gateway_db.GatewayDatabase, key: str, expiry: float, amount: int, now: float) -> int:
         """Add to a live counter, or start it afresh (expiring `expiry` seconds from now) when gone."""
         row = db.execute(
             "INSERT INTO rate_counters (key, count, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
@@ -96,7 +99,7 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
     def check(self) -> bool:
         try:
             self._db().execute("SELECT 1").fetchone()
-        except sqlite3.Error:
+        except gateway_db.Error:
             return False
         return True
 
@@ -108,7 +111,9 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
 
     # --- SlidingWindowCounterSupport: the same arithmetic as limits' own MemoryStorage, in one transaction ---
 
-    def _window(self, db: sqlite3.Connection, key: str, expiry: int, now: float) -> tuple[int, float, int, float]:
+    def _window(
+        self, db: gateway_db.GatewayDatabase, key: str, expiry: int, now: float
+    ) -> tuple[int, float, int, float]:
         previous_key, current_key = self.sliding_window_keys(key, expiry, now)
         previous_count = self._count(db, previous_key, now)[0]
         current_count = self._count(db, current_key, now)[0]

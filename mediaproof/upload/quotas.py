@@ -1,7 +1,7 @@
 """Rate limits and quotas of the upload service, per wallet and per client address, shared by every process that
 uses the same gateway database:
 
-- uploads, social actions per minute and bytes per day: `limits`' sliding-window-counter strategy over SQLiteStorage
+- uploads, social actions per minute and bytes per day: `limits`' sliding-window-counter strategy over GatewayStorage
   (mediaproof.upload.limit_store), so the counting rules are the library's and the counters are in the database;
 - uploads in flight at once: leases in table `upload_leases` (a concurrency cap is no rate, and `limits` has no
   such primitive), each renewed while its body streams and gone a minute after a crashed process stopped renewing;
@@ -18,9 +18,7 @@ import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -28,10 +26,10 @@ from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from mediaproof import gateway_db
 from mediaproof.errors import MediaTooLarge, Overloaded, RateLimited
-from mediaproof.gateway_store import ThreadConnections
 from mediaproof.settings import Settings
-from mediaproof.upload.limit_store import SCHEME, SQLiteStorage
+from mediaproof.upload.limit_store import GatewayStorage, storage_uri
 
 T = TypeVar("T")
 LEASE_SECONDS = 60.0  # an in-flight upload's lease; renewed every third of it while the body streams
@@ -75,30 +73,24 @@ def _who(kind: str, ident: str) -> str:
 class Leases:
     """Uploads in flight, per subject, in the gateway database (one connection per thread)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: gateway_db.Target) -> None:
         self.path = path
-        self._db = ThreadConnections(path, LEASES)
+        self._db = gateway_db.ThreadConnections(path, LEASES)
 
     def acquire(self, lease_id: str, subjects: list[str], cap: int, now: float | None = None) -> str | None:
         """Take a lease for every subject, or none; the first subject already at `cap` (None when taken)."""
         now = time.time() if now is None else now
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with db.transaction("upload_leases"):
             db.execute("DELETE FROM upload_leases WHERE lease_until <= ?", (now,))
             for subject in subjects:
                 held = db.execute("SELECT count(*) FROM upload_leases WHERE subject = ?", (subject,)).fetchone()[0]
                 if held >= cap:
-                    db.execute("ROLLBACK")
-                    return subject
+                    return subject  # only lapsed leases were swept: that much may commit
             db.executemany(
                 "INSERT INTO upload_leases (lease_id, subject, lease_until) VALUES (?, ?, ?)",
                 [(lease_id, s, now + LEASE_SECONDS) for s in subjects],
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return None
 
     def renew(self, lease_id: str) -> None:
@@ -119,9 +111,9 @@ class Leases:
 
 
 class Quotas:
-    def __init__(self, db_path: Path, settings: Settings) -> None:
-        storage = storage_from_string(f"{SCHEME}://{quote(str(db_path.resolve()))}")
-        assert isinstance(storage, SQLiteStorage)
+    def __init__(self, db_path: gateway_db.Target, settings: Settings) -> None:
+        storage = storage_from_string(storage_uri(db_path))
+        assert isinstance(storage, GatewayStorage)
         self.storage = storage
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.uploads: RateLimitItem = RateLimitItemPerMinute(settings.upload_rate_per_minute)

@@ -52,25 +52,26 @@ class Service:
     _blob_locks: tuple[threading.Lock, ...] = field(default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
 
     @property
-    def db_path(self) -> Path:
-        return self.settings.resolved_gateway_db()
+    def store_target(self) -> Path | str:
+        """The gateway database: its SQLite file, or the PostgreSQL DSN when one is set."""
+        return self.settings.resolved_gateway_store()
 
     def store(self) -> GatewayStore:
         """This thread's connection to the gateway database (sqlite connections are not shared across threads)."""
         if not hasattr(self._local, "store"):
-            self._local.store = GatewayStore(self.db_path)
+            self._local.store = GatewayStore(self.store_target)
         store: GatewayStore = self._local.store
         return store
 
     def ledger(self) -> UploadLedger:
         if not hasattr(self._local, "ledger"):
-            self._local.ledger = UploadLedger(self.db_path)
+            self._local.ledger = UploadLedger(self.store_target)
         ledger: UploadLedger = self._local.ledger
         return ledger
 
     def batches(self) -> BatchStore:
         if not hasattr(self._local, "batches"):
-            self._local.batches = BatchStore(self.db_path)
+            self._local.batches = BatchStore(self.store_target)
         batches: BatchStore = self._local.batches
         return batches
 
@@ -96,10 +97,10 @@ def build_service(settings: Settings) -> Service:
     for leftover in incoming.glob("upload-*.part"):  # bodies a crashed process was receiving
         remove_quietly(leftover)
     spool = Spool(work_dir / "spool")
-    db_path = settings.resolved_gateway_db()
-    GatewayStore(db_path).close()  # create the tables before any reader or worker opens the file
-    UploadLedger(db_path).close()
-    BatchStore(db_path).close()
+    target = settings.resolved_gateway_store()
+    GatewayStore(target).close()  # create the tables before any reader or worker opens the database
+    UploadLedger(target).close()
+    BatchStore(target).close()
     relay = Relay(chain, gateway)
     budget = budget_from(settings)
     service = Service(
@@ -107,21 +108,21 @@ def build_service(settings: Settings) -> Service:
         chain=chain,
         placer=placer,
         relay=relay,
-        keygen=KeyGenerator(db_path, lease_size=settings.keygen_lease_size, label="upload"),
+        keygen=KeyGenerator(target, lease_size=settings.keygen_lease_size, label="upload"),
         spool=spool,
         workers=VariantWorkers(
-            db_path, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
+            target, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
         ),
         incoming=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
         budget=budget,
-        sessions=SessionStore(db_path, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
-        quotas=Quotas(db_path, settings),
-        projects=Projects(ProjectStore(db_path)),
-        partials=TusStore(db_path, work_dir / "tus"),
+        sessions=SessionStore(target, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
+        quotas=Quotas(target, settings),
+        projects=Projects(ProjectStore(target)),
+        partials=TusStore(target, work_dir / "tus"),
     )
     service.batcher = Batcher(
-        db_path,
+        target,
         chain,
         relay,
         placer,

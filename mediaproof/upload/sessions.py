@@ -22,7 +22,6 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,8 +30,8 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_defunct
 from eth_utils import function_signature_to_4byte_selector
 
+from mediaproof import gateway_db
 from mediaproof.errors import InputError, NotAuthenticated
-from mediaproof.gateway_store import ThreadConnections
 from mediaproof.session_reader import SIGN_IN_HINT, iso, session_wallet, token_hash
 
 # siwe 4.4 redefines core ABNF rules in its grammar; abnf 2.7 warns about it once per rule at the first parse.
@@ -231,11 +230,11 @@ def parse_signature_hex(
 class SessionStore:
     """Nonces and sessions in the gateway database. Thread-safe: one connection per thread."""
 
-    def __init__(self, path: Path, nonce_lifetime: float, session_lifetime: float) -> None:
+    def __init__(self, path: gateway_db.Target, nonce_lifetime: float, session_lifetime: float) -> None:
         self.path = path
         self.nonce_lifetime = nonce_lifetime
         self.session_lifetime = session_lifetime
-        self._db = ThreadConnections(path, SCHEMA)
+        self._db = gateway_db.ThreadConnections(path, SCHEMA)
 
     def issue(self, address: str, domain: str, uri: str, chain_id: int, now: float | None = None) -> Issued:
         now = time.time() if now is None else now

@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediaproof.gateway_store import ThreadConnections
+from mediaproof import gateway_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tus_uploads (
     tus_id      TEXT PRIMARY KEY,          -- the id in /files/<tus_id>
     wallet      TEXT NOT NULL,             -- the signed-in wallet that created it: the only one that may touch it
     length      INTEGER NOT NULL,          -- Upload-Length
-    offset      INTEGER NOT NULL DEFAULT 0,-- bytes received and kept
+    "offset"    INTEGER NOT NULL DEFAULT 0,-- bytes received and kept (quoted: a keyword in PostgreSQL)
     kind        TEXT NOT NULL,             -- which completion handler takes the whole file (media, project…)
     metadata    TEXT NOT NULL,             -- Upload-Metadata, decoded, as a JSON object
     created_at  REAL NOT NULL,
@@ -55,8 +55,8 @@ class PartialUpload:
 class TusStore:
     """Rows in the gateway database (one connection per thread) and partial files under `directory`."""
 
-    def __init__(self, db_path: Path, directory: Path) -> None:
-        self._db = ThreadConnections(db_path, SCHEMA)
+    def __init__(self, db_path: gateway_db.Target, directory: Path) -> None:
+        self._db = gateway_db.ThreadConnections(db_path, SCHEMA)
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -80,7 +80,7 @@ class TusStore:
         row = (
             self._db()
             .execute(
-                "SELECT tus_id, wallet, length, offset, kind, metadata, created_at, expires_at, upload_id "
+                'SELECT tus_id, wallet, length, "offset", kind, metadata, created_at, expires_at, upload_id '
                 "FROM tus_uploads WHERE tus_id = ?",
                 (tus_id,),
             )
@@ -94,7 +94,7 @@ class TusStore:
         """Take the upload for one PATCH starting at `offset`: False if its offset is another or a PATCH holds it."""
         now = time.time()
         done = self._db().execute(
-            "UPDATE tus_uploads SET claimed_by = ?, claim_until = ? WHERE tus_id = ? AND offset = ? "
+            'UPDATE tus_uploads SET claimed_by = ?, claim_until = ? WHERE tus_id = ? AND "offset" = ? '
             "AND (claimed_by IS NULL OR claim_until < ?)",
             (claim, now + CLAIM_SECONDS, tus_id, offset, now),
         )
@@ -104,7 +104,7 @@ class TusStore:
         """Record that the bytes up to `offset` are in the file (and renew the claim and the expiry)."""
         now = time.time()
         self._db().execute(
-            "UPDATE tus_uploads SET offset = ?, claim_until = ?, expires_at = ? WHERE tus_id = ? AND claimed_by = ?",
+            'UPDATE tus_uploads SET "offset" = ?, claim_until = ?, expires_at = ? WHERE tus_id = ? AND claimed_by = ?',
             (offset, now + CLAIM_SECONDS, now + ttl, tus_id, claim),
         )
 

@@ -51,7 +51,7 @@ class VariantWorkers:
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | str,
         placer: Placer,
         spool: Spool,
         count: int,

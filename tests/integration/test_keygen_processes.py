@@ -1,20 +1,26 @@
-"""Key generator across real OS processes sharing one SQLite file: disjoint ids at once, none reused after restarts."""
+"""Key generator across real OS processes sharing one database (a SQLite file, a real PostgreSQL server): disjoint ids
+at once, none reused after restarts or crashes."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import multiprocessing
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mediaproof import gateway_db
 from mediaproof.keygen import DEFAULT_LEASE_SIZE, KeyGenerator
 
 # A worker: waits for the start file (so all workers lease at the same moment), hands out `count` ids (or
@@ -43,7 +49,7 @@ print(json.dumps({"pid": os.getpid(), "ids": n, "seconds": elapsed}))
 def spawn() -> Iterator:
     started: list[subprocess.Popen[str]] = []
 
-    def run(db: Path, lease: int, count: int, out: Path, start: Path) -> subprocess.Popen[str]:
+    def run(db: Path | str, lease: int, count: int, out: Path, start: Path) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(db), str(lease), str(count), str(out), str(start)],
             stdout=subprocess.PIPE,
@@ -74,13 +80,14 @@ def read_ids(path: Path) -> list[str]:
     return path.read_text().split()
 
 
-def leased(db: Path) -> list[tuple[int, int, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT start, stop, leased_by FROM keygen_ranges ORDER BY start").fetchall()
+def leased(target: Path | str) -> list[tuple[int, int, str]]:
+    with contextlib.closing(gateway_db.connect(target)) as db:
+        rows = db.execute("SELECT start, stop, leased_by FROM keygen_ranges ORDER BY start").fetchall()
+    return [(int(a), int(b), str(c)) for a, b, c in rows]
 
 
-def test_concurrent_processes_hand_out_disjoint_ids(tmp_path: Path, spawn) -> None:
-    db, start = tmp_path / "gateway.db", tmp_path / "go"
+def test_concurrent_processes_hand_out_disjoint_ids(tmp_path: Path, gateway_target: Path | str, spawn) -> None:
+    db, start = gateway_target, tmp_path / "go"
     KeyGenerator(db)  # create the schema once so the workers race only on leases
     outs = [tmp_path / f"ids{i}.txt" for i in range(3)]
     procs = [spawn(db, 200, 30_000, out, start) for out in outs]
@@ -106,11 +113,12 @@ def test_concurrent_processes_hand_out_disjoint_ids(tmp_path: Path, spawn) -> No
             seq = gen.parse(short_id)
             assert any(s <= seq < e for s, e in mine)
     rates = ", ".join(f"{r['ids'] / r['seconds']:,.0f}" for r in reports)
-    print(f"\nkeygen: 3 concurrent processes, lease 200 (stress: a lease every 200 ids): {rates} ids/s each")
+    backend = "postgresql" if gateway_db.is_dsn(db) else "sqlite"
+    print(f"\nkeygen on {backend}: 3 concurrent processes, lease 200 (a lease every 200 ids): {rates} ids/s each")
 
 
-def test_restarted_processes_never_reuse_an_id(tmp_path: Path, spawn) -> None:
-    db, start = tmp_path / "gateway.db", tmp_path / "go"
+def test_restarted_processes_never_reuse_an_id(tmp_path: Path, gateway_target: Path | str, spawn) -> None:
+    db, start = gateway_target, tmp_path / "go"
     start.touch()
     seen: set[str] = set()
     # Clean exits part-way through a range, one after another: each restart abandons the rest of its range.
@@ -143,8 +151,10 @@ def test_restarted_processes_never_reuse_an_id(tmp_path: Path, spawn) -> None:
     assert min(gen.parse(i) for i in after) >= high_water_at_crash
 
 
-def test_concurrent_processes_with_default_leases_are_disjoint_and_fast(tmp_path: Path, spawn) -> None:
-    db, start = tmp_path / "gateway.db", tmp_path / "go"
+def test_concurrent_processes_with_default_leases_are_disjoint_and_fast(
+    tmp_path: Path, gateway_target: Path | str, spawn
+) -> None:
+    db, start = gateway_target, tmp_path / "go"
     KeyGenerator(db)
     outs = [tmp_path / f"ids{i}.txt" for i in range(3)]
     procs = [spawn(db, DEFAULT_LEASE_SIZE, 100_000, out, start) for out in outs]
@@ -155,6 +165,73 @@ def test_concurrent_processes_with_default_leases_are_disjoint_and_fast(tmp_path
     assert len(union) == 300_000
     rates = [r["ids"] / r["seconds"] for r in reports]
     # No timing assertion: the machine is shared. A lease costs one fsync; ids in between come from memory.
+    backend = "postgresql" if gateway_db.is_dsn(db) else "sqlite"
     print(
-        f"\nkeygen: 3 concurrent processes, lease {DEFAULT_LEASE_SIZE}: {', '.join(f'{r:,.0f}' for r in rates)} ids/s"
+        f"\nkeygen on {backend}: 3 concurrent processes, lease {DEFAULT_LEASE_SIZE}:"
+        f" {', '.join(f'{r:,.0f}' for r in rates)} ids/s"
     )
+
+
+# --- the property, over random schedules of processes, leases and crashes -------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Any]:
+    """A maker of empty gateway databases on one backend: each hypothesis example starts from nothing."""
+    if request.param == "sqlite":
+        base, numbers = tmp_path_factory.mktemp("keygen"), itertools.count()
+        return lambda: base / f"gateway{next(numbers)}.db"
+    server = request.getfixturevalue("postgres")
+    make: Callable[[], str] = server.database
+    return make
+
+
+def _hand_out(target: Path | str, lease: int, count: int, crash: bool, out: str, go: Any) -> None:
+    """A service process: `count` ids, each written out before the next; then a clean exit or SIGKILL, which
+    abandons the rest of its range exactly as a crash would (no clean-up runs)."""
+    gen = KeyGenerator(target, lease_size=lease, label="property")
+    go.wait(60)
+    with open(out, "w") as f:
+        for _ in range(count):
+            f.write(gen.next_id() + "\n")
+            f.flush()
+    if crash:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+PROCESS = st.tuples(st.integers(0, 150), st.booleans())  # (ids it hands out, whether it crashes afterwards)
+
+
+@given(
+    lease=st.integers(5, 60),
+    rounds=st.lists(st.lists(PROCESS, min_size=2, max_size=3), min_size=1, max_size=3),
+)
+@settings(max_examples=8)
+def test_no_id_twice_across_processes_nor_reused_after_a_crash_property(
+    fresh_database: Callable[[], Any], tmp_path_factory: pytest.TempPathFactory, lease: int, rounds: list[Any]
+) -> None:
+    # Rounds run one after another on one database; the processes of a round run at once. Whatever the schedule of
+    # clean exits and crashes, every id handed out is unique, and a later round never repeats an earlier one's.
+    target, work = fresh_database(), tmp_path_factory.mktemp("ids")
+    ctx = multiprocessing.get_context("fork")
+    seen: set[str] = set()
+    for r, processes in enumerate(rounds):
+        go = ctx.Event()
+        outs = [str(work / f"r{r}p{p}.txt") for p in range(len(processes))]
+        procs = [
+            ctx.Process(target=_hand_out, args=(target, lease, count, crash, out, go))
+            for (count, crash), out in zip(processes, outs, strict=True)
+        ]
+        for proc in procs:
+            proc.start()
+        go.set()
+        for proc in procs:
+            proc.join(120)
+        for (count, crash), proc, out in zip(processes, procs, outs, strict=True):
+            assert proc.exitcode == (-signal.SIGKILL if crash else 0)
+            ids = Path(out).read_text().split()
+            assert len(ids) == count == len(set(ids)), "a process handed out an id twice"
+            assert not set(ids) & seen, "an id was handed out twice (by two processes, or again after a restart)"
+            seen |= set(ids)
+    ranges = leased(target)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ranges)), "leased ranges overlap"

@@ -45,10 +45,42 @@ def add_entry(store: BatchStore, n: int) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[BatchStore]:
-    opened = BatchStore(tmp_path / "gateway.sqlite")
+def store(gateway_target: Path | str) -> Iterator[BatchStore]:
+    """On each backend (SQLite file, real PostgreSQL): tests/conftest.py's gateway_target."""
+    opened = BatchStore(gateway_target)
     yield opened
     opened.close()
+
+
+def test_nonces_of_an_owner_are_consecutive_from_a_random_start(store: BatchStore) -> None:
+    first = store.next_nonce(ALICE.address)
+    assert [store.next_nonce(ALICE.address) for _ in range(3)] == [first + 1, first + 2, first + 3]
+    assert first % 256 == 0  # a fresh owner starts at a bitmap word of its own
+
+
+def test_the_first_claim_on_bytes_wins_until_it_goes_stale(store: BatchStore) -> None:
+    sha = "ab" * 32
+    assert store.claim(sha, ALICE.address, "0x01", "batched", stale_after=3600).owner == ALICE.address
+    assert store.claim(sha, BOB.address, "0x02", "direct", stale_after=3600).owner == ALICE.address
+    assert store.claim(sha, BOB.address, "0x02", "direct", stale_after=-1).owner == BOB.address  # Alice's expired
+    store.claim_proven("0x02", 9)
+    assert store.first_claim(sha) is not None and store.first_claim(sha).state == "proven"  # type: ignore[union-attr]
+
+
+def test_an_anchored_batch_manifest_is_found_by_its_cid_through_the_gateway_store(
+    store: BatchStore, gateway_target: Path | str
+) -> None:
+    from mediaproof.gateway_store import GatewayStore
+
+    media = [add_entry(store, 0)]
+    store.take_pending(10)
+    store.add_batch("0xroot", '{"v": 1}', "sha", "bafymanifest", media)
+    reader = GatewayStore(gateway_target, readonly=True)
+    assert reader.manifest("bafymanifest") is None  # built, not anchored yet
+    assert [b.root for b in store.built_batches()] == ["0xroot"]
+    store.mark_anchored("0xroot", 7, "0xtx")
+    assert reader.manifest("bafymanifest") == ("sha", b'{"v": 1}')
+    assert store.batch_by_cid("bafymanifest").batch == 7  # type: ignore[union-attr]
 
 
 def test_an_action_is_kept_once_and_a_replay_stores_nothing(store: BatchStore) -> None:

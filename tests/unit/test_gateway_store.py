@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mediaproof import gateway_db
 from mediaproof.gateway_store import GatewayStore, Rendition
+
+# Every test runs on each backend (SQLite file, real PostgreSQL): tests/conftest.py's gateway_target.
 
 ORIGINAL = "aa" * 32
 
@@ -16,8 +19,8 @@ def rendition(name: str, sha: str, ready: bool = True) -> Rendition:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> GatewayStore:
-    writer = GatewayStore(tmp_path / "gateway.db")
+def store(gateway_target: Path | str) -> GatewayStore:
+    writer = GatewayStore(gateway_target)
     writer.add_link("abc1234", ORIGINAL, "0xOwner", "Harbour", "image/jpeg", 5000, media_id=None)
     writer.put_rendition(ORIGINAL, rendition("original", ORIGINAL))
     writer.put_rendition(ORIGINAL, rendition("small", "bb" * 32))
@@ -44,16 +47,19 @@ def test_unknown_short_id_resolves_to_none(store: GatewayStore) -> None:
     assert store.resolve("zzzzzzz") is None
 
 
-def test_a_read_only_reader_sees_committed_rows_and_cannot_write(store: GatewayStore, tmp_path: Path) -> None:
-    reader = GatewayStore(tmp_path / "gateway.db", readonly=True)
+def test_a_read_only_reader_sees_committed_rows_and_cannot_write(
+    store: GatewayStore, gateway_target: Path | str
+) -> None:
+    reader = GatewayStore(gateway_target, readonly=True)
     store.set_media_id("abc1234", "0x" + "11" * 32)
     store.add_placement(ORIGINAL, 2)
     store.add_placement(ORIGINAL, 1)
     assert reader.resolve("abc1234").media_id == "0x" + "11" * 32  # type: ignore[union-attr]
     assert sorted(reader.placements(ORIGINAL)) == [1, 2]
-    assert reader.blobs() == [(ORIGINAL, [1, 2])] or reader.blobs() == [(ORIGINAL, [2, 1])]
-    with pytest.raises(Exception, match="readonly"):
+    assert reader.blobs() == [(ORIGINAL, [1, 2])]
+    with pytest.raises(gateway_db.ReadOnly, match=r"readonly|read-only"):
         reader.add_placement(ORIGINAL, 3)
+    assert reader.placements(ORIGINAL) == [1, 2] or sorted(reader.placements(ORIGINAL)) == [1, 2]
 
 
 def test_live_links_count_drops_when_the_only_record_is_deleted(store: GatewayStore) -> None:
@@ -63,3 +69,30 @@ def test_live_links_count_drops_when_the_only_record_is_deleted(store: GatewaySt
     store.mark_deleted("0x" + "22" * 32)
     assert store.live_links_to(ORIGINAL) == 0
     assert store.live_links_to("bb" * 32) == 0
+
+
+def test_links_page_in_write_order_and_link_media_is_idempotent(store: GatewayStore) -> None:
+    first = store.link_media("def5678", "dd" * 32, "0xOwner", "Quay", "image/png", 10, "0x" + "33" * 32)
+    again = store.link_media("ghi9012", "dd" * 32, "0xOwner", "Quay", "image/png", 10, "0x" + "33" * 32)
+    assert first == again == "def5678"  # a second link of one media id keeps the first short id
+    store.add_link("jkl3456", "ee" * 32, "0xOwner", "Pier", "image/png", 10, media_id=None)
+    page = store.links_after(0, 10)
+    assert [short for _, short, _ in page] == ["abc1234", "def5678", "jkl3456"]
+    assert store.links_after(page[0][0], 1) == [page[1]]
+    assert store.short_id_of("0x" + "33" * 32) == "def5678" and store.short_id_of("0x" + "44" * 32) is None
+
+
+def test_blobs_walk_pages_by_blob_not_by_placement(store: GatewayStore) -> None:
+    for sha, clusters in (("01" * 32, [3, 1]), ("02" * 32, [2]), ("03" * 32, [1, 2, 4])):
+        for cluster in clusters:
+            store.add_placement(sha, cluster)
+    store.add_placement("01" * 32, 3)  # again: ignored
+    assert store.blobs(limit=2) == [("01" * 32, [1, 3]), ("02" * 32, [2])]
+    assert store.blobs(after="02" * 32) == [("03" * 32, [1, 2, 4])]
+    store.remove_placement("03" * 32, 2)
+    assert store.placements("03" * 32) in ([1, 4], [4, 1])
+
+
+def test_a_manifest_before_any_batch_table_is_none(store: GatewayStore) -> None:
+    assert store.manifest("bafyunknown") is None
+    assert store.named(ORIGINAL) == ("bafkoriginal", 100) and store.named("ff" * 32) is None

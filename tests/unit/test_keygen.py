@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mediaproof import gateway_db
 from mediaproof.errors import InputError, StorageError
 from mediaproof.keygen import ALPHABET, DEFAULT_WIDTH, KeyGenerator, ShortIdCodec, validate_short_id
 
@@ -100,13 +102,17 @@ def test_codec_rejects_bad_keys_and_widths(key: object, width: int) -> None:
         ShortIdCodec(key, width)  # type: ignore[arg-type]
 
 
-def ranges(db: Path) -> list[tuple[int, int, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT start, stop, leased_by FROM keygen_ranges ORDER BY start").fetchall()
+# The generator's tests below run on each backend (SQLite file, real PostgreSQL) unless they test SQLite's file.
 
 
-def test_generator_leases_consecutive_ranges_and_hands_out_each_id_once(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def ranges(target: Path | str) -> list[tuple[int, int, str]]:
+    with contextlib.closing(gateway_db.connect(target)) as db:
+        rows = db.execute("SELECT start, stop, leased_by FROM keygen_ranges ORDER BY start").fetchall()
+    return [(int(a), int(b), str(c)) for a, b, c in rows]
+
+
+def test_generator_leases_consecutive_ranges_and_hands_out_each_id_once(gateway_target: Path | str) -> None:
+    db = gateway_target
     gen = KeyGenerator(db, lease_size=100, label="upload-1")
     ids = [gen.next_id() for _ in range(250)]
     assert len(set(ids)) == 250
@@ -114,12 +120,16 @@ def test_generator_leases_consecutive_ranges_and_hands_out_each_id_once(tmp_path
     got = ranges(db)
     assert [(s, e) for s, e, _ in got] == [(0, 100), (100, 200), (200, 300)]
     assert all(by.endswith(f":{os.getpid()}:upload-1") for _, _, by in got)
-    with sqlite3.connect(db) as conn:
+
+
+def test_generator_keeps_its_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    KeyGenerator(tmp_path / "gateway.db").next_id()
+    with contextlib.closing(sqlite3.connect(tmp_path / "gateway.db")) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_second_generator_on_the_same_db_shares_the_key_and_not_the_ranges(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def test_second_generator_on_the_same_db_shares_the_key_and_not_the_ranges(gateway_target: Path | str) -> None:
+    db = gateway_target
     first, second = KeyGenerator(db, lease_size=10), KeyGenerator(db, lease_size=10)
     a = [first.next_id() for _ in range(15)]
     b = [second.next_id() for _ in range(15)]
@@ -129,8 +139,8 @@ def test_second_generator_on_the_same_db_shares_the_key_and_not_the_ranges(tmp_p
     assert [second.parse(i) for i in a] == [first.parse(i) for i in a]
 
 
-def test_restart_abandons_the_unfinished_range(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def test_restart_abandons_the_unfinished_range(gateway_target: Path | str) -> None:
+    db = gateway_target
     gen = KeyGenerator(db, lease_size=100)
     before = {gen.next_id() for _ in range(30)}
     del gen
@@ -140,10 +150,10 @@ def test_restart_abandons_the_unfinished_range(tmp_path: Path) -> None:
     assert min(restarted.parse(i) for i in after) == 100
 
 
-def test_generator_refuses_a_width_other_than_the_databases(tmp_path: Path) -> None:
-    KeyGenerator(tmp_path / "g.db")
+def test_generator_refuses_a_width_other_than_the_databases(gateway_target: Path | str) -> None:
+    KeyGenerator(gateway_target)
     with pytest.raises(InputError, match="issues ids of 7 characters, not 8"):
-        KeyGenerator(tmp_path / "g.db", width=8)
+        KeyGenerator(gateway_target, width=8)
 
 
 def test_generator_with_a_bad_width_leaves_no_database_behind(tmp_path: Path) -> None:
@@ -152,12 +162,14 @@ def test_generator_with_a_bad_width_leaves_no_database_behind(tmp_path: Path) ->
     assert not (tmp_path / "g.db").exists()
 
 
-def test_generator_says_when_the_id_space_is_used_up(tmp_path: Path) -> None:
-    gen = KeyGenerator(tmp_path / "g.db", width=2, lease_size=3000)
+def test_generator_says_when_the_id_space_is_used_up(gateway_target: Path | str) -> None:
+    gen = KeyGenerator(gateway_target, width=2, lease_size=3000)
     ids = [gen.next_id() for _ in range(62**2)]
     assert len(set(ids)) == 62**2
     with pytest.raises(StorageError, match="handed out all 3844 ids"):
         gen.next_id()
+    with pytest.raises(StorageError, match="handed out all 3844 ids"):
+        KeyGenerator(gateway_target, width=2).next_id()  # a restart finds it used up too
 
 
 @pytest.mark.parametrize("size", [0, -5, 10**8, True])
@@ -177,8 +189,8 @@ def test_generator_reports_an_unusable_database_path(tmp_path: Path) -> None:
         KeyGenerator(garbage)
 
 
-def test_forked_child_leases_its_own_range_instead_of_sharing_the_parents(tmp_path: Path) -> None:
-    gen = KeyGenerator(tmp_path / "g.db", lease_size=100)
+def test_forked_child_leases_its_own_range_instead_of_sharing_the_parents(gateway_target: Path | str) -> None:
+    gen = KeyGenerator(gateway_target, lease_size=100)
     gen.next_id()  # the parent now holds [0, 100) in memory
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
@@ -190,3 +202,52 @@ def test_forked_child_leases_its_own_range_instead_of_sharing_the_parents(tmp_pa
     from_parent = [gen.next_id() for _ in range(5)]
     assert not set(from_child) & set(from_parent)
     assert min(gen.parse(i) for i in from_child) >= 100
+
+
+def test_a_dsn_in_a_message_never_shows_its_password() -> None:
+    assert gateway_db.describe("postgresql://gw:s3cret@db.example:5432/gateway") == (
+        "postgresql://gw:***@db.example:5432/gateway"
+    )
+
+
+def test_generator_reports_an_unreachable_postgresql_server(postgres) -> None:  # type: ignore[no-untyped-def]
+    closed = postgres.admin_dsn.replace(f":{postgres.port}/", ":1/")  # nothing listens on port 1
+    with pytest.raises(StorageError, match="key generator database postgresql://"):
+        KeyGenerator(closed, busy_timeout=2)
+
+
+class _DiesBeforeRecordingTheRange:
+    """A connection that fails the lease's INSERT: the process died after taking the range, before its commit."""
+
+    def __init__(self, db: gateway_db.GatewayDatabase) -> None:
+        self._db = db
+        self.dialect = db.dialect
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> object:
+        if sql.startswith("INSERT INTO keygen_ranges"):
+            raise sqlite3.OperationalError("simulated crash inside the lease")
+        return self._db.execute(sql, params)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+
+def test_a_lease_that_dies_before_its_commit_hands_out_nothing_and_no_id_comes_twice(
+    gateway_target: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = KeyGenerator(gateway_target, lease_size=50)
+    before = {gen.next_id() for _ in range(60)}  # two leases: [0, 50) and [50, 100)
+    real = KeyGenerator._connect
+    monkeypatch.setattr(KeyGenerator, "_connect", lambda self: _DiesBeforeRecordingTheRange(real(self)))
+    crashed = KeyGenerator(gateway_target, lease_size=50)
+    with pytest.raises(StorageError, match="cannot lease an id range"):
+        crashed.next_id()
+    monkeypatch.undo()
+    after = {KeyGenerator(gateway_target, lease_size=50).next_id() for _ in range(3)} | {
+        gen.next_id() for _ in range(60)
+    }
+    assert len(after) == 63 and not before & after
+    # SQLite rolls the high-water mark back with the lease (nothing of it was handed out); PostgreSQL's sequence
+    # never moves back, so that range is skipped for good. Either way the ranges on record never overlap.
+    got = ranges(gateway_target)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(got))

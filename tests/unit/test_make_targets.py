@@ -27,3 +27,9 @@ def test_the_browser_tests_still_install_chromium() -> None:
 def test_no_browser_skips_the_chromium_install() -> None:
     script = (PROJECT_ROOT / "tooling" / "web_setup.sh").read_text()
     assert '"${1:-}" != "--no-browser" && ! -x /usr/bin/chromium' in script
+
+
+def test_the_tests_install_postgresql_and_make_up_does_not() -> None:
+    # The store suite's PostgreSQL runs on Debian's binaries; `make up` (SQLite by default) must not need apt.
+    assert any("apt-get install -y -qq postgresql" in line for line in _dry_run("test-unit"))
+    assert not any("postgresql" in line for line in _dry_run("up"))

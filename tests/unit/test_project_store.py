@@ -1,5 +1,5 @@
-"""The gateway database's project tables (real SQLite) and possession answers: a nonce is spent once, only with the
-manifest it proves, and only for the wallet and hash it was issued for."""
+"""The gateway database's project tables (each backend: a SQLite file, a real PostgreSQL) and possession answers:
+a nonce is spent once, only with the manifest it proves, and only for the wallet and hash it was issued for."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def test_possession_answer_is_sha256_of_nonce_then_bytes(tmp_path: Path) -> None
         possession.answer("zz", path)
 
 
-def test_nonces_are_per_wallet_and_hash_and_expire(tmp_path: Path) -> None:
-    store = ProjectStore(tmp_path / "gateway.db")
+def test_nonces_are_per_wallet_and_hash_and_expire(gateway_target: Path | str) -> None:
+    store = ProjectStore(gateway_target)
     store.issue_nonce("01" * 32, ALICE, SHA, NOW + 600)
     store.issue_nonce("02" * 32, ALICE, SHA, NOW - 1)  # expired
     store.issue_nonce("03" * 32, BOB, SHA, NOW + 600)
@@ -40,8 +40,8 @@ def test_nonces_are_per_wallet_and_hash_and_expire(tmp_path: Path) -> None:
     assert store.open_nonces(BOB, SHA, NOW) == ["03" * 32]
 
 
-def test_a_nonce_is_spent_once_and_a_refused_commit_writes_nothing(tmp_path: Path) -> None:
-    store = ProjectStore(tmp_path / "gateway.db")
+def test_a_nonce_is_spent_once_and_a_refused_commit_writes_nothing(gateway_target: Path | str) -> None:
+    store = ProjectStore(gateway_target)
     store.issue_nonce("01" * 32, ALICE, SHA, NOW + 600)
     manifest = StoredManifest("dd" * 32, 3, b"{ }")
     assert store.commit_manifest(PID, "bafy-one", manifest, [SHA], ["01" * 32], ALICE, now=NOW)
@@ -53,8 +53,8 @@ def test_a_nonce_is_spent_once_and_a_refused_commit_writes_nothing(tmp_path: Pat
     assert store.in_any_project(SHA) and store.in_any_project("dd" * 32) and not store.in_any_project("cc" * 32)
 
 
-def test_uploads_are_remembered_per_wallet(tmp_path: Path) -> None:
-    store = ProjectStore(tmp_path / "gateway.db")
+def test_uploads_are_remembered_per_wallet(gateway_target: Path | str) -> None:
+    store = ProjectStore(gateway_target)
     store.record_upload(SHA, "bafy-b", 10, ALICE, now=NOW)
     assert store.uploaded_by(SHA, ALICE) and not store.uploaded_by(SHA, BOB)
     assert store.uploaded_since(SHA, NOW - 1) and not store.uploaded_since(SHA, NOW + 1)
@@ -62,10 +62,10 @@ def test_uploads_are_remembered_per_wallet(tmp_path: Path) -> None:
     assert found is not None and (found.cid, found.size) == ("bafy-b", 10)
 
 
-def test_a_read_only_store_before_any_project_table_knows_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "gateway.db"
-    sqlite3.connect(path).close()
-    reader = ProjectStore(path, readonly=True)
+def test_a_read_only_store_before_any_project_table_knows_nothing(gateway_target: Path | str) -> None:
+    if isinstance(gateway_target, Path):
+        sqlite3.connect(gateway_target).close()  # the file exists, the tables do not
+    reader = ProjectStore(gateway_target, readonly=True)
     assert not reader.in_project(PID, SHA) and reader.manifest(PID, "bafy") is None
     reader.close()
 

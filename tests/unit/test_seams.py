@@ -22,6 +22,31 @@ def test_sqlite3_connect_only_in_the_one_opener() -> None:
     assert offenders == [], f"open SQLite through mediaproof.sqlite_db.connect, not sqlite3.connect: {offenders}"
 
 
+def test_the_gateway_database_has_one_way_in() -> None:
+    # PostgreSQL only through gateway_db; and no gateway store opens SQLite but through it (the storage cluster's
+    # own metadata keeps its SQLite opener: it is no gateway store).
+    gateway_db = PROJECT_ROOT / "mediaproof" / "gateway_db.py"
+    sources = [
+        path
+        for package in ("mediaproof", "indexer")
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
+        if path != gateway_db
+    ]
+    drivers = [
+        str(p.relative_to(PROJECT_ROOT))
+        for p in sources
+        if re.search(r"^\s*(import|from) psycopg", p.read_text(), re.M)
+    ]
+    assert drivers == [], f"reach PostgreSQL through mediaproof.gateway_db, not psycopg: {drivers}"
+    storage = PROJECT_ROOT / "mediaproof" / "storage"
+    openers = [
+        str(p.relative_to(PROJECT_ROOT))
+        for p in sources
+        if "sqlite_db" in p.read_text() and storage not in p.parents and p.name != "sqlite_db.py"
+    ]
+    assert openers == [], f"a gateway store opens its database through mediaproof.gateway_db: {openers}"
+
+
 def _imports_within(package: str) -> dict[str, set[str]]:
     """Module → the modules of `package` it imports (type-only imports too: a cycle there is still a cycle)."""
     root = PROJECT_ROOT / package.replace(".", "/")

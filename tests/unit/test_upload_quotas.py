@@ -1,5 +1,6 @@
-"""The upload service's limits: limits' own strategies over the SQLite storage (shared by processes), leases for
-uploads in flight, and the Retry-After arithmetic of a sliding window counter."""
+"""The upload service's limits: limits' own strategies over the gateway database's storage (shared by processes; each
+test on a SQLite file and on a real PostgreSQL), leases for uploads in flight, and the Retry-After arithmetic of a
+sliding window counter."""
 
 from __future__ import annotations
 
@@ -16,18 +17,18 @@ from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLi
 
 from mediaproof.errors import MediaTooLarge, RateLimited
 from mediaproof.settings import Settings
-from mediaproof.upload.limit_store import SQLiteStorage
+from mediaproof.upload.limit_store import GatewayStorage, storage_uri
 from mediaproof.upload.quotas import Leases, Quotas, seconds_until
 
 
-def storage(path: Path) -> SQLiteStorage:
-    made = storage_from_string(f"mediaproof-sqlite://{path}")
-    assert isinstance(made, SQLiteStorage)
+def storage(target: Path | str) -> GatewayStorage:
+    made = storage_from_string(storage_uri(target))
+    assert isinstance(made, GatewayStorage)
     return made
 
 
-def test_the_scheme_is_registered_and_both_strategies_count(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def test_the_scheme_is_registered_and_both_strategies_count(gateway_target: Path | str) -> None:
+    db = gateway_target
     item = RateLimitItemPerMinute(3)
     for strategy in (SlidingWindowCounterRateLimiter, FixedWindowRateLimiter):
         limiter = strategy(storage(db))
@@ -43,18 +44,18 @@ def test_the_scheme_is_registered_and_both_strategies_count(tmp_path: Path) -> N
     assert storage(db).check()
 
 
-def _hammer(path: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    limiter = SlidingWindowCounterRateLimiter(storage(Path(path)))
+def _hammer(target: Path | str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    limiter = SlidingWindowCounterRateLimiter(storage(target))
     # A year's window: a sliding window weighs the last window's count in, so a run across a window's edge may
     # rightly take a few more than 50; a minute's edge was crossed on a busy machine. A year's edge is not.
     out.put(sum(limiter.hit(RateLimitItemPerYear(50), "shared") for _ in range(40)))
 
 
-def test_processes_sharing_the_database_never_take_more_than_the_limit(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.db"
+def test_processes_sharing_the_database_never_take_more_than_the_limit(gateway_target: Path | str) -> None:
+    db = gateway_target
     storage(db)  # the table exists before the processes race
     out: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
-    procs = [multiprocessing.get_context("spawn").Process(target=_hammer, args=(str(db), out)) for _ in range(3)]
+    procs = [multiprocessing.get_context("spawn").Process(target=_hammer, args=(db, out)) for _ in range(3)]
     for p in procs:
         p.start()
     taken = [out.get(timeout=120) for _ in procs]
@@ -63,8 +64,8 @@ def test_processes_sharing_the_database_never_take_more_than_the_limit(tmp_path:
     assert sum(taken) == 50, taken
 
 
-def test_costs_count_as_bytes_and_the_refusal_says_when(tmp_path: Path) -> None:
-    quotas = Quotas(tmp_path / "gateway.db", Settings(upload_bytes_per_day=1000, upload_rate_per_minute=2))
+def test_costs_count_as_bytes_and_the_refusal_says_when(gateway_target: Path | str) -> None:
+    quotas = Quotas(gateway_target, Settings(upload_bytes_per_day=1000, upload_rate_per_minute=2))
     quotas.charge_bytes("0xA", "10.0.0.1", 600)
     with pytest.raises(RateLimited) as caught:
         quotas.charge_bytes("0xA", "10.0.0.2", 600)  # the wallet is over, whatever its address
@@ -81,8 +82,8 @@ def test_costs_count_as_bytes_and_the_refusal_says_when(tmp_path: Path) -> None:
     assert 1 <= caught.value.retry_after <= 120
 
 
-def test_a_syncs_burst_of_project_files_counts_apart_from_uploads(tmp_path: Path) -> None:
-    quotas = Quotas(tmp_path / "gateway.db", Settings(upload_rate_per_minute=1, upload_project_files_per_minute=3))
+def test_a_syncs_burst_of_project_files_counts_apart_from_uploads(gateway_target: Path | str) -> None:
+    quotas = Quotas(gateway_target, Settings(upload_rate_per_minute=1, upload_project_files_per_minute=3))
     for _ in range(3):
         quotas.take_project_file("0xA", "10.0.0.1")
     with pytest.raises(RateLimited, match="3 project files in the last minute"):
@@ -92,8 +93,8 @@ def test_a_syncs_burst_of_project_files_counts_apart_from_uploads(tmp_path: Path
         quotas.take_upload("0xA", "10.0.0.4")
 
 
-def test_leases_cap_uploads_in_flight_and_lapse(tmp_path: Path) -> None:
-    leases = Leases(tmp_path / "gateway.db")
+def test_leases_cap_uploads_in_flight_and_lapse(gateway_target: Path | str) -> None:
+    leases = Leases(gateway_target)
     now = time.time()
     assert leases.acquire("a", ["wallet:1", "address:x"], cap=2, now=now) is None
     assert leases.acquire("b", ["wallet:1", "address:y"], cap=2, now=now) is None
@@ -128,3 +129,18 @@ def test_retry_after_is_when_the_cost_first_fits(limit: int, cost: int, counts: 
     assert weighted(wait) + cost <= limit + 1e-6
     if wait > 1e-3:
         assert weighted(wait - 1e-3) + cost > limit - 1e-6
+
+
+@pytest.mark.parametrize(
+    "target", [Path("/srv/data/gate way.db"), "postgresql://gw:p%40ss@db.example:5432/gateway?sslmode=require"]
+)
+def test_a_storage_uri_names_its_database_exactly(target: Path | str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the parsing: no database is opened.
+    monkeypatch.setattr("mediaproof.gateway_db.ThreadConnections", lambda target, schema: None)
+    assert storage(target).target == target
+
+
+@pytest.mark.parametrize("uri", ["mediaproof-gateway://", "mediaproof-gateway:"])
+def test_a_storage_uri_without_a_database_is_refused(uri: str) -> None:
+    with pytest.raises(ValueError, match="needs the gateway database"):
+        GatewayStorage(uri)

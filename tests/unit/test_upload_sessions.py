@@ -34,8 +34,9 @@ def sign(text: str, account: object = ALICE) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SessionStore:
-    return SessionStore(tmp_path / "gateway.db", nonce_lifetime=300, session_lifetime=3600)
+def store(gateway_target: Path | str) -> SessionStore:
+    """On each backend (SQLite file, real PostgreSQL): tests/conftest.py's gateway_target."""
+    return SessionStore(gateway_target, nonce_lifetime=300, session_lifetime=3600)
 
 
 def refused(store: SessionStore, message: str, signature: str, fragment: str, now: float = NOW + 1) -> None:
@@ -104,14 +105,14 @@ def test_a_contract_wallet_signs_in_through_eip_1271(store: SessionStore) -> Non
         store.sign_in(again.message, "0x" + "22" * 100, CHAIN, lambda call: bytes(32), now=NOW + 1)
 
 
-def test_two_sign_ins_with_one_nonce_open_one_session(store: SessionStore, tmp_path: Path) -> None:
+def test_two_sign_ins_with_one_nonce_open_one_session(store: SessionStore, gateway_target: Path | str) -> None:
     issued = store.issue(ALICE.address, DOMAIN, URI, CHAIN, now=NOW)
     signature = sign(issued.message)
     outcomes: list[str] = []
     start = threading.Barrier(4)
 
     def attempt() -> None:
-        own = SessionStore(tmp_path / "gateway.db", 300, 3600)
+        own = SessionStore(gateway_target, 300, 3600)
         start.wait()
         try:
             own.sign_in(issued.message, signature, CHAIN, None, now=NOW + 1)

@@ -1,0 +1,282 @@
+"""The gateway database behind one small contract, on SQLite (the embedded default) or PostgreSQL (a DSN).
+
+Stores write their SQL once, in SQLite's spelling (`?` placeholders, `INSERT OR IGNORE`, `BLOB`/`INTEGER`/`REAL`
+column types in capitals, an implicit `rowid`); `Dialect` is the one place that turns it into PostgreSQL's. Both
+backends run in autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN
+IMMEDIATE, the whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write
+in one is safe against every other process that writes those rows in a transaction of the same name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+import psycopg.errors
+
+from mediaproof import sqlite_db
+
+Target = Path | str  # a SQLite file, or a postgresql:// DSN
+Params = Sequence[Any]
+
+# What either driver raises; stores catch these and no driver's own classes.
+Error: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# A read of a table another store creates (e.g. batches), before that store made it.
+MissingTable: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
+# What a write through a read-only connection raises.
+ReadOnly: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+
+_DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_dsn(target: Target) -> bool:
+    return isinstance(target, str) and target.startswith(_DSN_SCHEMES)
+
+
+def exists(target: Target) -> bool:
+    """Whether there is a database to read: a SQLite file appears with the upload service's first start; a server's
+    database is the operator's, made before any service runs."""
+    return is_dsn(target) or Path(target).exists()
+
+
+def describe(target: Target) -> str:
+    """`target` for a message: a DSN without its password."""
+    return re.sub(r"(://[^:@/]+):[^@/]*@", r"\1:***@", target) if is_dsn(target) else str(target)  # type: ignore[arg-type]
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class GatewayDatabase(Protocol):
+    """What a store needs of a connection; one per thread (or guarded by a lock)."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        """Run one statement written in SQLite's spelling; autocommit unless inside `transaction()`."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    def transaction(self, lock: str = "gateway") -> contextlib.AbstractContextManager[None]:
+        """Commit on success, roll back on any exception. Writers holding the same `lock` take turns (SQLite: every
+        writer takes turns, the whole file is locked)."""
+        ...
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of `table` (empty when it does not exist): for additive migrations."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Dialect:
+    """SQLite's spelling, unchanged."""
+
+    name = "sqlite"
+    skip_locked = ""  # appended to a `SELECT … LIMIT n` that picks a row to claim
+    for_update = ""  # appended to a SELECT whose rows the transaction then rewrites
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def schema(self, ddl: str) -> str:
+        return ddl
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    # A claim's sub-select skips rows another transaction is claiming, instead of waiting for it and then finding
+    # the row taken (SQLite has one writer at a time, so it never meets the case).
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    # A transaction's advisory lock holds off only transactions of its name; a row read to be rewritten is locked
+    # against every other writer too, as SQLite's BEGIN IMMEDIATE locks the whole file.
+    for_update = " FOR UPDATE"
+
+    _TOKENS = re.compile(r"'[^']*'|\?|%")
+    _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
+    _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+    # Schemas write types in capitals and names in lower case, so a column named `blob` stays one.
+    _TYPES = (
+        (re.compile(r"\bBLOB\b"), "BYTEA"),
+        # SQLite's INTEGER holds 64 bits; PostgreSQL's holds 32.
+        (re.compile(r"\bINTEGER\b"), "BIGINT"),
+        (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    )
+    _CREATE_TABLE = re.compile(r"(CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\w+\s*\()", re.IGNORECASE)
+
+    def sql(self, statement: str) -> str:
+        # `?` → `%s` outside quoted strings; every literal `%` doubles, quoted or not (psycopg reads each `%`).
+        out = self._TOKENS.sub(
+            lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0).replace("%", "%%")), statement
+        )
+        if self._OR_IGNORE.match(out):
+            out = self._OR_IGNORE.sub("INSERT INTO", out, count=1)
+            returning = self._RETURNING.search(out)
+            cut = returning.start() if returning else len(out)
+            out = f"{out[:cut]} ON CONFLICT DO NOTHING{out[cut:]}"
+        return out
+
+    def schema(self, ddl: str) -> str:
+        for pattern, replacement in self._TYPES:
+            ddl = pattern.sub(replacement, ddl)
+        # SQLite gives every table a `rowid` in insertion order (readers page by it); an identity column is the
+        # same thing here. Unlike SQLite's, two concurrent writers may commit their rowids out of order.
+        return self._CREATE_TABLE.sub(r"\1 rowid BIGINT GENERATED ALWAYS AS IDENTITY,", ddl)
+
+
+class SqliteDatabase:
+    """A gateway database in one SQLite file (WAL)."""
+
+    dialect = Dialect()
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.raw.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str = "gateway") -> Iterator[None]:
+        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.raw.in_transaction:
+                self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def columns(self, table: str) -> set[str]:
+        return {str(row[0]) for row in self.raw.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresDatabase:
+    """A gateway database on a PostgreSQL server. A connection the server dropped (a restart, a failover, an idle
+    timeout) fails the statement that finds it dropped; the next statement opens a fresh one, so a long-lived store
+    outlives a database restart instead of failing until its process restarts."""
+
+    dialect: Dialect = PostgresDialect()
+
+    def __init__(self, dsn: str, *, readonly: bool, connect_timeout: int) -> None:
+        self._dsn = dsn
+        self._options = "-c default_transaction_read_only=on" if readonly else ""
+        self._timeout = connect_timeout
+        self._closed = False
+        self.raw = self._open()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout)
+
+    def _live(self) -> psycopg.Connection[Any]:
+        if self.raw.broken and not self._closed:
+            self.raw.close()
+            self.raw = self._open()
+        return self.raw
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self._live().execute(self.dialect.sql(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        with self._live().cursor() as cursor:
+            cursor.executemany(self.dialect.sql(sql), rows)
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str = "gateway") -> Iterator[None]:
+        conn = self._live()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
+            yield
+
+    def columns(self, table: str) -> set[str]:
+        rows = self._live().execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = %s",
+            (table,),
+        )
+        return {str(row[0]) for row in rows}
+
+    def close(self) -> None:
+        self._closed = True
+        self.raw.close()
+
+
+class ThreadConnections:
+    """One connection to the gateway database per calling thread (a sqlite3 connection is not for two threads at
+    once, and a psycopg one runs one statement at a time); call it for this thread's."""
+
+    def __init__(self, target: Target, schema: str | None = None) -> None:
+        self.target = target
+        self._local = threading.local()
+        connect(target, schema).close()  # the tables exist before any thread uses them
+
+    def __call__(self) -> GatewayDatabase:
+        if not hasattr(self._local, "db"):
+            self._local.db = connect(self.target)
+        connection: GatewayDatabase = self._local.db
+        return connection
+
+
+def lock_id(name: str) -> int:
+    """The 64-bit advisory lock key of a lock name (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def connect(
+    target: Target,
+    schema: str | None = None,
+    *,
+    readonly: bool = False,
+    synchronous: str = "NORMAL",
+    busy_timeout: float = sqlite_db.BUSY_TIMEOUT,
+    check_same_thread: bool = False,
+) -> GatewayDatabase:
+    """Open the gateway database at `target` and apply `schema` (SQLite's spelling) unless `readonly`.
+
+    SQLite: WAL, `synchronous` as given (NORMAL: durable at checkpoints; FULL: every commit survives a power cut),
+    a busy wait of `busy_timeout` seconds. PostgreSQL: every commit is durable; `readonly` makes the session refuse
+    writes; the schema is applied under a lock, since two processes creating one table at once collide there."""
+    if is_dsn(target):
+        pg = PostgresDatabase(str(target), readonly=readonly, connect_timeout=int(busy_timeout) or 1)
+        if schema and not readonly:
+            with pg.transaction("schema"):
+                for statement in _statements(pg.dialect.schema(schema)):
+                    pg.raw.execute(statement)
+        return pg
+    path = Path(target)
+    raw = sqlite_db.connect(
+        path,
+        readonly=readonly,
+        busy_timeout=busy_timeout,
+        synchronous=synchronous,
+        check_same_thread=check_same_thread,
+        schema=schema,
+    )
+    return SqliteDatabase(raw)
+
+
+def _statements(script: str) -> list[str]:
+    """A schema script's statements (our schemas put no `;` inside comments or strings)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
