@@ -10,6 +10,8 @@ Run: .venv/bin/python bench/feed.py [--scale 0.1] [--samples 200]   (writes benc
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import os
 import random
 import sys
@@ -29,6 +31,7 @@ from indexer.store import Store
 
 BASE_TIME = 1_760_000_000
 PAGE = 20
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "bench-feed"
 
 
 def wallet(expr: str) -> str:
@@ -39,14 +42,7 @@ def hexid(expr: str) -> str:
     return f"'0x' || sha256(({expr})::VARCHAR)"
 
 
-def generate(store: Store, media: int, actions: int, wallets: int) -> list[str]:
-    con = store._con  # the writer's connection: the benchmark owns the file
-    lines = []
-    t = time.perf_counter()
-    # a bulk load builds its indexes once at the end (schema.SOCIAL_DDL again), not row by row
-    indexes = [r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()]
-    for name in indexes:
-        con.execute(f"DROP INDEX {name}")
+def _insert_raw(con: Any, media: int, actions: int, wallets: int) -> None:
     con.execute(f"""
         INSERT INTO media (pos, id, kind, batch, owner, sha256, cid, title, media_type, size, time, deleted,
                            block, tx_index, log_index, tx_hash)
@@ -73,7 +69,32 @@ def generate(store: Store, media: int, actions: int, wallets: int) -> list[str]:
                '0x' || lpad(printf('%x', i // 1000), 64, '0')
         FROM (SELECT i, CASE WHEN i % 10 < 2 THEN 'follow' WHEN i % 10 < 7 THEN 'like' ELSE 'comment' END AS k
               FROM range({actions}) t(i))""")
-    lines.append(f"generate {media:,} media and {actions:,} actions of {wallets:,} wallets: "
+
+
+def generate(store: Store, media: int, actions: int, wallets: int) -> list[str]:
+    con = store._con  # the writer's connection: the benchmark owns the file
+    lines = []
+    t = time.perf_counter()
+    # a bulk load builds its indexes once at the end (schema.SOCIAL_DDL again), not row by row
+    indexes = [r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()]
+    for name in indexes:
+        con.execute(f"DROP INDEX {name}")
+    # the raw rows take minutes at full scale under load: kept as Parquet under .cache/, named by the sizes and a
+    # hash of the SQL that makes them, so a changed generator never reuses old rows
+    key = hashlib.sha256(inspect.getsource(_insert_raw).encode()).hexdigest()[:12]
+    cache = CACHE / f"{media}-{actions}-{wallets}-{key}"
+    if (cache / "done").exists():
+        for table in ("media", "actions"):
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{cache / table}.parquet')")
+        how = f"read from .cache/{cache.name}"
+    else:
+        _insert_raw(con, media, actions, wallets)
+        cache.mkdir(parents=True, exist_ok=True)
+        for table in ("media", "actions"):
+            con.execute(f"COPY {table} TO '{cache / table}.parquet' (FORMAT parquet)")
+        (cache / "done").touch()
+        how = "generate"
+    lines.append(f"{how} {media:,} media and {actions:,} actions of {wallets:,} wallets: "
                  f"{time.perf_counter() - t:.1f} s")  # fmt: skip
     t = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
