@@ -240,6 +240,7 @@ CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL USING COMPRESSI
 CREATE INDEX IF NOT EXISTS actions_id_idx ON actions(action_id);
 CREATE INDEX IF NOT EXISTS follow_edges_subject_idx ON follow_edges(subject);
 CREATE INDEX IF NOT EXISTS follow_edges_author_idx ON follow_edges(author);
+CREATE INDEX IF NOT EXISTS like_edges_author_idx ON like_edges(author);
 CREATE INDEX IF NOT EXISTS comments_media_idx ON comments(media_id);
 CREATE INDEX IF NOT EXISTS media_social_idx ON media_social(media_id);
 CREATE INDEX IF NOT EXISTS media_social_owner_idx ON media_social(owner);

@@ -67,6 +67,15 @@ class SocialReads(Database):
         rows = self.cursor().execute(sql, media_ids).fetchall()
         return {m: {"likes": likes, "comments": comments} for m, likes, comments in rows}
 
+    def liked(self, viewer: str, media_ids: list[str]) -> set[str]:
+        """Which of these media `viewer` likes now: one index lookup of the viewer's likes (a wallet's own likes,
+        bounded by its rate limit, not a popular media's many), matched here: a filter on the lookup's rows cost
+        DuckDB 4x the lookup itself (bench/feed.py)."""
+        if not media_ids:
+            return set()
+        rows = self.cursor().execute("SELECT media_id FROM like_edges WHERE author = ?", [viewer]).fetchall()
+        return {r[0] for r in rows} & set(media_ids)
+
     def feed(self, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
         """Media (not deleted) of the wallets `viewer` follows: by relevance (the stored rank, docs/feed.md) or
         newest first. Two index lookups: whom the viewer follows, then their media's rows in media_social, which
