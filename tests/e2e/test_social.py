@@ -136,6 +136,12 @@ def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain
     expect(likes).to_have_attribute("data-count", "0")
     page.click("#like-button")
     expect(likes).to_have_attribute("data-count", "1", timeout=ANCHORED)
+    expect(page.locator("#social-pending")).to_have_count(0, timeout=ANCHORED)  # the indexer says B likes it
+    # opened again, the button says what the indexer knows of this wallet, not what this page signed
+    go(page, f"/u/{A}")
+    go(page, f"/m/{media['short_id']}")
+    expect(likes).to_have_attribute("data-count", "1")
+    expect(page.locator("#like-button")).to_contain_text("Liked")
 
     # refused before anything is signed, and says why
     signed_before = wallet.calls.count("eth_signTypedData_v4")
