@@ -1,8 +1,9 @@
 """The social reads at scale: 1,000,000 media, 10,000,000 actions (20 % follows, 50 % likes with some unlikes, 30 %
-comments) of 100,000 wallets, generated in DuckDB with SQL (`range()`) into the indexer's own tables; the derived
-tables are built by the store's own refresh (indexer/social_state.py). p50/p95 of followers, following, comments,
-feed relevant and feed latest (with which items the viewer likes) through the Store reads the API uses, beside a naive SQL baseline that computes the
-same answer from the raw actions table, in the same run.
+comments) of 100,000 wallets, generated in DuckDB with SQL (`range()`) into the indexer's own tables (kept as Parquet
+under .cache/bench-feed/ for the next run); the derived tables are built by the store's own refresh
+(indexer/social_state.py). p50/p95 of followers, following, comments, feed relevant and feed latest (with which
+items the viewer likes) through the Store reads the API uses, beside a naive SQL baseline that computes the same
+answer from the raw actions table, in the same run.
 
 Run: .venv/bin/python bench/feed.py [--scale 0.1] [--samples 200]   (writes bench/results/feed.txt)
 """
