@@ -101,6 +101,15 @@ def test_b_follows_a_sees_a_in_following_feed_then_unfollows(open_page, chain: C
     following = httpx.get(f"{chain.indexer_url}/users/{wallet.address}/following", timeout=10).json()
     assert A.lower() in str(following).lower()
     screenshot(page, "social-followed")
+    # the count opens the list, each wallet a link to its profile; B's own profile lists A under "following"
+    page.click("#profile-followers-link")
+    expect(page.locator("#follow-list")).to_have_attribute("data-list", "followers")
+    expect(page.locator(f'#follow-list a.follow-row[href="/u/{wallet.address}"]')).to_have_count(1)
+    go(page, f"/u/{wallet.address}")
+    page.click("#profile-following-link")
+    expect(page.locator(f'#follow-list a.follow-row[href="/u/{A}"]')).to_have_count(1)
+    page.locator("#follow-list a.follow-row").first.click()
+    expect(page.locator("#follow-button")).to_have_text("Unfollow")  # A's profile again
 
     go(page, "/")
     page.click("#feed-tab-following")
