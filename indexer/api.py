@@ -32,6 +32,8 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,32}$")  # the gateway's base62 link ids
 MAX_LIMIT = 100
 MAX_BLOCK = 2**63 - 1
+# ?viewer= on media answers: the Like button's state after a reload
+VIEWER = Query(None, description="a wallet: each media then says whether it likes it now (liked)")
 
 
 def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,15 +58,18 @@ def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dic
     return media
 
 
-def _with_first(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = None) -> list[dict[str, Any]]:
     """Each list row says, as a media record does, whether it is the first proof of its bytes and which one is:
-    a feed or search card can then say plainly that a record is a later registration of bytes proved before; and
-    its like and comment counts."""
+    a feed or search card can then say plainly that a record is a later registration of bytes proved before; its
+    like and comment counts; and, given a viewer, whether that wallet likes it now."""
     firsts = store.first_proofs(r["sha256"] for r in rows)
     counts = store.social_counts([r["id"] for r in rows if "likes" not in r])
+    liked = store.liked(viewer, [r["id"] for r in rows]) if viewer is not None else set()
     for r in rows:
         if "likes" not in r:
             r.update(counts.get(r["id"], {"likes": 0, "comments": 0}))
+        if viewer is not None:
+            r["liked"] = r["id"] in liked
         first = firsts.get(r["sha256"])
         r["is_first_proof"] = first is None or first["media_id"] == r["id"]
         r["first_registration"] = first
@@ -104,8 +109,9 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         q: str = Query(..., min_length=1, max_length=200, description="words; a trailing partial word is a prefix"),
         limit: int = Query(20, ge=1, le=MAX_LIMIT),
         offset: int = Query(0, ge=0, le=10_000),
+        viewer: str | None = VIEWER,
     ) -> dict[str, Any]:
-        rows = _with_first(store, index.rows(index.search(q, limit=limit, offset=offset)))
+        rows = _with_first(store, index.rows(index.search(q, limit=limit, offset=offset)), viewer_of(viewer))
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
     def media_id_of(key: str) -> str:
@@ -127,7 +133,8 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         summary="A media record by media id or short id (or the first proof of a sha256), with its variants, "
         "receipts and the first proof of its bytes",
     )
-    def media(key: str) -> dict[str, Any]:
+    def media(key: str, viewer: str | None = VIEWER) -> dict[str, Any]:
+        wallet = viewer_of(viewer)
         media_id = media_id_of(key)
         found = store.media_detail(media_id)
         if found is None and _HASH.match(key):
@@ -136,6 +143,8 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         if found is None:
             raise NotRegistered(f"no media with id, sha256 or short id {key} is indexed")
         found.update(store.social_counts([found["id"]]).get(found["id"], {"likes": 0, "comments": 0}))
+        if wallet is not None:
+            found["liked"] = found["id"] in store.liked(wallet, [found["id"]])
         return _with_signers(found, store.deployment_identity())
 
     @app.get("/media/{key}/comments", summary="A media's comments, newest first, each as last edited")
@@ -208,12 +217,16 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
 
     @app.get("/users/{address}", summary="A user's profile and media, newest first")
     def user(
-        address: str, limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+        address: str,
+        limit: int = Query(20, ge=1, le=MAX_LIMIT),
+        offset: int = Query(0, ge=0, le=MAX_BLOCK),
+        viewer: str | None = VIEWER,
     ) -> Any:
+        wallet = viewer_of(viewer)
         found = store.user_profile(wallet_of(address), limit, offset)
         if found is None:
             raise NotRegistered(f"{address} has not registered with Mediaproof, owns no media and follows no one")
-        _with_first(store, found["media"])
+        _with_first(store, found["media"], wallet)
         found.update(store.follow_counts(found["owner"]))
         return found
 
@@ -221,6 +234,9 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         if not _ADDRESS.match(address):
             raise InputError(f"{address!r} is not an address: expected 0x and 40 hex digits")
         return str(to_checksum_address(address))
+
+    def viewer_of(viewer: str | None) -> str | None:
+        return None if viewer is None else wallet_of(viewer)
 
     @app.get("/users/{address}/followers", summary="Who follows a wallet, most recent first, with both counts")
     def followers(
@@ -248,7 +264,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         wallet = wallet_of(viewer)
         if order not in ORDERS:
             raise InputError(f"order {order!r} is not a feed order: one of {', '.join(ORDERS)}")
-        rows = _with_first(store, store.feed(wallet, order, limit, offset))
+        rows = _with_first(store, store.feed(wallet, order, limit, offset), wallet)
         return {"viewer": wallet, "order": order, "limit": limit, "offset": offset, "results": rows}
 
     @app.get("/actions/{action_id}", summary="One social action: what it says, its batch, and whether it counted")
@@ -293,9 +309,12 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
 
     @app.get("/recent", summary="Media newest first")
     def recent(
-        limit: int = Query(20, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_BLOCK)
+        limit: int = Query(20, ge=1, le=MAX_LIMIT),
+        offset: int = Query(0, ge=0, le=MAX_BLOCK),
+        viewer: str | None = VIEWER,
     ) -> dict[str, Any]:
-        return {"limit": limit, "offset": offset, "results": _with_first(store, store.recent_media(limit, offset))}
+        rows = _with_first(store, store.recent_media(limit, offset), viewer_of(viewer))
+        return {"limit": limit, "offset": offset, "results": rows}
 
     @app.get("/clusters", summary="Storage clusters: status and how many objects each holds")
     def clusters() -> dict[str, Any]:

@@ -88,9 +88,19 @@ class OffchainTables(Database):
     def fill_short_ids(self, after_block: int) -> list[tuple[int, str]]:
         """Sets the short id of media of blocks after `after_block` whose link is already mirrored."""
         with self._write_lock:
-            rows = self._con.execute(
-                "UPDATE media SET short_id = l.short_id FROM short_links l WHERE media.block > ? "
-                "AND media.short_id IS NULL AND l.media_id = media.id RETURNING media.pos, media.short_id",
-                [after_block],
-            ).fetchall()
-        return [(int(pos), str(short_id)) for pos, short_id in rows]
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                rows = con.execute(
+                    "UPDATE media SET short_id = l.short_id FROM short_links l WHERE media.block > ? "
+                    "AND media.short_id IS NULL AND l.media_id = media.id "
+                    "RETURNING media.pos, media.short_id, media.id",
+                    [after_block],
+                ).fetchall()
+                # media_social keeps the short id a feed item shows
+                social_state.refresh_media(con, sorted({media_id for _, _, media_id in rows}))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return [(int(pos), str(short_id)) for pos, short_id, _ in rows]

@@ -12,7 +12,7 @@ import numpy as np
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -210,24 +210,37 @@ VIEW_COLS = [
 # Derived from the applied actions (and view records), never written directly: the store recomputes the keys that
 # the actions of an apply or a rollback touched (social_state.py), so they always equal a recomputation from scratch.
 SOCIAL_DDL = """
-CREATE TABLE IF NOT EXISTS follow_edges (author VARCHAR NOT NULL, subject VARCHAR NOT NULL, block BIGINT NOT NULL,
-  time BIGINT NOT NULL, action_id VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS like_edges (author VARCHAR NOT NULL, media_id VARCHAR NOT NULL, block BIGINT NOT NULL,
-  time BIGINT NOT NULL, action_id VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS comments (comment_id VARCHAR NOT NULL, media_id VARCHAR NOT NULL, author VARCHAR NOT NULL,
-  text VARCHAR NOT NULL, deleted BOOLEAN NOT NULL, edited BOOLEAN NOT NULL, created_block BIGINT NOT NULL,
-  created_time BIGINT NOT NULL, created_key BIGINT NOT NULL, edited_block BIGINT, edited_time BIGINT,
-  batch BIGINT NOT NULL, tx_hash VARCHAR NOT NULL, last_action_id VARCHAR NOT NULL);
--- One row per media id (its first record): the feed reads it alone, by owner, already ranked.
-CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL, owner VARCHAR NOT NULL, pos BIGINT NOT NULL,
-  deleted BOOLEAN NOT NULL, likes BIGINT NOT NULL, comments BIGINT NOT NULL, views BIGINT NOT NULL,
-  plays DOUBLE NOT NULL, rank DOUBLE NOT NULL);
-CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL, followers BIGINT NOT NULL,
-  following BIGINT NOT NULL);
+-- Text columns stored uncompressed: a read fetches its rows by index, and fetching one row of an FSST-compressed
+-- segment decodes far more than the row (about 0.1 ms a row; the feed's page cost 4x more, bench/feed.py).
+CREATE TABLE IF NOT EXISTS follow_edges (author VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  subject VARCHAR NOT NULL USING COMPRESSION uncompressed, block BIGINT NOT NULL, time BIGINT NOT NULL,
+  action_id VARCHAR NOT NULL USING COMPRESSION uncompressed);
+CREATE TABLE IF NOT EXISTS like_edges (author VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  media_id VARCHAR NOT NULL USING COMPRESSION uncompressed, block BIGINT NOT NULL, time BIGINT NOT NULL,
+  action_id VARCHAR NOT NULL USING COMPRESSION uncompressed);
+CREATE TABLE IF NOT EXISTS comments (comment_id VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  media_id VARCHAR NOT NULL USING COMPRESSION uncompressed, author VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  text VARCHAR NOT NULL USING COMPRESSION uncompressed, deleted BOOLEAN NOT NULL, edited BOOLEAN NOT NULL,
+  created_block BIGINT NOT NULL, created_time BIGINT NOT NULL, created_key BIGINT NOT NULL, edited_block BIGINT,
+  edited_time BIGINT, batch BIGINT NOT NULL, tx_hash VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  last_action_id VARCHAR NOT NULL USING COMPRESSION uncompressed);
+-- One row per media id (its first record): the feed reads it alone, by owner, already ranked, with the columns a
+-- feed item shows (so a page needs no second lookup into media).
+CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  owner VARCHAR NOT NULL USING COMPRESSION uncompressed, pos BIGINT NOT NULL, deleted BOOLEAN NOT NULL,
+  likes BIGINT NOT NULL, comments BIGINT NOT NULL, views BIGINT NOT NULL, plays DOUBLE NOT NULL, rank DOUBLE NOT NULL,
+  short_id VARCHAR USING COMPRESSION uncompressed, kind VARCHAR USING COMPRESSION uncompressed, batch BIGINT,
+  user_contract VARCHAR USING COMPRESSION uncompressed, sha256 VARCHAR USING COMPRESSION uncompressed,
+  cid VARCHAR USING COMPRESSION uncompressed, title VARCHAR USING COMPRESSION uncompressed,
+  media_type VARCHAR USING COMPRESSION uncompressed, size BIGINT, parent VARCHAR USING COMPRESSION uncompressed,
+  time BIGINT, block BIGINT, tx_hash VARCHAR USING COMPRESSION uncompressed);
+CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  followers BIGINT NOT NULL, following BIGINT NOT NULL);
 -- Only what a read looks up by key (the refresh joins whole key sets: hash joins, no index).
 CREATE INDEX IF NOT EXISTS actions_id_idx ON actions(action_id);
 CREATE INDEX IF NOT EXISTS follow_edges_subject_idx ON follow_edges(subject);
 CREATE INDEX IF NOT EXISTS follow_edges_author_idx ON follow_edges(author);
+CREATE INDEX IF NOT EXISTS like_edges_author_idx ON like_edges(author);
 CREATE INDEX IF NOT EXISTS comments_media_idx ON comments(media_id);
 CREATE INDEX IF NOT EXISTS media_social_idx ON media_social(media_id);
 CREATE INDEX IF NOT EXISTS media_social_owner_idx ON media_social(owner);

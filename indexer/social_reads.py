@@ -9,9 +9,10 @@ from typing import Any
 from indexer.database import Database
 
 ORDERS = ("relevant", "latest")
+# a feed item: the media record's columns as /media lists give them, then its counts and rank
 _FEED_COLS = (
-    "m.id, m.short_id, m.kind, m.batch, m.owner, m.user_contract, m.sha256, m.cid, m.title, m.media_type, m.size, "
-    "m.parent, m.time, m.block, m.tx_hash, m.deleted"
+    "media_id AS id, short_id, kind, batch, owner, user_contract, sha256, cid, title, media_type, size, parent, time, "
+    "block, tx_hash, deleted"
 )
 
 
@@ -66,9 +67,19 @@ class SocialReads(Database):
         rows = self.cursor().execute(sql, media_ids).fetchall()
         return {m: {"likes": likes, "comments": comments} for m, likes, comments in rows}
 
+    def liked(self, viewer: str, media_ids: list[str]) -> set[str]:
+        """Which of these media `viewer` likes now: one index lookup of the viewer's likes (a wallet's own likes,
+        bounded by its rate limit, not a popular media's many), matched here: a filter on the lookup's rows cost
+        DuckDB 4x the lookup itself (bench/feed.py)."""
+        if not media_ids:
+            return set()
+        rows = self.cursor().execute("SELECT media_id FROM like_edges WHERE author = ?", [viewer]).fetchall()
+        return {r[0] for r in rows} & set(media_ids)
+
     def feed(self, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
         """Media (not deleted) of the wallets `viewer` follows: by relevance (the stored rank, docs/feed.md) or
-        newest first. Three index lookups: whom the viewer follows, their media's ranks, the page's records."""
+        newest first. Two index lookups: whom the viewer follows, then their media's rows in media_social, which
+        keeps what a feed item shows."""
         if order not in ORDERS:
             raise ValueError(f"order {order!r}: one of {', '.join(ORDERS)}")
         cur = self.cursor()
@@ -78,27 +89,13 @@ class SocialReads(Database):
         if not followees:
             return []
         key = "rank DESC, pos DESC" if order == "relevant" else "pos DESC"
-        page = self._dicts(
-            "WITH c AS MATERIALIZED (SELECT media_id, pos, deleted, likes, comments, views, rank FROM media_social "
-            f"WHERE owner IN ({', '.join('?' * len(followees))})) SELECT media_id, likes, comments, views, rank "
-            f"FROM c WHERE NOT deleted ORDER BY {key} LIMIT ? OFFSET ?",
+        # an IN list of parameters, not a join or an unnested list: only a constant list reaches the index scan
+        return self._dicts(
+            f"WITH c AS MATERIALIZED (SELECT * FROM media_social WHERE owner IN ({', '.join('?' * len(followees))})) "
+            f"SELECT {_FEED_COLS}, likes, comments, views, rank FROM c WHERE NOT deleted ORDER BY {key} "
+            "LIMIT ? OFFSET ?",
             [*followees, limit, offset],
         )
-        if not page:
-            return []
-        records: dict[str, dict[str, Any]] = {}
-        for r in self._dicts(
-            f"SELECT pos, {_FEED_COLS} FROM media m WHERE id IN ({', '.join('?' * len(page))})",
-            [p["media_id"] for p in page],
-        ):
-            if r["id"] not in records or r["pos"] < records[r["id"]]["pos"]:
-                records[r["id"]] = r
-        out = []
-        for p in page:
-            record = records[p.pop("media_id")]
-            del record["pos"]
-            out.append(record | p)
-        return out
 
     def action(self, action_id: str) -> list[dict[str, Any]]:
         """Every time this action id was anchored (more than once: a replay, ignored), first first, with its

@@ -26,6 +26,8 @@ W_LIKE, W_COMMENT, W_VIEW, W_PLAY = 1.0, 3.0, 0.1, 0.4
 RECENCY = math.log(2) / HALF_LIFE  # rank = ln(1 + engagement) + time * RECENCY
 ENGAGEMENT_SQL = f"{W_LIKE} * likes + {W_COMMENT} * comments + {W_VIEW} * views + {W_PLAY} * plays"
 ORDER = "block DESC, log_index DESC, seq DESC"  # newest action first
+# the media record's columns media_social keeps beside the counts (what a feed item shows)
+MEDIA_COLS = "short_id, kind, batch, user_contract, sha256, cid, title, media_type, size, parent, time, block, tx_hash"
 
 
 def _place(row: dict[str, Any]) -> tuple[int, int, int]:
@@ -167,8 +169,10 @@ _MEDIA = f"""
         DELETE FROM media_social WHERE media_id IN (SELECT media_id FROM t_media);
         INSERT INTO media_social
           SELECT id, owner, pos, deleted, likes, comments, views, plays,
-                 ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r} FROM (
-            SELECT m.id, m.owner, m.pos, m.deleted, m.time, coalesce(l.n, 0) AS likes, coalesce(c.n, 0) AS comments,
+                 ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r}, {MEDIA_COLS} FROM (
+            SELECT m.id, m.owner, m.pos, m.deleted, m.time, m.short_id, m.kind, m.batch, m.user_contract, m.sha256,
+                   m.cid, m.title, m.media_type, m.size, m.parent, m.block, m.tx_hash,
+                   coalesce(l.n, 0) AS likes, coalesce(c.n, 0) AS comments,
                    coalesce(v.views, 0) AS views, coalesce(v.bytes, 0) / greatest(m.size, 1) AS plays
             FROM (SELECT * FROM media WHERE id IN (SELECT media_id FROM t_media)
                   QUALIFY row_number() OVER (PARTITION BY id ORDER BY pos) = 1) m

@@ -106,9 +106,10 @@ class IndexerClient:
         """Media whose titles match `q`, best first."""
         return list((await self._get("/search", {"q": q, "limit": limit, "offset": offset}))["results"])
 
-    async def media(self, key: str) -> dict[str, Any]:
-        """One record by media id or short id (that link's own record), or the first proof of a sha256."""
-        return await self._get(f"/media/{key}")
+    async def media(self, key: str, viewer: str = "") -> dict[str, Any]:
+        """One record by media id or short id (that link's own record), or the first proof of a sha256; given a
+        `viewer` wallet, also whether it likes the record now (`liked`)."""
+        return await self._get(f"/media/{key}", {"viewer": _address(viewer)} if viewer else None)
 
     async def media_proof(self, key: str) -> dict[str, Any]:
         """The portable proof bundle (mediaproof-proof-v1) of one record, by media id or short id."""

@@ -101,6 +101,15 @@ def test_b_follows_a_sees_a_in_following_feed_then_unfollows(open_page, chain: C
     following = httpx.get(f"{chain.indexer_url}/users/{wallet.address}/following", timeout=10).json()
     assert A.lower() in str(following).lower()
     screenshot(page, "social-followed")
+    # the count opens the list, each wallet a link to its profile; B's own profile lists A under "following"
+    page.click("#profile-followers-link")
+    expect(page.locator("#follow-list")).to_have_attribute("data-list", "followers")
+    expect(page.locator(f'#follow-list a.follow-row[href="/u/{wallet.address}"]')).to_have_count(1)
+    go(page, f"/u/{wallet.address}")
+    page.click("#profile-following-link")
+    expect(page.locator(f'#follow-list a.follow-row[href="/u/{A}"]')).to_have_count(1)
+    page.locator("#follow-list a.follow-row").first.click()
+    expect(page.locator("#follow-button")).to_have_text("Unfollow")  # A's profile again
 
     go(page, "/")
     page.click("#feed-tab-following")
@@ -136,6 +145,12 @@ def test_b_likes_and_comments_on_a_photo_then_edits_and_deletes(open_page, chain
     expect(likes).to_have_attribute("data-count", "0")
     page.click("#like-button")
     expect(likes).to_have_attribute("data-count", "1", timeout=ANCHORED)
+    expect(page.locator("#social-pending")).to_have_count(0, timeout=ANCHORED)  # the indexer says B likes it
+    # opened again, the button says what the indexer knows of this wallet, not what this page signed
+    go(page, f"/u/{A}")
+    go(page, f"/m/{media['short_id']}")
+    expect(likes).to_have_attribute("data-count", "1")
+    expect(page.locator("#like-button")).to_contain_text("Liked")
 
     # refused before anything is signed, and says why
     signed_before = wallet.calls.count("eth_signTypedData_v4")

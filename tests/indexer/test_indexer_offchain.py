@@ -133,6 +133,10 @@ def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: P
     gateway.add_link("Pend", "00" * 32, "0xowner", "never registered", "image/jpeg", 10, None)
     index.set_short_ids(links.sync())
     write_block(store, 2, [media_event(2, "harbour at night")])
+    # a link mirrored before its media: filled when the media arrives, in media_social too (the feed reads it there)
+    assert [short for _, short in store.fill_short_ids(after_block=1)] == ["Hb2"]
+    social = store.cursor().execute("SELECT short_id FROM media_social WHERE media_id = ?", [media_id(2)]).fetchone()
+    assert social == ("Hb2",)
     index.refresh()
     index.set_short_ids(links.sync())
     api = TestClient(create_app(store, index))
@@ -167,6 +171,9 @@ def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: P
     index.set_short_ids(links.sync())
     assert api.get("/media/Pend").json()["title"] == "registered at last"
     assert [r["short_id"] for r in api.get("/search", params={"q": "last"}).json()["results"]] == ["Pend"]
+    # the feed reads short ids from media_social: filled there by both paths (linked before and after indexing)
+    social = dict(store.cursor().execute("SELECT media_id, short_id FROM media_social").fetchall())
+    assert (social[media_id(1)], social[media_id(2)], social[media_id(4)]) == ("Hb1", "Hb2", "Pend")
     gateway.close()
 
 

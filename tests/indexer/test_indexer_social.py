@@ -95,6 +95,20 @@ def test_actions_make_follows_likes_comments_and_the_feed(anvil: AnvilNode, work
     assert api.get("/feed", params={"viewer": A}).json()["results"] == []  # alice follows no one
     assert [r["likes"] for r in api.get("/recent").json()["results"] if r["id"] == m_a1] == [2]
 
+    # "liked by you": bob likes a1 now and liked then unliked a2; without a viewer no answer says either way
+    assert [(r["id"], r["liked"]) for r in relevant] == [(m_a1, True), (m_a2, False)]
+    assert api.get(f"/media/{m_a1}", params={"viewer": B.lower()}).json()["liked"] is True
+    assert api.get(f"/media/{m_a2}", params={"viewer": B}).json()["liked"] is False
+    assert api.get(f"/media/{m_a1}", params={"viewer": D}).json()["liked"] is False  # dave's like was forged
+    assert "liked" not in api.get(f"/media/{m_a1}").json()
+    assert "liked" not in api.get("/recent").json()["results"][0]
+    recent = {r["id"]: r["liked"] for r in api.get("/recent", params={"viewer": C}).json()["results"]}
+    assert recent[m_a1] is True and recent[m_a2] is False and recent[m_b1] is False
+    grid = {r["id"]: r["liked"] for r in api.get(f"/users/{A}", params={"viewer": B}).json()["media"]}
+    assert grid[m_a1] is True and grid[m_a2] is False
+    found = api.get("/search", params={"q": "alice", "viewer": C}).json()["results"]
+    assert {r["id"]: r["liked"] for r in found}[m_a1] is True
+
     replayed = api.get(f"/actions/0x{carol_likes.action_id.hex()}").json()
     assert replayed["status"] == "applied" and replayed["batch"] == first.block
     assert [(r["status"], r["batch"]) for r in replayed["replays"]] == [("ignored", third.block)]
@@ -123,6 +137,10 @@ def test_bad_input_is_a_problem_with_a_sentence(anvil: AnvilNode, work: ChainWor
         ("/feed", {}),
         ("/actions/0x1234", {}),
         ("/media/not-an-id!/comments", {}),
+        (f"/media/0x{'cd' * 32}", {"viewer": "bob"}),  # checked before the media is looked up
+        ("/recent", {"viewer": "0x12"}),
+        (f"/users/{A}", {"viewer": A + "00"}),
+        ("/search", {"q": "alice", "viewer": "' OR 1=1 --"}),
     ]:
         answer = api.get(path, params=params)
         assert answer.status_code == 422, (path, params)

@@ -117,3 +117,14 @@ def test_web_app_clients_import_no_chain_library() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]", f"the web app's clients import {loaded.strip()}"
+
+
+def test_web_app_builds_its_settings_in_one_place() -> None:
+    """Settings are read once per process (webapp/app_settings.py), not built again on every event."""
+    allowed = PROJECT_ROOT / "webapp" / "webapp" / "app_settings.py"
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted((PROJECT_ROOT / "webapp" / "webapp").rglob("*.py"))
+        if path != allowed and re.search(r"\bSettings\(", path.read_text())
+    ]
+    assert offenders == [], f"read the web app's settings through webapp.app_settings.app_settings(): {offenders}"

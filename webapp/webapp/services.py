@@ -101,9 +101,10 @@ async def search(settings: Settings, query: str, limit: int = 24) -> list[dict[s
     return await _indexer(settings).search(query, limit)
 
 
-async def media(settings: Settings, key: str) -> dict[str, Any]:
-    """One record by media id or short id (that link's own record), or the first proof of a sha256."""
-    return await _indexer(settings).media(key)
+async def media(settings: Settings, key: str, viewer: str = "") -> dict[str, Any]:
+    """One record by media id or short id (that link's own record), or the first proof of a sha256; with a viewer
+    wallet, whether it likes it (`liked`)."""
+    return await _indexer(settings).media(key, viewer)
 
 
 async def media_proof(settings: Settings, key: str) -> dict[str, Any]:

@@ -21,10 +21,12 @@ COMMENTS_PAGE = 50
 INDEX_WAIT_SECONDS = 15.0  # a link opened right after its upload: the indexer may be a block behind
 
 
-async def _read(media_id: str, detail: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The media's counts and its newest comments, as the indexer has them now."""
+async def _read(
+    media_id: str, viewer: str, detail: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The media's counts, whether the viewer likes it, and its newest comments, as the indexer has them now."""
     settings = app_settings()
-    detail = detail or await services.media(settings, media_id)
+    detail = detail or await services.media(settings, media_id, viewer)
     return detail, await services.comments(settings, media_id, COMMENTS_PAGE)
 
 
@@ -32,7 +34,7 @@ class MediaSocialState(rx.State):
     media_id: str = ""
     likes: int = 0
     comment_count: int = 0
-    liked: bool = False  # what this viewer signed last on this page (the indexer's counts do not say who liked)
+    liked: bool = False  # whether the viewer likes it: the indexer's answer, or what they just signed until indexed
     comments: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     error: str = ""  # reading them failed
     draft: str = ""
@@ -48,7 +50,8 @@ class MediaSocialState(rx.State):
     _typed: str = ""
     _target: str = ""  # the comment id an edit or delete names; after sending, the new comment's id
     _text: str = ""
-    _want_likes: int = 0
+    _want_liked: bool = False
+    _indexed_liked: bool = False
 
     @rx.var
     def bytes_left(self) -> int:
@@ -61,10 +64,12 @@ class MediaSocialState(rx.State):
             self.media_id, self.comments, self.error, self.draft, self.editing = "", [], "", "", ""
             self.phase, self.doing, self.message, self.action_error, self.liked = "", "", "", "", False
         settings = app_settings()
+        async with self:
+            viewer = await self._viewer()
         deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
         while True:
             try:
-                detail = await services.media(settings, key)
+                detail = await services.media(settings, key, viewer)
                 break
             except NotRegistered:
                 if asyncio.get_running_loop().time() > deadline:
@@ -76,7 +81,7 @@ class MediaSocialState(rx.State):
                 return
         media_id = str(detail.get("id") or "")
         try:
-            detail, body = await _read(media_id, detail)
+            detail, body = await _read(media_id, viewer, detail)
         except MediaproofError as exc:
             async with self:
                 self.error = f"Likes and comments could not be read: {exc}"
@@ -94,6 +99,9 @@ class MediaSocialState(rx.State):
     def _apply(self, detail: dict[str, Any], body: dict[str, Any], viewer: str) -> None:
         now = action_flow.now()
         self.likes = count_of(detail, "likes")
+        self._indexed_liked = detail.get("liked") is True
+        if not (self.doing == "like" and self.phase):  # a like being signed or anchored shows what was signed
+            self.liked = self._indexed_liked
         self.comments = [comment_row(c, now, viewer) for c in comments_in(body)]
         self.comment_count = count_of(body, "count")
         self.error = ""
@@ -147,8 +155,7 @@ class MediaSocialState(rx.State):
 
     @rx.event
     async def toggle_like(self):
-        want = not self.liked
-        self._want_likes = self.likes + (1 if want else -1)
+        want = self._want_liked = not self.liked
         return await self._begin(
             "like", lambda me: like_action(me, self.media_id, want, action_flow.now(), action_flow.nonce())
         )
@@ -208,7 +215,7 @@ class MediaSocialState(rx.State):
         found = {c["id"].lower(): c for c in self.comments}
         target = found.get(self._target.lower())
         if self.doing == "like":
-            return self.likes == self._want_likes
+            return self._indexed_liked == self._want_liked
         if self.doing == "comment":
             return target is not None
         if self.doing == "edit":
@@ -218,12 +225,12 @@ class MediaSocialState(rx.State):
     @rx.event(background=True)
     async def watch(self):
         async with self:
-            media_id = self.media_id
+            media_id, viewer = self.media_id, await self._viewer()
         deadline = asyncio.get_running_loop().time() + action_flow.INDEX_WAIT_SECONDS
         while asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(action_flow.INDEX_POLL_SECONDS)
             try:
-                detail, body = await _read(media_id)
+                detail, body = await _read(media_id, viewer)
             except MediaproofError:
                 continue  # a missed poll: the next one may answer
             async with self:

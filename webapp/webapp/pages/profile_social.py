@@ -1,6 +1,6 @@
-"""A profile's follows: follower and following counts from the indexer, and the Follow / Unfollow button that has
-the connected wallet sign a Follow action (mediaproof.social), hands it to the upload service, and says "pending
-anchoring" until the indexer shows it.
+"""A profile's follows: follower and following counts from the indexer, each opening its list (most recent first,
+every wallet linked to its profile), and the Follow / Unfollow button that has the connected wallet sign a Follow
+action (mediaproof.social), hands it to the upload service, and says "pending anchoring" until the indexer shows it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from webapp.state import AuthState
 # time, up to this many pages.
 FOLLOWING_PAGE = 100
 FOLLOWING_PAGES = 10
+LIST_PAGE = 50  # wallets a followers / following list shows; "more" asks for the next page
 
 
 async def _follows(viewer: str, subject: str) -> bool:
@@ -45,6 +46,10 @@ class ProfileSocialState(rx.State):
     phase: str = ""
     message: str = ""
     error: str = ""
+    listed: str = ""  # "" | "followers" | "following": the list open under the counts
+    list_rows: rx.Field[list[str]] = rx.field(default_factory=list)
+    list_more: bool = False  # the indexer may have more than shown
+    list_error: str = ""
 
     _viewer: str = ""  # whose follows viewer_follows describes
     _typed: str = ""
@@ -55,6 +60,7 @@ class ProfileSocialState(rx.State):
         raw = str(self.router.page.params.get("wallet") or "")
         self.phase, self.message, self.error, self.counts_error = "", "", "", ""
         self.followers, self.following, self.viewer_follows, self._viewer = 0, 0, False, ""
+        self.listed, self.list_rows, self.list_more, self.list_error = "", [], False, ""
         if not is_address(raw):
             self.address = ""
             return
@@ -73,6 +79,31 @@ class ProfileSocialState(rx.State):
             return
         self.followers = count_of(counts, "followers")
         self.following = count_of(counts, "following")
+
+    @rx.event
+    async def show_list(self, which: str):
+        """Opens the followers or following list (closes it when it is the one open)."""
+        if which not in ("followers", "following") or which == self.listed or not self.address:
+            self.listed, self.list_rows, self.list_more = "", [], False
+            return
+        self.listed, self.list_rows, self.list_more, self.list_error = which, [], False, ""
+        await self._read_list()
+
+    @rx.event
+    async def more_of_list(self):
+        """The next page of the open list, after the wallets shown."""
+        await self._read_list()
+
+    async def _read_list(self) -> None:
+        read = services.followers if self.listed == "followers" else services.following
+        try:
+            body = await read(app_settings(), self.address, LIST_PAGE, len(self.list_rows))
+        except MediaproofError as exc:
+            self.list_error = f"The list could not be read: {exc}"
+            return
+        found = addresses_in(body, "results")
+        self.list_rows = self.list_rows + [a for a in found if a not in self.list_rows]
+        self.list_more = len(found) == LIST_PAGE
 
     async def _read_viewer(self, viewer: str) -> None:
         try:
@@ -143,9 +174,44 @@ class ProfileSocialState(rx.State):
             self.phase, self.message = "", action_flow.NOT_YET
 
 
-def _count(value: rx.Var | int, label: rx.Var | str, element_id: str) -> rx.Component:
-    return rx.text(
-        rx.el.strong(value, id=element_id, data_count=value), " ", label, as_="span", color=rx.color("gray", 11)
+def _count(value: rx.Var | int, label: rx.Var | str, element_id: str, which: str) -> rx.Component:
+    """A count that opens its list."""
+    return rx.link(
+        rx.el.strong(value, id=element_id, data_count=value),
+        " ",
+        label,
+        on_click=ProfileSocialState.show_list(which),  # type: ignore[operator]
+        cursor="pointer",
+        color=rx.color("gray", 11),
+        id=f"{element_id}-link",
+    )
+
+
+def _follow_list() -> rx.Component:
+    """The open list: each wallet linked to its profile, then "more" while the indexer may have more."""
+    return rx.vstack(
+        rx.text(rx.cond(ProfileSocialState.listed == "followers", "Followers", "Following"), weight="bold", size="2"),
+        rx.cond(
+            ProfileSocialState.list_rows.length() == 0,
+            rx.text(
+                rx.cond(ProfileSocialState.list_error != "", ProfileSocialState.list_error, "No one yet."),
+                size="2",
+                color=rx.color("gray", 10),
+            ),
+        ),
+        rx.foreach(
+            ProfileSocialState.list_rows,
+            lambda a: rx.link(a, href="/u/" + a, class_name="follow-row", font_family="monospace", size="2"),
+        ),
+        rx.cond(
+            ProfileSocialState.list_more,
+            rx.button(
+                "More", on_click=ProfileSocialState.more_of_list, variant="soft", size="1", id="follow-list-more"
+            ),
+        ),
+        spacing="1",
+        id="follow-list",
+        data_list=ProfileSocialState.listed,
     )
 
 
@@ -158,8 +224,9 @@ def follow_bar() -> rx.Component:
                 ProfileSocialState.followers,
                 rx.cond(ProfileSocialState.followers == 1, "follower", "followers"),
                 "profile-followers",
+                "followers",
             ),
-            _count(ProfileSocialState.following, "following", "profile-following"),
+            _count(ProfileSocialState.following, "following", "profile-following", "following"),
             rx.cond(
                 ~own,
                 rx.button(
@@ -176,6 +243,7 @@ def follow_bar() -> rx.Component:
             align="center",
             flex_wrap="wrap",
         ),
+        rx.cond(ProfileSocialState.listed != "", _follow_list()),
         rx.cond(
             ~AuthState.signed_in,
             rx.text(
