@@ -128,3 +128,11 @@ def test_web_app_builds_its_settings_in_one_place() -> None:
         if path != allowed and re.search(r"\bSettings\(", path.read_text())
     ]
     assert offenders == [], f"read the web app's settings through webapp.app_settings.app_settings(): {offenders}"
+
+
+def test_no_symbolic_link_is_committed() -> None:
+    """A link committed from one machine points at that machine's paths (a web app vendor directory linked into a
+    work tree once broke a fresh machine's set-up): generated directories are made by the Makefile, never linked."""
+    listed = subprocess.run(["git", "ls-files", "-s"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    links = [line.split("\t", 1)[1] for line in listed.stdout.splitlines() if line.startswith("120000 ")]
+    assert links == [], f"symbolic links are committed: {links}"
