@@ -80,6 +80,12 @@ class LinkedMedia:
         return self.renditions.get("original")
 
 
+# Links are written one transaction at a time under this lock, so their rowids are given in commit order: a reader
+# paging by rowid (links_after) never passes a row that a slower writer commits later. (PostgreSQL hands out
+# identity values at insert, not at commit, so two free writers could commit rowid 8 after a reader saw 9.)
+LINKS_LOCK = "media_links"
+
+
 class GatewayStore:
     """Open the gateway database at `target` (a SQLite file or a PostgreSQL DSN); `readonly=True` for readers."""
 
@@ -94,22 +100,24 @@ class GatewayStore:
     def add_link(
         self, short_id: str, sha256: str, owner: str, title: str, media_type: str, size: int, media_id: str | None
     ) -> None:
-        self._db.execute(
-            "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
-        )
+        with self._db.transaction(LINKS_LOCK):
+            self._db.execute(
+                "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
+            )
 
     def link_media(
         self, short_id: str, sha256: str, owner: str, title: str, media_type: str, size: int, media_id: str
     ) -> str:
         """The short id of `media_id`: the one it already has, else `short_id`, written now. Idempotent, so a link
         made again after a crash (or by two threads at once) never makes a second short id for one media."""
-        self._db.execute(
-            "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (media_id) DO NOTHING",
-            (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
-        )
+        with self._db.transaction(LINKS_LOCK):
+            self._db.execute(
+                "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (media_id) DO NOTHING",
+                (short_id, media_id, sha256, owner, title, media_type, size, int(time.time())),
+            )
         linked = self.short_id_of(media_id)
         assert linked is not None
         return linked

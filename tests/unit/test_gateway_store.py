@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from mediaproof import gateway_db
-from mediaproof.gateway_store import GatewayStore, Rendition
+from mediaproof.gateway_store import LINKS_LOCK, GatewayStore, Rendition
 
 # Every test runs on each backend (SQLite file, real PostgreSQL): tests/conftest.py's gateway_target.
 
@@ -80,6 +81,47 @@ def test_links_page_in_write_order_and_link_media_is_idempotent(store: GatewaySt
     assert [short for _, short, _ in page] == ["abc1234", "def5678", "jkl3456"]
     assert store.links_after(page[0][0], 1) == [page[1]]
     assert store.short_id_of("0x" + "33" * 32) == "def5678" and store.short_id_of("0x" + "44" * 32) is None
+
+
+def test_a_reader_paging_links_never_passes_a_link_a_slower_writer_commits_later(
+    gateway_target: Path | str,
+) -> None:
+    """Two writers (two processes' connections): A's link transaction is open when B writes. B must wait for A, so
+    a reader's cursor that has seen B never misses A. Decided by the server's lock table, not by the clock."""
+    if not gateway_db.is_dsn(gateway_target):
+        pytest.skip("SQLite has one writer at a time: the race needs PostgreSQL")
+    a, b, reader = GatewayStore(gateway_target), GatewayStore(gateway_target), GatewayStore(gateway_target, True)
+    a_open, a_may_commit = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with a._db.transaction(LINKS_LOCK):
+            a._db.execute(
+                "INSERT INTO media_links (short_id, media_id, sha256, owner, title, media_type, size, created_at)"
+                " VALUES ('slow000', NULL, ?, '0xA', 'A', 'image/png', 1, 0)",
+                ("a1" * 32,),
+            )
+            a_open.set()
+            a_may_commit.wait(60)
+
+    slow = threading.Thread(target=slow_writer)
+    slow.start()
+    assert a_open.wait(60)
+    fast = threading.Thread(target=b.add_link, args=("fast000", "b1" * 32, "0xB", "B", "image/png", 1, None))
+    fast.start()
+    watcher = gateway_db.connect(gateway_target)
+    try:
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while not watcher.execute(waiting).fetchone()[0]:
+            assert fast.is_alive(), "B committed while A's link transaction was open"
+        assert reader.links_after(0, 10) == []  # neither visible while A is open, B is queued behind it
+    finally:
+        a_may_commit.set()
+        slow.join(60)
+        fast.join(60)
+    assert [short for _, short, _ in reader.links_after(0, 10)] == ["slow000", "fast000"]
+    for store in (a, b, reader):
+        store.close()
+    watcher.close()
 
 
 def test_blobs_walk_pages_by_blob_not_by_placement(store: GatewayStore) -> None:
