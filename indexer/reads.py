@@ -35,10 +35,12 @@ class ApiReads(Database):
         keys = sorted(set(sha256s))
         if not keys:
             return {}
+        # one index lookup of every record of these bytes (a materialized CTE keeps DuckDB's index scan), the
+        # earliest kept: a page's bytes have few records, and a second lookup by pos cost as much as the first
         rows = self._dicts(
-            "SELECT m.sha256, m.owner, m.id AS media_id, m.block, m.short_id FROM "
-            f"(SELECT min(pos) AS pos FROM media WHERE sha256 IN ({', '.join('?' * len(keys))}) GROUP BY sha256) f "
-            "JOIN media m ON m.pos = f.pos",
+            "WITH f AS MATERIALIZED (SELECT sha256, owner, id AS media_id, block, short_id, pos FROM media "
+            f"WHERE sha256 IN ({', '.join('?' * len(keys))})) SELECT sha256, owner, media_id, block, short_id FROM f "
+            "QUALIFY row_number() OVER (PARTITION BY sha256 ORDER BY pos) = 1",
             keys,
         )
         return {r.pop("sha256"): r for r in rows}

@@ -12,7 +12,7 @@ import numpy as np
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -236,6 +236,12 @@ CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL USING COMPRES
   time BIGINT, block BIGINT, tx_hash VARCHAR USING COMPRESSION uncompressed);
 CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL USING COMPRESSION uncompressed,
   followers BIGINT NOT NULL, following BIGINT NOT NULL);
+-- Each owner's media (not deleted) as feed items, best first in each order, the first FEED_FAN_IN of each as one JSON
+-- text: a feed page reads one row per followed wallet and merges them. Fetching a row by index costs DuckDB about
+-- the same per column whatever its size, so one text per owner costs a third of the owner's media rows
+-- (bench/feed.py).
+CREATE TABLE IF NOT EXISTS owner_feed (owner VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  by_rank VARCHAR NOT NULL USING COMPRESSION uncompressed, by_pos VARCHAR NOT NULL USING COMPRESSION uncompressed);
 -- Only what a read looks up by key (the refresh joins whole key sets: hash joins, no index).
 CREATE INDEX IF NOT EXISTS actions_id_idx ON actions(action_id);
 CREATE INDEX IF NOT EXISTS follow_edges_subject_idx ON follow_edges(subject);
@@ -245,8 +251,9 @@ CREATE INDEX IF NOT EXISTS comments_media_idx ON comments(media_id);
 CREATE INDEX IF NOT EXISTS media_social_idx ON media_social(media_id);
 CREATE INDEX IF NOT EXISTS media_social_owner_idx ON media_social(owner);
 CREATE INDEX IF NOT EXISTS user_social_idx ON user_social(address);
+CREATE INDEX IF NOT EXISTS owner_feed_idx ON owner_feed(owner);
 """
-SOCIAL_TABLES = ("follow_edges", "like_edges", "comments", "media_social", "user_social")
+SOCIAL_TABLES = ("follow_edges", "like_edges", "comments", "media_social", "user_social", "owner_feed")
 
 BLOCK_COLS = [("number", "BIGINT"), ("hash", "VARCHAR"), ("parent_hash", "VARCHAR"), ("time", "BIGINT")]
 

@@ -4,11 +4,25 @@ because DuckDB drops its index scan when a top-N or a second filter is pushed in
 
 from __future__ import annotations
 
+import heapq
+import json
 from typing import Any
 
 from indexer.database import Database
+from indexer.social_state import FEED_FAN_IN
 
 ORDERS = ("relevant", "latest")
+
+
+def _by_rank(item: dict[str, Any]) -> tuple[float, int]:
+    return item["rank"], item["pos"]
+
+
+def _by_pos(item: dict[str, Any]) -> int:
+    pos: int = item["pos"]
+    return pos
+
+
 # a feed item: the media record's columns as /media lists give them, then its counts and rank
 _FEED_COLS = (
     "media_id AS id, short_id, kind, batch, owner, user_contract, sha256, cid, title, media_type, size, parent, time, "
@@ -68,18 +82,25 @@ class SocialReads(Database):
         return {m: {"likes": likes, "comments": comments} for m, likes, comments in rows}
 
     def liked(self, viewer: str, media_ids: list[str]) -> set[str]:
-        """Which of these media `viewer` likes now: one index lookup of the viewer's likes (a wallet's own likes,
-        bounded by its rate limit, not a popular media's many), matched here: a filter on the lookup's rows cost
-        DuckDB 4x the lookup itself (bench/feed.py)."""
+        """Which of these media `viewer` likes now: one index lookup of all the viewer's likes, matched here. It
+        grows with the wallet's lifetime likes (2 ms of CPU at 80, bench/feed.py); filtering the lookup by the
+        page's ids in SQL cost DuckDB twice as much at that size."""
         if not media_ids:
             return set()
-        rows = self.cursor().execute("SELECT media_id FROM like_edges WHERE author = ?", [viewer]).fetchall()
+        rows = (
+            self.cursor()
+            .execute(
+                "WITH l AS MATERIALIZED (SELECT media_id FROM like_edges WHERE author = ?) SELECT media_id FROM l",
+                [viewer],
+            )
+            .fetchall()
+        )
         return {r[0] for r in rows} & set(media_ids)
 
     def feed(self, viewer: str, order: str, limit: int, offset: int) -> list[dict[str, Any]]:
         """Media (not deleted) of the wallets `viewer` follows: by relevance (the stored rank, docs/feed.md) or
-        newest first. Two index lookups: whom the viewer follows, then their media's rows in media_social, which
-        keeps what a feed item shows."""
+        newest first. A page within each owner's first FEED_FAN_IN items merges the followed wallets' owner_feed
+        rows (two index lookups); a deeper page reads their media's rows in media_social."""
         if order not in ORDERS:
             raise ValueError(f"order {order!r}: one of {', '.join(ORDERS)}")
         cur = self.cursor()
@@ -88,13 +109,30 @@ class SocialReads(Database):
             [viewer]).fetchall()]  # fmt: skip
         if not followees:
             return []
-        key = "rank DESC, pos DESC" if order == "relevant" else "pos DESC"
+        if offset + limit <= FEED_FAN_IN:
+            return self.merged_feed(followees, order, limit, offset)
+        return self.feed_rows(followees, order, limit, offset)
+
+    def merged_feed(self, owners: list[str], order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """A feed page that ends within each owner's first FEED_FAN_IN items: their owner_feed rows merged."""
+        column, key = ("by_rank", _by_rank) if order == "relevant" else ("by_pos", _by_pos)
+        marks = ", ".join("?" * len(owners))
+        sql = f"WITH o AS MATERIALIZED (SELECT {column} FROM owner_feed WHERE owner IN ({marks})) SELECT * FROM o"
+        texts = self.cursor().execute(sql, owners).fetchall()
+        page = heapq.nlargest(offset + limit, (item for (text,) in texts for item in json.loads(text)), key=key)
+        for item in page:
+            del item["pos"]
+        return page[offset:]
+
+    def feed_rows(self, owners: list[str], order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Any feed page, from the owners' media rows in media_social."""
+        sort = "rank DESC, pos DESC" if order == "relevant" else "pos DESC"
         # an IN list of parameters, not a join or an unnested list: only a constant list reaches the index scan
         return self._dicts(
-            f"WITH c AS MATERIALIZED (SELECT * FROM media_social WHERE owner IN ({', '.join('?' * len(followees))})) "
-            f"SELECT {_FEED_COLS}, likes, comments, views, rank FROM c WHERE NOT deleted ORDER BY {key} "
+            f"WITH c AS MATERIALIZED (SELECT * FROM media_social WHERE owner IN ({', '.join('?' * len(owners))})) "
+            f"SELECT {_FEED_COLS}, likes, comments, views, rank FROM c WHERE NOT deleted ORDER BY {sort} "
             "LIMIT ? OFFSET ?",
-            [*followees, limit, offset],
+            [*owners, limit, offset],
         )
 
     def action(self, action_id: str) -> list[dict[str, Any]]:

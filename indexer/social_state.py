@@ -28,6 +28,12 @@ ENGAGEMENT_SQL = f"{W_LIKE} * likes + {W_COMMENT} * comments + {W_VIEW} * views 
 ORDER = "block DESC, log_index DESC, seq DESC"  # newest action first
 # the media record's columns media_social keeps beside the counts (what a feed item shows)
 MEDIA_COLS = "short_id, kind, batch, user_contract, sha256, cid, title, media_type, size, parent, time, block, tx_hash"
+# A feed item (SocialReads.feed): the media record's columns as /media lists give them, its counts, rank and place.
+# owner_feed keeps each owner's first FEED_FAN_IN items in each order: a page that ends within them merges those.
+FEED_FAN_IN = 100
+_ITEM_COLS = ("short_id", "kind", "batch", "owner", "user_contract", "sha256", "cid", "title", "media_type", "size",
+              "parent", "time", "block", "tx_hash", "deleted", "likes", "comments", "views", "rank", "pos")  # fmt: skip
+FEED_ITEM = "{" + ", ".join(["'id': media_id", *(f"'{c}': {c}" for c in _ITEM_COLS)]) + "}"
 
 
 def _place(row: dict[str, Any]) -> tuple[int, int, int]:
@@ -166,6 +172,9 @@ _COMMENTS = f"""
 """
 _MEDIA = f"""
         CREATE OR REPLACE TEMP TABLE t_media AS SELECT DISTINCT media_id FROM {TOUCH} WHERE media_id IS NOT NULL;
+        CREATE OR REPLACE TEMP TABLE t_owner AS
+          SELECT owner FROM media_social WHERE media_id IN (SELECT media_id FROM t_media)
+          UNION SELECT owner FROM media WHERE id IN (SELECT media_id FROM t_media);
         DELETE FROM media_social WHERE media_id IN (SELECT media_id FROM t_media);
         INSERT INTO media_social
           SELECT id, owner, pos, deleted, likes, comments, views, plays,
@@ -184,6 +193,14 @@ _MEDIA = f"""
             LEFT JOIN (SELECT s.media_id, count(*) FILTER (WHERE v.counted) AS views, sum(v.bytes) AS bytes
                        FROM media_views v JOIN short_links s ON s.short_id = v.short_id
                        WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id);
+        DELETE FROM owner_feed WHERE owner IN (SELECT owner FROM t_owner);
+        INSERT INTO owner_feed
+          SELECT owner, to_json(list(item ORDER BY rank DESC, pos DESC) FILTER (WHERE by_rank <= {FEED_FAN_IN})),
+                 to_json(list(item ORDER BY pos DESC) FILTER (WHERE by_pos <= {FEED_FAN_IN})) FROM (
+            SELECT owner, rank, pos, {FEED_ITEM} AS item,
+                   row_number() OVER (PARTITION BY owner ORDER BY rank DESC, pos DESC) AS by_rank,
+                   row_number() OVER (PARTITION BY owner ORDER BY pos DESC) AS by_pos
+            FROM media_social WHERE NOT deleted AND owner IN (SELECT owner FROM t_owner)) GROUP BY owner;
 """
 _USERS = f"""
         CREATE OR REPLACE TEMP TABLE t_user AS SELECT author AS address FROM {TOUCH} WHERE kind = 'follow'

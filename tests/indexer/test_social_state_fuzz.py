@@ -136,6 +136,13 @@ class SocialState(RuleBasedStateMachine):
         got_users = sorted(cur.execute("SELECT address, followers, following FROM user_social").fetchall())
         assert got_users == want["users"]
 
+    @invariant()
+    def a_merged_feed_page_equals_the_same_page_of_media_rows(self) -> None:
+        for order in ("relevant", "latest"):
+            for limit, offset in ((20, 0), (1, 1)):
+                merged = self.store.merged_feed(USERS, order, limit, offset)
+                assert merged == self.store.feed_rows(USERS, order, limit, offset)
+
     def teardown(self) -> None:
         self.store.close()
         self.dir.cleanup()
