@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webapp"))
 try:
-    from webapp.timeline import date_group, date_groups
+    from webapp.timeline import date_group, date_groups, with_date_headings
 finally:
     sys.path.remove(str(Path(__file__).resolve().parents[2] / "webapp"))
 
@@ -69,3 +69,13 @@ def test_date_groups_of_newest_first_items_keep_the_whole_order_fuzz(stamps: lis
 def test_date_groups_refuse_items_without_their_times() -> None:
     with pytest.raises(ValueError, match="2 items but 1 timestamps"):
         date_groups(["a", "b"], [NOW], NOW)
+
+
+def test_with_date_headings_puts_a_heading_before_each_group_of_cards() -> None:
+    cards = [
+        {"id": "a", "timestamp": str(NOW - 60), "heading": ""},
+        {"id": "b", "timestamp": str(NOW - 40 * DAY), "heading": ""},
+        {"id": "c", "timestamp": str(NOW - DAY), "heading": ""},
+    ]
+    rows = with_date_headings(cards, NOW)
+    assert [r.get("heading") or r["id"] for r in rows] == ["Today", "a", "Yesterday", "c", "February 2026", "b"]

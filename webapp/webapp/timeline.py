@@ -26,6 +26,17 @@ def date_group(timestamp: int, now: int) -> tuple[int, str]:
     return day.year * 12 + day.month - 1, f"{day:%B} {day.year}"
 
 
+def with_date_headings(cards: list[dict[str, str]], now: int) -> list[dict[str, str]]:
+    """Grid cards (webapp.media_rows.media_card, each with its `timestamp`) with a heading entry `{"heading": …}`
+    before each group, for one grid to draw both: a card's own `heading` is ""."""
+    stamps = [int(card.get("timestamp") or 0) for card in cards]
+    rows: list[dict[str, str]] = []
+    for label, members in date_groups(cards, stamps, now):
+        rows.append({"heading": label})
+        rows.extend({**card, "heading": ""} for card in members)
+    return rows
+
+
 def date_groups(items: list[T], timestamps: list[int], now: int) -> list[tuple[str, list[T]]]:
     """`items` (each at the unix time of the same index) under their headings, newest heading first; within a
     heading the items keep the order they came in."""
