@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webapp"))
 try:
     from webapp.avatar import avatar_svg, avatar_url
-    from webapp.views_chart import MAX_DAYS, day_bars, size_bars
+    from webapp.views_chart import MAX_DAYS, day_bars, day_span, size_bars
 finally:
     sys.path.remove(str(Path(__file__).resolve().parents[2] / "webapp"))
 
@@ -26,6 +26,9 @@ def test_day_bars_fill_quiet_days_and_scale_to_the_busiest() -> None:
         ("2026-03-03", "2", "50.0%"),
     ]
     assert bars[0]["label"] == "Mar 1"
+    assert day_span(bars) == ["Mar 1", "Mar 3"]
+    assert day_span(bars[:1]) == ["Mar 1", ""]  # one day is named once
+    assert day_span([]) == ["", ""]
 
 
 def test_day_bars_of_no_views_or_malformed_days_are_empty() -> None:

@@ -45,6 +45,13 @@ def day_bars(per_day: list[dict[str, Any]]) -> list[dict[str, str]]:
     return _bars([(d.isoformat(), counts.get(d, 0)) for d in days], _day_label)
 
 
+def day_span(bars: list[dict[str, str]]) -> list[str]:
+    """The labels under the day columns: the first day and the last ("" for either when there is no other)."""
+    if not bars:
+        return ["", ""]
+    return [bars[0]["label"], bars[-1]["label"] if len(bars) > 1 else ""]
+
+
 def size_bars(per_size: list[dict[str, Any]]) -> list[dict[str, str]]:
     """One bar per size asked for, smallest first, unknown names after the known ones."""
     counts: dict[str, int] = {}

@@ -32,7 +32,7 @@ from webapp.media_rows import human_size, kind_of, relative_time, short_address
 from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
 from webapp.verify_links import embed
-from webapp.views_chart import day_bars, size_bars
+from webapp.views_chart import day_bars, day_span, size_bars
 
 # A link shared right after its upload may be opened before the indexer has followed that block.
 INDEX_WAIT_SECONDS = 15.0
@@ -163,9 +163,7 @@ class MediaState(rx.State):
             self.views_by_day = day_bars(list(views.get("per_day") or []))
             self.views_by_size = size_bars(list(views.get("per_size") or []))
             self.views_error = views_error
-            self.views_span = (
-                [self.views_by_day[0]["label"], self.views_by_day[-1]["label"]] if self.views_by_day else ["", ""]
-            )
+            self.views_span = day_span(self.views_by_day)
             self.bundle_url = bundle_data_url(bundle) if bundle else ""
             self.bundle_name = f"{self.short_id or self.media_id[:12]}.proof.json"
 
