@@ -66,6 +66,12 @@ def test_date_groups_of_newest_first_items_keep_the_whole_order_fuzz(stamps: lis
     assert [item for _, members in groups for item in members] == list(range(len(stamps)))
 
 
+@given(st.integers(min_value=-(10**20), max_value=10**20))
+def test_date_group_of_any_integer_time_is_a_heading_fuzz(timestamp: int) -> None:
+    """Before 1970 or after 9999 (a hostile or broken row): a heading, never an exception."""
+    assert date_group(timestamp, NOW)[1]
+
+
 def test_date_groups_refuse_items_without_their_times() -> None:
     with pytest.raises(ValueError, match="2 items but 1 timestamps"):
         date_groups(["a", "b"], [NOW], NOW)

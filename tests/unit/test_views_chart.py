@@ -34,6 +34,9 @@ def test_day_bars_fill_quiet_days_and_scale_to_the_busiest() -> None:
 def test_day_bars_of_no_views_or_malformed_days_are_empty() -> None:
     assert day_bars([]) == []
     assert day_bars([{"day": "yesterday", "views": 3}, {"day": None}]) == []
+    hostile = [{"day": "2026-03-01", "views": "9"}, {"day": "2026-03-01", "views": -5}, {"day": "2026-03-01"}]
+    assert [b["views"] for b in day_bars(hostile)] == ["0"]  # not a count: none, and the page still draws
+    assert [b["views"] for b in size_bars([{"size": "small", "views": True}, {"size": "small", "views": 2.5}])] == ["0"]
 
 
 @given(st.dictionaries(st.dates(), st.integers(min_value=0, max_value=10**6), max_size=40))

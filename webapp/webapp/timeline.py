@@ -10,12 +10,13 @@ T = TypeVar("T")
 
 # Buckets sort newest first by this key: the three recent ones above any month (year * 12 + month is far below).
 _TODAY, _YESTERDAY, _THIS_WEEK = 10**9 + 2, 10**9 + 1, 10**9
+LAST_SECOND = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the last time a datetime can hold
 
 
 def date_group(timestamp: int, now: int) -> tuple[int, str]:
     """(sort key, heading) of a unix time seen at `now`; a time ahead of `now` (another clock) counts as today."""
-    day = datetime.fromtimestamp(max(0, int(timestamp)), UTC).date()
-    today = datetime.fromtimestamp(max(0, int(now)), UTC).date()
+    day = datetime.fromtimestamp(min(max(0, int(timestamp)), LAST_SECOND), UTC).date()
+    today = datetime.fromtimestamp(min(max(0, int(now)), LAST_SECOND), UTC).date()
     days_ago = (today - day).days
     if days_ago <= 0:
         return _TODAY, "Today"

@@ -24,6 +24,12 @@ def _bars(pairs: list[tuple[str, int]], label_of: Any = str) -> list[dict[str, s
     ]
 
 
+def _views(row: dict[str, Any]) -> int:
+    """A row's count; anything but a whole number of views counts as none (drawn as such, never a broken page)."""
+    views = row.get("views")
+    return views if isinstance(views, int) and not isinstance(views, bool) and views > 0 else 0
+
+
 def _day_label(day: str) -> str:
     return date.fromisoformat(day).strftime("%b %-d")
 
@@ -36,7 +42,7 @@ def day_bars(per_day: list[dict[str, Any]]) -> list[dict[str, str]]:
             day = date.fromisoformat(str(row.get("day")))
         except ValueError:
             continue  # the indexer writes ISO dates; anything else is not drawn rather than breaking the page
-        counts[day] = counts.get(day, 0) + max(0, int(row.get("views") or 0))
+        counts[day] = counts.get(day, 0) + _views(row)
     if not counts:
         return []
     last = max(counts)
@@ -58,7 +64,7 @@ def size_bars(per_size: list[dict[str, Any]]) -> list[dict[str, str]]:
     for row in per_size:
         name = str(row.get("size") or "")
         if name:
-            counts[name] = counts.get(name, 0) + max(0, int(row.get("views") or 0))
+            counts[name] = counts.get(name, 0) + _views(row)
     rank = {name: i for i, name in enumerate(SIZE_ORDER)}
     ordered = sorted(counts, key=lambda name: (rank.get(name, len(SIZE_ORDER)), name))
     return _bars([(name, counts[name]) for name in ordered], str.capitalize)
