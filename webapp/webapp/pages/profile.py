@@ -150,7 +150,14 @@ def _person() -> rx.Component:
         ),
         rx.vstack(
             rx.heading(rx.cond(ProfileState.name != "", ProfileState.name, "Profile"), size="7", id="profile-name"),
-            rx.text(copyable(ProfileState.address, "address"), size="1", id="profile-address"),
+            rx.text(
+                # A link that is not an address is said back as text, never made into an explorer link.
+                rx.cond(
+                    ProfileState.name != "", copyable(ProfileState.address, "address"), rx.code(ProfileState.address)
+                ),
+                size="1",
+                id="profile-address",
+            ),
             rx.cond(
                 ProfileState.joined != "",
                 rx.text("Joined ", ProfileState.joined, size="1", color=rx.color("gray", 10), id="profile-summary"),
