@@ -115,6 +115,20 @@ class IndexerClient:
         """The portable proof bundle (mediaproof-proof-v1) of one record, by media id or short id."""
         return await self._get(f"/media/{key}/proof")
 
+    async def analytics(self, key: str) -> dict[str, Any]:
+        """Views of one record (by media id or short id) through its links: `views`, `per_day` ({day, views}, UTC
+        days in order) and `per_size` ({size, views}, the size asked for)."""
+        if not (_BYTES32.match(key) or _SHORT_ID.match(key)):
+            raise InputError(f"{key!r} is not a media id or short id: expected 0x and 64 hex digits, or a base62 id")
+        return await self._get(f"/analytics/media/{key}")
+
+    async def first_proof(self, sha256_hex: str) -> dict[str, Any]:
+        """The first proof of some bytes (owner, block, short_id, …); NotRegistered when nobody proved them."""
+        digest = sha256_hex.lower().removeprefix("0x")
+        if not _SHA256.match(digest):
+            raise InputError(f"not a sha256 digest (64 hex digits): {sha256_hex!r}")
+        return await self._get(f"/media/0x{digest}")
+
     async def proofs(self, sha256_hex: str) -> list[dict[str, Any]]:
         """Every proof bundle of some bytes the indexer knows, earliest first (an untrusted source: check each against
         the chain); NotRegistered when it knows none."""

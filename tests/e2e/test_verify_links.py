@@ -35,16 +35,21 @@ def registered(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 @pytest.fixture
 def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[..., tuple[Page, list[str]]]]:
-    """visit(path, viewport) → the page and the problems it had so far (console errors, page errors, failed
-    requests), recorded from before the first request."""
+    """visit(path, viewport, wallet=…) → the page and the problems it had so far (console errors, page errors, failed
+    requests), recorded from before the first request; the injected wallet is anvil's first account unless given."""
     contexts = []
 
-    def visit_(path: str, viewport: tuple[int, int] = DESKTOP, allowed: tuple[str, ...] = ()) -> tuple[Page, list[str]]:
+    def visit_(
+        path: str,
+        viewport: tuple[int, int] = DESKTOP,
+        allowed: tuple[str, ...] = (),
+        wallet: WalletConfig | None = None,
+    ) -> tuple[Page, list[str]]:
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(20_000)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
         contexts.append(context)
-        install_wallet(context, WalletConfig(), chain.rpc_url)
+        install_wallet(context, wallet or WalletConfig(), chain.rpc_url)
         page = context.new_page()
         problems: list[str] = []
 
@@ -82,9 +87,18 @@ def copied(page: Page, wanted: Callable[[str], bool]) -> None:
     wait_for(lambda: wanted(page.evaluate("navigator.clipboard.readText()")), 10, "the value copied")
 
 
+# The innermost elements whose right edge passes the screen's: what to fix when a page does not fit.
+_WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+  .slice(0, 5)
+  .map(e => `${e.tagName.toLowerCase()}#${e.id}.${[...e.classList].join('.')} to `
+    + `${Math.round(e.getBoundingClientRect().right)}px`)"""
+
+
 def fits_a_phone(page: Page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than a phone screen"
+    assert overflow <= 0, f"the page is {overflow}px wider than a phone screen: {page.evaluate(_WIDER_THAN_SCREEN)}"
 
 
 def no_script_ran(page: Page) -> None:

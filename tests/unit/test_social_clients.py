@@ -1,5 +1,5 @@
-"""The clients' social calls refuse what would put another path in the URL, before any request; a service that does
-not answer is a ServiceUnavailable."""
+"""The clients' social and analytics calls refuse what would put another path in the URL, before any request; a
+service that does not answer is a ServiceUnavailable."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ ADDRESS = "0x" + "ab" * 20
         lambda c: c.comments("../../clusters"),
         lambda c: c.feed("not-an-address"),
         lambda c: c.feed(ADDRESS, order="popular"),
+        lambda c: c.analytics("../clusters"),
+        lambda c: c.analytics("Hb1?x=1"),
+        lambda c: c.first_proof("ab" * 31),
+        lambda c: c.first_proof("../" + "ab" * 31),
     ],
 )
 def test_indexer_social_reads_refuse_bad_keys_before_asking(call) -> None:

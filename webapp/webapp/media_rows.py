@@ -103,6 +103,8 @@ def media_card(row: dict[str, Any], short_id: str, download_base: str, now: int 
         "owner": owner,
         "owner_short": short_address(owner),
         "time": time_utc(row.get("time")),
+        "timestamp": str(int(row.get("time") or 0)),
+        "heading": "",  # a card; webapp.timeline puts date headings ({"heading": "Today"}) between cards
         "time_ago": relative_time(row.get("time"), now) if now is not None else "",
         "link": f"/m/{short_id}" if short_id else f"/m/{row.get('id')}",
         "thumb": thumb,

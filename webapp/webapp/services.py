@@ -112,6 +112,16 @@ async def media_proof(settings: Settings, key: str) -> dict[str, Any]:
     return await _indexer(settings).media_proof(key)
 
 
+async def analytics(settings: Settings, key: str) -> dict[str, Any]:
+    """A record's views per UTC day and per size asked for, by media id or short id."""
+    return await _indexer(settings).analytics(key)
+
+
+async def first_proof(settings: Settings, sha256_hex: str) -> dict[str, Any]:
+    """Who proved these bytes first, and in which block; NotRegistered when nobody did."""
+    return await _indexer(settings).first_proof(sha256_hex)
+
+
 async def proofs(settings: Settings, sha256_hex: str) -> list[dict[str, Any]]:
     """Every proof bundle of some bytes the indexer knows, earliest first (an untrusted source: the browser checks
     each against the chain); NotRegistered when it knows none."""

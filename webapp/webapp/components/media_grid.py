@@ -1,6 +1,6 @@
 """The grid of media cards (feed, search, profile): thumbnail with its title as alt text (a play badge over a video's),
 title, owner, how long ago (the UTC time as its tooltip), and who proved the bytes first when the card is a later
-registration of them."""
+registration of them; date headings ("Today", "March 2026") across the grid where the page grouped its cards."""
 
 import reflex as rx
 
@@ -117,9 +117,27 @@ def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     )
 
 
+def _date_heading(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
+    """A timeline heading across the whole row of the grid (webapp.timeline)."""
+    return rx.heading(
+        row["heading"],
+        as_="h2",
+        size="3",
+        grid_column="1 / -1",
+        padding_top="0.5em",
+        color=rx.color("gray", 11),
+        class_name="date-heading",
+    )
+
+
+def _cell(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
+    return rx.cond(row["heading"] != "", _date_heading(row), media_card(row))
+
+
 def media_grid(cards: rx.Var, **props) -> rx.Component:
+    """The cards, with the date headings webapp.timeline put between them (if any)."""
     return rx.grid(
-        rx.foreach(cards, media_card),
+        rx.foreach(cards, _cell),
         columns=rx.breakpoints(initial="2", sm="3", md="4"),
         spacing="3",
         width="100%",

@@ -16,12 +16,15 @@ from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.media_rows import media_card
 from webapp.state import AuthState
+from webapp.timeline import with_date_headings
 
 PAGE_SIZE = 24
 
 
 class FeedState(rx.State):
     cards: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    # what the grid draws: the cards under date headings, when they come newest first (not by relevance)
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     loading: bool = False
     loaded: bool = False
     error: str = ""
@@ -35,7 +38,7 @@ class FeedState(rx.State):
         await self._first_page()
 
     async def _first_page(self) -> None:
-        self.cards, self.loaded, self.needs_wallet = [], False, False
+        self.cards, self.rows, self.loaded, self.needs_wallet = [], [], False, False
         await self._fetch()
 
     @rx.event
@@ -72,10 +75,13 @@ class FeedState(rx.State):
         finally:
             self.loading = False
         base = services.download_base(settings)
+        now = int(time.time())
         self.has_more = len(rows) > PAGE_SIZE
         self.cards = self.cards + [
-            media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in rows[:PAGE_SIZE]
+            media_card(row, services.known_links.short_id(row), base, now) for row in rows[:PAGE_SIZE]
         ]
+        by_time = self.tab == "explore" or self.order == "latest"
+        self.rows = with_date_headings(self.cards, now) if by_time else self.cards
         self.loaded = True
 
 
@@ -142,7 +148,7 @@ def feed_page() -> rx.Component:
             rx.cond(
                 FeedState.cards.length() > 0,
                 rx.vstack(
-                    media_grid(FeedState.cards, id="feed-grid"),
+                    media_grid(FeedState.rows, id="feed-grid"),
                     rx.cond(
                         FeedState.has_more,
                         rx.button(

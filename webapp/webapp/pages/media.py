@@ -20,6 +20,7 @@ from mediaproof.safe_text import printable
 from mediaproof.settings import Settings
 from webapp import services
 from webapp.app_settings import app_settings
+from webapp.components.bar_chart import column_chart, row_chart
 from webapp.components.copyable import Kind, copyable
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
@@ -31,6 +32,7 @@ from webapp.media_rows import human_size, kind_of, relative_time, short_address
 from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
 from webapp.verify_links import embed
+from webapp.views_chart import day_bars, day_span, size_bars
 
 # A link shared right after its upload may be opened before the indexer has followed that block.
 INDEX_WAIT_SECONDS = 15.0
@@ -82,6 +84,12 @@ class MediaState(rx.State):
     verify_status: str = ""
     verify_detail: str = ""
     verify_reports: rx.Field[list[ProofReport]] = rx.field(default_factory=list)
+    # Views through this record's links, from the indexer's analytics (webapp.views_chart draws them).
+    views_total: int = 0
+    views_by_day: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    views_by_size: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    views_error: str = ""
+    views_span: rx.Field[list[str]] = rx.field(default_factory=lambda: ["", ""])  # the first and last day drawn
 
     _bundle: dict[str, Any] = {}  # noqa: RUF012
     _tag: str = ""
@@ -131,6 +139,11 @@ class MediaState(rx.State):
             clusters = {str(c["cluster_id"]): c for c in await services.clusters(settings)}
         except MediaproofError:
             clusters = {}
+        views, views_error = {}, ""
+        try:
+            views = await services.analytics(settings, str(detail["id"]))
+        except MediaproofError as exc:
+            views_error = f"Views could not be read from the indexer: {exc}"
         bundle, bundle_error = {}, ""
         try:
             bundle = await services.media_proof(settings, str(detail["id"]))
@@ -146,6 +159,11 @@ class MediaState(rx.State):
             self.verify_url, self.badge_url = embedded["verify_url"], embedded["badge_url"]
             self.embed_snippet = embedded["snippet"]
             self._bundle, self.bundle_error = bundle, bundle_error
+            self.views_total = int(views.get("views") or 0)
+            self.views_by_day = day_bars(list(views.get("per_day") or []))
+            self.views_by_size = size_bars(list(views.get("per_size") or []))
+            self.views_error = views_error
+            self.views_span = day_span(self.views_by_day)
             self.bundle_url = bundle_data_url(bundle) if bundle else ""
             self.bundle_name = f"{self.short_id or self.media_id[:12]}.proof.json"
 
@@ -552,6 +570,44 @@ def _proof_panel() -> rx.Component:
     )
 
 
+def _views_panel() -> rx.Component:
+    """How often the file was opened through its links: per UTC day and per size asked for."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Views", size="4", as_="h2"),
+                rx.badge(MediaState.views_total, " total", id="media-views-total", data_views=MediaState.views_total),
+                align="center",
+            ),
+            rx.cond(
+                MediaState.views_error != "",
+                rx.text(MediaState.views_error, size="2", color=rx.color("gray", 10), id="media-views-error"),
+                rx.cond(
+                    MediaState.views_total == 0,
+                    rx.text("No views yet.", size="2", color=rx.color("gray", 10), id="media-views-none"),
+                    rx.grid(
+                        column_chart(
+                            "Views per day (UTC)",
+                            MediaState.views_by_day,
+                            MediaState.views_span[0],
+                            MediaState.views_span[1],
+                            id="media-views-per-day",
+                        ),
+                        row_chart("Views per size", MediaState.views_by_size, id="media-views-per-size"),
+                        columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="5",
+                        width="100%",
+                    ),
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="media-views",
+    )
+
+
 def media_page() -> rx.Component:
     return page_shell(
         None,
@@ -602,6 +658,7 @@ def media_page() -> rx.Component:
                 _later_registration(),
                 _viewer(),
                 social_panel(),
+                _views_panel(),
                 _proof_panel(),
                 width="100%",
                 spacing="4",

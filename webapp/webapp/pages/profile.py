@@ -15,17 +15,22 @@ from eth_utils import is_address, to_checksum_address
 from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
 from webapp import services
 from webapp.app_settings import app_settings
+from webapp.avatar import avatar_url
+from webapp.components.copyable import copyable
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.deployment import load_chain_config
-from webapp.media_rows import ether, media_card, time_utc
+from webapp.media_rows import ether, media_card, short_address, time_utc
 from webapp.pages.profile_social import follow_bar
 from webapp.state import AuthState, js_call
+from webapp.timeline import with_date_headings
 
 
 class ProfileState(rx.State):
     address: str = ""
+    name: str = ""  # the short address: what the page calls this person
+    avatar: str = ""  # drawn from the address (webapp.avatar), a data: URL
     # "loading" | "found" | "unregistered" | "bad_address" | "error"
     status: str = "loading"
     error: str = ""
@@ -42,9 +47,11 @@ class ProfileState(rx.State):
         raw = str(self.router.page.params.get("wallet") or "")
         self.cards, self.error, self.deposit, self.deposit_error = [], "", "", ""
         if not is_address(raw):
-            self.address, self.status = raw, "bad_address"
+            self.address, self.status, self.name, self.avatar = raw, "bad_address", "", ""
             return
         self.address, self.status = to_checksum_address(raw), "loading"
+        self.name, self.avatar = short_address(self.address), avatar_url(self.address)
+        self.media_count, self.joined = 0, ""
         yield
         settings = app_settings()
         try:
@@ -56,9 +63,11 @@ class ProfileState(rx.State):
             return
         else:
             base = services.download_base(settings)
-            self.cards = [
-                media_card(row, services.known_links.short_id(row), base, int(time.time())) for row in profile["media"]
-            ]
+            now = int(time.time())
+            # newest first, under date headings
+            self.cards = with_date_headings(
+                [media_card(row, services.known_links.short_id(row), base, now) for row in profile["media"]], now
+            )
             self.media_count = int(profile.get("media_count") or 0)
             self.joined = time_utc(profile.get("time"))
             self.user_contract = str(profile.get("user_contract") or "")
@@ -123,10 +132,57 @@ def _deposit_panel() -> rx.Component:
     )
 
 
+def _person() -> rx.Component:
+    """Who this is, as a person's page opens: their picture, their name (the short address), the full address to copy,
+    and their counts (media beside the follows of pages/profile_social.py)."""
+    return rx.hstack(
+        rx.cond(
+            ProfileState.avatar != "",
+            rx.image(
+                src=ProfileState.avatar,
+                alt="",  # drawn from the address beside it: says nothing more to a screen reader
+                width="4.5em",
+                height="4.5em",
+                border_radius="50%",
+                flex_shrink="0",
+                id="profile-avatar",
+            ),
+        ),
+        rx.vstack(
+            rx.heading(rx.cond(ProfileState.name != "", ProfileState.name, "Profile"), size="7", id="profile-name"),
+            rx.text(
+                # A link that is not an address is said back as text, never made into an explorer link.
+                rx.cond(
+                    ProfileState.name != "", copyable(ProfileState.address, "address"), rx.code(ProfileState.address)
+                ),
+                size="1",
+                id="profile-address",
+            ),
+            rx.cond(
+                ProfileState.joined != "",
+                rx.text("Joined ", ProfileState.joined, size="1", color=rx.color("gray", 10), id="profile-summary"),
+            ),
+            spacing="1",
+            min_width="0",
+        ),
+        spacing="4",
+        align="center",
+        width="100%",
+    )
+
+
+def _media_count() -> rx.Component:
+    return rx.text(
+        rx.el.strong(ProfileState.media_count, id="profile-media-count", data_count=ProfileState.media_count),
+        rx.cond(ProfileState.media_count == 1, " post", " posts"),
+        color=rx.color("gray", 11),
+    )
+
+
 def profile_page() -> rx.Component:
     return page_shell(
-        "Profile",
-        rx.text(rx.code(ProfileState.address, word_break="break-all"), id="profile-address"),
+        None,
+        _person(),
         rx.match(
             ProfileState.status,
             ("loading", loading_grid(id="profile-loading")),
@@ -143,7 +199,7 @@ def profile_page() -> rx.Component:
             (
                 "unregistered",
                 rx.vstack(
-                    follow_bar(),
+                    follow_bar(_media_count()),
                     _deposit_panel(),
                     empty_state(
                         "user",
@@ -155,14 +211,7 @@ def profile_page() -> rx.Component:
                 ),
             ),
             rx.vstack(
-                rx.text(
-                    ProfileState.media_count,
-                    " media · joined ",
-                    ProfileState.joined,
-                    color=rx.color("gray", 11),
-                    id="profile-summary",
-                ),
-                follow_bar(),
+                follow_bar(_media_count()),
                 _deposit_panel(),
                 rx.cond(
                     ProfileState.cards.length() > 0,

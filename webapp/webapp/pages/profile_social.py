@@ -215,11 +215,13 @@ def _follow_list() -> rx.Component:
     )
 
 
-def follow_bar() -> rx.Component:
-    """Counts, and the button for every profile but the viewer's own."""
+def follow_bar(*counts: rx.Component) -> rx.Component:
+    """Counts (`counts` first: the page's own, such as its media), and the button for every profile but the
+    viewer's own."""
     own = AuthState.signed_in & (AuthState.address.lower() == ProfileSocialState.address.lower())
     return rx.vstack(
         rx.hstack(
+            *counts,
             _count(
                 ProfileSocialState.followers,
                 rx.cond(ProfileSocialState.followers == 1, "follower", "followers"),

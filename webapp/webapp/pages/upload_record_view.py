@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from webapp.pages.upload_state import UploadState
+from webapp.pages.upload_views import first_proof_warning
 
 
 def _record_row(label: str, key: str) -> rx.Component:
@@ -19,6 +20,7 @@ def record_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("The record you are about to sign", size="4", as_="h2"),
+            first_proof_warning(),
             rx.text(
                 "You, ",
                 rx.code(UploadState.record["owner_short"]),

@@ -13,10 +13,10 @@ from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import MediaproofError, RateLimited
+from mediaproof.errors import MediaproofError, NotRegistered, RateLimited
 from webapp import services
 from webapp.app_settings import app_settings
-from webapp.media_rows import ether, human_size, kind_of
+from webapp.media_rows import ether, human_size, kind_of, short_address
 from webapp.pages.upload_answers import record_to_show, result_to_show
 from webapp.pages.upload_refusals import rejection_message, upload_refusal
 from webapp.state import AuthState, js_call, upload_service_problem
@@ -41,6 +41,12 @@ class UploadState(rx.State):
     dimensions: str = ""
     sha256: str = ""
     deduplicated: bool = False
+    # Who proved these bytes first, asked of the indexer as soon as the sha256 is known, before anything is signed:
+    # "" when nobody did (or the indexer could not say). The user may still register them.
+    first_owner: str = ""
+    first_owner_short: str = ""
+    first_block: int = 0
+    first_verify: str = ""  # /verify/0x<sha256>: the proofs of those bytes
     title: str = ""
     record: dict[str, str] = rx.field(default_factory=dict)  # type: ignore[assignment]
     result: dict[str, str] = rx.field(default_factory=dict)  # type: ignore[assignment]
@@ -159,6 +165,7 @@ class UploadState(rx.State):
         """The drop zone accepted a file and the page holds it; the page sends it on to the upload service."""
         settings = app_settings()
         self.error, self.result, self.record = "", {}, {}
+        self.first_owner, self.first_owner_short, self.first_block, self.first_verify = "", "", 0, ""
         name = str(file.get("name") or "the file")
         size = int(file.get("size") or 0)
         if size > settings.max_upload_bytes:  # react-dropzone's check, again (the service checks while streaming)
@@ -257,9 +264,24 @@ class UploadState(rx.State):
         self.dimensions = f"{stored['width']}×{stored['height']}" if stored.get("width") else ""
         self.sha256 = str(stored.get("sha256") or "")
         self.deduplicated = bool(answer.get("deduplicated"))
+        await self._first_proof()
         if not self.title:
             self.title = Path(self.file_name).stem.replace("_", " ").replace("-", " ")[:200]
         self.stage = "review"
+
+    async def _first_proof(self) -> None:
+        """Whether these exact bytes are proven already, so the page can say so before the user signs."""
+        self.first_owner, self.first_owner_short, self.first_block, self.first_verify = "", "", 0, ""
+        try:
+            first = await services.first_proof(app_settings(), self.sha256)
+        except NotRegistered:
+            return
+        except MediaproofError:
+            return  # advisory: an indexer that cannot answer must not stop an upload
+        self.first_owner = str(first.get("owner") or "")
+        self.first_owner_short = short_address(self.first_owner)
+        self.first_block = int(first.get("block") or 0)
+        self.first_verify = f"/verify/0x{self.sha256.lower().removeprefix('0x')}"
 
     @rx.event
     def set_title(self, title: str):
@@ -275,6 +297,7 @@ class UploadState(rx.State):
     def start_over(self):
         self.stage, self.progress, self.error, self.title, self.preview_url = "pick", 0, "", "", ""
         self.record, self.result, self._upload_id, self._typed_json = {}, {}, "", ""
+        self.first_owner, self.first_owner_short, self.first_block, self.first_verify = "", "", 0, ""
         self.wait_reason, self.wait_seconds, self.wait_left = "", 0, 0
         self._wait_round += 1
         return rx.call_script(js_call("forgetHeldFile"))

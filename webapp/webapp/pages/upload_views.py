@@ -125,9 +125,36 @@ def _preview() -> rx.Component:
     )
 
 
+def first_proof_warning() -> rx.Component:
+    """Before signing: these exact bytes are proven already, by whom and where, with the proofs one click away.
+    Registering them again is allowed (a later registration); the user decides."""
+    return rx.cond(
+        UploadState.first_owner != "",
+        rx.callout(
+            rx.text(
+                "These bytes were first proven by ",
+                rx.link(
+                    UploadState.first_owner_short, href="/u/" + UploadState.first_owner, title=UploadState.first_owner
+                ),
+                " in block ",
+                rx.el.span(UploadState.first_block, id="upload-first-block"),
+                ". ",
+                rx.link("See their proof", href=UploadState.first_verify, id="upload-first-verify"),
+                ". You can still register them: yours will be a later registration.",
+            ),
+            icon="history",
+            color_scheme="amber",
+            width="100%",
+            id="upload-first-proof",
+            data_owner=UploadState.first_owner,
+        ),
+    )
+
+
 def review() -> rx.Component:
     return rx.card(
         rx.vstack(
+            first_proof_warning(),
             _preview(),
             rx.text(
                 UploadState.file_name,

@@ -1,0 +1,87 @@
+"""Date headings on the grids ("Today", "Yesterday", "This week", months): a pure function of times and `now`, tested
+in the main environment (webapp.timeline imports nothing of Reflex)."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webapp"))
+try:
+    from webapp.timeline import date_group, date_groups, with_date_headings
+finally:
+    sys.path.remove(str(Path(__file__).resolve().parents[2] / "webapp"))
+
+NOW = int(datetime(2026, 3, 18, 9, 30, tzinfo=UTC).timestamp())  # a Wednesday morning
+DAY = 86_400
+times = st.integers(min_value=0, max_value=NOW + 10 * DAY)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "heading"),
+    [
+        (NOW, "Today"),
+        (NOW + 3600, "Today"),  # a clock ahead of ours
+        (int(datetime(2026, 3, 18, 0, 0, tzinfo=UTC).timestamp()), "Today"),
+        (int(datetime(2026, 3, 17, 23, 59, tzinfo=UTC).timestamp()), "Yesterday"),
+        (NOW - 2 * DAY, "This week"),
+        (NOW - 6 * DAY, "This week"),
+        (NOW - 7 * DAY, "March 2026"),
+        (int(datetime(2026, 2, 28, 12, tzinfo=UTC).timestamp()), "February 2026"),
+        (int(datetime(2025, 12, 1, tzinfo=UTC).timestamp()), "December 2025"),
+    ],
+)
+def test_date_group_names_the_heading(timestamp: int, heading: str) -> None:
+    assert date_group(timestamp, NOW)[1] == heading
+
+
+@given(st.lists(times, max_size=60))
+def test_date_groups_hold_every_item_once_newest_heading_first_fuzz(stamps: list[int]) -> None:
+    items = list(range(len(stamps)))
+    groups = date_groups(items, stamps, NOW)
+    placed = [item for _, members in groups for item in members]
+    assert sorted(placed) == items  # every item in exactly one group
+    labels = [label for label, _ in groups]
+    assert len(labels) == len(set(labels))  # one heading each
+    for label, members in groups:
+        assert members and all(date_group(stamps[i], NOW)[1] == label for i in members)
+        assert members == sorted(members)  # the order they came in
+    keys = [date_group(stamps[members[0]], NOW)[0] for _, members in groups]
+    assert keys == sorted(keys, reverse=True)  # groups in order, newest first
+    for (_, newer), (_, older) in itertools.pairwise(groups):
+        assert min(stamps[i] for i in newer) >= max(stamps[i] for i in older)  # a later heading is never newer
+
+
+@given(st.lists(times, min_size=1, max_size=30))
+def test_date_groups_of_newest_first_items_keep_the_whole_order_fuzz(stamps: list[int]) -> None:
+    """A grid that arrives newest first reads the same with its headings as without them."""
+    stamps = sorted(stamps, reverse=True)
+    groups = date_groups(list(range(len(stamps))), stamps, NOW)
+    assert [item for _, members in groups for item in members] == list(range(len(stamps)))
+
+
+@given(st.integers(min_value=-(10**20), max_value=10**20))
+def test_date_group_of_any_integer_time_is_a_heading_fuzz(timestamp: int) -> None:
+    """Before 1970 or after 9999 (a hostile or broken row): a heading, never an exception."""
+    assert date_group(timestamp, NOW)[1]
+
+
+def test_date_groups_refuse_items_without_their_times() -> None:
+    with pytest.raises(ValueError, match="2 items but 1 timestamps"):
+        date_groups(["a", "b"], [NOW], NOW)
+
+
+def test_with_date_headings_puts_a_heading_before_each_group_of_cards() -> None:
+    cards = [
+        {"id": "a", "timestamp": str(NOW - 60), "heading": ""},
+        {"id": "b", "timestamp": str(NOW - 40 * DAY), "heading": ""},
+        {"id": "c", "timestamp": str(NOW - DAY), "heading": ""},
+    ]
+    rows = with_date_headings(cards, NOW)
+    assert [r.get("heading") or r["id"] for r in rows] == ["Today", "a", "Yesterday", "c", "February 2026", "b"]
