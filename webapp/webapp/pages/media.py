@@ -141,7 +141,7 @@ class MediaState(rx.State):
                 return  # another media page was opened meanwhile
             self._show(detail, key, clusters, services.download_base(settings))
             embedded = embed(
-                settings.webapp_url or self.router.url.origin, settings.resolved_indexer_url(), self.sha256
+                settings.webapp_url or self.router.url.origin, settings.resolved_public_indexer_url(), self.sha256
             )
             self.verify_url, self.badge_url = embedded["verify_url"], embedded["badge_url"]
             self.embed_snippet = embedded["snippet"]
