@@ -107,7 +107,7 @@ def _wallet_choices() -> rx.Component:
                     rx.icon("wallet", size=16),
                 ),
                 wallet["name"],
-                on_click=AuthState.connect_with(wallet["uuid"]),
+                on_click=AuthState.connect_with(wallet["uuid"]),  # type: ignore[operator]
                 variant="surface",
                 size="2",
                 class_name="wallet-choice",
