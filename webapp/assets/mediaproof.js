@@ -195,6 +195,15 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // rx.upload renders react-dropzone's file input with no label of its own, and gives no way to pass one: a zone
+  // names it with data-file-label, which becomes the input's aria-label whenever React (re)renders it.
+  function labelFileInputs() {
+    for (const input of document.querySelectorAll("[data-file-label] input[type=file]:not([aria-label])")) {
+      input.setAttribute("aria-label", input.closest("[data-file-label]").getAttribute("data-file-label"));
+    }
+  }
+  new MutationObserver(labelFileInputs).observe(document.documentElement, { childList: true, subtree: true });
+
   // The accounts the wallet already shares, without prompting (eth_accounts, not eth_requestAccounts).
   async function currentAccount() {
     const eth = wallet();
