@@ -438,7 +438,8 @@ def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[...
             ),
         )
         page.goto(app_url + path)
-        expect(page.locator("#page")).to_have_attribute("data-hydrated", "true")
+        # Hydration waits for the bundle and the websocket: seconds on a busy machine, more than expect's default 5.
+        expect(page.locator("#page")).to_have_attribute("data-hydrated", "true", timeout=30_000)
         return page, problems
 
     yield visit_
