@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     indexer_db: Path | None = Field(None, description="the indexer's DuckDB file")
     indexer_confirmations: int = Field(0, ge=0, description="blocks the indexer waits before applying one")
     webapp_port: int = Field(3000, description="web app port")
+    # The badge embed snippet is pasted into other people's pages: it must name an indexer their readers' browsers
+    # reach, which differs from indexer_url where the web app talks to an internal indexer.
+    public_indexer_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s\"'<>]+$",  # it becomes an <img src> in a snippet others paste: http(s) only
+        description="indexer as browsers reach it, for the badge embed snippet (default: indexer_url)",
+    )
     webapp_url: str | None = Field(None, description="web app as people reach it, for the links the CLI prints")
     explorer_url: str = Field(
         "",
@@ -152,6 +159,9 @@ class Settings(BaseSettings):
 
     def resolved_indexer_url(self) -> str:
         return (self.indexer_url or f"http://127.0.0.1:{self.indexer_port}").rstrip("/")
+
+    def resolved_public_indexer_url(self) -> str:
+        return (self.public_indexer_url or self.resolved_indexer_url()).rstrip("/")
 
     def resolved_download_url(self) -> str:
         return (self.download_url or f"http://127.0.0.1:{self.download_port}").rstrip("/")

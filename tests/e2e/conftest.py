@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBAPP_DIR = ROOT / "webapp"
@@ -63,6 +64,8 @@ NEW_USER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edff
 # test_upload_session fills one wallet's minute (from another loopback address) and meets the 429 in the page, high
 # enough for every browser upload of the suite, which all come from 127.0.0.1 (a handful a minute).
 UPLOADS_PER_MINUTE = 20
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
 # The app's block explorer (MEDIAPROOF_EXPLORER_URL): pages link hashes there; the tests only read the links.
 EXPLORER = "https://explorer.example"
 
@@ -222,7 +225,13 @@ def webapp_port() -> int:
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory: pytest.TempPathFactory, webapp_port: int) -> Iterator[Chain]:
     """mediaproof.devstack.LocalStack run by tests/e2e/stack_runner.py in the main environment (.venv)."""
-    work = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp_path_factory.mktemp("stack"), webapp_port) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(work: Path, webapp_port: int) -> Iterator[Chain]:
+    """The local system under `work`, stopped on leaving; outside pytest too (bench/web_audit.py)."""
     log = work / "stack.log"
     ready = work / "stack.json"
     with log.open("w") as out:
@@ -254,8 +263,15 @@ def chain(tmp_path_factory: pytest.TempPathFactory, webapp_port: int) -> Iterato
 @pytest.fixture(scope="session")
 def app_url(chain: Chain, webapp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`reflex run --env prod` on a free port, pointed at the test chain; front and back end share the port."""
-    port = webapp_port
-    log = tmp_path_factory.mktemp("reflex") / "reflex.log"
+    with running_webapp(chain, webapp_port, tmp_path_factory.mktemp("reflex")) as url:
+        yield url
+
+
+@contextmanager
+def running_webapp(chain: Chain, port: int, work: Path, **environment: str) -> Iterator[str]:
+    """The web app on `port` against `chain` (its log under `work`), stopped on leaving; `environment` overrides
+    its settings (e.g. MEDIAPROOF_EXPLORER_URL="")."""
+    log = work / "reflex.log"
     REFLEX_WORK.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -275,6 +291,7 @@ def app_url(chain: Chain, webapp_port: int, tmp_path_factory: pytest.TempPathFac
         "MEDIAPROOF_UPLOAD_CHUNK_BYTES": str(CHUNK_BYTES),
         "MEDIAPROOF_EXPLORER_URL": EXPLORER,
         "REFLEX_UPLOADED_FILES_DIR": str(REFLEX_WORK / "uploaded_files"),
+        **environment,
     }
     command = [str(WEB_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)]
     command += ["--backend-host", "127.0.0.1"]
@@ -320,6 +337,8 @@ class WalletConfig:
     signing_key: str = ANVIL_KEY
     key: str = ANVIL_KEY
     calls: list[str] = field(default_factory=list)
+    # Names of several wallets announced by EIP-6963 instead of one window.ethereum (injected_wallet.js)
+    announce: tuple[str, ...] = ()
 
     @property
     def address(self) -> str:
@@ -355,6 +374,7 @@ def install_wallet(context: BrowserContext, wallet: WalletConfig, rpc_url: str) 
         "refuseConnect": wallet.refuse_connect,
         "refuseSign": wallet.refuse_sign,
         "refuseTypedSign": wallet.refuse_typed_sign,
+        "announce": list(wallet.announce),
     }
     context.add_init_script(WALLET_SCRIPT.read_text().replace("__WALLET_CONFIG__", json.dumps(settings)))
 
@@ -375,6 +395,54 @@ def open_page(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable
         return page
 
     yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[..., tuple[Page, list[str]]]]:
+    """visit(path, viewport, allowed, wallet, no_wallet) → the hydrated page with a test wallet (`wallet`, else a
+    new WalletConfig(); none with no_wallet=True) and the problems it had so far (console errors, page errors,
+    failed requests, answers ≥ 400 but for `allowed` statuses), recorded from before the first request."""
+    contexts = []
+
+    def visit_(
+        path: str,
+        viewport: tuple[int, int] = DESKTOP,
+        allowed: tuple[str, ...] = (),
+        wallet: WalletConfig | None = None,
+        no_wallet: bool = False,
+    ) -> tuple[Page, list[str]]:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context.set_default_timeout(20_000)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+        contexts.append(context)
+        if not no_wallet:
+            install_wallet(context, wallet or WalletConfig(), chain.rpc_url)
+        page = context.new_page()
+        problems: list[str] = []
+
+        def console(message: Any) -> None:
+            if message.type == "error" and not any(a in message.text for a in allowed):
+                problems.append(f"console: {message.text}")
+
+        page.on("console", console)
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
+        page.on(
+            "response",
+            lambda response: (
+                problems.append(f"answer {response.status}: {response.url}")
+                if response.status >= 400 and not any(a in str(response.status) for a in allowed)
+                else None
+            ),
+        )
+        page.goto(app_url + path)
+        # Hydration waits for the bundle and the websocket: seconds on a busy machine, more than expect's default 5.
+        expect(page.locator("#page")).to_have_attribute("data-hydrated", "true", timeout=30_000)
+        return page, problems
+
+    yield visit_
     for context in contexts:
         context.close()
 

@@ -1,6 +1,10 @@
 // An EIP-1193 wallet for the browser tests, installed before any page script runs (context.add_init_script).
 // Signing goes to Python (eth_account with an anvil test key) through exposed functions; every other call goes
 // to anvil. `__WALLET_CONFIG__` is replaced by the test's settings (JSON) before the script is installed.
+//
+// With `announce` (wallet names), it stands in for several browser extensions at once, which a test cannot install:
+// each name is its own provider announced by EIP-6963 (and the first also takes window.ethereum, as the extension
+// that won the race would), and each logs its calls in window.__walletLogs[name], so a test sees which one was asked.
 (() => {
   const config = __WALLET_CONFIG__;
   let chainId = config.chainId;
@@ -11,8 +15,9 @@
     for (const listener of listeners.get(event) || []) listener(value);
   }
 
-  async function request({ method, params = [] }) {
+  async function request(name, { method, params = [] }) {
     window.__walletLog.push(method);
+    (window.__walletLogs[name] = window.__walletLogs[name] || []).push(method);
     switch (method) {
       case "eth_requestAccounts":
         if (config.refuseConnect) throw refused();
@@ -53,14 +58,37 @@
     },
   };
   window.__walletLog = [];
-  window.ethereum = {
+  window.__walletLogs = {};
+  const provider = (name) => ({
     isMediaproofTestWallet: true,
-    request,
+    request: (args) => request(name, args),
     on(event, listener) {
       listeners.set(event, [...(listeners.get(event) || []), listener]);
     },
     removeListener(event, listener) {
       listeners.set(event, (listeners.get(event) || []).filter((l) => l !== listener));
     },
+  });
+  const names = config.announce || [];
+  if (names.length === 0) {
+    window.ethereum = provider("window.ethereum");
+    return;
+  }
+  const announced = names.map((name, i) => ({
+    info: {
+      uuid: `00000000-0000-4000-8000-00000000000${i}`,
+      name,
+      icon: `data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="%23${i ? "36c" : "c63"}"/></svg>`,
+      rdns: `test.mediaproof.wallet${i}`,
+    },
+    provider: provider(name),
+  }));
+  window.ethereum = announced[0].provider;
+  const announce = () => {
+    for (const detail of announced) {
+      window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze(detail) }));
+    }
   };
+  window.addEventListener("eip6963:requestProvider", announce);
+  announce();
 })();

@@ -4,7 +4,6 @@ and a profile read as a timeline under date headings, a profile that reads as a 
 the upload page warning a second wallet, before it signs, that its file's bytes were proven first by someone else.
 """
 
-# ruff: noqa: F811  (`visit` is test_verify_links' fixture, imported so pytest finds it: each test names it again)
 from __future__ import annotations
 
 import re
@@ -18,7 +17,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import OTHER_KEY, Chain, WalletConfig, screenshot, wait_for
 from tests.e2e.test_pages import choose_file, sign_in
 from tests.e2e.test_verify import photo_bytes
-from tests.e2e.test_verify_links import DESKTOP, PHONE, fits_a_phone, sha_of, visit  # noqa: F401
+from tests.e2e.test_verify_links import DESKTOP, PHONE, fits_a_phone, sha_of
 
 TITLE = "Harbour at dusk"
 VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])

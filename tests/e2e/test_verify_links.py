@@ -9,19 +9,17 @@ The registered file's title is hostile (markup, quotes, a script): it must show 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import EXPLORER, Chain, WalletConfig, install_wallet, screenshot, wait_for
+from tests.e2e.conftest import DESKTOP, EXPLORER, PHONE, Chain, screenshot, wait_for
 from tests.e2e.test_verify import photo_bytes
 
 HOSTILE_TITLE = """<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"quoted" 'too'"""
-PHONE = (390, 844)
-DESKTOP = (1280, 900)
 
 
 @pytest.fixture(scope="module")
@@ -31,50 +29,6 @@ def registered(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     data[-3] ^= 0x5A  # bytes no other module registers, so this module's proof is the first of them
     path.write_bytes(bytes(data))
     return chain.register(path, HOSTILE_TITLE)
-
-
-@pytest.fixture
-def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[..., tuple[Page, list[str]]]]:
-    """visit(path, viewport, wallet=…) → the page and the problems it had so far (console errors, page errors, failed
-    requests), recorded from before the first request; the injected wallet is anvil's first account unless given."""
-    contexts = []
-
-    def visit_(
-        path: str,
-        viewport: tuple[int, int] = DESKTOP,
-        allowed: tuple[str, ...] = (),
-        wallet: WalletConfig | None = None,
-    ) -> tuple[Page, list[str]]:
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        context.set_default_timeout(20_000)
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
-        contexts.append(context)
-        install_wallet(context, wallet or WalletConfig(), chain.rpc_url)
-        page = context.new_page()
-        problems: list[str] = []
-
-        def console(message: Any) -> None:
-            if message.type == "error" and not any(a in message.text for a in allowed):
-                problems.append(f"console: {message.text}")
-
-        page.on("console", console)
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
-        page.on(
-            "response",
-            lambda response: (
-                problems.append(f"answer {response.status}: {response.url}")
-                if response.status >= 400 and not any(a in str(response.status) for a in allowed)
-                else None
-            ),
-        )
-        page.goto(app_url + path)
-        expect(page.locator("#page")).to_have_attribute("data-hydrated", "true")
-        return page, problems
-
-    yield visit_
-    for context in contexts:
-        context.close()
 
 
 def sha_of(proof: dict[str, Any]) -> str:

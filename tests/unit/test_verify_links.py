@@ -100,3 +100,18 @@ def test_the_explorer_setting_takes_only_http_urls(url: str) -> None:
         Settings(explorer_url=url)
     assert Settings(explorer_url="https://etherscan.io").explorer_url == "https://etherscan.io"
     assert Settings().explorer_url == ""
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", 'https://x"onerror=1', "data:image/svg+xml,x", "", "ftp://x"])
+def test_the_public_indexer_setting_takes_only_http_urls(url: str) -> None:
+    with pytest.raises(ValueError):
+        Settings(public_indexer_url=url)
+
+
+def test_the_badge_comes_from_the_public_indexer_and_defaults_to_the_indexer_url() -> None:
+    internal = Settings(indexer_url="http://indexer.internal:8702/")
+    assert internal.resolved_public_indexer_url() == "http://indexer.internal:8702"
+    public = internal.model_copy(update={"public_indexer_url": "https://proofs.example.org/"})
+    assert public.resolved_public_indexer_url() == "https://proofs.example.org"
+    snippet = embed("https://app.example.org", public.resolved_public_indexer_url(), SHA)["snippet"]
+    assert f'src="https://proofs.example.org/badge/0x{SHA}.svg"' in snippet and "internal" not in snippet

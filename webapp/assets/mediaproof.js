@@ -1,7 +1,45 @@
-// Browser side of the web app: talks to the injected EIP-1193 wallet and hashes files with WebCrypto.
+// Browser side of the web app: talks to the user's EIP-1193 wallet and hashes files with WebCrypto.
 // Every helper resolves (never rejects) to a plain object, so the Reflex backend always gets an answer it can explain.
 (() => {
   "use strict";
+
+  // EIP-6963: every installed wallet announces itself (name, icon, provider), so a browser with several is not left
+  // with whichever overwrote window.ethereum last. One announced wallet is used as is; several, the user chooses;
+  // none, window.ethereum (older wallets). What an extension announces is outside input: the name and icon are
+  // shown, so they are bounded and the icon must be an image data URI (EIP-6963 requires one; no remote fetch).
+  const MAX_WALLETS = 16;
+  const announced = new Map(); // uuid → { info, provider }
+  let chosen = null; // the provider the user picked (or the only one announced)
+  window.addEventListener("eip6963:announceProvider", (event) => {
+    const detail = event && event.detail;
+    const info = detail && detail.info;
+    const provider = detail && detail.provider;
+    if (!info || !provider || typeof provider.request !== "function") return;
+    const uuid = String(info.uuid || "").slice(0, 64);
+    if (!uuid || (!announced.has(uuid) && announced.size >= MAX_WALLETS)) return;
+    const icon = String(info.icon || "");
+    const entry = {
+      info: {
+        uuid,
+        name: String(info.name || "Unnamed wallet").slice(0, 60),
+        icon: /^data:image\/(svg\+xml|png|webp|jpeg|gif)[;,]/i.test(icon) && icon.length <= 100000 ? icon : "",
+        rdns: String(info.rdns || "").slice(0, 100),
+      },
+      provider,
+    };
+    announced.set(uuid, entry);
+    // The wallet chosen earlier in this tab: a reload (whose uuids are new) keeps using it.
+    if (!chosen && entry.info.rdns && entry.info.rdns === remembered()) useWallet(provider);
+  });
+
+  const walletList = () => [...announced.values()].map((w) => w.info);
+
+  // The provider every helper talks to: the chosen one, else the only one announced, else window.ethereum.
+  function wallet() {
+    if (chosen) return chosen;
+    if (announced.size === 1) return useWallet([...announced.values()][0].provider);
+    return announced.size === 0 ? window.ethereum : null;
+  }
 
   const REFUSED = 4001; // EIP-1193: the user rejected the request
   const UNKNOWN_CHAIN = 4902; // the wallet does not know the chain yet: add it first
@@ -17,8 +55,17 @@
 
   const utf8Hex = (text) => "0x" + toHex(new TextEncoder().encode(text));
 
-  async function connect() {
-    const eth = window.ethereum;
+  // connect() asks the wallet in use; with several announced and none chosen it answers the list to choose from.
+  // connect(uuid) uses that announced wallet from now on.
+  async function connect(uuid) {
+    if (uuid) {
+      const picked = announced.get(String(uuid));
+      if (!picked) return { error: "failed", message: "that wallet is no longer in this browser: reload the page" };
+      useWallet(picked.provider);
+      remember(picked.info.rdns);
+    }
+    const eth = wallet();
+    if (!eth && announced.size > 1) return { error: "choose", wallets: walletList() };
     if (!eth) return { error: "no_wallet" };
     try {
       const accounts = await eth.request({ method: "eth_requestAccounts" });
@@ -32,9 +79,10 @@
 
   // personal_sign takes the message as hex of its UTF-8 bytes, then the address (EIP-1193 wallets agree on this).
   async function personalSign(address, message) {
-    if (!window.ethereum) return { error: "no_wallet" };
+    const eth = wallet();
+    if (!eth) return { error: "no_wallet" };
     try {
-      const signature = await window.ethereum.request({
+      const signature = await eth.request({
         method: "personal_sign",
         params: [utf8Hex(message), address],
       });
@@ -45,7 +93,7 @@
   }
 
   async function switchChain(chainIdHex, rpcUrl) {
-    const eth = window.ethereum;
+    const eth = wallet();
     if (!eth) return { error: "no_wallet" };
     try {
       await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainIdHex }] });
@@ -107,7 +155,7 @@
   // eth_call through the wallet when it is on the right chain, else straight to the chain's RPC URL.
   // `tag` comes back unchanged so the backend can tell which request this answer belongs to.
   async function ethCall(to, data, chainIdHex, rpcUrl, tag) {
-    const eth = window.ethereum;
+    const eth = wallet();
     try {
       if (eth) {
         const walletChain = await eth.request({ method: "eth_chainId" });
@@ -147,9 +195,18 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // rx.upload renders react-dropzone's file input with no label of its own, and gives no way to pass one: a zone
+  // names it with data-file-label, which becomes the input's aria-label whenever React (re)renders it.
+  function labelFileInputs() {
+    for (const input of document.querySelectorAll("[data-file-label] input[type=file]:not([aria-label])")) {
+      input.setAttribute("aria-label", input.closest("[data-file-label]").getAttribute("data-file-label"));
+    }
+  }
+  new MutationObserver(labelFileInputs).observe(document.documentElement, { childList: true, subtree: true });
+
   // The accounts the wallet already shares, without prompting (eth_accounts, not eth_requestAccounts).
   async function currentAccount() {
-    const eth = window.ethereum;
+    const eth = wallet();
     if (!eth) return { error: "no_wallet" };
     try {
       const accounts = await eth.request({ method: "eth_accounts" });
@@ -161,22 +218,53 @@
   }
 
   // A wallet that changes account or chain must not leave the old address signed in. The backend hears of it
-  // through a hidden button (#wallet-changed) so the event takes Reflex's ordinary path.
-  if (window.ethereum && typeof window.ethereum.on === "function") {
-    const notify = () => {
-      const button = document.getElementById("wallet-changed");
-      if (button) button.click();
-    };
-    window.ethereum.on("accountsChanged", notify);
-    window.ethereum.on("chainChanged", notify);
+  // through a hidden button (#wallet-changed) so the event takes Reflex's ordinary path. Only the wallet in use
+  // is listened to: another installed wallet switching accounts says nothing about this session.
+  const notify = () => {
+    const button = document.getElementById("wallet-changed");
+    if (button) button.click();
+  };
+  let listened = null;
+  function listenTo(eth) {
+    if (eth === listened || !eth || typeof eth.on !== "function") return;
+    if (listened && typeof listened.removeListener === "function") {
+      listened.removeListener("accountsChanged", notify);
+      listened.removeListener("chainChanged", notify);
+    }
+    eth.on("accountsChanged", notify);
+    eth.on("chainChanged", notify);
+    listened = eth;
   }
+  function useWallet(provider) {
+    chosen = provider;
+    listenTo(provider);
+    return provider;
+  }
+  function remembered() {
+    try {
+      return window.sessionStorage.getItem("mediaproof.wallet") || "";
+    } catch (e) {
+      return ""; // storage blocked: the user chooses again after a reload
+    }
+  }
+  function remember(rdns) {
+    try {
+      window.sessionStorage.setItem("mediaproof.wallet", rdns);
+    } catch (e) {
+      // storage blocked: nothing to keep
+    }
+  }
+  if (window.ethereum) listenTo(window.ethereum);
+  // Asked once everything above exists: wallets answer synchronously, inside this call.
+  window.dispatchEvent(new Event("eip6963:requestProvider"));
 
   // EIP-712 typed data arrives as a JSON string and goes to the wallet as one: parsing it here would round the
   // record's 256-bit nonce to a float.
   async function signTypedData(address, typedJson) {
-    if (!window.ethereum) return { error: "no_wallet" };
+    const eth = wallet();
+    if (!eth) return { error: "no_wallet" };
     try {
-      const signature = await window.ethereum.request({
+      const signature = await eth.request({
         method: "eth_signTypedData_v4",
         params: [address, typedJson],
       });
@@ -188,7 +276,7 @@
 
   // Sends a transaction from the wallet and waits until it is mined (polling its receipt through the wallet).
   async function sendTransaction(tx, timeoutMs) {
-    const eth = window.ethereum;
+    const eth = wallet();
     if (!eth) return { error: "no_wallet" };
     let hash;
     try {
@@ -437,6 +525,7 @@
   }
 
   window.mediaproof = {
+    wallet,
     connect,
     personalSign,
     switchChain,

@@ -21,7 +21,13 @@ const message = (e) => String((e && (e.shortMessage || e.message)) || e);
 
 // The wallet when it is on the app's chain (the user's own connection), else the chain's RPC URL.
 async function connect(config) {
-  const eth = typeof window !== "undefined" ? window.ethereum : undefined;
+  // The wallet the user chose (EIP-6963, assets/mediaproof.js), else whatever injected window.ethereum.
+  const eth =
+    typeof window === "undefined"
+      ? undefined
+      : window.mediaproof && window.mediaproof.wallet
+        ? window.mediaproof.wallet()
+        : window.ethereum;
   if (eth) {
     try {
       const chain = await eth.request({ method: "eth_chainId" });

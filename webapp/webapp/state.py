@@ -22,6 +22,7 @@ from webapp import services
 from webapp.app_settings import app_settings
 from webapp.deployment import load_chain_config
 from webapp.signin import SignInChallenge, challenge_from, check_signature
+from webapp.wallet_choice import wallet_choices
 
 
 class ExplorerState(rx.State):
@@ -56,8 +57,11 @@ class AuthState(rx.State):
 
     address: str = ""
     signed_in: bool = False
-    # "" | "busy" | "no_wallet" | "refused" | "wrong_chain" | "ended" | "error": what the wallet panel explains
+    # "" | "busy" | "choose" | "no_wallet" | "refused" | "wrong_chain" | "ended" | "error": what the wallet panel
+    # explains
     problem: str = ""
+    # The wallets the browser announced (EIP-6963) when there are several to choose from: uuid, name, icon, rdns.
+    wallets: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     detail: str = ""
     wallet_chain_id: int = 0
     expected_chain_id: int = 0
@@ -74,6 +78,7 @@ class AuthState(rx.State):
 
     def _fail(self, problem: str, detail: str) -> None:
         self.problem, self.detail = problem, detail
+        self.wallets = []
         self.signed_in = False
         self._challenge = None
         self._upload_token, self._session_expires_at = "", None
@@ -101,13 +106,27 @@ class AuthState(rx.State):
         return rx.call_script(js_call("connect"), callback=AuthState.wallet_answered)
 
     @rx.event
+    def connect_with(self, uuid: str):
+        """The user chose one of the announced wallets: use it from now on, and ask it as `connect` does."""
+        if not any(wallet["uuid"] == uuid for wallet in self.wallets):
+            return self._fail("error", "That wallet is not one this browser announced: press Sign in again.")
+        self.wallets = []
+        self.problem, self.detail = "busy", "Waiting for your wallet…"
+        return rx.call_script(js_call("connect", uuid), callback=AuthState.wallet_answered)
+
+    @rx.event
     async def wallet_answered(self, answer: dict[str, Any]):
         error = answer.get("error")
+        if error == "choose":
+            self._fail("choose", "Several wallets are installed in this browser: choose the one to sign in with.")
+            self.wallets = wallet_choices(answer.get("wallets"))
+            return None
         if error == "no_wallet":
             return self._fail(
                 "no_wallet",
-                "No Ethereum wallet found in this browser. Install a wallet extension (for example MetaMask), "
-                "reload this page and press Sign in again.",
+                "No Ethereum wallet found in this browser, so you cannot sign in or upload yet; the feed, "
+                "search, profiles and verifying a file all work without one. To sign in, install a wallet "
+                "extension, reload this page and press Sign in again.",
             )
         if error == "refused":
             return self._fail("refused", "You declined to connect your wallet. Press Sign in to try again.")

@@ -17,7 +17,7 @@ def comment_view(comment: rx.vars.ObjectVar[dict[str, str]], *tools: rx.Componen
                 weight="medium",
                 class_name="comment-author",
             ),
-            rx.text(time_ago(comment["time_ago"], comment["time"]), size="1", color=rx.color("gray", 10)),
+            rx.text(time_ago(comment["time_ago"], comment["time"]), size="1", color=rx.color("gray", 11)),
             rx.cond(
                 comment["edited"] != "",
                 rx.badge("edited", size="1", variant="soft", color_scheme="gray", class_name="comment-edited"),

@@ -28,6 +28,9 @@ def copyable(value: rx.Var | str, kind: Kind = "hash", **props) -> rx.Component:
             aria_label="Copy",
             title="Copy to the clipboard",
             class_name="copy-button",
+            # 24 px square at least (WCAG 2.5.8 target size): a finger must not hit the explorer link instead.
+            min_width="24px",
+            min_height="24px",
             custom_attrs={"data-copy": value},
         ),
         *(
@@ -41,6 +44,11 @@ def copyable(value: rx.Var | str, kind: Kind = "hash", **props) -> rx.Component:
                         aria_label="Open in the block explorer",
                         title="Open in the block explorer",
                         class_name="explorer-link",
+                        display="inline-flex",
+                        align_items="center",
+                        justify_content="center",
+                        min_width="24px",
+                        min_height="24px",
                     ),
                 )
             ]
@@ -48,5 +56,5 @@ def copyable(value: rx.Var | str, kind: Kind = "hash", **props) -> rx.Component:
             else []
         ),
         class_name="copyable",
-        style={"display": "inline-flex", "alignItems": "center", "gap": "0.25em", "flexWrap": "wrap", "minWidth": 0},
+        style={"display": "inline-flex", "alignItems": "center", "gap": "0.5em", "flexWrap": "wrap", "minWidth": 0},
     )

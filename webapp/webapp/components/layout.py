@@ -19,11 +19,18 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     path = rx.State.router.url.path
     current = (path == href) | (path == href + "/")
     return rx.link(
-        rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), spacing="1", align="center"),
+        # A phone stacks the icon over a smaller label (a tab bar), so all seven fit one row of 390 px.
+        rx.flex(
+            rx.icon(icon, size=16),
+            rx.text(label, size=rx.breakpoints(initial="1", sm="2")),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            gap=rx.breakpoints(initial="0", sm="0.25em"),
+            align="center",
+        ),
         href=href,
         underline="none",
         white_space="nowrap",
-        padding="0.25em 0.5em",
+        padding=rx.breakpoints(initial="0.25em 0.3em", sm="0.25em 0.5em"),
         border_radius="6px",
         background=rx.cond(current, rx.color("accent", 4), "transparent"),
         aria_current=rx.cond(current, "page", "false"),
@@ -34,7 +41,7 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
 def page_shell(heading: str | None, *children: rx.Component) -> rx.Component:
     """The frame around a page's content; `heading` is the page's one heading (None: the page shows its own)."""
     return rx.box(
-        rx.box(
+        rx.el.header(
             rx.hstack(
                 rx.link(
                     rx.hstack(
@@ -49,15 +56,19 @@ def page_shell(heading: str | None, *children: rx.Component) -> rx.Component:
                 align="center",
                 width="100%",
             ),
-            # Wraps onto a second row on a phone, so every page stays one tap away and nothing hides off-screen.
-            rx.hstack(
-                *(_nav_link(*item) for item in NAVIGATION),
-                spacing="1",
-                flex_wrap="wrap",
+            # One row on every screen, every page one tap away: the sticky header never grows a second row.
+            rx.el.nav(
+                rx.flex(
+                    *(_nav_link(*item) for item in NAVIGATION),
+                    gap=rx.breakpoints(initial="0", sm="0.25em"),
+                    justify=rx.breakpoints(initial="between", sm="start"),
+                    flex_wrap="nowrap",
+                    width="100%",
+                ),
+                id="main-nav",
+                aria_label="Main",
                 width="100%",
                 padding_top="0.5em",
-                id="main-nav",
-                role="navigation",
             ),
             border_bottom=f"1px solid {rx.color('gray', 5)}",
             padding="0.75em 1em",
@@ -66,18 +77,21 @@ def page_shell(heading: str | None, *children: rx.Component) -> rx.Component:
             background=rx.color("gray", 1),
             z_index="10",
         ),
-        rx.container(
-            rx.vstack(
-                wallet_problem_panel(),
-                *([rx.heading(heading, size="7")] if heading is not None else []),
-                *children,
-                spacing="4",
-                width="100%",
-                # Addresses and hashes in running text break rather than push a phone's screen wider.
-                overflow_wrap="anywhere",
+        # Landmarks (header, nav, main) let screen readers jump past the header to the page.
+        rx.el.main(
+            rx.container(
+                rx.vstack(
+                    wallet_problem_panel(),
+                    *([rx.heading(heading, size="7")] if heading is not None else []),
+                    *children,
+                    spacing="4",
+                    width="100%",
+                    # Addresses and hashes in running text break rather than push a phone's screen wider.
+                    overflow_wrap="anywhere",
+                ),
+                size="3",
+                padding="1.25em 1em",
             ),
-            size="3",
-            padding="1.25em 1em",
         ),
         min_height="100vh",
         # Tests (and impatient scripts) wait for this before clicking: events before hydration are lost.

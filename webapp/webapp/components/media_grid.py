@@ -74,7 +74,7 @@ def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
                 " · ",
                 time_ago(card["time_ago"], card["time"]),
                 size="1",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 truncate=True,
             ),
             rx.cond(
@@ -86,7 +86,7 @@ def media_card(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
                     rx.el.span(card["comments"], class_name="card-comments"),
                     spacing="1",
                     align="center",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                     font_size="var(--font-size-1)",
                     aria_label=card["likes"] + " likes, " + card["comments"] + " comments",
                 ),

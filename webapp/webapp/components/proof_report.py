@@ -45,7 +45,7 @@ def _receipt_line(receipt: rx.vars.ObjectVar[ReceiptLine]) -> rx.Component:
 
 def todays_signer_note(**props) -> rx.Component:
     """Said once under the reports: what the browser's receipt check compares with, and how the CLI differs."""
-    return rx.text(TODAYS_SIGNER_NOTE, size="1", color=rx.color("gray", 10), class_name="todays-signer-note", **props)
+    return rx.text(TODAYS_SIGNER_NOTE, size="1", color=rx.color("gray", 11), class_name="todays-signer-note", **props)
 
 
 def proof_report_card(report: rx.vars.ObjectVar[ProofReport]) -> rx.Component:
@@ -78,7 +78,9 @@ def proof_report_card(report: rx.vars.ObjectVar[ProofReport]) -> rx.Component:
                     "Media id ",
                     copyable(report.media_id, class_name="report-media-id"),
                     " · ",
-                    rx.link("media page", href=f"/m/{report.media_id}", class_name="report-media-link"),
+                    rx.link(
+                        "media page", href=f"/m/{report.media_id}", class_name="report-media-link", underline="always"
+                    ),
                     size="2",
                 ),
             ),

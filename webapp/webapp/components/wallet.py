@@ -3,6 +3,7 @@
 import reflex as rx
 
 from webapp.state import AuthState
+from webapp.wallet_choice import FIND_A_WALLET
 
 
 def wallet_button() -> rx.Component:
@@ -48,6 +49,16 @@ def wallet_problem_panel() -> rx.Component:
         rx.callout(
             rx.vstack(
                 rx.text(AuthState.detail, id="wallet-message"),
+                rx.cond(AuthState.problem == "choose", _wallet_choices()),
+                rx.cond(
+                    AuthState.problem == "no_wallet",
+                    rx.link(
+                        "Find a wallet to install (ethereum.org)",
+                        href=FIND_A_WALLET,
+                        is_external=True,
+                        id="find-wallet",
+                    ),
+                ),
                 rx.cond(
                     AuthState.problem == "wrong_chain",
                     rx.button(
@@ -63,6 +74,7 @@ def wallet_problem_panel() -> rx.Component:
             icon=rx.match(
                 AuthState.problem,
                 ("busy", "loader"),
+                ("choose", "wallet"),
                 ("wrong_chain", "link-2-off"),
                 ("ended", "log-in"),
                 "triangle-alert",
@@ -70,6 +82,7 @@ def wallet_problem_panel() -> rx.Component:
             color_scheme=rx.match(
                 AuthState.problem,
                 ("busy", "blue"),
+                ("choose", "blue"),
                 ("refused", "amber"),
                 ("wrong_chain", "amber"),
                 ("ended", "amber"),
@@ -79,4 +92,31 @@ def wallet_problem_panel() -> rx.Component:
             data_problem=AuthState.problem,
             width="100%",
         ),
+    )
+
+
+def _wallet_choices() -> rx.Component:
+    """One button per announced wallet (EIP-6963), with the name and icon the wallet gave itself."""
+    return rx.flex(
+        rx.foreach(
+            AuthState.wallets,
+            lambda wallet: rx.button(
+                rx.cond(
+                    wallet["icon"] != "",
+                    rx.image(src=wallet["icon"], alt="", width="20px", height="20px"),
+                    rx.icon("wallet", size=16),
+                ),
+                wallet["name"],
+                on_click=AuthState.connect_with(wallet["uuid"]),  # type: ignore[operator]
+                variant="surface",
+                size="2",
+                class_name="wallet-choice",
+                data_rdns=wallet["rdns"],
+            ),
+        ),
+        gap="0.5em",
+        flex_wrap="wrap",
+        id="wallet-choices",
+        role="group",
+        aria_label="Installed wallets",
     )

@@ -154,7 +154,7 @@ class MediaState(rx.State):
                 return  # another media page was opened meanwhile
             self._show(detail, key, clusters, services.download_base(settings))
             embedded = embed(
-                settings.webapp_url or self.router.url.origin, settings.resolved_indexer_url(), self.sha256
+                settings.webapp_url or self.router.url.origin, settings.resolved_public_indexer_url(), self.sha256
             )
             self.verify_url, self.badge_url = embedded["verify_url"], embedded["badge_url"]
             self.embed_snippet = embedded["snippet"]
@@ -369,7 +369,7 @@ def _embed_panel() -> rx.Component:
             rx.text(
                 "Put this badge next to the media elsewhere: it links to the verify page of these bytes.",
                 size="1",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
             ),
             copyable(MediaState.embed_snippet, id="media-embed-snippet"),
             spacing="2",
@@ -526,7 +526,7 @@ def _proof_panel() -> rx.Component:
             rx.cond(
                 MediaState.receipts.length() > 0,
                 rx.vstack(rx.foreach(MediaState.receipts, _receipt), spacing="2", id="media-receipts"),
-                rx.text("No receipts recorded.", size="2", color=rx.color("gray", 10)),
+                rx.text("No receipts recorded.", size="2", color=rx.color("gray", 11)),
             ),
             rx.hstack(
                 rx.button(
@@ -558,7 +558,7 @@ def _proof_panel() -> rx.Component:
                 "bundle is everything a verifier needs besides the file and an Ethereum RPC endpoint: check it on the "
                 "Verify page too, or with `mediaproof verify FILE --proof BUNDLE --rpc URL`.",
                 size="1",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
             ),
             _verify_result(),
             _embed_panel(),
@@ -650,7 +650,9 @@ def media_page() -> rx.Component:
                 rx.heading(MediaState.title, size="7", id="media-title"),
                 rx.text(
                     "by ",
-                    rx.link(MediaState.owner_short, href="/u/" + MediaState.owner, id="media-owner-link"),
+                    rx.link(
+                        MediaState.owner_short, href="/u/" + MediaState.owner, id="media-owner-link", underline="always"
+                    ),
                     " · ",
                     time_ago(MediaState.time_ago, MediaState.time, id="media-time-ago"),
                     color=rx.color("gray", 11),

@@ -114,7 +114,7 @@ def _comment_box() -> rx.Component:
                         MediaSocialState.bytes_left.to_string() + " bytes left",
                     ),
                     size="1",
-                    color=rx.cond(MediaSocialState.bytes_left < 0, rx.color("red", 11), rx.color("gray", 10)),
+                    color=rx.cond(MediaSocialState.bytes_left < 0, rx.color("red", 11), rx.color("gray", 11)),
                     id="comment-bytes-left",
                 ),
                 spacing="3",
@@ -122,7 +122,7 @@ def _comment_box() -> rx.Component:
             ),
             width="100%",
         ),
-        rx.text(action_flow.NEEDS_WALLET, size="2", color=rx.color("gray", 10), id="social-needs-wallet"),
+        rx.text(action_flow.NEEDS_WALLET, size="2", color=rx.color("gray", 11), id="social-needs-wallet"),
     )
 
 
@@ -149,7 +149,7 @@ def social_panel() -> rx.Component:
             rx.cond(
                 MediaSocialState.comments.length() > 0,
                 rx.vstack(rx.foreach(MediaSocialState.comments, _comment), spacing="0", width="100%", id="comments"),
-                rx.text("No comments yet.", size="2", color=rx.color("gray", 10), id="comments-empty"),
+                rx.text("No comments yet.", size="2", color=rx.color("gray", 11), id="comments-empty"),
             ),
             rx.cond(
                 MediaSocialState.comments.length() < MediaSocialState.comment_count,

@@ -122,7 +122,7 @@ def _deposit_panel() -> rx.Component:
                         rx.spinner(size="2"),
                     ),
                 ),
-                rx.text("· read from MediaApp on chain", size="1", color=rx.color("gray", 10)),
+                rx.text("· read from MediaApp on chain", size="1", color=rx.color("gray", 11)),
                 align="center",
                 flex_wrap="wrap",
                 spacing="2",

@@ -196,7 +196,7 @@ def _follow_list() -> rx.Component:
             rx.text(
                 rx.cond(ProfileSocialState.list_error != "", ProfileSocialState.list_error, "No one yet."),
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
             ),
         ),
         rx.foreach(
@@ -251,7 +251,7 @@ def follow_bar(*counts: rx.Component) -> rx.Component:
             rx.text(
                 "Connect your wallet (Sign in, top right) to follow this wallet.",
                 size="2",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 id="follow-needs-wallet",
             ),
         ),
@@ -269,7 +269,7 @@ def follow_bar(*counts: rx.Component) -> rx.Component:
         ),
         rx.cond(
             ProfileSocialState.counts_error != "",
-            rx.text(ProfileSocialState.counts_error, size="1", color=rx.color("gray", 10), id="follow-counts-error"),
+            rx.text(ProfileSocialState.counts_error, size="1", color=rx.color("gray", 11), id="follow-counts-error"),
         ),
         spacing="2",
         width="100%",

@@ -29,7 +29,12 @@ def _version_card(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
             ),
             rx.text(
                 "Committed by ",
-                rx.link(row["committer_short"], href="/u/" + row["committer"], class_name="version-committer"),
+                rx.link(
+                    row["committer_short"],
+                    href="/u/" + row["committer"],
+                    class_name="version-committer",
+                    underline="always",
+                ),
                 " in block ",
                 row["block"],
                 size="2",
@@ -48,7 +53,7 @@ def _version_card(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
 def _grant(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.text(
-            rx.link(row["grantee_short"], href="/u/" + row["grantee"]),
+            rx.link(row["grantee_short"], href="/u/" + row["grantee"], underline="always"),
             " ",
             row["role"],
             " since ",

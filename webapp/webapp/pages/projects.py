@@ -124,7 +124,7 @@ def projects_page() -> rx.Component:
                     "From the chain, through the indexer: names, heads and grants of private projects are public there "
                     "too; their files are not.",
                     size="1",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                 ),
                 width="100%",
                 spacing="5",

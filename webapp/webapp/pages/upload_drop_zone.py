@@ -87,6 +87,7 @@ def drop_zone() -> rx.Component:
             spacing="2",
         ),
         id=UPLOAD_ID,
+        custom_attrs={"data-file-label": "Choose a photo or video to upload"},  # see mediaproof.js labelFileInputs
         accept=ACCEPT,
         max_files=1,
         multiple=False,

@@ -308,7 +308,7 @@ def _file_facts() -> rx.Component:
                     VerifyState.checked_via,
                     ".",
                     size="1",
-                    color=rx.color("gray", 10),
+                    color=rx.color("gray", 11),
                     id="verify-source",
                 ),
             ),
@@ -329,7 +329,7 @@ def _config_line() -> rx.Component:
             VerifyState.chain_id,
             ".",
             size="1",
-            color=rx.color("gray", 10),
+            color=rx.color("gray", 11),
         ),
     )
 
@@ -394,7 +394,7 @@ def verify_digest_page() -> rx.Component:
                 VerifyState.checked_via,
                 ".",
                 size="1",
-                color=rx.color("gray", 10),
+                color=rx.color("gray", 11),
                 id="verify-source",
             ),
         ),

@@ -1,0 +1,162 @@
+"""Lighthouse scores of the feed, media and verify pages, and axe-core's accessibility violations on every page of
+the web app, against the local system with one proven photo and one project (the browser tests' stack and app).
+
+Run: .venv-web/bin/python bench/web_audit.py (the web app's environment: Playwright and axe; started from .venv, as
+`make bench` does, it runs itself again there). Lighthouse is npm `lighthouse` (package.json) on Node, driving the
+browser tests' Chromium headless, once with its mobile defaults (a mid-range phone on a throttled network,
+simulated) and once with `--preset=desktop`. Writes bench/results/web_audit.txt. Never fails the build: a missing
+environment or a broken run is reported, and the goal (performance, accessibility and best practices >= 90; no
+serious or critical axe violation) is a line in the results, not an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "web_audit.txt"
+WEB_PYTHON = ROOT / ".venv-web" / "bin" / "python"
+LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+CATEGORIES = ("performance", "accessibility", "best-practices")
+GOAL = 90
+AUDITED = ("feed", "media", "verify")  # the routes Lighthouse scores (tests/e2e/test_every_page.py names them)
+
+
+def main() -> int:
+    try:
+        import playwright  # noqa: F401  (only .venv-web has it)
+    except ImportError:
+        # Compared by environment, not by interpreter: both venvs' pythons link to the same binary.
+        if WEB_PYTHON.exists() and Path(sys.prefix).resolve() != WEB_PYTHON.parents[1].resolve():
+            return subprocess.call([str(WEB_PYTHON), __file__, *sys.argv[1:]], cwd=ROOT)
+        print("web_audit: skipped, .venv-web is missing (make web-install)")
+        return 0
+    if not LIGHTHOUSE.exists():
+        print("web_audit: skipped, node_modules/.bin/lighthouse is missing (make install)")
+        return 0
+    sys.path.insert(0, str(ROOT))
+    try:
+        lines = audit()
+    except Exception as exc:  # a benchmark reports what broke; it never fails the build
+        lines = [f"web_audit FAILED: {type(exc).__name__}: {exc}"]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    RESULTS.write_text(text)
+    return 0
+
+
+def audit() -> list[str]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, free_port, running_stack, running_webapp
+    from tests.e2e.test_every_page import ROUTES, seed
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="web-audit-") as scratch:
+        work = Path(scratch)
+        port = free_port()
+        with running_stack(work, port) as chain, running_webapp(chain, port, work) as url:
+            seeded = seed(chain, work)
+            paths = {route.name: route.path.format(**seeded) for route in ROUTES}
+            scores = {
+                (name, preset): lighthouse(url + paths[name], preset, work)
+                for name in AUDITED
+                for preset in ("mobile", "desktop")
+            }
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+                try:
+                    axe = {route.name: axe_page(browser, url, route, seeded, DESKTOP) for route in ROUTES}
+                finally:
+                    browser.close()
+    return report(scores, axe, time.monotonic() - started)
+
+
+def lighthouse(url: str, preset: str, work: Path) -> dict[str, int | str]:
+    """The page's category scores (0–100) from one Lighthouse run, or the reason it gave none."""
+    from tests.e2e.conftest import CHROMIUM
+
+    out = work / f"lighthouse-{abs(hash((url, preset)))}.json"
+    command = [
+        str(LIGHTHOUSE),
+        url,
+        "--output=json",
+        f"--output-path={out}",
+        f"--only-categories={','.join(CATEGORIES)}",
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
+        "--quiet",
+    ]
+    if preset == "desktop":
+        command.append("--preset=desktop")
+    done = subprocess.run(
+        command, env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0 or not out.exists():
+        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:200]}
+    categories = json.loads(out.read_text())["categories"]
+    return {c: round(100 * (categories[c]["score"] or 0)) for c in CATEGORIES}
+
+
+def axe_page(browser: Any, url: str, route: Any, seeded: dict[str, str], viewport: tuple[int, int]) -> Counter[str]:
+    """Violations (counted by impact) axe-core finds on one route once its data has loaded."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_every_page import loaded
+
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(20_000)
+    try:
+
+        def visit(path: str, size: tuple[int, int], allowed: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
+            page = context.new_page()
+            page.goto(url + path)
+            expect(page.locator("#page")).to_have_attribute("data-hydrated", "true", timeout=30_000)
+            return page, []
+
+        page, _ = loaded(visit, route, seeded, viewport)
+        violations = Axe().run(page).response["violations"]
+        return Counter({v["id"] + ":" + str(v["impact"]): len(v["nodes"]) for v in violations})
+    finally:
+        context.close()
+
+
+def report(scores: dict[tuple[str, str], dict[str, int | str]], axe: dict[str, Counter[str]], took: float) -> list[str]:
+    lines = [
+        "web audit: Lighthouse 12.2.3 (headless Chromium; mobile = its default throttled phone, desktop = --preset"
+        "=desktop) on one proven photo's pages; axe-core (axe-playwright-python) on every route at 1280 px",
+        f"{'page':<10}{'preset':<9}" + "".join(f"{c:>16}" for c in CATEGORIES),
+    ]
+    below = []
+    for (name, preset), score in scores.items():
+        if "error" in score:
+            lines.append(f"{name:<10}{preset:<9}  no scores: {score['error']}")
+            below.append(f"{name}/{preset}")
+            continue
+        lines.append(f"{name:<10}{preset:<9}" + "".join(f"{score[c]:>16}" for c in CATEGORIES))
+        below += [f"{name}/{preset} {c} {score[c]}" for c in CATEGORIES if int(score[c]) < GOAL]
+    lines.append(
+        f"Lighthouse goal (every category >= {GOAL}): " + ("met" if not below else "missed: " + "; ".join(below))
+    )
+    lines.append("axe-core violations per route (rule:impact x nodes):")
+    blocking = []
+    for name, found in axe.items():
+        lines.append(f"  {name:<14}" + (", ".join(f"{k} x{n}" for k, n in sorted(found.items())) or "none"))
+        blocking += [f"{name} {k}" for k in found if k.endswith((":serious", ":critical"))]
+    lines.append(
+        "axe goal (no serious or critical violation): " + ("met" if not blocking else "missed: " + "; ".join(blocking))
+    )
+    lines.append(f"(took {took:.0f} s, {time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f})")
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
