@@ -295,10 +295,18 @@ def create_app(config: ClusterConfig) -> FastAPI:
         headers = _object_headers(obj, count)
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{obj.size}"
-        # The node answers before we do, so a dead IPFS node gives a 503, not a broken 200.
+        # The node answers, and its first chunk arrives, before we do: a dead or failing IPFS node gives a 503, not
+        # a broken 200.
         chunks = await state.ipfs.cat(obj.cid, offset=start, length=count)
+        try:
+            first = await anext(chunks, b"")
+        except BaseException:
+            await chunks.aclose()
+            raise
         # The stream is closed however the response ends, a reader hanging up included.
-        return StreamingResponse(chunks, status_code=status, headers=headers, background=BackgroundTask(chunks.aclose))
+        return StreamingResponse(
+            _prepend(first, chunks), status_code=status, headers=headers, background=BackgroundTask(chunks.aclose)
+        )
 
     @gated.delete("/objects/{sha256hex}")
     async def delete_object(sha256hex: str, request: Request) -> dict[str, Any]:
@@ -362,6 +370,13 @@ def _object_headers(obj: StoredObject, length: int) -> dict[str, str]:
         "X-Content-CID": obj.cid,
         "X-Content-Size": str(obj.size),
     }
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _add_error_handlers(app: FastAPI) -> None:
