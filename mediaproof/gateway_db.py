@@ -5,6 +5,8 @@ column types in capitals, an implicit `rowid`); `Dialect` is the one place that 
 backends run in autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN
 IMMEDIATE, the whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write
 in one is safe against every other process that writes those rows in a transaction of the same name.
+
+psycopg is imported only when a DSN is opened, so environments that never open one (the web app's) need no driver.
 """
 
 from __future__ import annotations
@@ -13,27 +15,36 @@ import contextlib
 import hashlib
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
-
-import psycopg
-import psycopg.errors
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mediaproof import sqlite_db
+
+if TYPE_CHECKING:
+    import psycopg
 
 Target = Path | str  # a SQLite file, or a postgresql:// DSN
 Params = Sequence[Any]
 
-# What either driver raises; stores catch these and no driver's own classes.
-Error: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
-# A read of a table another store creates (e.g. batches), before that store made it.
-MissingTable: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
-# What a write through a read-only connection raises.
-ReadOnly: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
-
 _DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def __getattr__(name: str) -> tuple[type[Exception], ...]:
+    """The error classes stores catch, and no driver's own: `Error` (whatever either driver raises), `MissingTable`
+    (a read of a table another store creates, e.g. batches, before that store made it), `ReadOnly` (a write through
+    a read-only connection). Read at each `except`, so psycopg's classes join once a DSN has imported the driver;
+    before that no psycopg error can be raised."""
+    pg = sys.modules.get("psycopg")
+    if name == "Error":
+        return (sqlite3.Error, pg.Error) if pg else (sqlite3.Error,)
+    if name == "MissingTable":
+        return (sqlite3.OperationalError, pg.errors.UndefinedTable) if pg else (sqlite3.OperationalError,)
+    if name == "ReadOnly":
+        return (sqlite3.OperationalError, pg.errors.ReadOnlySqlTransaction) if pg else (sqlite3.OperationalError,)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_dsn(target: Target) -> bool:
@@ -187,6 +198,14 @@ class PostgresDatabase:
         self.raw = self._open()
 
     def _open(self) -> psycopg.Connection[Any]:
+        try:
+            import psycopg  # here, not at the top: only a PostgreSQL gateway needs the driver installed
+        except ImportError as exc:
+            raise ModuleNotFoundError(
+                f"{describe(self._dsn)} is a PostgreSQL server, but this environment has no psycopg: install "
+                "requirements/ape.txt (the services' environment), or give a SQLite path instead"
+            ) from exc
+
         return psycopg.connect(self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout)
 
     def _live(self) -> psycopg.Connection[Any]:

@@ -125,7 +125,6 @@ CREATE TABLE IF NOT EXISTS keygen_ranges (
     leased_at REAL    NOT NULL     -- unix time
 );
 """
-_OPEN_ERRORS: tuple[type[Exception], ...] = (OSError, *gateway_db.Error)
 # PostgreSQL: the high-water mark lives in a sequence, which never moves back, not on a rollback, nor after a crash.
 _SEQUENCE = "CREATE SEQUENCE IF NOT EXISTS keygen_high_water MINVALUE 0 START WITH 0"
 
@@ -190,7 +189,9 @@ class KeyGenerator:
             return gateway_db.connect(
                 self.target, busy_timeout=self._busy_timeout, synchronous="FULL", check_same_thread=True
             )
-        except _OPEN_ERRORS as exc:
+        except OSError as exc:
+            raise StorageError(f"cannot open the key generator database {self._where}: {exc}") from exc
+        except gateway_db.Error as exc:  # read as the error arrives: a first DSN imports the driver inside the try
             raise StorageError(f"cannot open the key generator database {self._where}: {exc}") from exc
 
     def _initialise(self, width: int) -> tuple[bytes, int]:

@@ -28,7 +28,11 @@ def parse_config(argv: list[str], settings: Settings) -> tuple[ClusterConfig, in
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default: cluster_base_port + index)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--fd", type=int, default=None, help="serve on this inherited socket, bound to --port")
-    parser.add_argument("--ipfs-api", default=None, help="IPFS RPC multiaddr (default: local node <index>)")
+    parser.add_argument(
+        "--ipfs-api",
+        default=None,
+        help="Kubo RPC address, a multiaddr or http://host:port (default: local node <index>)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="database, key and log (default: under data_dir)")
     parser.add_argument("--chain-id", type=int, required=True, help="chain id of the receipts' EIP-712 domain")
     parser.add_argument("--topology", required=True, help="StorageTopology address (the receipts' domain)")

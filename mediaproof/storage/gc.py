@@ -16,10 +16,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-import anyio.to_thread
-
 from mediaproof.errors import StorageError
-from mediaproof.ipfs_client import IpfsClient
+from mediaproof.ipfs_client import AsyncIpfsClient
 
 logger = logging.getLogger(__name__)
 MAX_DEFER = 30.0  # seconds a wanted collection yields to uploads in flight before they wait for it
@@ -29,7 +27,7 @@ RETRY_SECONDS = 5.0  # after a collection failed (the node away)
 class GarbageCollector:
     """`request()` after anything that leaves unpinned blocks; `run()` is the task that collects them."""
 
-    def __init__(self, ipfs: IpfsClient) -> None:
+    def __init__(self, ipfs: AsyncIpfsClient) -> None:
         self.ipfs = ipfs  # its own client: a collection may take a while
         self._wake = asyncio.Event()
         self._turn = asyncio.Condition()
@@ -81,7 +79,7 @@ class GarbageCollector:
             self._collecting = True
             serves = self.requested
         try:
-            removed = await anyio.to_thread.run_sync(self.ipfs.repo_gc)
+            removed = await self.ipfs.repo_gc()
         except StorageError as exc:
             self.last_error = str(exc)
             logger.warning("garbage collection failed, retrying in %.0f s: %s", RETRY_SECONDS, exc)

@@ -12,14 +12,14 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
 from mediaproof import eip712
@@ -31,7 +31,7 @@ from mediaproof.errors import (
     StorageError,
 )
 from mediaproof.gateway_auth import SCHEME
-from mediaproof.ipfs_client import IpfsClient, normalize_cid
+from mediaproof.ipfs_client import AsyncIpfsClient, normalize_cid
 from mediaproof.problems import add_problem_handlers
 from mediaproof.receipts import SignedReceipt, sign_receipt, signer_address
 from mediaproof.storage.claims import (
@@ -62,16 +62,16 @@ class ClusterState:
     key: str
     signer: str
     db: MetadataStore
-    ipfs: IpfsClient
-    probe: IpfsClient  # short timeout, for /health
-    pins: IpfsClient  # for "is it pinned right now?" before a receipt
+    ipfs: AsyncIpfsClient
+    probe: AsyncIpfsClient  # short timeout, for /health
+    pins: AsyncIpfsClient  # for "is it pinned right now?" before a receipt
     gatekeeper: Gatekeeper
     gc: GarbageCollector  # unpinned blocks (deleted objects, broken-off uploads) leave the node's blockstore
     commit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     uploads_in_flight: int = 0
 
     async def is_pinned(self, cid: str) -> bool:
-        return bool(await anyio.to_thread.run_sync(self.pins.is_pinned, cid))
+        return await self.pins.is_pinned(cid)
 
     def sign(self, record: eip712.MediaRecord) -> SignedReceipt:
         """This cluster's receipt for `record`, issued now (the caller checked that the bytes are held and pinned)."""
@@ -109,11 +109,11 @@ def create_app(config: ClusterConfig) -> FastAPI:
             key=key,
             signer=signer_address(key),
             db=MetadataStore(config.db_path),
-            ipfs=IpfsClient(config.ipfs_api, timeout=config.ipfs_timeout),
-            probe=IpfsClient(config.ipfs_api, timeout=HEALTH_TIMEOUT),
-            pins=IpfsClient(config.ipfs_api, timeout=PIN_CHECK_TIMEOUT),
+            ipfs=AsyncIpfsClient(config.ipfs_api, timeout=config.ipfs_timeout),
+            probe=AsyncIpfsClient(config.ipfs_api, timeout=HEALTH_TIMEOUT),
+            pins=AsyncIpfsClient(config.ipfs_api, timeout=PIN_CHECK_TIMEOUT),
             gatekeeper=Gatekeeper(config.cluster_id, directory),
-            gc=GarbageCollector(IpfsClient(config.ipfs_api, timeout=config.ipfs_timeout)),
+            gc=GarbageCollector(AsyncIpfsClient(config.ipfs_api, timeout=config.ipfs_timeout)),
         )
         app.state.cluster = state
         collecting = asyncio.create_task(state.gc.run())
@@ -123,7 +123,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
             collecting.cancel()
             await asyncio.gather(collecting, return_exceptions=True)
             for client in (state.ipfs, state.probe, state.pins, state.gc.ipfs):
-                client.close()
+                await client.close()
             state.db.close()
 
     app = FastAPI(title=f"Mediaproof storage cluster {config.cluster_id}", lifespan=lifespan)
@@ -152,7 +152,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
     async def health(request: Request) -> JSONResponse:
         state = state_of(request)
         try:
-            await anyio.to_thread.run_sync(state.probe.id)
+            await state.probe.id()
             ipfs = "ok"
         except StorageError as exc:
             ipfs = f"down: {exc}"
@@ -175,7 +175,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
         state = state_of(request)
         cursor = parse_sha256(after) if after else ""
         rows = state.db.page(limit, cursor)
-        pins = await anyio.to_thread.run_sync(state.ipfs.pin_ls) if rows else set()
+        pins = await state.ipfs.pin_ls() if rows else set()
         return {
             "cluster_id": state.config.cluster_id,
             "objects": [row.as_json() | {"pinned": normalize_cid(row.cid) in pins} for row in rows],
@@ -219,7 +219,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
                 async with state.commit_lock:
                     obj = state.db.get(claim.sha256)
                     if obj is None or existing is not None:  # new, or its pin went away
-                        await anyio.to_thread.run_sync(state.ipfs.pin_add, claim.cid)
+                        await state.ipfs.pin_add(claim.cid)
                     if obj is None:
                         now = int(time.time())
                         obj = state.db.insert(
@@ -295,10 +295,18 @@ def create_app(config: ClusterConfig) -> FastAPI:
         headers = _object_headers(obj, count)
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{obj.size}"
-        # Fetch the first chunk before answering so a dead IPFS node gives a 503, not a broken 200.
-        chunks = state.ipfs.cat(obj.cid, offset=start, length=count)
-        first = await anyio.to_thread.run_sync(_first_chunk, chunks)
-        return StreamingResponse(_prepend(first, chunks), status_code=status, headers=headers)
+        # The node answers, and its first chunk arrives, before we do: a dead or failing IPFS node gives a 503, not
+        # a broken 200.
+        chunks = await state.ipfs.cat(obj.cid, offset=start, length=count)
+        try:
+            first = await anext(chunks, b"")
+        except BaseException:
+            await chunks.aclose()
+            raise
+        # The stream is closed however the response ends, a reader hanging up included.
+        return StreamingResponse(
+            _prepend(first, chunks), status_code=status, headers=headers, background=BackgroundTask(chunks.aclose)
+        )
 
     @gated.delete("/objects/{sha256hex}")
     async def delete_object(sha256hex: str, request: Request) -> dict[str, Any]:
@@ -308,7 +316,7 @@ def create_app(config: ClusterConfig) -> FastAPI:
         async with state.commit_lock:
             # A pin already removed behind our back is no reason to keep the record.
             if await state.is_pinned(obj.cid):
-                await anyio.to_thread.run_sync(state.ipfs.pin_rm, obj.cid)
+                await state.ipfs.pin_rm(obj.cid)
             state.db.delete(obj.sha256)
         state.gc.request()
         return {"cluster_id": state.config.cluster_id, "sha256": obj.sha256, "deleted": True}
@@ -339,13 +347,8 @@ async def _discard(state: ClusterState, cid: str) -> None:
     """
     if state.uploads_in_flight > 1 or state.db.holds_cid(cid):
         return
-
-    def remove() -> None:
-        blocks = [cid, *state.ipfs.refs(cid)]
-        state.ipfs.block_rm(blocks)
-
     async with state.commit_lock:
-        await anyio.to_thread.run_sync(remove)
+        await state.ipfs.block_rm([cid, *await state.ipfs.refs(cid)])
 
 
 def _raise_on_mismatch(claim: Claim, problems: list[str], state: ClusterState) -> None:
@@ -369,14 +372,11 @@ def _object_headers(obj: StoredObject, length: int) -> dict[str, str]:
     }
 
 
-def _first_chunk(chunks: Iterator[bytes]) -> bytes:
-    return next(chunks, b"")
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     if first:
         yield first
-    yield from rest
+    async for chunk in rest:
+        yield chunk
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -4,6 +4,8 @@ generated statements), and both backends giving transactions and errors the same
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -154,3 +156,41 @@ def test_a_connection_the_server_dropped_is_opened_again(postgres) -> None:  # t
     db.close()
     with pytest.raises(gateway_db.Error):
         db.execute("SELECT 1")  # closed on purpose: stays closed
+
+
+DRIVERLESS = """
+import sys
+sys.modules["psycopg"] = None  # as if the driver were not installed: any import of it fails
+from mediaproof import gateway_db, keygen, gateway_store
+db = gateway_db.connect(sys.argv[1], "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, n INTEGER NOT NULL);")
+db.execute("INSERT INTO t (k, n) VALUES (?, ?)", ("a", 1))
+assert db.execute("SELECT n FROM t WHERE k = ?", ("a",)).fetchone()[0] == 1
+try:
+    db.execute("INSERT INTO t (k, n) VALUES (?, ?)", ("a", 2))
+except gateway_db.Error as exc:
+    print("caught", type(exc).__name__)
+try:
+    gateway_db.connect("postgresql://u:hunter2@127.0.0.1:1/db")
+except ModuleNotFoundError as exc:
+    print("dsn:", exc)
+"""
+
+
+def test_sqlite_store_opens_without_the_postgresql_driver(tmp_path: Path) -> None:
+    # The web app's environment has no psycopg and imports gateway_db (SIWE helpers): nothing may need it there.
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVERLESS, str(tmp_path / "gateway.db")], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "caught IntegrityError" in run.stdout
+    assert "no psycopg" in run.stdout and "hunter2" not in run.stdout  # says what to install, not the password
+
+
+def test_the_driver_is_imported_only_when_a_dsn_is_opened(tmp_path: Path) -> None:
+    script = (
+        "import sys; from mediaproof import gateway_db\n"
+        "gateway_db.connect(sys.argv[1]).close()\n"
+        "print('psycopg' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "g.db")], capture_output=True, text=True)
+    assert run.stdout.strip() == "False", run.stderr
