@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer import schema, social_state
+from indexer.api import with_first
 from indexer.social_state import ENGAGEMENT_SQL, ORDER, RECENCY
 from indexer.store import Store
 
@@ -178,8 +179,7 @@ def naive_feed(store: Store, viewer: str, order: str) -> Any:
 
 def feed_page(store: Store, viewer: str, order: str) -> Any:
     """What /feed reads for a page: its items, the first proof of each one's bytes, and which the viewer likes."""
-    page = store.feed(viewer, order, PAGE, 0)
-    return page, store.first_proofs(m["sha256"] for m in page), store.liked(viewer, [m["id"] for m in page])
+    return with_first(store, store.feed(viewer, order, PAGE, 0), viewer)
 
 
 def timed(fn: Callable[[Any], Any], keys: list[Any]) -> tuple[float, float, float, float]:

@@ -58,11 +58,12 @@ def _with_signers(media: dict[str, Any], identity: dict[str, Any] | None) -> dic
     return media
 
 
-def _with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = None) -> list[dict[str, Any]]:
+def with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = None) -> list[dict[str, Any]]:
     """Each list row says, as a media record does, whether it is the first proof of its bytes and which one is:
     a feed or search card can then say plainly that a record is a later registration of bytes proved before; its
     like and comment counts; and, given a viewer, whether that wallet likes it now."""
-    firsts = store.first_proofs(r["sha256"] for r in rows)
+    # a feed item knows whether it is the first record of its bytes (first_id): only the others are looked up
+    firsts = store.first_proofs(r["sha256"] for r in rows if r.get("first_id") != r["id"])
     counts = store.social_counts([r["id"] for r in rows if "likes" not in r])
     liked = store.liked(viewer, [r["id"] for r in rows]) if viewer is not None else set()
     for r in rows:
@@ -70,7 +71,10 @@ def _with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = N
             r.update(counts.get(r["id"], {"likes": 0, "comments": 0}))
         if viewer is not None:
             r["liked"] = r["id"] in liked
-        first = firsts.get(r["sha256"])
+        if r.pop("first_id", None) == r["id"]:
+            first = {"owner": r["owner"], "media_id": r["id"], "block": r["block"], "short_id": r["short_id"]}
+        else:
+            first = firsts.get(r["sha256"])
         r["is_first_proof"] = first is None or first["media_id"] == r["id"]
         r["first_registration"] = first
     return rows
@@ -111,7 +115,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         offset: int = Query(0, ge=0, le=10_000),
         viewer: str | None = VIEWER,
     ) -> dict[str, Any]:
-        rows = _with_first(store, index.rows(index.search(q, limit=limit, offset=offset)), viewer_of(viewer))
+        rows = with_first(store, index.rows(index.search(q, limit=limit, offset=offset)), viewer_of(viewer))
         return {"query": q, "limit": limit, "offset": offset, "results": rows}
 
     def media_id_of(key: str) -> str:
@@ -191,7 +195,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         found = store.transaction(tx_hash.lower())
         if found is None:
             raise NotRegistered(f"no batch or media registration from transaction {tx_hash} is indexed (yet)")
-        _with_first(store, found["media"])
+        with_first(store, found["media"])
         return found
 
     @app.get(
@@ -226,7 +230,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         found = store.user_profile(wallet_of(address), limit, offset)
         if found is None:
             raise NotRegistered(f"{address} has not registered with Mediaproof, owns no media and follows no one")
-        _with_first(store, found["media"], wallet)
+        with_first(store, found["media"], wallet)
         found.update(store.follow_counts(found["owner"]))
         return found
 
@@ -264,7 +268,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         wallet = wallet_of(viewer)
         if order not in ORDERS:
             raise InputError(f"order {order!r} is not a feed order: one of {', '.join(ORDERS)}")
-        rows = _with_first(store, store.feed(wallet, order, limit, offset), wallet)
+        rows = with_first(store, store.feed(wallet, order, limit, offset), wallet)
         return {"viewer": wallet, "order": order, "limit": limit, "offset": offset, "results": rows}
 
     @app.get("/actions/{action_id}", summary="One social action: what it says, its batch, and whether it counted")
@@ -313,7 +317,7 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
         offset: int = Query(0, ge=0, le=MAX_BLOCK),
         viewer: str | None = VIEWER,
     ) -> dict[str, Any]:
-        rows = _with_first(store, store.recent_media(limit, offset), viewer_of(viewer))
+        rows = with_first(store, store.recent_media(limit, offset), viewer_of(viewer))
         return {"limit": limit, "offset": offset, "results": rows}
 
     @app.get("/clusters", summary="Storage clusters: status and how many objects each holds")

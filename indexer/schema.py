@@ -225,7 +225,9 @@ CREATE TABLE IF NOT EXISTS comments (comment_id VARCHAR NOT NULL USING COMPRESSI
   edited_time BIGINT, batch BIGINT NOT NULL, tx_hash VARCHAR NOT NULL USING COMPRESSION uncompressed,
   last_action_id VARCHAR NOT NULL USING COMPRESSION uncompressed);
 -- One row per media id (its first record): the feed reads it alone, by owner, already ranked, with the columns a
--- feed item shows (so a page needs no second lookup into media).
+-- feed item shows (so a page needs no second lookup into media). first_id: the media id of the first record of the
+-- same bytes, fixed for the row's life (a later record has a later place; a rollback that removes the first removes
+-- every later one), so a feed item that is the first proof of its bytes needs no lookup to say so.
 CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL USING COMPRESSION uncompressed,
   owner VARCHAR NOT NULL USING COMPRESSION uncompressed, pos BIGINT NOT NULL, deleted BOOLEAN NOT NULL,
   likes BIGINT NOT NULL, comments BIGINT NOT NULL, views BIGINT NOT NULL, plays DOUBLE NOT NULL, rank DOUBLE NOT NULL,
@@ -233,7 +235,8 @@ CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL USING COMPRES
   user_contract VARCHAR USING COMPRESSION uncompressed, sha256 VARCHAR USING COMPRESSION uncompressed,
   cid VARCHAR USING COMPRESSION uncompressed, title VARCHAR USING COMPRESSION uncompressed,
   media_type VARCHAR USING COMPRESSION uncompressed, size BIGINT, parent VARCHAR USING COMPRESSION uncompressed,
-  time BIGINT, block BIGINT, tx_hash VARCHAR USING COMPRESSION uncompressed);
+  time BIGINT, block BIGINT, tx_hash VARCHAR USING COMPRESSION uncompressed,
+  first_id VARCHAR USING COMPRESSION uncompressed);
 CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL USING COMPRESSION uncompressed,
   followers BIGINT NOT NULL, following BIGINT NOT NULL);
 -- Each owner's media (not deleted) as feed items, best first in each order, the first FEED_FAN_IN of each as one JSON

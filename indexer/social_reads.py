@@ -26,7 +26,7 @@ def _by_pos(item: dict[str, Any]) -> int:
 # a feed item: the media record's columns as /media lists give them, then its counts and rank
 _FEED_COLS = (
     "media_id AS id, short_id, kind, batch, owner, user_contract, sha256, cid, title, media_type, size, parent, time, "
-    "block, tx_hash, deleted"
+    "block, tx_hash, deleted, first_id"
 )
 
 

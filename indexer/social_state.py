@@ -32,7 +32,8 @@ MEDIA_COLS = "short_id, kind, batch, user_contract, sha256, cid, title, media_ty
 # owner_feed keeps each owner's first FEED_FAN_IN items in each order: a page that ends within them merges those.
 FEED_FAN_IN = 100
 _ITEM_COLS = ("short_id", "kind", "batch", "owner", "user_contract", "sha256", "cid", "title", "media_type", "size",
-              "parent", "time", "block", "tx_hash", "deleted", "likes", "comments", "views", "rank", "pos")  # fmt: skip
+              "parent", "time", "block", "tx_hash", "deleted", "likes", "comments", "views", "rank", "pos",
+              "first_id")  # fmt: skip
 FEED_ITEM = "{" + ", ".join(["'id': media_id", *(f"'{c}': {c}" for c in _ITEM_COLS)]) + "}"
 
 
@@ -178,11 +179,12 @@ _MEDIA = f"""
         DELETE FROM media_social WHERE media_id IN (SELECT media_id FROM t_media);
         INSERT INTO media_social
           SELECT id, owner, pos, deleted, likes, comments, views, plays,
-                 ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r}, {MEDIA_COLS} FROM (
+                 ln(1 + {ENGAGEMENT_SQL}) + time * {RECENCY!r}, {MEDIA_COLS}, first_id FROM (
             SELECT m.id, m.owner, m.pos, m.deleted, m.time, m.short_id, m.kind, m.batch, m.user_contract, m.sha256,
                    m.cid, m.title, m.media_type, m.size, m.parent, m.block, m.tx_hash,
                    coalesce(l.n, 0) AS likes, coalesce(c.n, 0) AS comments,
-                   coalesce(v.views, 0) AS views, coalesce(v.bytes, 0) / greatest(m.size, 1) AS plays
+                   coalesce(v.views, 0) AS views, coalesce(v.bytes, 0) / greatest(m.size, 1) AS plays,
+                   f.first_id
             FROM (SELECT * FROM media WHERE id IN (SELECT media_id FROM t_media)
                   QUALIFY row_number() OVER (PARTITION BY id ORDER BY pos) = 1) m
             LEFT JOIN (SELECT media_id, count(*) AS n FROM like_edges
@@ -192,7 +194,10 @@ _MEDIA = f"""
                    ON c.media_id = m.id
             LEFT JOIN (SELECT s.media_id, count(*) FILTER (WHERE v.counted) AS views, sum(v.bytes) AS bytes
                        FROM media_views v JOIN short_links s ON s.short_id = v.short_id
-                       WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id);
+                       WHERE s.media_id IN (SELECT media_id FROM t_media) GROUP BY ALL) v ON v.media_id = m.id
+            LEFT JOIN (SELECT sha256, arg_min(id, pos) AS first_id FROM media WHERE sha256 IN
+                         (SELECT sha256 FROM media WHERE id IN (SELECT media_id FROM t_media)) GROUP BY ALL) f
+                   ON f.sha256 = m.sha256);
         DELETE FROM owner_feed WHERE owner IN (SELECT owner FROM t_owner);
         INSERT INTO owner_feed
           SELECT owner, to_json(list(item ORDER BY rank DESC, pos DESC) FILTER (WHERE by_rank <= {FEED_FAN_IN})),

@@ -15,7 +15,7 @@ from schema_check import errors
 from indexer.api import create_app
 from indexer.batch_manifest import read_batch
 from indexer.direct_calls import DirectRecord
-from indexer.handlers import ChainEvent, Position, handle
+from indexer.handlers import ChainEvent, Insert, Position, handle
 from indexer.search import TitleIndex
 from indexer.store import TABLES, BlockRef, Store
 from mediaproof import eip712, merkle
@@ -111,6 +111,27 @@ def test_first_proof_is_the_earliest_block_then_the_earliest_log_across_both_pat
     assert bobs[0]["is_first_proof"] is False and bobs[0]["first_registration"] == first
     alone = recent["0x" + other.media_id.hex()]
     assert alone["is_first_proof"] is True and alone["first_registration"]["media_id"] == alone["id"]
+
+    # The feed says it too, though its items know whether they are first without a lookup (media_social.first_id).
+    viewer = Account.create().address  # addresses as the indexer keeps them: checksummed
+    follows = [
+        Insert("actions", {"action_id": f"0x{i:064x}", "kind": "follow", "author": viewer, "subject": who,
+                           "media_id": None, "comment_id": None, "replaces": None, "state": True, "text": None,
+                           "status": "applied", "signature_check": "ecdsa", "time": NOW, "batch": 7, "seq": i,
+                           "block": 7, "tx_index": 0, "log_index": 0, "tx_hash": "0x07"})
+        for i, who in enumerate(sorted({CAROL.address, ALICE.address, BOB.address}))
+    ]  # fmt: skip
+    store.apply([BlockRef(7, f"0x{7:064x}", f"0x{6:064x}", NOW)], follows)
+    for order in ("relevant", "latest"):
+        feed = {r["id"]: r for r in api.get("/feed", params={"viewer": viewer, "order": order}).json()["results"]}
+        assert set(feed) == set(recent)
+        for media_id, row in feed.items():
+            assert "first_id" not in row
+            want = recent[media_id]
+            assert (row["is_first_proof"], row["first_registration"]) == (
+                want["is_first_proof"],
+                want["first_registration"],
+            )
 
     answer = api.get(f"/proofs/0x{SHA.hex()}").json()
     assert answer["sha256"] == "0x" + SHA.hex()
