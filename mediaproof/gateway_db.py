@@ -10,6 +10,7 @@ in one is safe against every other process that writes those rows in a transacti
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import re
 import sqlite3
@@ -236,6 +237,65 @@ class ThreadConnections:
             self._local.db = connect(self.target)
         connection: GatewayDatabase = self._local.db
         return connection
+
+
+class SessionLock:
+    """A named lock one process holds for as long as it likes, across transactions, and that the system frees when
+    that process dies (SIGKILL included), so another process can take over. PostgreSQL: a session advisory lock on
+    a connection of its own; SQLite: flock on a file beside the database (one machine, as the file is)."""
+
+    def __init__(self, target: Target, name: str) -> None:
+        self._target = target
+        self._name = name
+        self._pg: psycopg.Connection[Any] | None = None
+        self._file: Any = None
+        self._held = False
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take the lock (waiting for it if `blocking`); whether this process now holds it."""
+        if is_dsn(self._target):
+            if self._pg is None or self._pg.broken or self._pg.closed:
+                self._pg = psycopg.connect(str(self._target), autocommit=True)
+            call = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
+            row = self._pg.execute(f"SELECT {call}(%s)", (lock_id(self._name),)).fetchone()
+            self._held = blocking or bool(row and row[0])
+        else:
+            if self._file is None:
+                path = Path(self._target)
+                self._file = open(path.with_name(f"{path.name}.{self._name}.lock"), "a+b")  # noqa: SIM115 - kept open
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                self._held = True
+            except BlockingIOError:
+                self._held = False
+        return self._held
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock: on PostgreSQL it is lost with its connection (a server
+        restart), and then another process may have taken it."""
+        if not self._held:
+            return False
+        if self._pg is not None:
+            try:
+                self._pg.execute("SELECT 1")
+            except psycopg.Error:
+                self._held = False
+        return self._held
+
+    def release(self) -> None:
+        if self._held and self._pg is not None and not self._pg.broken:
+            with contextlib.suppress(psycopg.Error):
+                self._pg.execute("SELECT pg_advisory_unlock(%s)", (lock_id(self._name),))
+        elif self._held and self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._held = False
+
+    def close(self) -> None:
+        self.release()
+        if self._pg is not None:
+            self._pg.close()
+        if self._file is not None:
+            self._file.close()
 
 
 def lock_id(name: str) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mediaproof import faults
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.gateway_db import SessionLock
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.keygen import KeyGenerator
 from mediaproof.project_store import ProjectStore
@@ -101,7 +102,7 @@ def build_service(settings: Settings) -> Service:
     GatewayStore(target).close()  # create the tables before any reader or worker opens the database
     UploadLedger(target).close()
     BatchStore(target).close()
-    relay = Relay(chain, gateway)
+    relay = Relay(chain, gateway, key_lock=SessionLock(target, "gateway-key"))
     budget = budget_from(settings)
     service = Service(
         settings=settings,
@@ -129,5 +130,6 @@ def build_service(settings: Settings) -> Service:
         settings.batch_max_files,
         settings.batch_interval,
         on_anchored=lambda entries, batch, tx: anchored(service, entries, batch, tx),
+        leader=SessionLock(target, "batcher"),
     )
     return service
