@@ -83,6 +83,11 @@ class GatewayDatabase(Protocol):
         """The column names of `table` (empty when it does not exist): for additive migrations."""
         ...
 
+    def hold(self, lock: str) -> contextlib.AbstractContextManager[None]:
+        """Hold `lock` (`kind-key`) for the block, across statements and against every process on this database;
+        freed if the process dies. Statements inside run as usual (autocommit). Never nest two of one kind."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -146,8 +151,9 @@ class SqliteDatabase:
 
     dialect = Dialect()
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.raw = conn
+        self._path = path
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.raw.execute(sql, params)
@@ -168,6 +174,16 @@ class SqliteDatabase:
 
     def columns(self, table: str) -> set[str]:
         return {str(row[0]) for row in self.raw.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+    @contextlib.contextmanager
+    def hold(self, lock: str) -> Iterator[None]:
+        # One flock file per kind and bucket (64 a kind): bounded, and two kinds never share a file, so a block that
+        # holds a commit lock may take a blob lock.
+        kind = lock.split("-", 1)[0]
+        bucket = lock_id(lock) % 64
+        with open(self._path.with_name(f"{self._path.name}.{kind}-{bucket}.lock"), "a+b") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)
+            yield
 
     def close(self) -> None:
         self.raw.close()
@@ -209,6 +225,16 @@ class PostgresDatabase:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
             yield
+
+    @contextlib.contextmanager
+    def hold(self, lock: str) -> Iterator[None]:
+        conn = self._live()
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock_id(lock),))
+        try:
+            yield
+        finally:
+            if not conn.broken:  # a dropped session freed it already
+                conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id(lock),))
 
     def columns(self, table: str) -> set[str]:
         rows = self._live().execute(
@@ -333,7 +359,7 @@ def connect(
         check_same_thread=check_same_thread,
         schema=schema,
     )
-    return SqliteDatabase(raw)
+    return SqliteDatabase(raw, path)
 
 
 def _statements(script: str) -> list[str]:

@@ -211,3 +211,28 @@ def test_a_session_lock_lost_with_its_connection_is_no_longer_held(postgres) -> 
     assert not lock.held()  # so a leader stops leading rather than lead beside the one that took over
     assert lock.acquire(blocking=False)  # on a fresh connection
     lock.close()
+
+
+def test_a_held_lock_makes_other_processes_wait_and_statements_still_run(gateway_target: Path | str) -> None:
+    db = gateway_db.connect(gateway_target, SCHEMA)
+    other = gateway_db.connect(gateway_target, SCHEMA)
+    entered = threading.Event()
+    order: list[str] = []
+
+    def contender() -> None:
+        with other.hold("blob-abc"):
+            order.append("other")
+
+    with db.hold("blob-abc"):
+        db.execute("INSERT INTO counters (name, n) VALUES ('a', 1)")  # autocommit, inside the hold
+        thread = threading.Thread(target=lambda: (entered.set(), contender()))
+        thread.start()
+        entered.wait()
+        with db.hold("commit-xyz"):  # another kind nests without waiting on itself
+            order.append("nested")
+        order.append("first")
+    thread.join(timeout=30)
+    assert order == ["nested", "first", "other"]
+    assert other.execute("SELECT n FROM counters WHERE name = 'a'").fetchone()[0] == 1
+    db.close()
+    other.close()
