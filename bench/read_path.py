@@ -134,7 +134,7 @@ def main() -> None:
             process, servers["nginx (1 worker, sendfile)"] = nginx(tmp, data)
             started.append(process)
             for server, workers in SERVICES:
-                service_settings = stack.settings.model_copy(update={"download_port": 0, "download_workers": workers})
+                service_settings = stack.settings.model_copy(update={"download_port": 0, "download_processes": workers})
                 process = download_process(service_settings, rpc_url=stack.anvil.url, server=server).start()
                 started.append(process)
                 url = f"http://127.0.0.1:{process.ports[0]}{path}"

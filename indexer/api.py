@@ -71,6 +71,7 @@ def with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = No
             r.update(counts.get(r["id"], {"likes": 0, "comments": 0}))
         if viewer is not None:
             r["liked"] = r["id"] in liked
+        first: dict[str, Any] | None
         if r.pop("first_id", None) == r["id"]:
             first = {"owner": r["owner"], "media_id": r["id"], "block": r["block"], "short_id": r["short_id"]}
         else:

@@ -75,11 +75,26 @@ class LocalStack:
         self.clusters: list[ClusterParts] = []
         self._cluster_ports: list[int] = []  # as the chain knows them, for restarts
         self.deployment: Deployment | None = None
-        self.upload: ManagedProcess | None = None
+        self.uploads: list[ManagedProcess | None] = []  # settings.upload_processes of them, on one socket
+        self._upload_socket: socket.socket | None = None  # kept while several run: each (re)start serves on a copy
         self.download: ManagedProcess | None = None
         self.observer: ManagedProcess | None = None
         self.indexer: ManagedProcess | None = None
         self.webapp: ManagedProcess | None = None
+
+    @property
+    def upload(self) -> ManagedProcess | None:
+        """The (first) upload process."""
+        return self.uploads[0] if self.uploads else None
+
+    @upload.setter
+    def upload(self, process: ManagedProcess | None) -> None:
+        if process is None:
+            self.uploads = []
+        elif self.uploads:
+            self.uploads[0] = process
+        else:
+            self.uploads = [process]
 
     def start(self) -> LocalStack:
         try:
@@ -160,8 +175,8 @@ class LocalStack:
     def _supervised(self) -> list[Supervised]:
         """Every part that may be restarted on its own: services and IPFS nodes. Not anvil: the others hold its
         chain, and a chain restarted from its last state file may have lost blocks they already acted on."""
-        parts = [
-            self._service("upload service", "upload", self._start_upload),
+        parts = [*self._upload_slots()]
+        parts += [
             self._service("download service", "download", self._start_download),
             self._service("indexer", "indexer", self._start_indexer),
             self._service("observer", "observer", self._start_observer),
@@ -172,6 +187,26 @@ class LocalStack:
             parts.append(self._ipfs_node(index, cluster))
             parts.append(self._cluster_service(index, cluster))
         return parts
+
+    def _upload_slots(self) -> list[Supervised]:
+        if len(self.uploads) == 1:
+            return [self._service("upload service", "upload", self._start_upload)]
+
+        def slot_of(slot: int) -> Supervised:
+            def restart() -> None:
+                old = self.uploads[slot]
+                if old is not None:
+                    old.reap()
+                self._start_upload_slot(slot)
+
+            def process() -> ManagedProcess | None:
+                return self.uploads[slot]
+
+            return Supervised(
+                f"upload service {slot + 1}", lambda: _alive(process()), lambda: _code(process()), restart
+            )
+
+        return [slot_of(slot) for slot in range(len(self.uploads))]
 
     def _service(self, name: str, attribute: str, start: Callable[[], None]) -> Supervised:
         def process() -> ManagedProcess | None:
@@ -228,7 +263,23 @@ class LocalStack:
         from mediaproof.upload.launch import upload_process
 
         listener = listener or self._listen("upload_port")
-        self.upload = upload_process(self.settings, rpc_url=self.anvil.url, listener=listener).start()
+        count = self.settings.upload_processes
+        if count == 1:
+            self.uploads = [upload_process(self.settings, rpc_url=self.anvil.url, listener=listener).start()]
+            return
+        # Every process accepts from the same listening socket (the kernel gives each connection to one of them);
+        # one batcher leads and the gateway key sends one transaction at a time among them (mediaproof.upload).
+        self._upload_socket = listener
+        self.uploads = [None] * count
+        for slot in range(count):
+            self._start_upload_slot(slot)
+
+    def _start_upload_slot(self, slot: int) -> None:
+        from mediaproof.upload.launch import upload_process
+
+        assert self._upload_socket is not None
+        listener = self._upload_socket.dup()
+        self.uploads[slot] = upload_process(self.settings, rpc_url=self.anvil.url, listener=listener, slot=slot).start()
 
     def _listen(self, field: str) -> socket.socket:
         """A socket bound to the port settings.<field> names, or to a free one when that is 0 (then written back,
@@ -358,9 +409,13 @@ class LocalStack:
             if service is not None:
                 service.stop()
         self.observer = self.download = None
-        if self.upload is not None:
-            self.upload.stop()
-            self.upload = None
+        for upload in self.uploads:
+            if upload is not None:
+                upload.stop()
+        self.uploads = []
+        if self._upload_socket is not None:
+            self._upload_socket.close()
+            self._upload_socket = None
         if self.indexer is not None:
             self.indexer.stop()
             self.indexer = None
@@ -383,7 +438,8 @@ class LocalStack:
         if self.indexer is not None:
             rows.append(("indexer read API (search, feed, profiles)", self.settings.resolved_indexer_url()))
         if self.upload is not None:
-            rows.append(("upload service", f"http://127.0.0.1:{self.settings.upload_port}"))
+            processes = f" ({len(self.uploads)} processes)" if len(self.uploads) > 1 else ""
+            rows.append((f"upload service{processes}", f"http://127.0.0.1:{self.settings.upload_port}"))
         if self.download is not None:
             rows.append(("download service (/m/<short id>)", f"http://127.0.0.1:{self.settings.download_port}"))
         if self.observer is not None:

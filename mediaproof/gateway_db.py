@@ -12,6 +12,7 @@ psycopg is imported only when a DSN is opened, so environments that never open o
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import re
 import sqlite3
@@ -93,6 +94,11 @@ class GatewayDatabase(Protocol):
         """The column names of `table` (empty when it does not exist): for additive migrations."""
         ...
 
+    def hold(self, lock: str) -> contextlib.AbstractContextManager[None]:
+        """Hold `lock` (`kind-key`) for the block, across statements and against every process on this database;
+        freed if the process dies. Statements inside run as usual (autocommit). Never nest two of one kind."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -156,8 +162,9 @@ class SqliteDatabase:
 
     dialect = Dialect()
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.raw = conn
+        self._path = path
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.raw.execute(sql, params)
@@ -179,6 +186,16 @@ class SqliteDatabase:
     def columns(self, table: str) -> set[str]:
         return {str(row[0]) for row in self.raw.execute("SELECT name FROM pragma_table_info(?)", (table,))}
 
+    @contextlib.contextmanager
+    def hold(self, lock: str) -> Iterator[None]:
+        # One flock file per kind and bucket (64 a kind): bounded, and two kinds never share a file, so a block that
+        # holds a commit lock may take a blob lock.
+        kind = lock.split("-", 1)[0]
+        bucket = lock_id(lock) % 64
+        with open(self._path.with_name(f"{self._path.name}.{kind}-{bucket}.lock"), "a+b") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)
+            yield
+
     def close(self) -> None:
         self.raw.close()
 
@@ -198,15 +215,9 @@ class PostgresDatabase:
         self.raw = self._open()
 
     def _open(self) -> psycopg.Connection[Any]:
-        try:
-            import psycopg  # here, not at the top: only a PostgreSQL gateway needs the driver installed
-        except ImportError as exc:
-            raise ModuleNotFoundError(
-                f"{describe(self._dsn)} is a PostgreSQL server, but this environment has no psycopg: install "
-                "requirements/ape.txt (the services' environment), or give a SQLite path instead"
-            ) from exc
-
-        return psycopg.connect(self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout)
+        return driver(self._dsn).connect(
+            self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout
+        )
 
     def _live(self) -> psycopg.Connection[Any]:
         if self.raw.broken and not self._closed:
@@ -227,6 +238,16 @@ class PostgresDatabase:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock),))
             yield
+
+    @contextlib.contextmanager
+    def hold(self, lock: str) -> Iterator[None]:
+        conn = self._live()
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock_id(lock),))
+        try:
+            yield
+        finally:
+            if not conn.broken:  # a dropped session freed it already
+                conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id(lock),))
 
     def columns(self, table: str) -> set[str]:
         rows = self._live().execute(
@@ -255,6 +276,77 @@ class ThreadConnections:
             self._local.db = connect(self.target)
         connection: GatewayDatabase = self._local.db
         return connection
+
+
+def driver(dsn: str) -> Any:
+    """The psycopg module, imported here and not at the top: only a PostgreSQL gateway needs the driver installed."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"{describe(dsn)} is a PostgreSQL server, but this environment has no psycopg: install "
+            "requirements/ape.txt (the services' environment), or give a SQLite path instead"
+        ) from exc
+    return psycopg
+
+
+class SessionLock:
+    """A named lock one process holds for as long as it likes, across transactions, and that the system frees when
+    that process dies (SIGKILL included), so another process can take over. PostgreSQL: a session advisory lock on
+    a connection of its own; SQLite: flock on a file beside the database (one machine, as the file is)."""
+
+    def __init__(self, target: Target, name: str) -> None:
+        self._target = target
+        self._name = name
+        self._pg: psycopg.Connection[Any] | None = None
+        self._file: Any = None
+        self._held = False
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take the lock (waiting for it if `blocking`); whether this process now holds it."""
+        if is_dsn(self._target):
+            if self._pg is None or self._pg.broken or self._pg.closed:
+                self._pg = driver(str(self._target)).connect(str(self._target), autocommit=True)
+            call = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
+            row = self._pg.execute(f"SELECT {call}(%s)", (lock_id(self._name),)).fetchone()
+            self._held = blocking or bool(row and row[0])
+        else:
+            if self._file is None:
+                path = Path(self._target)
+                self._file = open(path.with_name(f"{path.name}.{self._name}.lock"), "a+b")  # noqa: SIM115 - kept open
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                self._held = True
+            except BlockingIOError:
+                self._held = False
+        return self._held
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock: on PostgreSQL it is lost with its connection (a server
+        restart), and then another process may have taken it."""
+        if not self._held:
+            return False
+        if self._pg is not None:
+            try:
+                self._pg.execute("SELECT 1")
+            except driver(str(self._target)).Error:
+                self._held = False
+        return self._held
+
+    def release(self) -> None:
+        if self._held and self._pg is not None and not self._pg.broken:
+            with contextlib.suppress(driver(str(self._target)).Error):
+                self._pg.execute("SELECT pg_advisory_unlock(%s)", (lock_id(self._name),))
+        elif self._held and self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._held = False
+
+    def close(self) -> None:
+        self.release()
+        if self._pg is not None:
+            self._pg.close()
+        if self._file is not None:
+            self._file.close()
 
 
 def lock_id(name: str) -> int:
@@ -292,7 +384,7 @@ def connect(
         check_same_thread=check_same_thread,
         schema=schema,
     )
-    return SqliteDatabase(raw)
+    return SqliteDatabase(raw, path)
 
 
 def _statements(script: str) -> list[str]:

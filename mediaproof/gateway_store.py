@@ -7,6 +7,7 @@ so readers may cache what they read for as long as they like; only a rendition's
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -94,6 +95,10 @@ class GatewayStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def hold(self, lock: str) -> contextlib.AbstractContextManager[None]:
+        """`lock` held for a block, against every upload process (gateway_db's `hold`)."""
+        return self._db.hold(lock)
 
     # --- writes (upload service only) ---
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     )
     keygen_lease_size: int = Field(10_000, ge=1, le=10_000_000, description="short ids a process leases at once")
     upload_port: int = Field(8700, description="upload service port")
+    upload_processes: int = Field(
+        1, ge=1, le=64, description="upload service processes `mediaproof up` starts, sharing its port and database"
+    )
     upload_url: str | None = Field(None, description="upload service the CLI talks to (default: local upload_port)")
     gateway_key: str | None = Field(
         None,
@@ -142,7 +145,9 @@ class Settings(BaseSettings):
     observer_key: str | None = Field(None, description="key the observer marks clusters with; anvil's key 3 locally")
     observer_check_timeout: float = Field(3.0, gt=0, description="seconds one health check of a cluster may take")
     observer_repair_interval: float = Field(30.0, gt=0, description="seconds between full replication sweeps")
-    download_workers: int = Field(1, ge=1, le=64, description="download service worker processes")
+    download_processes: int = Field(
+        1, ge=1, le=64, description="download service processes: the HTTP server's workers, sharing its port"
+    )
     download_cache_bytes: int = Field(256 << 20, ge=0, description="memory for the download service's object cache")
     download_cache_object_bytes: int = Field(4 << 20, ge=0, description="largest object the download cache keeps")
     download_resolve_ttl: float = Field(2.0, ge=0, description="seconds a resolved short id is reused")

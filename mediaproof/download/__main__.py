@@ -27,7 +27,9 @@ def serve_granian(settings: Settings) -> None:
         # RSGI sends a cached answer in one call: 1.2-1.6x the requests/s of granian's own ASGI interface (which
         # was no faster than uvicorn) in bench/read_path.py. __rsgi_init__/__rsgi_del__ start and stop the app.
         interface=Interfaces.RSGI,
-        workers=settings.download_workers,
+        workers=settings.download_processes,
+        # A worker that dies (killed, out of memory) is started again; the others serve meanwhile.
+        respawn_failed_workers=True,
         http=HTTPModes.http1,  # plain-text HTTP/2 (h2c) is not something browsers speak
         websockets=False,
         log_level=LogLevels.warning,
@@ -46,8 +48,8 @@ def serve_uvicorn(settings: Settings) -> None:
         "http": "auto",  # httptools and uvloop when installed, h11 and asyncio otherwise
         "loop": "auto",
     }
-    if settings.download_workers > 1:
-        uvicorn.run(APP_FACTORY, factory=True, workers=settings.download_workers, **common)
+    if settings.download_processes > 1:
+        uvicorn.run(APP_FACTORY, factory=True, workers=settings.download_processes, **common)
     else:
         uvicorn.run(create_app(settings), **common)
 

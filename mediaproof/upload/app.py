@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             service.batcher.stop()  # type: ignore[union-attr]
             service.workers.stop()
             service.placer.close()
+            service.relay.close()
 
     app = FastAPI(title="Mediaproof upload service", lifespan=lifespan)
     # The web app's page sends the file's bytes here itself (XMLHttpRequest, for real progress) with the wallet's

@@ -6,6 +6,10 @@ stored manifest). A batch may hold only actions.
 Before a batch carries a later proof of some bytes for another owner, the earlier (batched) proof of those bytes is
 revealed into MediaApp.proofOf, so a bundle's `first` never lies while the first proof is unrevealed. Crash-safe:
 a batch is remembered (root and manifest) before its anchor is sent, and a restart settles it from the chain.
+
+One batcher closes batches at a time, however many upload processes share the gateway database: each runs one, and
+the one holding the `batcher` session lock leads; the others wait for it, and one takes over when the leader dies
+(the lock dies with its process or connection). Only a new leader hands a dead leader's taken entries back.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from mediaproof.bundle import BatchManifest, parse_manifest, parse_manifest_entr
 from mediaproof.chain import MediaproofChain
 from mediaproof.content import cid_to_bytes, digest_bytes
 from mediaproof.errors import ChainError
+from mediaproof.gateway_db import SessionLock
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.upload.batch_store import ActionEntry, Batch, BatchStore, Entry
 from mediaproof.upload.placement import Placer
@@ -30,6 +35,7 @@ from mediaproof.upload.relay import Relay
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
 SETTLE_AFTER = 60.0  # seconds a batch may stay built (its anchor on its way) before this batcher settles it
+LEADER_POLL = 1.0  # seconds between a follower's tries to take the lead
 
 Anchored = Callable[[list[Entry], int, str], None]  # (entries, batch, tx): give each its link
 
@@ -46,6 +52,7 @@ class Batcher:
         max_files: int,
         interval: float,
         on_anchored: Anchored,
+        leader: SessionLock | None = None,
     ) -> None:
         self._db_path = db_path  # the gateway database: a SQLite file or a PostgreSQL DSN
         self._chain = chain
@@ -54,19 +61,14 @@ class Batcher:
         self._max_files = max_files
         self._interval = interval
         self._on_anchored = on_anchored
+        self._leader = leader  # None: the only batcher on its database (tests)
+        self.leading = False
         self._bell = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.done = threading.Condition()
 
     def start(self) -> None:
-        store = BatchStore(self._db_path)
-        try:
-            released = store.release_closing()
-            if released:
-                logger.info("%d batch entries a stopped process had taken are pending again", released)
-        finally:
-            store.close()
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
@@ -75,6 +77,8 @@ class Batcher:
         self._bell.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._leader is not None:
+            self._leader.close()
 
     def wake(self) -> None:
         self._bell.set()
@@ -82,8 +86,10 @@ class Batcher:
     def _run(self) -> None:
         store, placements = BatchStore(self._db_path), GatewayStore(self._db_path)
         try:
-            self._settle_built(store)
             while not self._stopping.is_set():
+                if not self._lead(store):
+                    self._stopping.wait(LEADER_POLL)
+                    continue
                 try:
                     # A batch whose anchor failed (RPC away, a revert) stays built: settle it from the chain again.
                     self._settle_built(store, older_than=SETTLE_AFTER)
@@ -97,6 +103,29 @@ class Batcher:
         finally:
             store.close()
             placements.close()
+
+    def _lead(self, store: BatchStore) -> bool:
+        """Whether this batcher leads now; on taking the lead, what a stopped leader left is settled first."""
+        if self.leading and (self._leader is None or self._leader.held()):
+            return True
+        if self.leading:
+            logger.warning("this process lost the batcher lead (its database connection dropped)")
+            self.leading = False
+        if self._leader is not None and not self._leader.acquire(blocking=False):
+            return False
+        try:
+            released = store.release_closing()
+            if released:
+                logger.info("%d batch entries a stopped process had taken are pending again", released)
+            self._settle_built(store)
+        except Exception as exc:  # the database away: the lead is taken again later
+            logger.warning("taking the batcher lead failed, retrying: %s", exc)
+            if self._leader is not None:
+                self._leader.release()
+            return False
+        self.leading = True
+        logger.info("this process closes the gateway's batches")
+        return True
 
     def close_due(self, store: BatchStore, placements: GatewayStore) -> float:
         """Close one batch if one is due; the seconds until the next may be."""

@@ -12,11 +12,15 @@ whole; a JPEG at 1/8 scale; other formats are decoded, under the budget.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from PIL import Image
@@ -289,3 +293,32 @@ def check_image(path: Path, expected_format: str) -> tuple[int, int]:
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+@dataclass
+class IncomingDirectory:
+    """This process's directory for bodies being received, beside the other upload processes' of this machine.
+    Its lock file is flock-ed for the process's life, so a starting process removes only what dead ones left (a
+    body a live process is still receiving is never swept from under it)."""
+
+    path: Path
+    _lock: Any
+
+    @classmethod
+    def claim(cls, root: Path) -> IncomingDirectory:
+        root.mkdir(parents=True, exist_ok=True)
+        for leftover in root.glob("upload-*.part"):  # bodies of a process from before directories were per process
+            remove_quietly(leftover)
+        for lock_path in root.glob("*.lock"):
+            with open(lock_path, "a+b") as other:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its process is alive
+                shutil.rmtree(lock_path.with_suffix(""), ignore_errors=True)
+                remove_quietly(lock_path)
+        name = f"{os.getpid()}-{secrets.token_hex(4)}"
+        lock = open(root / f"{name}.lock", "a+b")  # noqa: SIM115 - held open for the process's life
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        (root / name).mkdir()
+        return cls(root / name, lock)

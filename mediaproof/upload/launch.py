@@ -15,9 +15,14 @@ LOG_FILE = "upload.log"
 
 
 def upload_process(
-    settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0, listener: socket.socket | None = None
+    settings: Settings,
+    rpc_url: str | None = None,
+    ready_timeout: float = 60.0,
+    listener: socket.socket | None = None,
+    slot: int = 0,
 ) -> ManagedProcess:
-    """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/.
+    """A not yet started upload service (`.start()` returns once /health answers); log in data_dir/upload/
+    (upload.log, or upload-<n>.log for the n-th of several processes, `slot` n − 1).
     It serves on `listener`, else on a socket bound here to settings.upload_port (0: a free one; `.ports[0]`)."""
     listener = listener or reserve_port(settings.upload_port)
     env = settings.as_env()
@@ -30,9 +35,9 @@ def upload_process(
         return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
 
     return ManagedProcess(
-        name="upload service",
+        name="upload service" if slot == 0 else f"upload service {slot + 1}",
         argv=[sys.executable, "-m", "mediaproof.upload", "--fd", str(listener.fileno())],
-        log_path=settings.data_dir / "upload" / LOG_FILE,
+        log_path=settings.data_dir / "upload" / (LOG_FILE if slot == 0 else f"upload-{slot + 1}.log"),
         ready=ready,
         env=env,
         ready_timeout=ready_timeout,

@@ -3,7 +3,8 @@ transaction the gateway key sends (anchors and reveals too).
 
 The gateway key is an account MediaApp's admin approved as relayer and sequencer; UserMedia repays a relayed
 registration from the owner's deposit, at most the record's signed `maxFee`. Transactions from the gateway key go
-one at a time, so its nonces never collide.
+one at a time, so its nonces never collide: one at a time in this process (a thread lock) and across every upload
+process on the same gateway database (a session lock, held from the nonce's read until the receipt).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from web3.types import TxReceipt
 from mediaproof import eip712
 from mediaproof.chain import ZERO_ADDRESS, MediaproofChain
 from mediaproof.errors import InputError, NotRegistered
+from mediaproof.gateway_db import SessionLock
 
 # MediaApp.recordDirect's bookkeeping and transfer, which eth_estimateGas (at gas price 0, where no fee is paid)
 # leaves out.
@@ -94,10 +96,12 @@ class Wallet:
 
 
 class Relay:
-    def __init__(self, chain: MediaproofChain, gateway: LocalAccount) -> None:
+    def __init__(self, chain: MediaproofChain, gateway: LocalAccount, key_lock: SessionLock | None = None) -> None:
         self.chain = chain
         self.gateway = gateway
         self._send_lock = threading.Lock()
+        # Other processes send from the same key and read the same pending nonce: without it two would collide.
+        self._key_lock = key_lock
 
     def approved(self) -> bool:
         app = self.chain.media_app.functions
@@ -151,7 +155,17 @@ class Relay:
     def send(self, call: ContractFunction) -> TxReceipt:
         """Send `call` from the gateway key, one at a time so its nonces never collide."""
         with self._send_lock:
-            return self.chain.transact(self.gateway, call, extra_gas=RELAY_REPAY_GAS)
+            if self._key_lock is None:
+                return self.chain.transact(self.gateway, call, extra_gas=RELAY_REPAY_GAS)
+            self._key_lock.acquire()
+            try:
+                return self.chain.transact(self.gateway, call, extra_gas=RELAY_REPAY_GAS)
+            finally:
+                self._key_lock.release()
+
+    def close(self) -> None:
+        if self._key_lock is not None:
+            self._key_lock.close()
 
     def calldata(self, call: ContractFunction, to: str) -> dict[str, Any]:
         return {"to": to, "data": call._encode_transaction_data(), "chainId": hex(self.chain.chain_id)}

@@ -3,12 +3,15 @@ variant workers, the batcher, the stores and limits every route and worker share
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediaproof import faults
 from mediaproof.chain import MediaproofChain, gateway_account
+from mediaproof.gateway_db import SessionLock
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.keygen import KeyGenerator
 from mediaproof.project_store import ProjectStore
@@ -16,7 +19,7 @@ from mediaproof.settings import Settings
 from mediaproof.upload.batch_store import BatchStore
 from mediaproof.upload.batcher import Batcher
 from mediaproof.upload.decode_budget import DecodeBudget, budget_from
-from mediaproof.upload.intake import remove_quietly
+from mediaproof.upload.intake import IncomingDirectory
 from mediaproof.upload.ledger import UploadLedger
 from mediaproof.upload.placement import Placer
 from mediaproof.upload.projects import Projects
@@ -45,6 +48,7 @@ class Service:
     quotas: Quotas
     projects: Projects
     partials: TusStore  # resumable uploads in progress (mediaproof.upload.tus)
+    incoming_lock: IncomingDirectory | None = None  # holds `incoming` as this process's while it lives
     batcher: Batcher | None = None
     _local: threading.local = field(default_factory=threading.local)
     _commit_locks: dict[str, threading.Lock] = field(default_factory=dict)
@@ -75,14 +79,22 @@ class Service:
         batches: BatchStore = self._local.batches
         return batches
 
-    def commit_lock(self, upload_id: str) -> threading.Lock:
+    @contextlib.contextmanager
+    def commit_lock(self, upload_id: str) -> Iterator[None]:
+        """Held while an upload is committed: a retry on another thread or upload process waits, then finds the
+        commit made."""
         with self._locks_guard:
-            return self._commit_locks.setdefault(upload_id, threading.Lock())
+            local = self._commit_locks.setdefault(upload_id, threading.Lock())
+        with local, self.store().hold(f"commit-{upload_id}"):
+            yield
 
-    def blob_lock(self, original: str) -> threading.Lock:
-        """Held from an upload's placement to its row, and by a release from its check to its unpin (one of a
-        fixed set of locks, picked by the sha256: bounded, and rarely shared)."""
-        return self._blob_locks[int(original[:8], 16) % len(self._blob_locks)]
+    @contextlib.contextmanager
+    def blob_lock(self, original: str) -> Iterator[None]:
+        """Held from an upload's placement to its row, and by a release from its check to its unpin, in every
+        upload process (the thread lock is one of a fixed set, picked by the sha256: bounded, and rarely shared;
+        threads take turns on it first, so only one thread a process waits on the database's lock)."""
+        with self._blob_locks[int(original[:8], 16) % len(self._blob_locks)], self.store().hold(f"blob-{original}"):
+            yield
 
 
 def build_service(settings: Settings) -> Service:
@@ -92,16 +104,13 @@ def build_service(settings: Settings) -> Service:
     placer = Placer(chain, gateway, settings.http_timeout)
     placer.topology()  # build the ring now, not on the first upload
     work_dir = settings.data_dir / "upload"
-    incoming = work_dir / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    for leftover in incoming.glob("upload-*.part"):  # bodies a crashed process was receiving
-        remove_quietly(leftover)
+    incoming = IncomingDirectory.claim(work_dir / "incoming")  # and what killed processes were receiving goes
     spool = Spool(work_dir / "spool")
     target = settings.resolved_gateway_store()
     GatewayStore(target).close()  # create the tables before any reader or worker opens the database
     UploadLedger(target).close()
     BatchStore(target).close()
-    relay = Relay(chain, gateway)
+    relay = Relay(chain, gateway, key_lock=SessionLock(target, "gateway-key"))
     budget = budget_from(settings)
     service = Service(
         settings=settings,
@@ -113,7 +122,8 @@ def build_service(settings: Settings) -> Service:
         workers=VariantWorkers(
             target, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
         ),
-        incoming=incoming,
+        incoming=incoming.path,
+        incoming_lock=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),
         budget=budget,
         sessions=SessionStore(target, settings.upload_nonce_lifetime, settings.upload_session_lifetime),
@@ -129,5 +139,6 @@ def build_service(settings: Settings) -> Service:
         settings.batch_max_files,
         settings.batch_interval,
         on_anchored=lambda entries, batch, tx: anchored(service, entries, batch, tx),
+        leader=SessionLock(target, "batcher"),
     )
     return service

@@ -67,7 +67,7 @@ def url(stack: LocalStack) -> str:
 
 
 def incoming(stack: LocalStack) -> list[Path]:
-    return sorted((stack.settings.data_dir / "upload" / "incoming").glob("upload-*.part"))
+    return sorted((stack.settings.data_dir / "upload" / "incoming").glob("*/upload-*.part"))
 
 
 def wait_until(done: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:

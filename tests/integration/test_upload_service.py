@@ -195,7 +195,7 @@ def test_hostile_corpus_gets_4xx_sentences_and_leaves_nothing(stack: LocalStack,
     assert object_counts(stack) == before
     assert store._db.execute("SELECT count(*) FROM placements").fetchone()[0] == placements_before
     assert store._db.execute("SELECT count(*) FROM uploads").fetchone()[0] == uploads_before
-    assert list((stack.settings.data_dir / "upload" / "incoming").iterdir()) == []
+    assert list((stack.settings.data_dir / "upload" / "incoming").glob("*/upload-*.part")) == []
 
 
 def test_same_bytes_again_move_nothing_and_a_second_owner_is_not_first(

@@ -168,3 +168,24 @@ def test_batcher_closes_a_full_batch_of_actions_at_once(tmp_path: Path, store: B
     taken = Taken()
     batcher(tmp_path, 2, taken).close_due(store, None)  # type: ignore[arg-type]
     assert taken.batches == [([], actions)]
+
+
+def test_one_batcher_leads_per_database_and_only_a_new_leader_releases_what_a_dead_one_took(
+    gateway_target: Path | str, store: BatchStore
+) -> None:
+    from mediaproof.gateway_db import SessionLock
+
+    def process_batcher() -> Batcher:  # as each upload process builds its own
+        lock = SessionLock(gateway_target, "batcher")
+        return Batcher(gateway_target, None, None, None, 2, 60.0, lambda *a: None, leader=lock)  # type: ignore[arg-type]
+
+    first, second = process_batcher(), process_batcher()
+    media = [add_entry(store, n) for n in range(2)]
+    assert first._lead(store) and first.leading
+    assert [e.media_id for e in store.take_pending(2)] == media  # the leader is closing a batch of them
+    assert not second._lead(store) and not second.leading  # a live leader's taken entries are left alone
+    assert store.pending_summary()[0] == 0
+    first._leader.close()  # type: ignore[union-attr]  # the leading process died: its lock went with it
+    assert second._lead(store) and second.leading
+    assert store.pending_summary()[0] == 2  # the new leader put them back for its own next batch
+    second._leader.close()  # type: ignore[union-attr]

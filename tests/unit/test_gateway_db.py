@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -194,3 +195,82 @@ def test_the_driver_is_imported_only_when_a_dsn_is_opened(tmp_path: Path) -> Non
     )
     run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "g.db")], capture_output=True, text=True)
     assert run.stdout.strip() == "False", run.stderr
+
+
+_HOLD_LOCK = """
+import sys, time
+from mediaproof.gateway_db import SessionLock
+target = sys.argv[1]
+lock = SessionLock(target if target.startswith("postgresql://") else __import__("pathlib").Path(target), "batcher")
+assert lock.acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_session_lock_has_one_holder_until_its_process_is_killed(gateway_target: Path | str) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(gateway_target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        other = gateway_db.SessionLock(gateway_target, "batcher")
+        assert not other.acquire(blocking=False)  # a second process never leads beside a live one
+        assert not other.held()
+        unrelated = gateway_db.SessionLock(gateway_target, "gateway-key")
+        assert unrelated.acquire(blocking=False)  # locks of other names are other locks
+        unrelated.close()
+        holder.kill()
+        holder.wait()
+        # The server frees a dead session's locks once it sees its socket close: poll the state, not a clock.
+        deadline = time.monotonic() + 30
+        while not other.acquire(blocking=False):
+            assert time.monotonic() < deadline, "the killed holder's lock was never freed"
+            time.sleep(0.05)
+        assert other.held()
+        other.release()
+        assert not other.held()
+        assert other.acquire(blocking=False)  # released is free again
+        other.close()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_session_lock_lost_with_its_connection_is_no_longer_held(postgres) -> None:  # type: ignore[no-untyped-def]
+    dsn = postgres.database()
+    lock = gateway_db.SessionLock(dsn, "batcher")
+    assert lock.acquire(blocking=False)
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as admin:  # a server restart, as its sessions see it
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (dsn.rsplit("/", 1)[1],),
+        )
+    assert not lock.held()  # so a leader stops leading rather than lead beside the one that took over
+    assert lock.acquire(blocking=False)  # on a fresh connection
+    lock.close()
+
+
+def test_a_held_lock_makes_other_processes_wait_and_statements_still_run(gateway_target: Path | str) -> None:
+    db = gateway_db.connect(gateway_target, SCHEMA)
+    other = gateway_db.connect(gateway_target, SCHEMA)
+    entered = threading.Event()
+    order: list[str] = []
+
+    def contender() -> None:
+        with other.hold("blob-abc"):
+            order.append("other")
+
+    with db.hold("blob-abc"):
+        db.execute("INSERT INTO counters (name, n) VALUES ('a', 1)")  # autocommit, inside the hold
+        thread = threading.Thread(target=lambda: (entered.set(), contender()))
+        thread.start()
+        entered.wait()
+        with db.hold("commit-xyz"):  # another kind nests without waiting on itself
+            order.append("nested")
+        order.append("first")
+    thread.join(timeout=30)
+    assert order == ["nested", "first", "other"]
+    assert other.execute("SELECT n FROM counters WHERE name = 'a'").fetchone()[0] == 1
+    db.close()
+    other.close()
