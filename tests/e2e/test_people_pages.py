@@ -46,7 +46,12 @@ def registered(chain: Chain, photo_file: Path) -> dict[str, Any]:
         for _ in range(times):
             assert httpx.get(download, params={"size": size}, timeout=30).status_code == 200
     analytics = f"{chain.indexer_url}/analytics/media/{proof['short_id']}"
-    wait_for(lambda: httpx.get(analytics, timeout=10).json()["views"] >= sum(VIEWS.values()), 90, "views indexed")
+
+    def counted() -> bool:  # a 404 until the indexer has the media and its short id: not yet, not a failure
+        answer = httpx.get(analytics, timeout=10)
+        return answer.status_code == 200 and answer.json()["views"] >= sum(VIEWS.values())
+
+    wait_for(counted, 90, "views indexed")
     return proof
 
 
