@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,13 +84,11 @@ def test_links_page_in_write_order_and_link_media_is_idempotent(store: GatewaySt
     assert store.short_id_of("0x" + "33" * 32) == "def5678" and store.short_id_of("0x" + "44" * 32) is None
 
 
-def test_a_reader_paging_links_never_passes_a_link_a_slower_writer_commits_later(
-    gateway_target: Path | str,
-) -> None:
+def test_a_reader_paging_links_never_passes_a_link_a_slower_writer_commits_later(postgres: Any) -> None:
     """Two writers (two processes' connections): A's link transaction is open when B writes. B must wait for A, so
     a reader's cursor that has seen B never misses A. Decided by the server's lock table, not by the clock."""
-    if not gateway_db.is_dsn(gateway_target):
-        pytest.skip("SQLite has one writer at a time: the race needs PostgreSQL")
+    # PostgreSQL only: SQLite has one writer at a time (BEGIN IMMEDIATE), so the race cannot happen there.
+    gateway_target = postgres.database()
     a, b, reader = GatewayStore(gateway_target), GatewayStore(gateway_target), GatewayStore(gateway_target, True)
     a_open, a_may_commit = threading.Event(), threading.Event()
 
