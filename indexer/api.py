@@ -65,11 +65,13 @@ def with_first(store: Store, rows: list[dict[str, Any]], viewer: str | None = No
     # a feed item knows whether it is the first record of its bytes (first_id): only the others are looked up
     firsts = store.first_proofs(r["sha256"] for r in rows if r.get("first_id") != r["id"])
     counts = store.social_counts([r["id"] for r in rows if "likes" not in r])
-    liked = store.liked(viewer, [r["id"] for r in rows]) if viewer is not None else set()
+    # a feed page read from owner_feed knows already (one query less)
+    unknown = [r["id"] for r in rows if "liked" not in r]
+    liked = store.liked(viewer, unknown) if viewer is not None and unknown else set()
     for r in rows:
         if "likes" not in r:
             r.update(counts.get(r["id"], {"likes": 0, "comments": 0}))
-        if viewer is not None:
+        if viewer is not None and "liked" not in r:
             r["liked"] = r["id"] in liked
         first: dict[str, Any] | None
         if r.pop("first_id", None) == r["id"]:

@@ -12,7 +12,7 @@ import numpy as np
 
 log = logging.getLogger("indexer")
 # Bumped when a table's layout changes: an older file is then rebuilt from its sources.
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 
 _WHERE = [("block", "BIGINT"), ("tx_index", "INTEGER"), ("log_index", "INTEGER"), ("tx_hash", "VARCHAR")]
 
@@ -239,10 +239,12 @@ CREATE TABLE IF NOT EXISTS media_social (media_id VARCHAR NOT NULL USING COMPRES
   first_id VARCHAR USING COMPRESSION uncompressed);
 CREATE TABLE IF NOT EXISTS user_social (address VARCHAR NOT NULL USING COMPRESSION uncompressed,
   followers BIGINT NOT NULL, following BIGINT NOT NULL);
--- Each owner's media (not deleted) as feed items, best first in each order, the first FEED_FAN_IN of each as one JSON
+-- Each owner's media (not deleted) as feed items, best first in each order, the first FEED_FAN_IN of each as one
 -- text: a feed page reads one row per followed wallet and merges them. Fetching a row by index costs DuckDB about
 -- the same per column whatever its size, so one text per owner costs a third of the owner's media rows
--- (bench/feed.py).
+-- (bench/feed.py). One line per item, its sort key before the item's JSON ("rank<TAB>pos<TAB>{...}" in by_rank,
+-- "pos<TAB>{...}" in by_pos): the merge reads the keys and parses only the page's items (JSON escapes newlines and
+-- tabs inside strings, so neither can occur in an item).
 CREATE TABLE IF NOT EXISTS owner_feed (owner VARCHAR NOT NULL USING COMPRESSION uncompressed,
   by_rank VARCHAR NOT NULL USING COMPRESSION uncompressed, by_pos VARCHAR NOT NULL USING COMPRESSION uncompressed);
 -- Only what a read looks up by key (the refresh joins whole key sets: hash joins, no index).

@@ -28,11 +28,11 @@ ENGAGEMENT_SQL = f"{W_LIKE} * likes + {W_COMMENT} * comments + {W_VIEW} * views 
 ORDER = "block DESC, log_index DESC, seq DESC"  # newest action first
 # the media record's columns media_social keeps beside the counts (what a feed item shows)
 MEDIA_COLS = "short_id, kind, batch, user_contract, sha256, cid, title, media_type, size, parent, time, block, tx_hash"
-# A feed item (SocialReads.feed): the media record's columns as /media lists give them, its counts, rank and place.
+# A feed item (SocialReads.feed): the media record's columns as /media lists give them, its counts and rank.
 # owner_feed keeps each owner's first FEED_FAN_IN items in each order: a page that ends within them merges those.
 FEED_FAN_IN = 100
 _ITEM_COLS = ("short_id", "kind", "batch", "owner", "user_contract", "sha256", "cid", "title", "media_type", "size",
-              "parent", "time", "block", "tx_hash", "deleted", "likes", "comments", "views", "rank", "pos",
+              "parent", "time", "block", "tx_hash", "deleted", "likes", "comments", "views", "rank",
               "first_id")  # fmt: skip
 FEED_ITEM = "{" + ", ".join(["'id': media_id", *(f"'{c}': {c}" for c in _ITEM_COLS)]) + "}"
 
@@ -200,9 +200,12 @@ _MEDIA = f"""
                    ON f.sha256 = m.sha256);
         DELETE FROM owner_feed WHERE owner IN (SELECT owner FROM t_owner);
         INSERT INTO owner_feed
-          SELECT owner, to_json(list(item ORDER BY rank DESC, pos DESC) FILTER (WHERE by_rank <= {FEED_FAN_IN})),
-                 to_json(list(item ORDER BY pos DESC) FILTER (WHERE by_pos <= {FEED_FAN_IN})) FROM (
-            SELECT owner, rank, pos, {FEED_ITEM} AS item,
+          SELECT owner,
+                 string_agg(rank::VARCHAR || chr(9) || pos || chr(9) || item, chr(10) ORDER BY rank DESC, pos DESC)
+                   FILTER (WHERE by_rank <= {FEED_FAN_IN}),
+                 string_agg(pos || chr(9) || item, chr(10) ORDER BY pos DESC) FILTER (WHERE by_pos <= {FEED_FAN_IN})
+          FROM (
+            SELECT owner, rank, pos, to_json({FEED_ITEM}) AS item,
                    row_number() OVER (PARTITION BY owner ORDER BY rank DESC, pos DESC) AS by_rank,
                    row_number() OVER (PARTITION BY owner ORDER BY pos DESC) AS by_pos
             FROM media_social WHERE NOT deleted AND owner IN (SELECT owner FROM t_owner)) GROUP BY owner;

@@ -142,6 +142,15 @@ class SocialState(RuleBasedStateMachine):
             for limit, offset in ((20, 0), (1, 1)):
                 merged = self.store.merged_feed(USERS, order, limit, offset)
                 assert merged == self.store.feed_rows(USERS, order, limit, offset)
+            for viewer in USERS:  # the feed's own path: the viewer's follows joined to owner_feed, then merged
+                follows = self.store.cursor().execute("SELECT subject FROM follow_edges WHERE author = ?", [viewer])
+                followees = [r[0] for r in follows.fetchall()]
+                want = self.store.feed_rows(followees, order, 20, 0) if followees else []
+                got = self.store.feed(viewer, order, 20, 0)
+                likes = self.store.cursor().execute("SELECT media_id FROM like_edges WHERE author = ?", [viewer])
+                liked = {r[0] for r in likes.fetchall()}
+                assert [item.pop("liked") for item in got] == [item["id"] in liked for item in got]
+                assert got == want
 
     def teardown(self) -> None:
         self.store.close()
