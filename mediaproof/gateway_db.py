@@ -1,10 +1,11 @@
 """The gateway database behind one small contract, on SQLite (the embedded default) or PostgreSQL (a DSN).
 
 Stores write their SQL once, in SQLite's spelling (`?` placeholders, `INSERT OR IGNORE`, `BLOB`/`INTEGER`/`REAL`
-column types in capitals, an implicit `rowid`); `Dialect` is the one place that turns it into PostgreSQL's. Both
-backends run in autocommit and give `transaction()` the same meaning: writers inside it take turns (SQLite: BEGIN
-IMMEDIATE, the whole file; PostgreSQL: a transaction-scoped advisory lock named by the caller), so a read-then-write
-in one is safe against every other process that writes those rows in a transaction of the same name.
+column types in capitals, an implicit `rowid` or a declared `rowid INTEGER PRIMARY KEY AUTOINCREMENT`); `Dialect` is
+the one place that turns it into PostgreSQL's. Both backends run in autocommit and give `transaction()` the same
+meaning: writers inside it take turns (SQLite: BEGIN IMMEDIATE, the whole file; PostgreSQL: a transaction-scoped
+advisory lock named by the caller), so a read-then-write in one is safe against every other process that writes
+those rows in a transaction of the same name.
 
 psycopg is imported only when a DSN is opened, so environments that never open one (the web app's) need no driver.
 """
@@ -135,7 +136,10 @@ class PostgresDialect(Dialect):
         (re.compile(r"\bINTEGER\b"), "BIGINT"),
         (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
     )
-    _CREATE_TABLE = re.compile(r"(CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\w+\s*\()", re.IGNORECASE)
+    # A table that declares its own `rowid INTEGER PRIMARY KEY AUTOINCREMENT` (ids never reused, even once every row
+    # is deleted) gets an identity column of that name instead of a second one: a sequence never hands a value twice.
+    _CREATE_TABLE = re.compile(r"(CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\w+\s*\()(?!\s*rowid\b)", re.IGNORECASE)
+    _OWN_ROWID = re.compile(r"\browid\s+INTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b")
 
     def sql(self, statement: str) -> str:
         # `?` → `%s` outside quoted strings; every literal `%` doubles, quoted or not (psycopg reads each `%`).
@@ -150,6 +154,7 @@ class PostgresDialect(Dialect):
         return out
 
     def schema(self, ddl: str) -> str:
+        ddl = self._OWN_ROWID.sub("rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", ddl)
         for pattern, replacement in self._TYPES:
             ddl = pattern.sub(replacement, ddl)
         # SQLite gives every table a `rowid` in insertion order (readers page by it); an identity column is the
