@@ -64,10 +64,10 @@ def test_schema_types_widen_and_every_table_gets_a_rowid() -> None:
 
 
 def test_a_table_declaring_its_own_rowid_gets_one_identity_column_never_two() -> None:
-    ddl = "CREATE TABLE IF NOT EXISTS v (\n    rowid INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused\n    n INTEGER\n);"
+    ddl = "CREATE TABLE IF NOT EXISTS v (\n    rowid INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused\n n INTEGER);"
     assert PG.schema(ddl) == (
         "CREATE TABLE IF NOT EXISTS v (\n    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- never reused\n"
-        "    n BIGINT\n);"
+        " n BIGINT);"
     )
 
 
