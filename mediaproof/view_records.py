@@ -77,6 +77,6 @@ class ViewRecords:
                 " WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 (rowid, limit),
             )
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+            return [tuple(r) for r in rows]
         except gateway_db.MissingTable:
             return []

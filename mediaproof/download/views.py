@@ -88,12 +88,10 @@ class ViewRecorder:
             if time.time() - self._pruned_at >= min(PRUNE_SECONDS, self.retention_seconds):
                 self.prune()
 
-    def _open(self) -> ViewRecords:
-        if self._records is None:
-            # Views come only from links resolved in the gateway database: before it exists there are none to write
-            # (and the download service must not be the one that creates a SQLite file the upload service owns).
-            if not gateway_db.exists(self.target):
-                raise FileNotFoundError(f"no gateway database at {gateway_db.describe(self.target)} yet")
+    def _open(self) -> ViewRecords | None:
+        """The view records, or None while there is no gateway database: views come only from links resolved in it,
+        and the download service must not be the one that creates a SQLite file the upload service owns."""
+        if self._records is None and gateway_db.exists(self.target):
             self._records = ViewRecords(self.target)
         return self._records
 
@@ -105,12 +103,16 @@ class ViewRecorder:
         if not batch:
             return 0
         try:
-            self._open().append(batch)
-        except (*gateway_db.Error, OSError) as exc:
+            records = self._open()
+            if records is not None:
+                records.append(batch)
+        except gateway_db.Error as exc:
             # A database that is away or full must not take reads down with it: count the loss and go on. Not
             # retried: on PostgreSQL the batch's rowids are spent, and the indexer counts them as missed views.
-            self.dropped += len(batch)
+            records = None
             logger.warning("could not write %d view records: %s", len(batch), exc)
+        if records is None:
+            self.dropped += len(batch)
             return 0
         self.recorded += len(batch)
         return len(batch)
@@ -119,8 +121,9 @@ class ViewRecorder:
         """Delete records (any process's) past the retention; how many went. Never fails the thread."""
         self._pruned_at = time.time() if now is None else now
         try:
-            removed = self._open().prune(self._pruned_at - self.retention_seconds)
-        except (*gateway_db.Error, OSError) as exc:
+            records = self._open()
+            removed = records.prune(self._pruned_at - self.retention_seconds) if records is not None else 0
+        except gateway_db.Error as exc:
             logger.warning("could not delete view records past retention: %s", exc)
             return 0
         self.removed += removed
