@@ -34,6 +34,7 @@ View = tuple[str, str, str, str, int, int, int]
 # (rowid, ts, *View) as read back.
 ViewRow = tuple[int, float, str, str, str, str, int, int, int]
 VIEWS_LOCK = "view_records"
+COLUMNS = ("ts", "short_id", "size", "served", "sha256", "status", "byte_offset", "bytes")
 PRUNE_CHUNK = 10_000  # rows deleted per statement: a large backlog never holds the write lock for long
 
 
@@ -51,11 +52,7 @@ class ViewRecords:
         if not views:
             return
         with self._db.transaction(VIEWS_LOCK):
-            self._db.executemany(
-                "INSERT INTO view_records (ts, short_id, size, served, sha256, status, byte_offset, bytes)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(ts, *v) for ts, v in views],
-            )
+            self._db.insert_many("view_records", COLUMNS, [(ts, *v) for ts, v in views])
 
     def prune(self, before: float) -> int:
         """Delete records of views before `before` (unix seconds); how many went."""
