@@ -42,9 +42,8 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     p.add_argument(
         "--gateway-db",
         default=settings.resolved_gateway_store(),
-        help="short ids (read-only): the gateway's SQLite file; MEDIAPROOF_GATEWAY_DSN when on PostgreSQL",
+        help="short ids and view records (read-only): the gateway's SQLite file; MEDIAPROOF_GATEWAY_DSN on PostgreSQL",
     )
-    p.add_argument("--views-dir", type=Path, default=settings.resolved_views_dir(), help="download view records")
     p.add_argument(
         "--download-url",
         default=settings.resolved_download_url(),
@@ -70,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         manifests = HttpManifestSource(args.download_url)
         head = store.head()
         logging.getLogger("indexer").info("following from block %s", head.number + 1 if head else deployment.block)
-        links = ShortLinkSync(store, args.gateway_db if gateway_db.is_dsn(args.gateway_db) else Path(args.gateway_db))
-        views = ViewIngester(store, args.views_dir)
+        gateway = args.gateway_db if gateway_db.is_dsn(args.gateway_db) else Path(args.gateway_db)
+        links = ShortLinkSync(store, gateway)
+        views = ViewIngester(store, gateway)
         if args.once:
             once = Follower(source, store, deployment, args.confirmations, args.batch_blocks, manifests=manifests)
             once.catch_up()

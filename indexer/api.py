@@ -336,9 +336,15 @@ def create_app(store: Store, index: TitleIndex) -> FastAPI:
             raise NotRegistered(f"no media with id {media_id} is indexed")
         return store.media_analytics(media_id)
 
-    @app.get("/health", summary="The indexed head block")
+    @app.get("/health", summary="The indexed head block, and how far the download service's view records are read")
     def health() -> dict[str, Any]:
         head = store.head()
-        return {"block": head.number if head else None, "hash": head.hash if head else None}
+        read_through, missed = store.view_cursor()
+        return {
+            "block": head.number if head else None,
+            "hash": head.hash if head else None,
+            # `missed`: view records gone (past the download service's retention) before they were read
+            "views": {"read_through": read_through, "missed": missed},
+        }
 
     return app

@@ -1,5 +1,5 @@
 """The tables that are not chain data, so rollbacks leave them alone: the download service's view records (with
-how far each view file was read) and the gateway's short links mirrored (with the gateway rowid read up to)."""
+the gateway rowid read up to) and the gateway's short links mirrored (with the gateway rowid read up to)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ from indexer.schema import VIEW_COLS, numpy_columns
 
 
 class OffchainTables(Database):
-    def view_cursors(self) -> dict[str, int]:
-        """View file name → how many of its bytes are in media_views."""
-        return dict(self.cursor().execute("SELECT file, read_bytes FROM view_files").fetchall())
+    def view_cursor(self) -> tuple[int, int]:
+        """(the gateway rowid of the last view record in media_views, how many records were missed before it)."""
+        rows = dict(
+            self.cursor().execute("SELECT key, value FROM meta WHERE key IN ('views_rowid', 'views_missed')").fetchall()
+        )
+        return int(rows.get("views_rowid", 0)), int(rows.get("views_missed", 0))
 
-    def add_views(self, file: str, read_bytes: int, records: Sequence[Any]) -> None:
-        """The records of one file's next lines and its new cursor, in one transaction."""
-        rows = [{"file": file} | vars(r) for r in records]
+    def add_views(self, rowid: int, missed: int, records: Sequence[tuple[int, Any]]) -> None:
+        """(gateway rowid, record) pairs read up to rowid `rowid` (`missed` rowids gone before they were read), with
+        the cursor, in one transaction."""
+        rows = [{"record": record_id} | vars(r) for record_id, r in records]
         with self._write_lock:
             con = self._con
             con.execute("BEGIN TRANSACTION")
@@ -28,7 +32,12 @@ class OffchainTables(Database):
                 if rows:
                     incoming, select = numpy_columns(rows, VIEW_COLS)  # noqa: RUF059 - read by name, as above
                     con.execute(f"INSERT INTO media_views SELECT {select} FROM incoming")
-                con.execute("INSERT OR REPLACE INTO view_files VALUES (?, ?)", [file, read_bytes])
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('views_rowid', ?)", [str(rowid)])
+                con.execute(
+                    "INSERT OR REPLACE INTO meta SELECT 'views_missed', "
+                    "(coalesce((SELECT value::BIGINT FROM meta WHERE key = 'views_missed'), 0) + ?)::VARCHAR",
+                    [missed],
+                )
                 if rows:  # the viewed media's counts and score
                     viewed = con.execute(
                         "SELECT DISTINCT media_id FROM short_links WHERE short_id IN (SELECT unnest(?::VARCHAR[])) "

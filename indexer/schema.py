@@ -196,7 +196,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 }
 
 VIEW_COLS = [
-    ("file", "VARCHAR"),
+    ("record", "BIGINT"),
     ("viewed_at", "DOUBLE"),
     ("day", "DATE"),
     ("short_id", "VARCHAR"),
@@ -266,12 +266,12 @@ EXTRA_DDL = """
 CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash VARCHAR NOT NULL,
                                    parent_hash VARCHAR NOT NULL, time BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
--- Not chain data (rollbacks leave them alone): the download service's view records, each file read up to
--- read_bytes, and the gateway's short links mirrored up to the meta key 'gateway_rowid'.
-CREATE TABLE IF NOT EXISTS media_views (file VARCHAR NOT NULL, viewed_at DOUBLE NOT NULL, day DATE NOT NULL,
+-- Not chain data (rollbacks leave them alone): the download service's view records (`record`: the gateway rowid),
+-- read up to the meta key 'views_rowid' ('views_missed' of them gone before they were read), and the gateway's
+-- short links mirrored up to the meta key 'gateway_rowid'.
+CREATE TABLE IF NOT EXISTS media_views (record BIGINT NOT NULL, viewed_at DOUBLE NOT NULL, day DATE NOT NULL,
   short_id VARCHAR NOT NULL, size VARCHAR NOT NULL, served VARCHAR NOT NULL, status SMALLINT NOT NULL,
   byte_offset BIGINT NOT NULL, bytes BIGINT NOT NULL, counted BOOLEAN NOT NULL);
-CREATE TABLE IF NOT EXISTS view_files (file VARCHAR PRIMARY KEY, read_bytes BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS short_links (short_id VARCHAR PRIMARY KEY, media_id VARCHAR);
 CREATE INDEX IF NOT EXISTS media_id_idx ON media(id);
 CREATE INDEX IF NOT EXISTS media_pos_idx ON media(pos);
@@ -352,7 +352,7 @@ def installed_version(cur: duckdb.DuckDBPyConnection) -> str | None:
 
 def create(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """One transaction (one sync to disk: a restart costs milliseconds, not one sync per table). Everything
-    here is derived (from the chain, the gateway and view files), so a database of an older layout is
+    here is derived (from the chain and the gateway's links and view records), so a database of an older layout is
     emptied and rebuilt rather than migrated."""
     version = installed_version(con)
     con.execute("BEGIN TRANSACTION")

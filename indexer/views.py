@@ -1,22 +1,31 @@
-"""Views from the download service's records (`<views dir>/views-<start>-<pid>.jsonl`, one JSON object a line, see
-mediaproof/download/views.py) into the store, each file read on from a byte cursor kept in the same transaction as
-its rows, so a crash or restart never counts a line twice or skips one.
+"""Views from the download service's records in the gateway database (mediaproof.view_records, SQLite or
+PostgreSQL, read-only, like the short ids) into the store, read on from a rowid cursor kept in the same transaction
+as its rows, so a crash or restart never counts a record twice or skips one.
 
-`parse_view` is pure; `ViewIngester.ingest()` reads whole lines only (the last one may be half written).
+Rowids only grow and are handed out in commit order, so a rowid passed over was never there to read: deleted past
+the retention before this indexer came to it, or a batch whose write failed. Either way a view not counted; the
+store keeps how many (GET /health, and a warning in the log).
+
+`parse_view` is pure: one stored row to a record, or ValueError naming what is wrong.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
 from indexer.store import Store
+from mediaproof import gateway_db
+from mediaproof.view_records import ViewRecords
 
 log = logging.getLogger("indexer")
-READ_BYTES = 8 << 20  # per file per pass: a large backlog is taken in steps, each one transaction
+BATCH = 50_000  # records per transaction: a large backlog is taken in steps
+_SHORT_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+_NAME = re.compile(r"[a-z]{1,16}")
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -32,35 +41,38 @@ class ViewRecord:
     counted: bool  # a view, not a seek within one
 
 
-def parse_view(line: str) -> ViewRecord:
-    """One record line; ValueError naming what is wrong for anything else. A 206 from a later offset is a video
-    seeking within a view already counted; 200, 304 and a 206 from byte 0 each count as one view."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg})") from None
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    ts, short_id, size, status = obj.get("ts"), obj.get("short_id"), obj.get("size"), obj.get("status")
-    if not isinstance(ts, int | float) or isinstance(ts, bool) or ts < 0:
+def _int(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} {value!r} is not a count")
+    return value
+
+
+def parse_view(row: tuple[Any, ...]) -> ViewRecord:
+    """One stored row (ts, short_id, size, served, sha256, status, byte_offset, bytes), without its rowid. A 206
+    from a later offset is a video seeking within a view already counted; 200, 304 and a 206 from byte 0 each count
+    as one view."""
+    if len(row) != 8:
+        raise ValueError(f"{len(row)} columns, not 8")
+    ts, short_id, size, served, sha256, status, offset, length = row
+    if not isinstance(ts, int | float) or isinstance(ts, bool) or not 0 <= ts < 1e11:
         raise ValueError(f"ts {ts!r} is not unix seconds")
-    if not isinstance(short_id, str) or not short_id:
+    if not isinstance(short_id, str) or not _SHORT_ID.fullmatch(short_id):
         raise ValueError(f"short_id {short_id!r} is not an id")
-    if not isinstance(size, str) or not size:
+    if not isinstance(size, str) or not _NAME.fullmatch(size):
         raise ValueError(f"size {size!r} is not a size name")
-    if not isinstance(status, int) or isinstance(status, bool):
-        raise ValueError(f"status {status!r} is not an HTTP status")
-    offset = obj.get("offset", 0)
-    length = obj.get("bytes", 0)
-    if not isinstance(offset, int) or not isinstance(length, int):
-        raise ValueError("offset and bytes must be integers")
-    served = obj.get("served") if isinstance(obj.get("served"), str) else size
+    if not isinstance(served, str) or not _NAME.fullmatch(served):
+        raise ValueError(f"served {served!r} is not a size name")
+    if not isinstance(sha256, str) or not _HEX.fullmatch(sha256):
+        raise ValueError(f"sha256 {sha256!r} is not 64 hex digits")
+    if _int(status, "status") not in (200, 206, 304):
+        raise ValueError(f"status {status!r} is not a view's (200, 206 or 304)")
+    offset, length = _int(offset, "byte_offset"), _int(length, "bytes")
     return ViewRecord(
         viewed_at=float(ts),
         day=datetime.fromtimestamp(ts, UTC).date().isoformat(),
         short_id=short_id,
         size=size,
-        served=str(served),
+        served=served,
         status=status,
         byte_offset=offset,
         bytes=length,
@@ -68,59 +80,59 @@ def parse_view(line: str) -> ViewRecord:
     )
 
 
-def parse_lines(chunk: bytes) -> tuple[list[ViewRecord], int, int]:
-    """Records of the whole lines in `chunk`, how many bytes they span (up to the last newline), and how many
-    lines were unreadable (skipped: one bad line must not stop the counting)."""
-    end = chunk.rfind(b"\n") + 1
-    records, bad = [], 0
-    for raw in chunk[:end].splitlines():
-        if not raw.strip():
-            continue
+def parse_rows(after: int, rows: list[tuple[Any, ...]]) -> tuple[list[tuple[int, ViewRecord]], int, int, int]:
+    """(rowid, record) of `rows` (rowid first, in rowid order) read after `after`; the last rowid; how many rowids
+    were passed over (missed views); how many rows were unreadable (skipped: one must not stop the counting)."""
+    records: list[tuple[int, ViewRecord]] = []
+    missed, bad, last = 0, 0, after
+    for row in rows:
+        rowid = int(row[0])
+        missed += rowid - last - 1
+        last = rowid
         try:
-            records.append(parse_view(raw.decode("utf-8")))
-        except (ValueError, UnicodeDecodeError):
+            records.append((rowid, parse_view(tuple(row[1:]))))
+        except ValueError:
             bad += 1
-    return records, end, bad
+    return records, last, missed, bad
 
 
 class ViewIngester:
-    """Takes in what was appended to the view files since the last pass."""
+    """Takes in the view records written since the last pass."""
 
-    def __init__(self, store: Store, directory: Path):
+    def __init__(self, store: Store, gateway: gateway_db.Target):
         self.store = store
-        self.directory = directory
-        self.skipped = 0
+        self.gateway = gateway
+        self.skipped = 0  # unreadable rows since start
+
+    def _read(self, after: int) -> list[tuple[Any, ...]]:
+        if not gateway_db.exists(self.gateway):
+            return []
+        try:
+            records = ViewRecords(self.gateway, readonly=True)
+            try:
+                return list(records.after(after, BATCH))
+            finally:
+                records.close()
+        except gateway_db.Error as exc:
+            log.warning("cannot read view records from %s: %s", gateway_db.describe(self.gateway), exc)
+            return []
 
     def ingest(self) -> int:
-        """One pass over every file; returns how many records were added."""
-        if not self.directory.is_dir():
-            return 0
-        cursors = self.store.view_cursors()
+        """Every record written since the last pass; returns how many were added."""
         added = 0
-        for path in sorted(self.directory.glob("views-*.jsonl")):
-            start = cursors.get(path.name, 0)
-            try:
-                size = path.stat().st_size
-                if size < start:
-                    log.warning("%s is shorter than the %d bytes already read: left alone", path, start)
-                    continue
-                if size == start:
-                    continue
-                with path.open("rb") as handle:
-                    handle.seek(start)
-                    chunk = handle.read(READ_BYTES)
-            except OSError as exc:
-                log.warning("cannot read view records %s: %s", path, exc)
-                continue
-            records, used, bad = parse_lines(chunk)
-            if used == 0:
-                if len(chunk) == READ_BYTES:
-                    log.warning("%s has a line longer than %d bytes at %d: skipped", path, READ_BYTES, start)
-                    self.store.add_views(path.name, start + len(chunk), [])
-                continue
+        while True:
+            cursor, _ = self.store.view_cursor()
+            rows = self._read(cursor)
+            if not rows:
+                return added
+            records, last, missed, bad = parse_rows(cursor, rows)
+            if missed:
+                log.warning("%d view records after %d were gone before they were read (past the download "
+                            "service's retention, or never written): not counted", missed, cursor)  # fmt: skip
             if bad:
                 self.skipped += bad
-                log.warning("%s: %d unreadable view lines skipped", path, bad)
-            self.store.add_views(path.name, start + used, records)
+                log.warning("%d unreadable view records after %d skipped", bad, cursor)
+            self.store.add_views(last, missed, records)
             added += len(records)
-        return added
+            if len(rows) < BATCH:
+                return added

@@ -321,7 +321,7 @@ class LocalStack:
         url = f"http://127.0.0.1:{port_of(listener)}"
         argv = [sys.executable, "-m", "indexer", "--rpc", self.anvil.url, "--deployment", str(self.deployment_file),
                 "--db", str(s.resolved_indexer_db()), "--port", str(port_of(listener)), "--fd", str(listener.fileno()),
-                "--views-dir", str(s.resolved_views_dir()), "--download-url", s.resolved_download_url()]  # fmt: skip
+                "--download-url", s.resolved_download_url()]  # fmt: skip
         # A DSN (it may hold a password) reaches the indexer through its environment, never its argv.
         env = {"MEDIAPROOF_GATEWAY_DSN": s.gateway_dsn} if s.gateway_dsn else None
         if not s.gateway_dsn:

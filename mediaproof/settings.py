@@ -153,10 +153,8 @@ class Settings(BaseSettings):
     download_resolve_ttl: float = Field(2.0, ge=0, description="seconds a resolved short id is reused")
     download_topology_refresh: float = Field(5.0, gt=0, description="seconds between topology reads from chain")
     download_view_queue: int = Field(100_000, ge=1, description="views held in memory before new ones are dropped")
-    download_views_dir: Path | None = Field(None, description="where view records go (default data_dir/views)")
-    download_views_rotate: float = Field(3600.0, gt=0, description="seconds a view file is written before the next")
     download_views_retention: float = Field(
-        7 * 86400.0, gt=0, description="seconds a view file is kept after its last write (the indexer must read it)"
+        7 * 86400.0, gt=0, description="seconds a view record is kept in the gateway store (the indexer must read it)"
     )
 
     def resolved_indexer_db(self) -> Path:
@@ -190,9 +188,6 @@ class Settings(BaseSettings):
         if self.upload_cors_origins is None:
             return [f"http://127.0.0.1:{self.webapp_port}", f"http://localhost:{self.webapp_port}"]
         return [origin.strip().rstrip("/") for origin in self.upload_cors_origins.split(",") if origin.strip()]
-
-    def resolved_views_dir(self) -> Path:
-        return self.download_views_dir or self.data_dir / "views"
 
     def as_env(self) -> dict[str, str]:
         """These settings as the MEDIAPROOF_* variables that rebuild them in a child process."""

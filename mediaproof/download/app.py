@@ -51,9 +51,8 @@ class DownloadApp:
         self.settings = settings
         self.cache = ByteCache(settings.download_cache_bytes, settings.download_cache_object_bytes)
         self.views = ViewRecorder(
-            settings.resolved_views_dir(),
+            settings.resolved_gateway_store(),
             settings.download_view_queue,
-            rotate_seconds=settings.download_views_rotate,
             retention_seconds=settings.download_views_retention,
         )
         self.replicas = Replicas(settings)
@@ -406,7 +405,7 @@ class DownloadApp:
                 "recorded": self.views.recorded,
                 "pending": self.views.pending,
                 "dropped": self.views.dropped,
-                "removed_files": self.views.removed,
+                "removed": self.views.removed,
             },
             "clusters": {
                 str(c.id): {"endpoint": c.endpoint, "status": c.status.name.lower()}

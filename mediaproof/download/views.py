@@ -1,39 +1,33 @@
-"""ViewRecorder: every view appended as a JSON line for the indexer, without ever slowing or failing a read.
+"""ViewRecorder: every view stored in the gateway database for the indexer, without ever slowing or failing a read.
 
 A read only appends a tuple to a bounded in-memory queue (dropped and counted when full); a background thread
-writes the queue out about once a second, whole lines only, to `<views dir>/views-<start>-<pid>.jsonl`
-(one file per process, so worker processes never interleave). A file is written for MEDIAPROOF_DOWNLOAD_VIEWS_ROTATE
-seconds, then the next one starts; files not written for MEDIAPROOF_DOWNLOAD_VIEWS_RETENTION seconds are removed
-(by whichever process rotates next), so the directory holds a bounded window of views: the indexer must read
-them within it. Line format, one object per line:
+writes the queue out about once a second, as one transaction, into the view records (mediaproof.view_records),
+where the indexer reads them from any machine. The same thread deletes records older than
+MEDIAPROOF_DOWNLOAD_VIEWS_RETENTION seconds (every download process does; the deletes are idempotent), so the table
+holds a bounded window of views: the indexer must read them within it, and counts the ones it missed.
 
-    {"ts": 1717000000.123, "short_id": "aZ3k9", "size": "large", "served": "original",
-     "sha256": "<64 hex of the bytes served>", "status": 200, "offset": 0, "bytes": 51200}
-
-`size` is what was asked for, `served` the rendition sent (differs while a variant is not ready), `status` 200, 206
-(a range: a video seeking; `offset` says where) or 304 (a revalidation). A reader should take only lines ending in a
-newline (the last one may be half written when it looks) and remember its byte offset per file.
+A record is `view(...)`'s tuple with the time it was queued: `size` is what was asked for, `served` the rendition
+sent (differs while a variant is not ready), `status` 200, 206 (a range: a video seeking; `offset` says where) or 304
+(a revalidation).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
-from pathlib import Path
+
+from mediaproof import gateway_db
+from mediaproof.view_records import View, ViewRecords
 
 logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
-_TAIL = ',"short_id":"%s","size":"%s","served":"%s","sha256":"%s","status":%d,"offset":%d,"bytes":%d}\n'
-View = str  # a line without its time: made once per cached answer, so a flush only formats the time
+PRUNE_SECONDS = 60.0  # at most; a shorter retention prunes as often as it lasts
 
 
 def view(short_id: str, size: str, served: str, sha256: str, status: int, offset: int, length: int) -> View:
-    # Every field is a number, a base62 id, a size name or hex: nothing to escape, so plain formatting makes the
-    # JSON (json.dumps per record would hold the GIL long enough to show in the read path's p99).
-    return _TAIL % (short_id, size, served, sha256, status, offset, length)
+    return (short_id, size, served, sha256, status, offset, length)
 
 
 class ViewRecorder:
@@ -41,33 +35,29 @@ class ViewRecorder:
 
     def __init__(
         self,
-        directory: Path,
+        target: gateway_db.Target,
         capacity: int,
         flush_seconds: float = FLUSH_SECONDS,
-        rotate_seconds: float = 3600.0,
         retention_seconds: float = 7 * 86400.0,
     ) -> None:
-        self.directory = directory
+        self.target = target
         self.capacity = capacity
         self.flush_seconds = flush_seconds
-        self.rotate_seconds = rotate_seconds
-        # Never below the rotation: a process idle that long starts a new file before it writes again, so it never
-        # appends to a file another process removed (the indexer would take the new one for the old, read on).
-        self.retention_seconds = max(retention_seconds, rotate_seconds)
+        self.retention_seconds = retention_seconds
         self.recorded = 0
         self.dropped = 0
-        self.removed = 0  # files past retention removed by this process
-        self._started = time.time()
-        self.path = self._name(self._started)
+        self.removed = 0  # records past retention deleted by this process
         self._queue: deque[tuple[float, View]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._records: ViewRecords | None = None  # opened by the flushing thread, used by it alone
+        self._pruned_at = 0.0
 
     def record(self, short_id: str, size: str, served: str, sha256: str, status: int, offset: int, length: int) -> None:
         self.record_view(view(short_id, size, served, sha256, status, offset, length))
 
     def record_view(self, line: View) -> None:
-        """The read path's form: a line from `view()`, made once per cached answer, queued with the time."""
+        """The read path's form: a tuple from `view()`, made once per cached answer, queued with the time."""
         # len() and append() on a deque are atomic under the GIL: no lock on the read path.
         if len(self._queue) >= self.capacity:
             self.dropped += 1
@@ -79,7 +69,6 @@ class ViewRecorder:
         return len(self._queue)
 
     def start(self) -> ViewRecorder:
-        self.prune()
         self._thread = threading.Thread(target=self._run, name="view-recorder", daemon=True)
         self._thread.start()
         return self
@@ -89,10 +78,22 @@ class ViewRecorder:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.flush()
+        if self._records is not None:
+            self._records.close()
+            self._records = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_seconds):
             self.flush()
+            if time.time() - self._pruned_at >= min(PRUNE_SECONDS, self.retention_seconds):
+                self.prune()
+
+    def _open(self) -> ViewRecords | None:
+        """The view records, or None while there is no gateway database: views come only from links resolved in it,
+        and the download service must not be the one that creates a SQLite file the upload service owns."""
+        if self._records is None and gateway_db.exists(self.target):
+            self._records = ViewRecords(self.target)
+        return self._records
 
     def flush(self) -> int:
         """Write out what is queued; returns how many views were written (0 if writing failed: they are dropped)."""
@@ -101,39 +102,29 @@ class ViewRecorder:
             batch.append(self._queue.popleft())
         if not batch:
             return 0
-        now = time.time()
-        if now - self._started >= self.rotate_seconds and self._name(now) != self.path:
-            self._started, self.path = now, self._name(now)
-            self.prune(now)
-        lines = "".join([f'{{"ts":{ts:.3f}{tail}' for ts, tail in batch])
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(lines)
-        except OSError as exc:
-            # A full or broken disk must not take reads down with it: count the loss and go on.
+            records = self._open()
+            if records is not None:
+                records.append(batch)
+        except gateway_db.Error as exc:
+            # A database that is away or full must not take reads down with it: count the loss and go on. Not
+            # retried: on PostgreSQL the batch's rowids are spent, and the indexer counts them as missed views.
+            records = None
+            logger.warning("could not write %d view records: %s", len(batch), exc)
+        if records is None:
             self.dropped += len(batch)
-            logger.warning("could not write %d view records to %s: %s", len(batch), self.path, exc)
             return 0
         self.recorded += len(batch)
         return len(batch)
 
     def prune(self, now: float | None = None) -> int:
-        """Remove view files (any process's) not written for the retention; how many went. Never fails a flush."""
-        cutoff = (time.time() if now is None else now) - self.retention_seconds
-        removed = 0
+        """Delete records (any process's) past the retention; how many went. Never fails the thread."""
+        self._pruned_at = time.time() if now is None else now
         try:
-            old = [p for p in self.directory.glob("views-*.jsonl") if p != self.path and p.stat().st_mtime < cutoff]
-        except OSError:
-            return 0  # no directory yet (or none at all): nothing to remove
-        for path in old:
-            try:
-                path.unlink()
-                removed += 1
-            except OSError:
-                pass  # another process removed it first
+            records = self._open()
+            removed = records.prune(self._pruned_at - self.retention_seconds) if records is not None else 0
+        except gateway_db.Error as exc:
+            logger.warning("could not delete view records past retention: %s", exc)
+            return 0
         self.removed += removed
         return removed
-
-    def _name(self, started: float) -> Path:
-        return self.directory / f"views-{int(started * 1000)}-{os.getpid()}.jsonl"  # start in unix milliseconds

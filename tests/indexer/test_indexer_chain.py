@@ -291,7 +291,7 @@ def test_sigkill_during_backfill_then_restart_equals_an_uninterrupted_run(
     write_deployment(deployment_file, work.deployment)
     db = tmp_path / "killed.duckdb"
     args = ["--rpc", anvil.url, "--deployment", str(deployment_file), "--db", str(db), "--batch-blocks", "1", "--once"]
-    args += ["--gateway-db", str(tmp_path / "no-gateway.db"), "--views-dir", str(tmp_path / "no-views")]
+    args += ["--gateway-db", str(tmp_path / "no-gateway.db")]
     # Each run is the entry point's main() in a process forked from this one (no thread, no open database here),
     # which has imported the indexer already: a restart costs milliseconds, so 20 kills fit in seconds. Ranges of
     # one block are written one transaction each; the child reports each and holds still at the k-th (k from the
@@ -352,11 +352,10 @@ def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilN
     deployment_file = tmp_path / "deployment.json"
     write_deployment(deployment_file, work.deployment)
     gateway = GatewayStore(tmp_path / "gateway.db")
-    views = tmp_path / "views"
     listener = reserve_port()  # the indexer serves on it: no one can take the port in between
     argv = [sys.executable, "-m", "indexer", "--rpc", anvil.url, "--deployment", str(deployment_file),
             "--db", str(tmp_path / "i.duckdb"), "--fd", str(listener.fileno()),
-            "--gateway-db", str(tmp_path / "gateway.db"), "--views-dir", str(views)]  # fmt: skip
+            "--gateway-db", str(tmp_path / "gateway.db")]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     base = f"http://127.0.0.1:{port_of(listener)}"
     with listener:
@@ -379,7 +378,7 @@ def test_indexer_process_serves_short_ids_and_views_as_they_arrive(anvil: AnvilN
         eventually(lambda: httpx.get(base + "/search", params={"q": "served"}).json()["results"])
         # the upload service links it and the download service records views while the indexer runs
         gateway.add_link("Sv1", "00" * 32, "0xowner", "served title", "image/jpeg", 1, first)
-        recorder = ViewRecorder(views, capacity=10)
+        recorder = ViewRecorder(tmp_path / "gateway.db", capacity=10)
         recorder.record("Sv1", "small", "small", "ab" * 32, 200, 0, 10)
         recorder.record("Sv1", "large", "original", "cd" * 32, 200, 0, 10)
         recorder.close()

@@ -1,31 +1,43 @@
 """What the indexer takes from beside the chain: the download service's view records and the gateway's short ids,
-over a real DuckDB store, a real gateway SQLite database and real view files."""
+over a real DuckDB store and a real gateway database (SQLite, and PostgreSQL where the test says)."""
 
 from __future__ import annotations
 
-import json
+import itertools
+import multiprocessing
+import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from test_indexer_search import deleted_event, media_event, write_block
 
 from indexer.api import create_app
 from indexer.search import TitleIndex
 from indexer.short_links import ShortLinkSync
 from indexer.store import Store
-from indexer.views import ViewIngester, parse_lines, parse_view
-from mediaproof.download.views import ViewRecorder
+from indexer.views import ViewIngester, parse_rows, parse_view
+from mediaproof.download.views import ViewRecorder, view
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.view_records import View, ViewRecords
 
 DAY1 = 1_717_000_000.0  # 2024-05-29 16:26:40 UTC
 DAY2 = DAY1 + 86_400
+SHA = "ab" * 32
 
 
-def view_line(ts: float, short_id: str, size: str = "large", status: int = 200, offset: int = 0) -> str:
-    record = {"ts": ts, "short_id": short_id, "size": size, "served": size, "sha256": "ab" * 32}
-    return json.dumps(record | {"status": status, "offset": offset, "bytes": 100}) + "\n"
+def view_row(ts: float, short_id: str, size: str = "large", status: int = 200, offset: int = 0) -> tuple[Any, ...]:
+    """A stored row without its rowid: (ts, short_id, size, served, sha256, status, byte_offset, bytes)."""
+    return (ts, short_id, size, size, SHA, status, offset, 100)
+
+
+def record(ts: float, short_id: str, size: str = "large", status: int = 200, offset: int = 0) -> tuple[float, View]:
+    """What a download process queues: (time, view)."""
+    return ts, view(short_id, size, size, SHA, status, offset, 100)
 
 
 @pytest.fixture
@@ -39,61 +51,81 @@ def media_id(block: int) -> str:
     return media_event(block, "").args["mediaId"]
 
 
+def linked_media(store: Store, gateway_target: Path | str) -> None:
+    """Media 1 indexed, and linked in the gateway as Hb1."""
+    write_block(store, 1, [media_event(1, "harbour at dawn")])
+    gateway = GatewayStore(gateway_target)
+    gateway.add_link("Hb1", "00" * 32, "0xowner", "harbour at dawn", "image/jpeg", 10, media_id(1))
+    gateway.close()
+    ShortLinkSync(store, gateway_target).sync()
+
+
 def test_parse_view_counts_views_not_seeks():
-    assert parse_view(view_line(DAY1, "aZ3k9")).counted
-    assert parse_view(view_line(DAY1, "aZ3k9", status=304)).counted
-    assert parse_view(view_line(DAY1, "aZ3k9", status=206, offset=0)).counted
-    seek = parse_view(view_line(DAY1, "aZ3k9", status=206, offset=4096))
+    assert parse_view(view_row(DAY1, "aZ3k9")).counted
+    assert parse_view(view_row(DAY1, "aZ3k9", status=304)).counted
+    assert parse_view(view_row(DAY1, "aZ3k9", status=206, offset=0)).counted
+    seek = parse_view(view_row(DAY1, "aZ3k9", status=206, offset=4096))
     assert not seek.counted and seek.day == "2024-05-29" and seek.byte_offset == 4096
 
 
 @pytest.mark.parametrize(
-    ("line", "complaint"),
+    ("row", "complaint"),
     [
-        ("{not json", "not JSON"),
-        ("[1]", "not a JSON object"),
-        ('{"ts": "x", "short_id": "a", "size": "s", "status": 200}', "ts"),
-        ('{"ts": 1, "short_id": "", "size": "s", "status": 200}', "short_id"),
-        ('{"ts": 1, "short_id": "a", "size": 3, "status": 200}', "size"),
-        ('{"ts": 1, "short_id": "a", "size": "s", "status": "200"}', "status"),
+        ((1.0, "a", "small"), "columns"),
+        (("x", "a", "small", "small", SHA, 200, 0, 1), "ts"),
+        ((-1.0, "a", "small", "small", SHA, 200, 0, 1), "ts"),
+        ((1.0, "", "small", "small", SHA, 200, 0, 1), "short_id"),
+        ((1.0, "a/../b", "small", "small", SHA, 200, 0, 1), "short_id"),
+        ((1.0, "a", 3, "small", SHA, 200, 0, 1), "size"),
+        ((1.0, "a", "small", "<script>", SHA, 200, 0, 1), "served"),
+        ((1.0, "a", "small", "small", "zz", 200, 0, 1), "sha256"),
+        ((1.0, "a", "small", "small", SHA, "200", 0, 1), "status"),
+        ((1.0, "a", "small", "small", SHA, 500, 0, 1), "status"),
+        ((1.0, "a", "small", "small", SHA, 200, -5, 1), "byte_offset"),
+        ((1.0, "a", "small", "small", SHA, 200, 0, True), "bytes"),
     ],
 )
-def test_parse_view_names_what_is_wrong(line: str, complaint: str):
+def test_parse_view_names_what_is_wrong(row: tuple[Any, ...], complaint: str):
     with pytest.raises(ValueError, match=complaint):
-        parse_view(line)
+        parse_view(row)
 
 
-def test_parse_lines_takes_whole_lines_only_and_skips_bad_ones():
-    chunk = (view_line(DAY1, "a") + "garbage\n" + view_line(DAY1, "b") + view_line(DAY1, "c")[:20]).encode()
-    records, used, bad = parse_lines(chunk)
-    assert [r.short_id for r in records] == ["a", "b"] and bad == 1
-    assert chunk[used:] == view_line(DAY1, "c")[:20].encode()
+_cell = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=70), st.binary(max_size=8))
 
 
-def test_views_are_ingested_once_across_passes_and_restarts(store: Store, tmp_path: Path):
-    write_block(store, 1, [media_event(1, "harbour at dawn")])
-    gateway = GatewayStore(tmp_path / "gateway.db")
-    gateway.add_link("Hb1", "00" * 32, "0xowner", "harbour at dawn", "image/jpeg", 10, media_id(1))
-    ShortLinkSync(store, tmp_path / "gateway.db").sync()
-    views_dir = tmp_path / "views"
-    views_dir.mkdir()
-    first = views_dir / "views-1-100.jsonl"
-    second = views_dir / "views-2-200.jsonl"
-    lines = [
-        view_line(DAY1, "Hb1", "large"),
-        view_line(DAY1 + 60, "Hb1", "small"),
-        view_line(DAY1 + 61, "Hb1", "large", status=206, offset=999),  # a seek: not another view
-        view_line(DAY2, "Hb1", "large", status=304),
-        view_line(DAY2, "Other", "large"),  # another media's view
-    ]
-    first.write_text(lines[0] + lines[1] + lines[2][:30])  # the recorder is half-way through a line
-    ingester = ViewIngester(store, views_dir)
+@given(st.lists(_cell, max_size=10).map(tuple))
+def test_parse_view_fuzz_refuses_anything_but_a_view_with_value_error(row: tuple[Any, ...]):
+    try:
+        parsed = parse_view(row)
+    except ValueError:
+        return
+    assert parsed.status in (200, 206, 304) and parsed.short_id == row[1]
+
+
+@given(st.integers(0, 1000), st.lists(st.integers(1, 50), max_size=30), st.sets(st.integers(0, 29)))
+def test_parse_rows_property_counts_every_rowid_passed_over_and_every_bad_row(
+    after: int, steps: list[int], bad_at: set[int]
+):
+    rowids = list(itertools.accumulate(steps, initial=after))[1:]  # strictly increasing after the cursor
+    rows = [(rowid, *(("bad",) if i in bad_at else view_row(DAY1, "a"))) for i, rowid in enumerate(rowids)]
+    records, last, missed, bad = parse_rows(after, rows)
+    assert last == (rowids[-1] if rowids else after)
+    assert missed == last - after - len(rows)  # every rowid in between that no row has
+    assert bad == len([i for i in bad_at if i < len(rows)])
+    assert [rowid for rowid, _ in records] == [r for i, r in enumerate(rowids) if i not in bad_at]
+
+
+def test_views_are_ingested_once_across_passes_and_restarts(store: Store, gateway_target: Path | str):
+    linked_media(store, gateway_target)
+    first, second = ViewRecords(gateway_target), ViewRecords(gateway_target)  # two download processes
+    ingester = ViewIngester(store, gateway_target)
+    assert ingester.ingest() == 0  # no records yet (on SQLite, not even the table): nothing to do, no error
+    first.append([record(DAY1, "Hb1", "large"), record(DAY1 + 60, "Hb1", "small")])
     assert ingester.ingest() == 2
     assert ingester.ingest() == 0  # nothing new: nothing counted twice
-    with first.open("a") as handle:
-        handle.write(lines[2][30:] + lines[3])
-    second.write_text(lines[4])
-    assert ViewIngester(store, views_dir).ingest() == 3  # a restarted indexer goes on from the stored cursors
+    second.append([record(DAY1 + 61, "Hb1", "large", status=206, offset=999)])  # a seek: not another view
+    first.append([record(DAY2, "Hb1", "large", status=304), record(DAY2, "Other", "large")])  # another media's
+    assert ViewIngester(store, gateway_target).ingest() == 3  # a restarted indexer goes on from the stored cursor
     api = TestClient(create_app(store, TitleIndex(store)))
     answer = api.get(f"/analytics/media/{media_id(1)}").json()
     assert answer["views"] == 3
@@ -102,22 +134,96 @@ def test_views_are_ingested_once_across_passes_and_restarts(store: Store, tmp_pa
     assert api.get("/analytics/media/Hb1").json() == answer  # by short id too
     assert api.get("/analytics/media/Nope1").status_code == 404
     assert api.get("/analytics/media/not-an-id").status_code == 422
-    gateway.close()
+    assert api.get("/health").json()["views"] == {"read_through": 5, "missed": 0}
+    first.close()
+    second.close()
 
 
-def test_views_written_by_the_download_recorder_are_read(store: Store, tmp_path: Path):
-    write_block(store, 1, [media_event(1, "harbour at dawn")])
-    gateway = GatewayStore(tmp_path / "gateway.db")
-    gateway.add_link("Hb1", "00" * 32, "0xowner", "harbour at dawn", "image/jpeg", 10, media_id(1))
-    ShortLinkSync(store, tmp_path / "gateway.db").sync()
-    recorder = ViewRecorder(tmp_path / "views", capacity=100)
+def test_views_written_by_the_download_recorder_are_read(store: Store, gateway_target: Path | str):
+    linked_media(store, gateway_target)
+    recorder = ViewRecorder(gateway_target, capacity=100)
     recorder.record("Hb1", "medium", "original", "ab" * 32, 200, 0, 512)
     recorder.record("Hb1", "medium", "medium", "cd" * 32, 206, 100, 512)
     recorder.close()
-    assert ViewIngester(store, tmp_path / "views").ingest() == 2
+    assert recorder.recorded == 2 and recorder.dropped == 0
+    assert ViewIngester(store, gateway_target).ingest() == 2
     answer = store.media_analytics(media_id(1))
     assert answer["views"] == 1 and answer["per_size"] == [{"size": "medium", "views": 1}]
-    gateway.close()
+
+
+def test_views_pruned_before_they_were_read_are_counted_missed_and_the_rest_read(
+    store: Store, gateway_target: Path | str
+):
+    linked_media(store, gateway_target)
+    records = ViewRecords(gateway_target)
+    records.append([record(DAY1 + i, "Hb1") for i in range(5)])
+    ingester = ViewIngester(store, gateway_target)
+    assert ingester.ingest() == 5
+    records.append([record(DAY1 + 10 + i, "Hb1") for i in range(4)])  # rowids 6-9: two pass the retention unread
+    records.append([record(DAY2, "Hb1"), record(DAY2 + 1, "Hb1")])
+    assert records.prune(before=DAY1 + 12) == 2 + 5  # the read ones go too: they are in the indexer's store
+    assert ingester.ingest() == 4
+    assert store.view_cursor() == (11, 2)
+    assert store.media_analytics(media_id(1))["views"] == 9
+    records.prune(before=DAY2 + 10)  # the whole table: rowids go on from 12, never again from 1
+    records.append([record(DAY2 + 20, "Hb1")])
+    assert ingester.ingest() == 1 and store.view_cursor() == (12, 2)
+    api = TestClient(create_app(store, TitleIndex(store)))
+    assert api.get("/health").json()["views"] == {"read_through": 12, "missed": 2}
+    records.close()
+
+
+def test_unreadable_records_are_skipped_and_the_rest_counted(store: Store, gateway_target: Path | str):
+    """Rows the download service would never write (someone with write access to the gateway database): skipped
+    and counted, never a failed pass, never a row in the analytics."""
+    linked_media(store, gateway_target)
+    records = ViewRecords(gateway_target)
+    records.append([record(DAY1, "Hb1")])
+    records.append(
+        [(DAY1, ("Hb1", "large", "large", "not hex", 200, 0, 1)), (-5.0, view("Hb1", "x", "x", SHA, 200, 0, 1))]
+    )
+    records.append([record(DAY1 + 1, "Hb1")])
+    ingester = ViewIngester(store, gateway_target)
+    assert ingester.ingest() == 2 and ingester.skipped == 2
+    assert store.view_cursor() == (4, 0) and store.media_analytics(media_id(1))["views"] == 2
+    records.close()
+
+
+def _download_process(dsn: str, tag: int, views: int, started: Any) -> None:
+    """A download process's recorder: `views` views, flushed in many small batches, tagged by their offset."""
+    recorder = ViewRecorder(dsn, capacity=views, flush_seconds=0.001).start()
+    started.wait()
+    for n in range(views):
+        recorder.record("Hb1", "small", "small", SHA, 206, tag * views + n + 1, 1)  # a seek: offset tags it
+        if n % 7 == 0:
+            time.sleep(0)  # let the flushing thread take small batches
+    recorder.close()
+    assert recorder.dropped == 0
+
+
+def test_two_download_processes_writing_while_the_indexer_reads_count_every_view_once(store: Store, postgres: Any):
+    """Two processes append to one real PostgreSQL in many small concurrent transactions while the indexer reads on
+    from its cursor: each view lands in the analytics exactly once, none skipped by an out-of-order commit."""
+    dsn = postgres.database()
+    linked_media(store, dsn)
+    ViewRecords(dsn).close()  # the table, before either process
+    ctx = multiprocessing.get_context("spawn")
+    started = ctx.Event()
+    per_process = 3000
+    writers = [ctx.Process(target=_download_process, args=(dsn, tag, per_process, started)) for tag in range(2)]
+    for process in writers:
+        process.start()
+    started.set()
+    ingester = ViewIngester(store, dsn)
+    while any(p.is_alive() for p in writers):
+        ingester.ingest()  # reads race the writers' commits
+    for process in writers:
+        process.join()
+        assert process.exitcode == 0
+    ingester.ingest()
+    offsets = [r[0] for r in store.cursor().execute("SELECT byte_offset FROM media_views ORDER BY 1").fetchall()]
+    assert offsets == list(range(1, 2 * per_process + 1))  # every view once, none missing
+    assert store.view_cursor()[1] == 0
 
 
 def test_short_ids_reach_media_search_rows_and_lookups(store: Store, tmp_path: Path):

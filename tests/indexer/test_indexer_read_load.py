@@ -49,7 +49,7 @@ def start_indexer(anvil: AnvilNode, work: ChainWork, tmp: Path) -> tuple[subproc
     base = f"http://127.0.0.1:{port_of(listener)}"
     argv = [sys.executable, "-m", "indexer", "--rpc", anvil.url, "--deployment", str(deployment_file),
             "--db", str(tmp / "i.duckdb"), "--fd", str(listener.fileno()), "--download-url", work.manifests.url,
-            "--gateway-db", str(tmp / "gateway.db"), "--views-dir", str(tmp / "views"), "--poll", "0.05"]  # fmt: skip
+            "--gateway-db", str(tmp / "gateway.db"), "--poll", "0.05"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     with listener, open(tmp / "indexer.log", "ab") as log:
         proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, start_new_session=True, pass_fds=[listener.fileno()],

@@ -7,12 +7,11 @@ the ring's R clusters, placements and renditions in the gateway database), then 
 from __future__ import annotations
 
 import io
-import json
 import random
+import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from mediaproof.gateway_store import GatewayStore, Rendition
 from mediaproof.processes import ManagedProcess
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import LOCAL_CHAIN_ID, Settings
+from mediaproof.view_records import ViewRecords
 from tests.integration.stack import stack_settings
 
 pytestmark = pytest.mark.integration
@@ -291,78 +291,81 @@ def test_deleted_media_is_gone(download: DownloadHarness) -> None:
     assert "deleted" in response.json()["detail"]
 
 
-def test_views_are_recorded_as_json_lines(download: DownloadHarness) -> None:
+def view_rows(settings: Settings) -> list[tuple[object, ...]]:
+    """Every view record in the gateway database, as the indexer reads them: (rowid, ts, short_id, size, served,
+    sha256, status, byte_offset, bytes)."""
+    records = ViewRecords(settings.resolved_gateway_store(), readonly=True)
+    try:
+        return records.after(0, 100_000)  # type: ignore[return-value]
+    finally:
+        records.close()
+
+
+def test_views_are_recorded_in_the_gateway_store(download: DownloadHarness) -> None:
     assert get(download, "/m/photo1?size=medium").status_code == 200
     assert get(download, "/m/photo1?size=large").status_code == 200
-    views_dir = download.settings.resolved_views_dir()
     deadline = time.monotonic() + 10
     wanted = {("photo1", "medium", "medium"), ("photo1", "large", "original")}
-    while True:
-        lines = [line for f in sorted(views_dir.glob("views-*.jsonl")) for line in f.read_text().splitlines()]
-        records = [json.loads(line) for line in lines]
-        seen = {(r["short_id"], r["size"], r["served"]) for r in records}
-        if wanted <= seen:
-            break
-        assert time.monotonic() < deadline, f"views not recorded: {seen}"
+    while not wanted <= {(r[2], r[3], r[4]) for r in view_rows(download.settings)}:
+        assert time.monotonic() < deadline, f"views not recorded: {view_rows(download.settings)}"
         time.sleep(0.2)
-    record = next(r for r in records if r["size"] == "medium")
-    assert set(record) == {"ts", "short_id", "size", "served", "sha256", "status", "offset", "bytes"}
-    assert record["sha256"] == digest_bytes(download.media["photo1"]["medium"]).sha256.hex()
-    assert record["status"] == 200 and abs(record["ts"] - time.time()) < 120
+    rows = view_rows(download.settings)
+    _, ts, _, _, _, sha256, status, offset, length = next(r for r in rows if r[3] == "medium")
+    assert sha256 == digest_bytes(download.media["photo1"]["medium"]).sha256.hex()
+    assert (status, offset, length) == (200, 0, len(download.media["photo1"]["medium"]))
+    assert isinstance(ts, float) and ts > 0
     assert httpx.get(f"{download.url}/health", timeout=10).json()["views"]["dropped"] == 0
 
 
-def test_views_that_cannot_be_written_never_fail_a_read(download: DownloadHarness, tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the views directory should be")
-    settings = service_settings(download.stack, download_views_dir=blocker / "views", download_view_queue=5)
+def test_a_flood_of_views_while_the_store_is_locked_is_dropped_and_counted_and_never_blocks_reads(
+    download: DownloadHarness,
+) -> None:
+    """A hostile client floods reads while the gateway database will not take writes (another process holds its
+    write lock): every read is answered, views past the queue bound are dropped and counted, and once the lock is
+    gone the queued ones are written: recorded + dropped is every view."""
+    settings = service_settings(download.stack, download_view_queue=5)
     service = download_process(settings, rpc_url=download.stack.anvil.url).start()
+    holder = sqlite3.connect(settings.resolved_gateway_db(), isolation_level=None)
     try:
         url = f"http://127.0.0.1:{service.ports[0]}"
-        for _ in range(30):
-            response = httpx.get(f"{url}/m/photo1?size=small", timeout=30)
-            assert response.status_code == 200
-            assert response.content == download.media["photo1"]["small"]
-        deadline = time.monotonic() + 10
-        while (views := httpx.get(f"{url}/health", timeout=10).json()["views"])["dropped"] < 30:
+        holder.execute("BEGIN IMMEDIATE")  # the one writer's lock, as a long transaction elsewhere would hold it
+        with httpx.Client(timeout=30) as client:
+            for _ in range(60):
+                response = client.get(f"{url}/m/photo1?size=small")
+                assert response.status_code == 200
+                assert response.content == download.media["photo1"]["small"]
+            views = client.get(f"{url}/health").json()["views"]
+            assert views["dropped"] >= 60 - 2 * 5 and views["recorded"] == 0  # the queue, and one batch waiting
+        holder.execute("ROLLBACK")
+        deadline = time.monotonic() + 60
+        while (views := httpx.get(f"{url}/health", timeout=10).json()["views"])["pending"] or (
+            views["recorded"] + views["dropped"] < 60
+        ):
             assert time.monotonic() < deadline, views
             time.sleep(0.2)
-        assert views["recorded"] == 0
+        assert views["recorded"] + views["dropped"] == 60 and views["recorded"] <= 2 * 5
     finally:
+        holder.close()
         service.stop()
 
 
-def test_view_files_rotate_and_those_past_retention_are_removed(download: DownloadHarness, tmp_path: Path) -> None:
-    views_dir = tmp_path / "views"
-    settings = service_settings(
-        download.stack, download_views_dir=views_dir, download_views_rotate=1.0, download_views_retention=2.0
-    )
+def test_view_records_past_retention_are_deleted_and_new_ones_still_written(download: DownloadHarness) -> None:
+    settings = service_settings(download.stack, download_views_retention=5.0)
+    old = ViewRecords(settings.resolved_gateway_store())
+    old.append([(time.time() - 1000, ("stale00", "small", "small", "00" * 32, 200, 0, 1))])
+    old.close()
     service = download_process(settings, rpc_url=download.stack.anvil.url).start()
-
-    def files() -> list[Path]:
-        return sorted(views_dir.glob("views-*.jsonl"))
-
     try:
         url = f"http://127.0.0.1:{service.ports[0]}"
-
-        def read_until(done: Callable[[], object], what: str) -> None:
-            deadline = time.monotonic() + 60
-            while not done():
-                assert httpx.get(f"{url}/m/photo1?size=small", timeout=30).status_code == 200
-                assert time.monotonic() < deadline, f"never saw: {what} (files: {files()})"
-                time.sleep(0.2)
-
-        read_until(lambda: files(), "a first view file")
-        first = files()[0]
-        read_until(lambda: len(files()) > 1, "a second view file (rotation)")
-        read_until(lambda: not first.exists(), f"{first.name} removed past its retention")
-        assert httpx.get(f"{url}/health", timeout=10).json()["views"]["removed_files"] >= 1
-        # Views go on being written to the files that remain, and none is lost to the rotation.
-        recorded = httpx.get(f"{url}/health", timeout=10).json()["views"]["recorded"]
-        read_until(lambda: httpx.get(f"{url}/health", timeout=10).json()["views"]["recorded"] > recorded,
-                   "views written after a removal")  # fmt: skip
-        assert files() and all(json.loads(line)["short_id"] == "photo1" for f in files() for line in
-                                 f.read_text().splitlines())  # fmt: skip
+        deadline = time.monotonic() + 60
+        while any(r[2] == "stale00" for r in view_rows(settings)):
+            assert time.monotonic() < deadline, "a record past retention was never deleted"
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/health", timeout=10).json()["views"]["removed"] >= 1
+        assert httpx.get(f"{url}/m/photo1?size=small", timeout=30).status_code == 200
+        while httpx.get(f"{url}/health", timeout=10).json()["views"]["recorded"] < 1:
+            assert time.monotonic() < deadline, "a view after the deletion was never written"
+            time.sleep(0.2)
     finally:
         service.stop()
 

@@ -4,7 +4,6 @@ and the read order over replicas."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -24,11 +23,12 @@ from mediaproof.download.answers import (
 )
 from mediaproof.download.cache import ByteCache
 from mediaproof.download.replicas import Topology, read_order
-from mediaproof.download.views import ViewRecorder
+from mediaproof.download.views import ViewRecorder, view
 from mediaproof.errors import InputError
-from mediaproof.gateway_store import LinkedMedia, Rendition
+from mediaproof.gateway_store import GatewayStore, LinkedMedia, Rendition
 from mediaproof.ring import ClusterRing, RingMember
 from mediaproof.topology import Cluster, ClusterStatus
+from mediaproof.view_records import ViewRecords
 
 SHA = "ab" * 32
 
@@ -153,56 +153,61 @@ def test_cache_is_bounded_in_bytes_and_keeps_recent() -> None:
     assert "big" not in cache and not cache.fits(401)
 
 
-def test_view_recorder_writes_json_lines(tmp_path: Path) -> None:
-    recorder = ViewRecorder(tmp_path / "views", capacity=10, flush_seconds=60)
+@pytest.fixture
+def gateway(tmp_path: Path) -> Path:
+    """A gateway database as the upload service leaves it: the download service writes views into it, never makes it."""
+    GatewayStore(tmp_path / "gateway.db").close()
+    return tmp_path / "gateway.db"
+
+
+def test_view_recorder_writes_records_in_batches(gateway: Path) -> None:
+    recorder = ViewRecorder(gateway, capacity=10, flush_seconds=60)
     recorder.record("abc", "large", "original", SHA, 200, 0, 5000)
-    assert recorder.flush() == 1
-    (line,) = recorder.path.read_text().splitlines()
-    assert json.loads(line) | {"ts": 0} == {
-        "ts": 0, "short_id": "abc", "size": "large", "served": "original", "sha256": SHA, "status": 200,
-        "offset": 0, "bytes": 5000,
-    }  # fmt: skip
+    recorder.record("abc", "large", "original", SHA, 206, 4096, 904)
+    assert recorder.pending == 2 and recorder.flush() == 2 and recorder.pending == 0
+    rows = ViewRecords(gateway, readonly=True).after(0, 10)
+    assert [r[2:] for r in rows] == [
+        ("abc", "large", "original", SHA, 200, 0, 5000), ("abc", "large", "original", SHA, 206, 4096, 904)
+    ]  # fmt: skip
+    assert all(r[1] > 0 for r in rows) and recorder.recorded == 2
+    recorder.close()
 
 
-def test_view_recorder_drops_and_counts_when_full_and_never_blocks(tmp_path: Path) -> None:
-    recorder = ViewRecorder(tmp_path / "views", capacity=100, flush_seconds=60)
-    started = time.perf_counter()
+def test_view_recorder_drops_and_counts_a_flood_over_its_queue(gateway: Path) -> None:
+    recorder = ViewRecorder(gateway, capacity=100, flush_seconds=60)
     for _ in range(10_000):
-        recorder.record("abc", "small", "small", SHA, 200, 0, 10)
-    per_record = (time.perf_counter() - started) / 10_000
+        recorder.record("abc", "small", "small", SHA, 200, 0, 10)  # an append to a deque: returns, never waits
     assert recorder.pending == 100 and recorder.dropped == 9_900
-    assert per_record < 50e-6  # an append, not I/O
+    assert recorder.flush() == 100 and len(ViewRecords(gateway, readonly=True).after(0, 1000)) == 100
+    recorder.close()
 
 
-def test_view_recorder_rotates_and_removes_files_past_retention_but_never_its_own(tmp_path: Path) -> None:
-    views = tmp_path / "views"
-    views.mkdir()
-    stale, fresh = views / "views-1-1.jsonl", views / "views-2-2.jsonl"
-    for path in (stale, fresh):
-        path.write_text("{}\n")
-    os.utime(stale, (time.time() - 1000, time.time() - 1000))
-    recorder = ViewRecorder(views, capacity=10, flush_seconds=60, rotate_seconds=100, retention_seconds=10)
-    assert recorder.retention_seconds == 100  # never below the rotation
-    recorder.record("abc", "small", "small", SHA, 200, 0, 10)
+def test_view_recorder_prunes_records_past_retention_whichever_process_wrote_them(gateway: Path) -> None:
+    other = ViewRecords(gateway)  # another download process
+    other.append([(time.time() - 1000, view("old", "small", "small", SHA, 200, 0, 10))])
+    recorder = ViewRecorder(gateway, capacity=10, flush_seconds=60, retention_seconds=10)
+    recorder.record("new", "small", "small", SHA, 200, 0, 10)
     assert recorder.flush() == 1
-    first = recorder.path
-    assert recorder.prune() == 1 and not stale.exists() and fresh.exists()
-    os.utime(first, (time.time() - 1000, time.time() - 1000))
-    assert recorder.prune() == 0 and first.exists()  # its own file, still being written
-    recorder._started -= 200  # as if written for longer than the rotation
-    time.sleep(0.01)  # files are named by their start in milliseconds: the next one starts in another
+    assert recorder.prune() == 1 and recorder.removed == 1
+    assert [r[2] for r in other.after(0, 10)] == ["new"]
+    other.close()
+    recorder.close()
+
+
+def test_view_recorder_never_makes_the_gateway_database(tmp_path: Path) -> None:
+    recorder = ViewRecorder(tmp_path / "gateway.db", capacity=10, flush_seconds=60)
     recorder.record("abc", "small", "small", SHA, 200, 0, 10)
-    assert recorder.flush() == 1
-    assert recorder.path != first and recorder.path.exists() and not first.exists()  # rotated, old one pruned
-    assert recorder.removed == 2
+    assert recorder.flush() == 0 and recorder.dropped == 1 and recorder.prune() == 0
+    assert not (tmp_path / "gateway.db").exists()  # the upload service makes it, with its own tables
+    recorder.close()
 
 
-def test_view_recorder_survives_an_unwritable_directory(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    recorder = ViewRecorder(blocker / "views", capacity=10, flush_seconds=60)
+def test_view_recorder_survives_a_database_it_cannot_open(tmp_path: Path) -> None:
+    (tmp_path / "gateway.db").mkdir()  # a directory where the file should be
+    recorder = ViewRecorder(tmp_path / "gateway.db", capacity=10, flush_seconds=60)
     recorder.record("abc", "small", "small", SHA, 200, 0, 10)
     assert recorder.flush() == 0 and recorder.dropped == 1
+    recorder.close()
 
 
 def test_read_order_is_placements_in_ring_order_without_down_and_suspects_last() -> None:

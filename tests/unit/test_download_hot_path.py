@@ -18,6 +18,7 @@ import pytest
 from mediaproof.download.app import DownloadApp
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.settings import Settings
+from mediaproof.view_records import ViewRecords
 from tests.unit.test_download_answers import rendition
 
 ORIGINAL = os.urandom(5000)
@@ -83,8 +84,14 @@ async def request(
 
 
 def views_written(app: DownloadApp) -> list[dict[str, Any]]:
-    path = app.views.path
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    """The view records the app wrote into the gateway database, as the indexer reads them."""
+    records = ViewRecords(app.settings.resolved_gateway_store(), readonly=True)
+    try:
+        rows = records.after(0, 1000)
+    finally:
+        records.close()
+    names = ("ts", "short_id", "size", "served", "sha256", "status", "offset", "bytes")
+    return [dict(zip(names, row[1:], strict=True)) for row in rows]
 
 
 def full_path_counted(app: DownloadApp) -> list[str]:

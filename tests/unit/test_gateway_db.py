@@ -63,6 +63,14 @@ def test_schema_types_widen_and_every_table_gets_a_rowid() -> None:
     )
 
 
+def test_a_table_declaring_its_own_rowid_gets_one_identity_column_never_two() -> None:
+    ddl = "CREATE TABLE IF NOT EXISTS v (\n    rowid INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused\n n INTEGER);"
+    assert PG.schema(ddl) == (
+        "CREATE TABLE IF NOT EXISTS v (\n    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- never reused\n"
+        " n BIGINT);"
+    )
+
+
 def test_only_a_postgresql_dsn_is_a_server_and_its_password_never_shows() -> None:
     assert gateway_db.is_dsn("postgresql://u@h/db") and gateway_db.is_dsn("postgres://u@h/db")
     assert not gateway_db.is_dsn(Path("postgresql:/x")) and not gateway_db.is_dsn("/data/gateway.db")
