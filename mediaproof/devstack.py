@@ -79,6 +79,7 @@ class LocalStack:
         self._upload_socket: socket.socket | None = None  # kept while several run: each (re)start serves on a copy
         self.download: ManagedProcess | None = None
         self.observer: ManagedProcess | None = None
+        self.jobs: ManagedProcess | None = None  # the variant worker; none when MEDIAPROOF_VARIANT_WORKERS is 0
         self.indexer: ManagedProcess | None = None
         self.webapp: ManagedProcess | None = None
 
@@ -136,7 +137,9 @@ class LocalStack:
             self._start_download()
             self._start_indexer(indexer_listener)  # after the download service: it reads batch manifests there
 
-        _side_by_side([lambda: self._start_upload(upload_listener), download_then_indexer, self._start_observer])
+        _side_by_side(
+            [lambda: self._start_upload(upload_listener), download_then_indexer, self._start_observer, self._start_jobs]
+        )
         if self.with_webapp:
             self._start_webapp()
         if self.supervise:
@@ -181,6 +184,8 @@ class LocalStack:
             self._service("indexer", "indexer", self._start_indexer),
             self._service("observer", "observer", self._start_observer),
         ]
+        if self.jobs is not None:
+            parts.append(self._service("jobs worker", "jobs", self._start_jobs))
         if self.with_webapp:
             parts.append(self._service("web app", "webapp", self._start_webapp))
         for index, cluster in enumerate(self.clusters):
@@ -256,6 +261,13 @@ class LocalStack:
         from mediaproof.observer.launch import observer_process
 
         self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
+
+    def _start_jobs(self) -> None:
+        """The jobs worker (mediaproof/jobs): makes the variants the upload processes queue."""
+        from mediaproof.jobs.launch import jobs_process
+
+        if self.settings.variant_workers > 0:
+            self.jobs = jobs_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _start_upload(self, listener: socket.socket | None = None) -> None:
         """The upload service (mediaproof/upload); its gateway key was approved when the chain was deployed or
@@ -405,10 +417,10 @@ class LocalStack:
         if self.webapp is not None:
             self.webapp.stop()
             self.webapp = None
-        for service in (self.observer, self.download):
+        for service in (self.observer, self.download, self.jobs):
             if service is not None:
                 service.stop()
-        self.observer = self.download = None
+        self.observer = self.download = self.jobs = None
         for upload in self.uploads:
             if upload is not None:
                 upload.stop()
@@ -444,6 +456,8 @@ class LocalStack:
             rows.append(("download service (/m/<short id>)", f"http://127.0.0.1:{self.settings.download_port}"))
         if self.observer is not None:
             rows.append(("observer (health, repair)", str(self.settings.data_dir / "observer.log")))
+        if self.jobs is not None:
+            rows.append(("jobs worker (variants)", str(self.settings.data_dir / "jobs.log")))
         for parts in self.clusters:
             rows.append((f"storage cluster {parts.cluster_id} (signer {parts.signer})", parts.endpoint))
             rows.append(("  its IPFS node (RPC API)", parts.ipfs.api_url))

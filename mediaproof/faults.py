@@ -7,8 +7,10 @@ state. Unset (always, outside tests) every point is a no-op.
 
 Upload service: `direct-sent` (a relayed registerMedia is mined, nothing recorded yet), `anchor-sent` (a batch's
 anchor is mined, the batch still `built`), `batch-anchored` (the batch is marked anchored, no upload linked yet),
-`link-added` (a short link is written, the upload not yet committed). Sync: `sync-staged` (every byte is sent and
-staged, the manifest stored, nothing committed), `sync-committed` (the commit is mined, the directory untouched).
+`link-added` (a short link is written, the upload not yet committed). Jobs worker (`MEDIAPROOF_JOBS_TEST_HOLD_AT`):
+`variants-made` (a variant job's renditions are stored and recorded, the job not yet marked done). Sync:
+`sync-staged` (every byte is sent and staged, the manifest stored, nothing committed), `sync-committed` (the commit
+is mined, the directory untouched).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import sys
 import threading
 
 logger = logging.getLogger(__name__)
-POINTS = frozenset({"direct-sent", "anchor-sent", "batch-anchored", "link-added", "sync-staged", "sync-committed"})
+POINTS = frozenset(
+    {"variants-made", "direct-sent", "anchor-sent", "batch-anchored", "link-added", "sync-staged", "sync-committed"}
+)
 _armed: frozenset[str] = frozenset()
 
 

@@ -61,14 +61,21 @@ class Settings(BaseSettings):
     batch_interval: float = Field(2.0, gt=0, description="seconds after which a non-empty proof batch closes")
     receipt_lifetime: int = Field(3600, ge=60, description="seconds a storage receipt stays valid (at deploy)")
     withdrawal_delay: int = Field(2 * 86400, ge=0, description="seconds from a withdrawal request to its payout")
-    variant_workers: int = Field(1, ge=0, le=16, description="upload service threads making variants (0: queue only)")
+    variant_workers: int = Field(
+        1, ge=0, le=16, description="variant jobs the jobs worker runs at once (0: `mediaproof up` starts no worker)"
+    )
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
+    jobs_stalled_after: float = Field(
+        30.0, gt=0, description="seconds a jobs worker may go silent before its running jobs are queued again (PG)"
+    )
     prepare_variant_wait: float = Field(5.0, ge=0, description="seconds `prepare` waits for variants to be ready")
     decode_bounds: bool = Field(
         True, description="bound image decoding by the decode budget (false: unbounded, the baseline of bench/abuse.py)"
     )
     decode_budget_bytes: int = Field(
-        512 << 20, ge=16 << 20, description="decoded pixels (estimated from headers) the upload service holds at once"
+        512 << 20,
+        ge=16 << 20,
+        description="decoded pixels (estimated from headers) an upload or jobs process holds at once",
     )
     decode_slots: int = Field(2, ge=1, le=64, description="images decoded at once (one more for small ones)")
     decode_queue: int = Field(32, ge=0, description="uploads waiting for the decode budget before more get 503")
@@ -136,6 +143,12 @@ class Settings(BaseSettings):
     )
     upload_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where the upload service stops and waits to be killed"
+    )
+    jobs_test_hold_at: str = Field(
+        "", description="tests only: comma-separated crash points where the jobs worker stops and waits to be killed"
+    )
+    jobs_test_fail_tries: int = Field(
+        0, ge=0, description="tests only: the first tries of every variant job fail as a cluster outage would"
     )
     sync_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where `mediaproof sync` stops and waits to be killed"

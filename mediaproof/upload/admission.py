@@ -29,9 +29,7 @@ async def admit(service: Service, received: Received, uploader: str) -> dict[str
     facts = await inspect_bounded(
         service.budget, received.path, received.head, received.digest.size, scan_png=service.settings.decode_bounds
     )
-    answer = await anyio.to_thread.run_sync(accept_upload, service, received.path, received.digest, facts, uploader)
-    service.workers.wake()
-    return answer
+    return await anyio.to_thread.run_sync(accept_upload, service, received.path, received.digest, facts, uploader)
 
 
 def accept_upload(
@@ -50,14 +48,14 @@ def accept_upload(
         )
         ledger.add_upload(upload_id, sha, digest.cid, digest.size, facts.media_type, facts.width, facts.height,
                           facts.duration, uploader)  # fmt: skip
-    job = ledger.job(sha)
+    job = service.variants.job(sha)
     made = any(name != "original" for name in store.renditions_of(sha))
     if job is None or job.state == "failed" or (job.state == "done" and not made):
         if not service.spool.path(sha).exists():
-            service.spool.keep(path, sha)  # the worker makes the variants from this copy
+            service.spool.keep(path, sha)  # the jobs worker makes the variants from this copy
         if job is not None and job.state == "done":
-            ledger.forget_job(sha)  # done once, but its renditions went with a delete: make them again
-        ledger.enqueue(sha, facts.media_type)
+            service.variants.forget(sha)  # done once, but its renditions went with a delete: make them again
+        service.variants.enqueue(sha, facts.media_type)
     answer = describe(service, ledger.get(upload_id))  # type: ignore[arg-type]
     answer["deduplicated"] = already
     answer["clusters"] = clusters
@@ -78,7 +76,7 @@ def describe(service: Service, upload: Upload) -> dict[str, Any]:
         for name, r in store.renditions_of(upload.sha256).items()
         if name != "original" and r.ready
     }
-    job = service.ledger().job(upload.sha256)
+    job = service.variants.job(upload.sha256)
     answer: dict[str, Any] = {
         "upload_id": upload.upload_id,
         "sha256": upload.sha256,

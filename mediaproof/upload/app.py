@@ -53,7 +53,6 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await anyio.to_thread.run_sync(build_service, settings)
         app.state.service = service
-        service.workers.start()
         service.batcher.start()  # type: ignore[union-attr]
         # First sweep at once: registrations a killed process left on chain without a link get it now.
         upkeep = Upkeep(
@@ -67,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             upkeep.stop()
             service.batcher.stop()  # type: ignore[union-attr]
-            service.workers.stop()
+            service.variants.close()
             service.placer.close()
             service.relay.close()
 

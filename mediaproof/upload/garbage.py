@@ -43,7 +43,7 @@ def release(service: Service, original: str) -> dict[str, list[int]]:
     Once the original itself is unneeded its renditions, variant job and spooled copy are forgotten too, so a later
     upload of the same bytes starts afresh (stored and its variants made again)."""
     with service.blob_lock(original):
-        store, ledger = service.store(), service.ledger()
+        store = service.store()
         renditions = store.renditions_of(original)
         unpinned: dict[str, list[int]] = {}
         for sha in [original, *(r.sha256 for name, r in renditions.items() if name != "original")]:
@@ -51,7 +51,7 @@ def release(service: Service, original: str) -> dict[str, list[int]]:
                 unpinned[sha] = service.placer.unpin(store, sha)
         if not in_use(service, original):
             store.drop_renditions(original)
-            ledger.forget_job(original)
+            service.variants.forget(original)
             service.spool.drop(original)
         return unpinned
 
@@ -66,7 +66,7 @@ def expire_uploads(service: Service, now: float | None = None) -> int:
     ledger = service.ledger()
     removed = service.partials.remove_expired(now)
     for upload in ledger.expired(now - service.settings.upload_ttl):
-        job = ledger.job(upload.sha256)
+        job = service.variants.job(upload.sha256)
         if job is not None and job.state in ("pending", "running"):
             continue
         with service.commit_lock(upload.upload_id):  # a commit in progress wins: it takes the upload first

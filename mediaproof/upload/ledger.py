@@ -1,8 +1,9 @@
 """The upload service's own tables in the gateway database: uploads on their way to chain, and the variant queue.
 
-Same database as GatewayStore (SQLite or PostgreSQL, mediaproof.gateway_db). Jobs are rows, so the queue survives a
-restart: a job left `running` by a process that died is `pending` again when the service starts, and failures come
-back after a growing back-off.
+Same database as GatewayStore (SQLite or PostgreSQL, mediaproof.gateway_db). `variant_jobs` is the variant queue on
+SQLite (on PostgreSQL Procrastinate's tables are, mediaproof.jobs.pg_queue): the upload service enqueues, the jobs
+worker claims. Jobs are rows, so the queue survives a restart: a job left `running` by a worker that died is
+`pending` again when the worker starts, and failures come back after a growing back-off.
 """
 
 from __future__ import annotations

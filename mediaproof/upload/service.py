@@ -1,5 +1,6 @@
 """The upload service's parts, built once per process from its settings: the chain, the placer, the relay, the
-variant workers, the batcher, the stores and limits every route and worker shares (Service, build_service)."""
+variant queue (its jobs run in the jobs worker, mediaproof.jobs), the batcher, the stores and limits every route
+and worker shares (Service, build_service)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from mediaproof import faults
 from mediaproof.chain import MediaproofChain, gateway_account
 from mediaproof.gateway_db import SessionLock
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.jobs.queue import VariantQueue, open_queue
+from mediaproof.jobs.spool import Spool, spool_of
 from mediaproof.keygen import KeyGenerator
 from mediaproof.project_store import ProjectStore
 from mediaproof.settings import Settings
@@ -28,7 +31,6 @@ from mediaproof.upload.registration import anchored
 from mediaproof.upload.relay import Relay
 from mediaproof.upload.sessions import SessionStore
 from mediaproof.upload.tus_store import TusStore
-from mediaproof.upload.variant_queue import Spool, VariantWorkers
 from mediaproof.verify import ChainReader
 
 
@@ -40,10 +42,10 @@ class Service:
     relay: Relay
     keygen: KeyGenerator
     spool: Spool
-    workers: VariantWorkers
+    variants: VariantQueue  # enqueue only: no upload process decodes an image for variants
     incoming: Path
     reader: ChainReader
-    budget: DecodeBudget  # the one decode budget of this process: upload checks and variant jobs share it
+    budget: DecodeBudget  # the one decode budget of this process, for the upload checks
     sessions: SessionStore
     quotas: Quotas
     projects: Projects
@@ -105,7 +107,7 @@ def build_service(settings: Settings) -> Service:
     placer.topology()  # build the ring now, not on the first upload
     work_dir = settings.data_dir / "upload"
     incoming = IncomingDirectory.claim(work_dir / "incoming")  # and what killed processes were receiving goes
-    spool = Spool(work_dir / "spool")
+    spool = spool_of(settings.data_dir)
     target = settings.resolved_gateway_store()
     GatewayStore(target).close()  # create the tables before any reader or worker opens the database
     UploadLedger(target).close()
@@ -119,9 +121,7 @@ def build_service(settings: Settings) -> Service:
         relay=relay,
         keygen=KeyGenerator(target, lease_size=settings.keygen_lease_size, label="upload"),
         spool=spool,
-        workers=VariantWorkers(
-            target, placer, spool, settings.variant_workers, settings.variant_max_attempts, budget=budget
-        ),
+        variants=open_queue(target, lambda: service.ledger()),
         incoming=incoming.path,
         incoming_lock=incoming,
         reader=ChainReader(chain.w3, chain.media_app.address, chain.topology.address),

@@ -33,7 +33,7 @@ async def wait_for_variants(service: Service, sha256: str, seconds: float) -> No
     """Until the variant job is done or failed, at most `seconds` (prepare signs whatever is ready by then)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        job = await anyio.to_thread.run_sync(service.ledger().job, sha256)
+        job = await anyio.to_thread.run_sync(service.variants.job, sha256)
         if job is None or job.state in ("done", "failed"):
             return
         await asyncio.sleep(VARIANT_POLL)

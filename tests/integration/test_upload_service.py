@@ -28,6 +28,7 @@ from mediaproof.clients.upload import UploadClient, ensure_wallet
 from mediaproof.content import ContentDigest
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.jobs.launch import jobs_process
 from mediaproof.settings import ANVIL_TEST_KEYS, Settings
 from mediaproof.upload.launch import upload_process
 from mediaproof.verify import ChainReader, verify_bundle
@@ -378,15 +379,17 @@ def test_delete_unpins_only_when_no_live_record_points_at_the_bytes(stack: Local
 
 def test_variant_queue_survives_a_killed_service(stack: LocalStack, chain: MediaproofChain) -> None:
     settings: Settings = stack.settings
-    assert stack.upload is not None
+    assert stack.upload is not None and stack.jobs is not None
+    stack.jobs.stop()  # nothing makes variants now: the jobs are only queued
     stack.upload.stop()
-    queue_only = upload_process(settings.model_copy(update={"variant_workers": 0}), rpc_url=stack.anvil.url).start()
+    killed = upload_process(settings, rpc_url=stack.anvil.url).start()
     try:
         stored = [upload(stack, photo_bytes(30 + n, (1000, 750))).json() for n in range(3)]
         assert all(s["variants_state"] == "pending" and s["variants"] == {} for s in stored)
     finally:
-        queue_only.kill()  # SIGKILL: the queue is left as a crash would leave it
+        killed.kill()  # SIGKILL: the queue is left as a crash would leave it
     stack.upload = upload_process(settings, rpc_url=stack.anvil.url).start()
+    stack.jobs = jobs_process(settings, rpc_url=stack.anvil.url).start()
     deadline = time.monotonic() + 60
     while True:
         states = [httpx.get(url(stack) + f"/uploads/{s['upload_id']}").json() for s in stored]

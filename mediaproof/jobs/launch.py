@@ -1,0 +1,32 @@
+"""Start the jobs worker as its own process (for `make up` and the tests); its log is data_dir/jobs.log."""
+
+from __future__ import annotations
+
+import sys
+
+from mediaproof.processes import ManagedProcess
+from mediaproof.settings import Settings
+
+READY_LINE = b"jobs worker on "
+
+
+def jobs_process(settings: Settings, rpc_url: str | None = None, ready_timeout: float = 60.0) -> ManagedProcess:
+    """A not yet started jobs worker; ready once it says it runs (on a bad setup it exits, the reason logged)."""
+    if rpc_url is not None:
+        settings = settings.model_copy(update={"rpc_url": rpc_url})
+    log_path = settings.data_dir / "jobs.log"
+    start_size = log_path.stat().st_size if log_path.exists() else 0
+
+    def ready() -> bool:
+        with open(log_path, "rb") as handle:
+            handle.seek(start_size)
+            return READY_LINE in handle.read()
+
+    return ManagedProcess(
+        name="jobs worker",
+        argv=[sys.executable, "-m", "mediaproof.jobs"],
+        log_path=log_path,
+        ready=ready,
+        env=settings.as_env(),
+        ready_timeout=ready_timeout,
+    )
