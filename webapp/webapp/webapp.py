@@ -24,11 +24,11 @@ from webapp.state import AuthState
 app = rx.App(
     # accessibility.css: the contrast fixes Radix Themes' defaults need (axe-core, tests/e2e/test_every_page.py).
     stylesheets=["/accessibility.css"],
-    # /vendor/tus.min.js is npm tus-js-client's bundle, copied from node_modules by tooling/web_setup.sh.
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         # Deferred (in this order, before the app's own module scripts run): nothing of theirs is needed to paint.
-        rx.el.script(src="/vendor/tus.min.js", defer=True),
+        # resumable_upload.js fetches npm tus-js-client's bundle (/vendor/tus.min.js, copied from node_modules by
+        # tooling/web_setup.sh) itself, on a page's first resumable upload.
         rx.el.script(src="/mediaproof.js", defer=True),
         rx.el.script(src="/resumable_upload.js", defer=True),
     ],
