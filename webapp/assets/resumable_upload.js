@@ -75,12 +75,33 @@
   // Sends `file` by tus with `metadata` (strings) in `chunkSize`-byte PATCHes; onProgress(sent, total) as bytes are
   // accepted. Resolves to {uploadId} (the service's Mediaproof-Upload-Id: an upload id, or a project file's sha256)
   // or to a refusal as above, or {error: "aborted"} once stop() was called.
-  function send(file, uploadUrl, token, chunkSize, metadata, onProgress) {
-    if (!(window.tus && window.tus.Upload)) {
-      return Promise.resolve({
+  // tus-js-client (87 KB) is fetched on the first resumable send, not with every page: only uploads of large files
+  // need it, and a script in every page's head costs each page's first paint and main thread (Lighthouse).
+  let loadingTus = null;
+  function loadTus() {
+    if (window.tus && window.tus.Upload) return Promise.resolve(true);
+    if (!loadingTus) {
+      loadingTus = new Promise((resolve) => {
+        const script = document.createElement("script");
+        script.src = "/vendor/tus.min.js";
+        script.onload = () => resolve(Boolean(window.tus && window.tus.Upload));
+        script.onerror = () => {
+          loadingTus = null; // a later send tries again
+          script.remove();
+          resolve(false);
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return loadingTus;
+  }
+
+  async function send(file, uploadUrl, token, chunkSize, metadata, onProgress) {
+    if (!(await loadTus())) {
+      return {
         error: "failed",
         message: "this page could not load its resumable upload client (/vendor/tus.min.js); reload it",
-      });
+      };
     }
     stop();
     return new Promise((resolve) => {

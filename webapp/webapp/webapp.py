@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from webapp.asset_caching import immutable_assets
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
@@ -24,11 +25,13 @@ from webapp.state import AuthState
 app = rx.App(
     # accessibility.css: the contrast fixes Radix Themes' defaults need (axe-core, tests/e2e/test_every_page.py).
     stylesheets=["/accessibility.css"],
-    # /vendor/tus.min.js is npm tus-js-client's bundle, copied from node_modules by tooling/web_setup.sh.
+    # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py).
+    api_transformer=immutable_assets,
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         # Deferred (in this order, before the app's own module scripts run): nothing of theirs is needed to paint.
-        rx.el.script(src="/vendor/tus.min.js", defer=True),
+        # resumable_upload.js fetches npm tus-js-client's bundle (/vendor/tus.min.js, copied from node_modules by
+        # tooling/web_setup.sh) itself, on a page's first resumable upload.
         rx.el.script(src="/mediaproof.js", defer=True),
         rx.el.script(src="/resumable_upload.js", defer=True),
     ],

@@ -17,7 +17,13 @@ def _thumbnail(card: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
             object_fit="cover",
         ),
         rx.center(
-            rx.icon(rx.cond(card["kind"] == "video", "film", "image"), size=36, color=rx.color("gray", 8)),
+            # Two static icons, not one icon named by a Var: a Var name makes Reflex ship lucide's every icon
+            # (DynamicIcon, ~250 KB) to the page.
+            rx.cond(
+                card["kind"] == "video",
+                rx.icon("film", size=36, color=rx.color("gray", 8)),
+                rx.icon("image", size=36, color=rx.color("gray", 8)),
+            ),
             width="100%",
             height="100%",
             role="img",

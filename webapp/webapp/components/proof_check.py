@@ -1,7 +1,9 @@
 """The browser's proof check (assets/proofcheck.js, an ES module using ethers v6) brought into a page.
 
 Rendering ProofCheck imports the module, which installs `window.mediaproofCheck` for rx.call_script; declaring
-`ethers` here makes Reflex install it (pinned in reflex.lock/) and bundle it with the page.
+`ethers` here makes Reflex install it (pinned in reflex.lock/) and bundle it. The import is dynamic, once the page
+is on screen (a NoSSRComponent): ethers is a third of a page's JavaScript and nothing of it is needed to paint; a
+check asked for before it has arrived waits for the module's ready event (check_call).
 """
 
 import json
@@ -12,7 +14,7 @@ import reflex as rx
 ETHERS = "ethers@6.17.0"
 
 
-class ProofCheck(rx.Component):
+class ProofCheck(rx.NoSSRComponent):
     """Renders nothing; its import puts the proof checker in the page."""
 
     library = "$/public/proofcheck.js"

@@ -46,38 +46,44 @@ def wallet_problem_panel() -> rx.Component:
     """Shown under the header while a sign-in is waiting or has failed; offers the chain switch when it helps."""
     return rx.cond(
         AuthState.problem != "",
-        rx.callout(
-            rx.vstack(
-                rx.text(AuthState.detail, id="wallet-message"),
-                rx.cond(AuthState.problem == "choose", _wallet_choices()),
-                rx.cond(
-                    AuthState.problem == "no_wallet",
-                    rx.link(
-                        "Find a wallet to install (ethereum.org)",
-                        href=FIND_A_WALLET,
-                        is_external=True,
-                        id="find-wallet",
-                    ),
-                ),
-                rx.cond(
-                    AuthState.problem == "wrong_chain",
-                    rx.button(
-                        f"Switch wallet to chain {AuthState.expected_chain_id}",
-                        on_click=AuthState.switch_chain,
-                        id="switch-chain",
-                        size="2",
-                    ),
-                ),
-                spacing="2",
-                align="start",
+        # Built from its parts so the icon is one of five static icons: rx.callout(icon=<a Var>) would ship lucide's
+        # every icon (~250 KB, DynamicIcon) with every page, since every page has this panel.
+        rx.callout.root(
+            rx.callout.icon(
+                rx.match(
+                    AuthState.problem,
+                    ("busy", rx.icon("loader")),
+                    ("choose", rx.icon("wallet")),
+                    ("wrong_chain", rx.icon("link-2-off")),
+                    ("ended", rx.icon("log-in")),
+                    rx.icon("triangle-alert"),
+                )
             ),
-            icon=rx.match(
-                AuthState.problem,
-                ("busy", "loader"),
-                ("choose", "wallet"),
-                ("wrong_chain", "link-2-off"),
-                ("ended", "log-in"),
-                "triangle-alert",
+            rx.callout.text(
+                rx.vstack(
+                    rx.text(AuthState.detail, id="wallet-message"),
+                    rx.cond(AuthState.problem == "choose", _wallet_choices()),
+                    rx.cond(
+                        AuthState.problem == "no_wallet",
+                        rx.link(
+                            "Find a wallet to install (ethereum.org)",
+                            href=FIND_A_WALLET,
+                            is_external=True,
+                            id="find-wallet",
+                        ),
+                    ),
+                    rx.cond(
+                        AuthState.problem == "wrong_chain",
+                        rx.button(
+                            f"Switch wallet to chain {AuthState.expected_chain_id}",
+                            on_click=AuthState.switch_chain,
+                            id="switch-chain",
+                            size="2",
+                        ),
+                    ),
+                    spacing="2",
+                    align="start",
+                )
             ),
             color_scheme=rx.match(
                 AuthState.problem,

@@ -135,20 +135,28 @@ class MediaState(rx.State):
             async with self:
                 self.status, self.error = "error", f"This media could not be loaded: {exc}"
             return
-        try:
-            clusters = {str(c["cluster_id"]): c for c in await services.clusters(settings)}
-        except MediaproofError:
-            clusters = {}
+        # Asked together, not one after another: the page draws once all three are in, and a phone waits for it.
+        clusters_got, views_got, bundle_got = await asyncio.gather(
+            services.clusters(settings),
+            services.analytics(settings, str(detail["id"])),
+            services.media_proof(settings, str(detail["id"])),
+            return_exceptions=True,
+        )
+        clusters = {}  # without them, receipts show their cluster ids alone
+        if isinstance(clusters_got, BaseException):
+            _refusal(clusters_got)
+        else:
+            clusters = {str(c["cluster_id"]): c for c in clusters_got}
         views, views_error = {}, ""
-        try:
-            views = await services.analytics(settings, str(detail["id"]))
-        except MediaproofError as exc:
-            views_error = f"Views could not be read from the indexer: {exc}"
+        if isinstance(views_got, BaseException):
+            views_error = f"Views could not be read from the indexer: {_refusal(views_got)}"
+        else:
+            views = views_got
         bundle, bundle_error = {}, ""
-        try:
-            bundle = await services.media_proof(settings, str(detail["id"]))
-        except MediaproofError as exc:
-            bundle_error = f"The proof bundle could not be fetched from the indexer: {exc}"
+        if isinstance(bundle_got, BaseException):
+            bundle_error = f"The proof bundle could not be fetched from the indexer: {_refusal(bundle_got)}"
+        else:
+            bundle = bundle_got
         async with self:
             if self.key != key:
                 return  # another media page was opened meanwhile
@@ -261,6 +269,13 @@ class MediaState(rx.State):
         )
 
 
+def _refusal(error: BaseException) -> MediaproofError:
+    """A service's refusal as the page words it; anything else is a bug and raised as it was."""
+    if isinstance(error, MediaproofError):
+        return error
+    raise error
+
+
 def _receipt_row(receipt: dict[str, Any], cluster: dict[str, Any] | None) -> dict[str, str]:
     """One storage receipt as the indexer has it, beside its cluster as StorageTopology lists it now."""
     status = str((cluster or {}).get("status") or "unknown").lower()
@@ -321,13 +336,22 @@ def _viewer() -> rx.Component:
                         on_change=MediaState.choose_size,
                         id="media-size",
                     ),
-                    rx.image(
-                        src=MediaState.image_url,
-                        alt=MediaState.title,
-                        max_width="100%",
+                    # A frame of fixed proportions holds the photo's place before it arrives (the indexer knows
+                    # no pixel sizes), so nothing below it jumps when it loads (layout shift).
+                    rx.box(
+                        rx.image(
+                            src=MediaState.image_url,
+                            alt=MediaState.title,
+                            width="100%",
+                            height="100%",
+                            object_fit="contain",
+                            border_radius="8px",
+                            id="media-image",
+                        ),
+                        width="100%",
+                        aspect_ratio="4 / 3",
                         max_height="75vh",
-                        border_radius="8px",
-                        id="media-image",
+                        id="media-frame",
                     ),
                     width="100%",
                     align="center",

@@ -103,7 +103,12 @@ def _file_row(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
                 border_radius="4px",
                 class_name="project-thumb",
             ),
-            rx.center(rx.icon(rx.cond(row["image"] != "", "image", "file"), size=20), width="48px", height="48px"),
+            # Static icons: an icon named by a Var ships lucide's every icon to the page (components/media_grid.py).
+            rx.center(
+                rx.cond(row["image"] != "", rx.icon("image", size=20), rx.icon("file", size=20)),
+                width="48px",
+                height="48px",
+            ),
         ),
         rx.vstack(
             rx.text(row["path"], weight="medium", word_break="break-all", class_name="project-file-path"),

@@ -350,9 +350,11 @@ def _file_check() -> rx.Component:
             "in its batch, and the storage receipts.",
             color=rx.color("gray", 11),
         ),
-        _config_line(),
         _drop_zone(),
         _bundle_picker(),
+        # Under the drop zone, not above it: the line grows when the deployment arrives over the websocket, and
+        # above it would push the drop zone down as the page settles (layout shift).
+        _config_line(),
         _file_facts(),
         _result(),
         _reports(),
