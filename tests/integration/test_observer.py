@@ -14,6 +14,7 @@ from mediaproof.content import digest_bytes
 from mediaproof.deployment import read_deployment
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.observer.launch import observer_process
 from mediaproof.observer.service import observer_account
 from mediaproof.topology import ClusterStatus
 from tests.integration.stack import stack_settings
@@ -113,11 +114,19 @@ def test_a_pin_removed_on_a_clusters_node_is_restored_to_r_copies_and_served(
     assert len(placed) == seeder.replication
     victim = next(c for c in stack.clusters if c.cluster_id == placed[0])
     # Behind the cluster's back: the pin removed on its IPFS node and the blocks deleted, its record left as it was.
-    with victim.ipfs.client() as ipfs:
-        ipfs.pin_rm(digest.cid)  # raises unless the node held the pin and dropped it
-        ipfs.block_rm([digest.cid, *ipfs.refs(digest.cid)])
-    # No check here that the cluster now says it lacks the blob: the observer sweeps every second and may already
-    # have restored it (a race the CI run lost once). Its record is untouched, so only the observer can restore it.
+    # The observer is stopped meanwhile: it sweeps every second, and a repair copy landing between pin rm and
+    # block rm had its fresh blocks deleted under a pin that then pointed at nothing (a clean-clone CI run lost
+    # that race: the fetch below hung). Nobody deletes blocks behind a live cluster's back but this test.
+    assert stack.observer is not None
+    stack.observer.stop()
+    try:
+        with victim.ipfs.client() as ipfs:
+            ipfs.pin_rm(digest.cid)  # raises unless the node held the pin and dropped it
+            ipfs.block_rm([digest.cid, *ipfs.refs(digest.cid)])
+            assert not ipfs.is_pinned(digest.cid)
+    finally:
+        stack.observer = observer_process(stack.settings, rpc_url=stack.anvil.url).start()
+    # Its record is untouched, so only the observer can restore it.
     with seeder.client(victim.cluster_id) as client:
         assert client.stat(sha) is not None
 
