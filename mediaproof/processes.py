@@ -20,7 +20,7 @@ from pathlib import Path
 from mediaproof.errors import MediaproofError
 from mediaproof.ports import PortInUse, free_port, listening_ports, port_of
 
-__all__ = ["ManagedProcess", "PortInUse", "ProcessFailed", "free_port", "http_ok", "port_open"]
+__all__ = ["ManagedProcess", "PortInUse", "ProcessFailed", "free_port", "http_ok", "log_says", "port_open"]
 
 PORT_ATTEMPTS = 5
 # What anvil, uvicorn, granian and js-ipfs (API and gateway; libp2p for the swarm) log when a port is taken.
@@ -35,6 +35,19 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
+
+
+def log_says(log_path: Path, line: bytes) -> Callable[[], bool]:
+    """A readiness check for a process that has no port to ask: whether `line` appears in its log after where the
+    log ends now (a restart appends to the same log, so an earlier run's line must not count)."""
+    start_size = log_path.stat().st_size if log_path.exists() else 0
+
+    def ready() -> bool:
+        with open(log_path, "rb") as handle:
+            handle.seek(start_size)
+            return line in handle.read()
+
+    return ready
 
 
 def http_ok(url: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from mediaproof.processes import ManagedProcess
+from mediaproof.processes import ManagedProcess, log_says
 from mediaproof.settings import Settings
 
 READY_LINE = b"jobs worker on "
@@ -15,18 +15,11 @@ def jobs_process(settings: Settings, rpc_url: str | None = None, ready_timeout: 
     if rpc_url is not None:
         settings = settings.model_copy(update={"rpc_url": rpc_url})
     log_path = settings.data_dir / "jobs.log"
-    start_size = log_path.stat().st_size if log_path.exists() else 0
-
-    def ready() -> bool:
-        with open(log_path, "rb") as handle:
-            handle.seek(start_size)
-            return READY_LINE in handle.read()
-
     return ManagedProcess(
         name="jobs worker",
         argv=[sys.executable, "-m", "mediaproof.jobs"],
         log_path=log_path,
-        ready=ready,
+        ready=log_says(log_path, READY_LINE),
         env=settings.as_env(),
         ready_timeout=ready_timeout,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from mediaproof.processes import ManagedProcess
+from mediaproof.processes import ManagedProcess, log_says
 from mediaproof.settings import Settings
 
 READY_LINE = b"observer 0x"
@@ -15,20 +15,12 @@ def observer_process(settings: Settings, rpc_url: str | None = None, ready_timeo
     if rpc_url is not None:
         settings = settings.model_copy(update={"rpc_url": rpc_url})
     log_path = settings.data_dir / "observer.log"
-    start_size = log_path.stat().st_size if log_path.exists() else 0
-
-    def ready() -> bool:
-        with open(log_path, "rb") as handle:
-            handle.seek(start_size)
-            text = handle.read()
-        return READY_LINE in text
-
     env = settings.as_env()
     return ManagedProcess(
         name="observer",
         argv=[sys.executable, "-m", "mediaproof.observer"],
         log_path=log_path,
-        ready=ready,
+        ready=log_says(log_path, READY_LINE),
         env=env,
         ready_timeout=ready_timeout,
     )
