@@ -25,6 +25,7 @@ MediaproofError
 │   └── ContractRefused                a contract's custom error (`revert`), by name: the call, not the node, is wrong
 ├── StorageError (ConnectionError)     a storage cluster or IPFS node failed or answered wrongly
 │   ├── ContentMismatch                bytes do not hash to what was claimed
+│   ├── Stranded                       no cluster a repair may copy from holds the blob's bytes any more
 │   └── NotPinned                      a cluster holds the object's record but IPFS no longer has it pinned
 ├── NotReady (ConnectionError)         a service that is up but cannot answer yet (the indexer before its first block)
 ├── ReceiptError (ValueError)          a storage receipt is forged, for other bytes, or from an inactive cluster
@@ -164,6 +165,11 @@ class StorageError(MediaproofError, ConnectionError):
 
 class ContentMismatch(StorageError):
     """Bytes do not hash to the sha256 or CID that was claimed for them."""
+
+
+class Stranded(StorageError):
+    """A repair copy has no source left: none of the clusters it may copy from holds the bytes. Retrying cannot help;
+    the observer's next sweep queues a new copy from whatever clusters hold the blob then."""
 
 
 class NotPinned(StorageError):

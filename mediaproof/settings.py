@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         1, ge=0, le=16, description="variant jobs the jobs worker runs at once (0: `mediaproof up` starts no worker)"
     )
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
+    repair_max_attempts: int = Field(
+        5, ge=1, description="tries of a repair copy (target or source down) before the job is marked failed"
+    )
     jobs_stalled_after: float = Field(
         30.0, gt=0, description="seconds a jobs worker may go silent before its running jobs are queued again (PG)"
     )
@@ -148,7 +151,9 @@ class Settings(BaseSettings):
         "", description="tests only: comma-separated crash points where the jobs worker stops and waits to be killed"
     )
     jobs_test_fail_tries: int = Field(
-        0, ge=0, description="tests only: the first tries of every variant job fail as a cluster outage would"
+        0,
+        ge=0,
+        description="tests only: the first tries of every variant and repair job fail as a cluster outage would",
     )
     sync_test_hold_at: str = Field(
         "", description="tests only: comma-separated crash points where `mediaproof sync` stops and waits to be killed"

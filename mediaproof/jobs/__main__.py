@@ -1,5 +1,6 @@
 """Run the jobs worker: `python -m mediaproof.jobs` (gateway database, chain, clusters from MEDIAPROOF_* settings).
-It makes the variants the upload service queues, MEDIAPROOF_VARIANT_WORKERS at once, until SIGTERM."""
+It makes the variants the upload service queues and the repair copies the observer queues,
+MEDIAPROOF_VARIANT_WORKERS at once, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mediaproof.errors import MediaproofError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.jobs.ledger_worker import LedgerWorkers
 from mediaproof.jobs.renditions import VariantMaker
+from mediaproof.jobs.repair import RepairCopier
 from mediaproof.jobs.spool import spool_of
 from mediaproof.settings import Settings
 from mediaproof.upload.decode_budget import budget_from
@@ -34,16 +36,27 @@ def main() -> None:
     except MediaproofError as exc:
         sys.exit(f"jobs worker: {exc}")
     maker = VariantMaker(placer, spool_of(settings.data_dir), budget_from(settings), settings.jobs_test_fail_tries)
+    copier = RepairCopier(placer, settings.jobs_test_fail_tries)
     concurrency = max(1, settings.variant_workers)
     try:
         if gateway_db.is_dsn(target):
             from mediaproof.jobs.pg_worker import run_worker  # only a PostgreSQL gateway needs procrastinate
 
             asyncio.run(
-                run_worker(str(target), maker, concurrency, settings.variant_max_attempts, settings.jobs_stalled_after)
+                run_worker(
+                    str(target),
+                    maker,
+                    copier,
+                    concurrency,
+                    settings.variant_max_attempts,
+                    settings.repair_max_attempts,
+                    settings.jobs_stalled_after,
+                )
             )
         else:
-            workers = LedgerWorkers(target, maker, concurrency, settings.variant_max_attempts)
+            workers = LedgerWorkers(
+                target, maker, copier, concurrency, settings.variant_max_attempts, settings.repair_max_attempts
+            )
             signal.signal(signal.SIGTERM, lambda *_: workers.stop())
             signal.signal(signal.SIGINT, lambda *_: workers.stop())
             workers.start()

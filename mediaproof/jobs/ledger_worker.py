@@ -1,8 +1,10 @@
-"""Variant jobs on SQLite: threads of the jobs worker claiming rows of the ledger's `variant_jobs` table.
+"""Variant and repair jobs on SQLite: threads of the jobs worker claiming rows of the ledger's `variant_jobs` and
+`repair_jobs` tables (variants first: a person waits for them; a repair restores a copy that is still held elsewhere).
 
 One jobs process per gateway database (SQLite is one machine's file): at start-up it puts the jobs a killed process
 had taken back in the queue. A failure for a passing reason comes back after the ledger's doubling back-off, up to
-MEDIAPROOF_VARIANT_MAX_ATTEMPTS tries; an original that cannot be decoded fails at once.
+MEDIAPROOF_VARIANT_MAX_ATTEMPTS (MEDIAPROOF_REPAIR_MAX_ATTEMPTS) tries; an original that cannot be decoded, and a
+repair that cannot succeed (mediaproof.jobs.repair.PERMANENT), fail at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from mediaproof import gateway_db
 from mediaproof.errors import InputError
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.jobs.renditions import VariantMaker
-from mediaproof.upload.ledger import UploadLedger, VariantJob
+from mediaproof.jobs.repair import PERMANENT, RepairCopier
+from mediaproof.upload.ledger import RepairJob, UploadLedger, VariantJob
 
 logger = logging.getLogger(__name__)
 # Seconds between looks at the queue: the upload service is another process and rings no bell here.
@@ -25,11 +28,21 @@ IDLE_POLL = 0.5
 class LedgerWorkers:
     """`count` threads draining the ledger's queue until `stop()`."""
 
-    def __init__(self, target: gateway_db.Target, maker: VariantMaker, count: int, max_attempts: int) -> None:
+    def __init__(
+        self,
+        target: gateway_db.Target,
+        maker: VariantMaker,
+        copier: RepairCopier,
+        count: int,
+        max_attempts: int,
+        repair_max_attempts: int,
+    ) -> None:
         self._target = target
         self._maker = maker
+        self._copier = copier
         self._count = count
         self._max_attempts = max_attempts
+        self._repair_max_attempts = repair_max_attempts
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -40,7 +53,7 @@ class LedgerWorkers:
         finally:
             ledger.close()
         if requeued:
-            logger.warning("%d variant jobs left running by a killed jobs process are queued again", requeued)
+            logger.warning("%d jobs left running by a killed jobs process are queued again", requeued)
         for n in range(self._count):
             thread = threading.Thread(target=self._loop, name=f"variants-{n}", daemon=True)
             thread.start()
@@ -59,11 +72,15 @@ class LedgerWorkers:
         try:
             while not self._stopping.is_set():
                 job = ledger.claim()
-                if job is None:
-                    due = ledger.next_due()
-                    self._stopping.wait(IDLE_POLL if due is None else max(0.0, min(IDLE_POLL, due - time.time())))
+                if job is not None:
+                    self.run(job, ledger, store)
                     continue
-                self.run(job, ledger, store)
+                repair = ledger.claim_repair()
+                if repair is not None:
+                    self.repair(repair, ledger, store)
+                    continue
+                due = ledger.next_due()
+                self._stopping.wait(IDLE_POLL if due is None else max(0.0, min(IDLE_POLL, due - time.time())))
         finally:
             ledger.close()
             store.close()
@@ -83,3 +100,17 @@ class LedgerWorkers:
                 self._maker.spool.drop(job.original)
         else:
             ledger.finish(job.original)
+
+    def repair(self, job: RepairJob, ledger: UploadLedger, store: GatewayStore) -> None:
+        try:
+            self._copier.run(job.sha256, job.target, job.sources, job.attempts, store)
+        except PERMANENT as exc:
+            ledger.fail_repair(job.sha256, job.target, str(exc), self._repair_max_attempts, permanent=True)
+            logger.warning("repair of %s to cluster %d failed for good: %s", job.sha256, job.target, exc)
+        except Exception as exc:  # a cluster down, a timeout: come back later
+            error = f"{type(exc).__name__}: {exc}"
+            state = ledger.fail_repair(job.sha256, job.target, error, self._repair_max_attempts)
+            logger.warning("repair of %s to cluster %d failed (try %d, now %s): %s", job.sha256, job.target,
+                           job.attempts, state, exc)  # fmt: skip
+        else:
+            ledger.finish_repair(job.sha256, job.target)

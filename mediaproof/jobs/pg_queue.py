@@ -1,9 +1,13 @@
-"""Variant jobs on PostgreSQL: Procrastinate's tables in the gateway database. This side enqueues and reads a job's
-state (the upload service); mediaproof.jobs.pg_worker runs them.
+"""Variant and repair jobs on PostgreSQL: Procrastinate's tables in the gateway database. This side enqueues and reads
+a job's state (the upload service: variants; the observer: repairs); mediaproof.jobs.pg_worker runs them.
 
-Each job is one row of procrastinate_jobs, its args {original, media_type}. `lock` = the original, so two workers
-never make the same variants at once; `queueing_lock` = the original, so a second upload of the same bytes while the
-first waits adds no second job.
+A variant job is one row of procrastinate_jobs, its args {original, media_type}. `lock` = the original, so two
+workers never make the same variants at once; `queueing_lock` = the original, so a second upload of the same bytes
+while the first waits adds no second job.
+
+A repair job's args are {sha256, target, sources} on its own queue. `lock` = the sha256, so two copies of one blob
+never run at once (each re-checks the count of copies before it copies); `queueing_lock` = sha256:target, so a
+sweep that finds the same copy missing while its job waits or runs adds no second one.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from procrastinate.exceptions import AlreadyEnqueued, NoResult
 from procrastinate.schema import SchemaManager
 
 from mediaproof import gateway_db
-from mediaproof.upload.ledger import VariantJob
+from mediaproof.upload.ledger import RepairJob, VariantJob
 
 QUEUE = "variants"
 TASK = "mediaproof.variants"
+REPAIR_QUEUE = "repairs"
+REPAIR_TASK = "mediaproof.repair"
 # Procrastinate's statuses as the upload service reports a variant job (the SQLite ledger's words).
 STATES = {
     "todo": "pending",  # waiting, or waiting out its back-off before the next try
@@ -34,6 +40,10 @@ _ORIGINAL_INDEX = (
     "CREATE INDEX IF NOT EXISTS mediaproof_variant_jobs_original ON procrastinate_jobs ((args->>'original'))"
     f" WHERE task_name = '{TASK}'"
 )
+_REPAIR_INDEX = (
+    "CREATE INDEX IF NOT EXISTS mediaproof_repair_jobs_copy ON procrastinate_jobs ((args->>'sha256'),"
+    f" ((args->>'target')::int)) WHERE task_name = '{REPAIR_TASK}'"
+)
 
 
 def apply_schema(dsn: str) -> bool:
@@ -46,6 +56,7 @@ def apply_schema(dsn: str) -> bool:
         if not present:
             conn.execute(SchemaManager.get_schema())  # no parameters: its '%' signs are taken as they are
         conn.execute(_ORIGINAL_INDEX)
+        conn.execute(_REPAIR_INDEX)
     return not present
 
 
@@ -88,6 +99,32 @@ class ProcrastinateQueue:
             task=TASK,
             original=original,
         )
+
+    def enqueue_repair(self, sha256: str, target: int, sources: list[int]) -> bool:
+        """Queue a copy of `sha256` to cluster `target`; False when one already waits or runs."""
+        deferrer = self._app.configure_task(
+            REPAIR_TASK, queue=REPAIR_QUEUE, lock=sha256, queueing_lock=f"{sha256}:{target}"
+        )
+        try:
+            deferrer.defer(sha256=sha256, target=target, sources=list[Any](sources))
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    def repair_job(self, sha256: str, target: int) -> RepairJob | None:
+        """The newest repair job for this copy (Procrastinate keeps no error text: the jobs log has it)."""
+        row = self._query_one(
+            "SELECT status::text AS status, attempts, args->'sources' AS sources FROM procrastinate_jobs"
+            " WHERE task_name = %(task)s AND args->>'sha256' = %(sha256)s AND (args->>'target')::int = %(target)s"
+            " ORDER BY id DESC LIMIT 1",
+            task=REPAIR_TASK,
+            sha256=sha256,
+            target=target,
+        )
+        if row is None:
+            return None
+        tries = row["attempts"] + (1 if row["status"] == "doing" else 0)
+        return RepairJob(sha256, target, [int(c) for c in row["sources"]], STATES[row["status"]], tries, None)
 
     def _query_one(self, query: Any, **arguments: Any) -> dict[str, Any] | None:
         connector = self._app.connector.get_sync_connector()

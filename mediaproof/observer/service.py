@@ -1,21 +1,26 @@
 """The observer's loop: check every cluster each interval, mark Down / Active on chain, and sweep for lost copies.
 
-Health checks run every `observer_interval`; the repair sweep runs in its own thread (a copy can take minutes) at
-once after a cluster is marked Down and every `observer_repair_interval` after that.
+Health checks run every `observer_interval`; the repair sweep runs in its own thread at once after a cluster is
+marked Down and every `observer_repair_interval` after that.
 
 A sweep does not take the gateway's placements on trust: it first reads what each healthy cluster really holds (its
 full object listing, each object with its IPFS node's word on the pin). A placement whose copy is gone (a pin
 removed on the node behind the cluster's back, blocks collected) is confirmed with one HEAD, dropped, and the blob
 copied again like any other blob under R.
 
-Where repairs are recorded: the observer is a second writer of the gateway database, of the placements table only,
-one short autocommit transaction per copy (SQLite WAL lets it write beside the upload service, which stays the only
-writer of links and renditions). The alternative, an upload-service endpoint to record a placement, would make
-repair depend on the upload service being up; a copy is only recorded after the target cluster verified the bytes
-(sha256, size and CID) and answered that it pinned them.
+The sweep only decides; it copies nothing itself. For each blob under R it queues one repair job per (sha256, target
+cluster) with the clusters to copy from (mediaproof.jobs.queue: Procrastinate on PostgreSQL, the ledger's
+`repair_jobs` on SQLite); the jobs worker makes the copy (mediaproof.jobs.repair: the target verifies and pins, then
+the placement is recorded), retrying with a back-off while a cluster is away. A copy whose job already waits or runs
+is not queued twice, and a job that runs late looks again before it copies, so sweeping often does no harm.
 
-Clusters serve object requests only to gateways: the observer signs its reads and copies with its own key, which
-StorageTopology must list as a gateway too (`make up` approves it); its health checks need no signature.
+Where placements are written: the observer drops vanished ones (one short autocommit transaction each; SQLite WAL
+lets it write beside the upload service), the jobs worker records repaired ones. The alternative, an upload-service
+endpoint to record a placement, would make repair depend on the upload service being up.
+
+Clusters serve object requests only to gateways: the observer signs its listings and HEADs with its own key, which
+StorageTopology must list as a gateway too (`make up` approves it); its health checks need no signature. Repair
+copies are signed by the jobs worker's gateway key.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from mediaproof.chain import MediaproofChain, signing_account
 from mediaproof.clients.storage import StorageClusterClient
 from mediaproof.errors import ChainError, MediaproofError, StorageError
 from mediaproof.gateway_store import GatewayStore
+from mediaproof.jobs.queue import RepairQueue
 from mediaproof.observer.health import HealthTracker, repair_targets
 from mediaproof.ring import ClusterRing
 from mediaproof.settings import Settings
@@ -60,9 +66,10 @@ class Snapshot:
 
 @dataclass
 class RepairReport:
-    copied: int = 0
-    failed: int = 0
-    stranded: int = 0  # blobs with no healthy copy left to copy from
+    queued: int = 0  # repair jobs queued by this sweep (a copy whose job already waits or runs is not counted)
+    waiting: int = 0  # copies needed whose job was already queued or running
+    failed: int = 0  # copies that could not be queued (the gateway database did not answer)
+    stranded: int = 0  # blobs with no copy left anywhere to copy from
     short: int = 0  # blobs still under R for want of healthy clusters
     vanished: int = 0  # placements whose cluster no longer held the blob pinned (dropped, then repaired)
 
@@ -73,6 +80,7 @@ class Observer:
     chain: MediaproofChain
     gateway: GatewayStore
     account: LocalAccount
+    repairs: RepairQueue
     tracker: HealthTracker = field(init=False)
     snapshot: Snapshot | None = None
     last_report: RepairReport = field(default_factory=RepairReport)
@@ -95,9 +103,9 @@ class Observer:
                 "true) (`make up` does this for the local chain)"
             )
         if not topology.isGateway(self.account.address).call():
-            # Health checks still work; repairs would be refused by every cluster (403) until the admin approves.
+            # Health checks still work; listings would be refused by every cluster (403) until the admin approves.
             logger.warning(
-                "%s is not a gateway of StorageTopology %s: clusters will refuse its repair copies until the admin "
+                "%s is not a gateway of StorageTopology %s: clusters will refuse its listings until the admin "
                 "calls setGateway(%s, true)",
                 self.account.address,
                 self.chain.deployment.storage_topology,
@@ -174,7 +182,8 @@ class Observer:
     # --- repair ---
 
     def sweep(self) -> RepairReport:
-        """Walk every blob of the gateway database once; copy each that has fewer than R healthy copies."""
+        """Walk every blob of the gateway database once; queue a repair copy for each that has fewer than R healthy
+        copies, one job per cluster that should take one."""
         with self._lock:
             snapshot = self.snapshot
         report = RepairReport()
@@ -190,20 +199,29 @@ class Observer:
                 if len(set(holders) & snapshot.healthy) < snapshot.replication:
                     report.short += 1
                 continue
+            if not holders:
+                report.stranded += 1  # no cluster is recorded as holding it: nothing to copy from
+                continue
+            # Healthy holders first; an unhealthy one may still serve its copy when none of those can.
             sources = [c for c in holders if c in snapshot.healthy] + [c for c in holders if c not in snapshot.healthy]
             for target in targets:
-                outcome = self._copy(sha256, sources, target, snapshot)
-                if outcome is None:
-                    report.stranded += 1
-                    break
-                if outcome:
-                    report.copied += 1
-                    sources.append(target)
-                else:
-                    report.failed += 1
+                self._queue_repair(sha256, target, sources, report)
         self.last_report = report
         self.sweeps += 1
         return report
+
+    def _queue_repair(self, sha256: str, target: int, sources: list[int], report: RepairReport) -> None:
+        try:
+            queued = self.repairs.enqueue_repair(sha256, target, sources)
+        except Exception as exc:  # the queue's database away: counted as failed, so the next sweep comes soon
+            logger.warning("could not queue a copy of %s to cluster %d: %s", sha256, target, exc)
+            report.failed += 1
+            return
+        if queued:
+            report.queued += 1
+            logger.warning("queued a copy of %s to cluster %d (sources %s)", sha256, target, sources)
+        else:
+            report.waiting += 1
 
     def _holdings(self, snapshot: Snapshot) -> dict[int, set[str]]:
         """The sha256s each healthy cluster holds pinned right now, from its own listing; a cluster that cannot
@@ -262,36 +280,6 @@ class Observer:
                 return
             after = page[-1][0]
 
-    def _copy(self, sha256: str, sources: list[int], target: int, snapshot: Snapshot) -> bool | None:
-        """Stream the blob from the first source that has it to `target`, which verifies it; True when recorded,
-        False when the copy failed (retried next sweep), None when no source could give the bytes."""
-        timeout = self.settings.http_timeout
-        target_client = self._client(target, snapshot.endpoints[target], timeout)
-        for source in sources:
-            endpoint = snapshot.endpoints.get(source)
-            if endpoint is None:
-                continue
-            source_client = self._client(source, endpoint, timeout)
-            try:
-                held = source_client.stat(sha256)
-            except MediaproofError as exc:  # down, or refusing us (not a gateway): try the next source
-                logger.warning("cluster %d cannot say whether it holds %s: %s", source, sha256, exc)
-                continue
-            if held is None:
-                continue
-            try:
-                stored = target_client.store(source_client.iter_bytes(sha256), sha256, held.cid, held.size)
-            except MediaproofError as exc:
-                logger.warning("copy of %s from cluster %d to %d failed: %s", sha256, source, target, exc)
-                return False
-            if (stored.sha256.hex(), stored.cid, stored.size, stored.pinned) != (sha256, held.cid, held.size, True):
-                logger.warning("cluster %d pinned other bytes than %s; not recorded", target, sha256)
-                return False
-            self.gateway.add_placement(sha256, target)
-            logger.warning("copied %s from cluster %d to cluster %d", sha256, source, target)
-            return True
-        return None
-
     def _client(self, cluster_id: int, endpoint: str, timeout: float) -> StorageClusterClient:
         """A client of one cluster, signing as this observer (which StorageTopology lists as a gateway)."""
         key = f"{cluster_id}@{endpoint}#{timeout}"
@@ -332,10 +320,10 @@ class Observer:
             except Exception as exc:  # keep sweeping next time
                 logger.warning("repair sweep failed: %s", exc)
                 continue
-            if report.failed or report.stranded or report.short:
-                logger.warning("repair sweep left work: %s", report)
+            if report.queued or report.failed or report.stranded or report.short:
+                logger.warning("repair sweep: %s", report)
             if report.failed:
-                # A copy failed on the way (not for want of clusters): try again soon, not a whole interval later.
+                # A copy could not be queued (not for want of clusters): try again soon, not a whole interval later.
                 self._stop.wait(self.settings.observer_interval)
                 self._sweep_now.set()
 

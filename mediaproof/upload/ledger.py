@@ -1,9 +1,10 @@
-"""The upload service's own tables in the gateway database: uploads on their way to chain, and the variant queue.
+"""The upload service's own tables in the gateway database: uploads on their way to chain, and the job queues.
 
-Same database as GatewayStore (SQLite or PostgreSQL, mediaproof.gateway_db). `variant_jobs` is the variant queue on
-SQLite (on PostgreSQL Procrastinate's tables are, mediaproof.jobs.pg_queue): the upload service enqueues, the jobs
-worker claims. Jobs are rows, so the queue survives a restart: a job left `running` by a worker that died is
-`pending` again when the worker starts, and failures come back after a growing back-off.
+Same database as GatewayStore (SQLite or PostgreSQL, mediaproof.gateway_db). `variant_jobs` and `repair_jobs` are the
+job queues on SQLite (on PostgreSQL Procrastinate's tables are, mediaproof.jobs.pg_queue): the upload service
+enqueues variants, the observer repair copies, the jobs worker claims both. Jobs are rows, so the queues survive a
+restart: a job left `running` by a worker that died is `pending` again when the worker starts, and failures come back
+after a growing back-off.
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ CREATE TABLE IF NOT EXISTS variant_jobs (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS variant_jobs_due ON variant_jobs (state, next_at);
+CREATE TABLE IF NOT EXISTS repair_jobs (
+    sha256     TEXT NOT NULL,        -- the blob to copy
+    target     INTEGER NOT NULL,     -- the cluster to take the copy
+    sources    TEXT NOT NULL,        -- JSON list of cluster ids to copy from, in the order to try them
+    state      TEXT NOT NULL,        -- pending | running | done | failed
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    REAL NOT NULL,
+    last_error TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (sha256, target)     -- one job per copy: a second enqueue while it waits or runs adds nothing
+);
+CREATE INDEX IF NOT EXISTS repair_jobs_due ON repair_jobs (state, next_at);
 """
 RETRY_BASE_SECONDS = 1.0
 RETRY_CAP_SECONDS = 300.0
@@ -80,6 +93,16 @@ class Upload:
 class VariantJob:
     original: str
     media_type: str
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class RepairJob:
+    sha256: str
+    target: int
+    sources: list[int]
     state: str
     attempts: int
     last_error: str | None
@@ -244,10 +267,13 @@ class UploadLedger:
         return VariantJob(*row) if row else None
 
     def requeue_running(self) -> int:
-        """At start-up: jobs a dead process had taken go back to the queue."""
-        return self._db.execute(
-            "UPDATE variant_jobs SET state = 'pending', updated_at = ? WHERE state = 'running'", (time.time(),)
-        ).rowcount
+        """At start-up: jobs a dead process had taken (variants and repairs) go back to the queue."""
+        return sum(
+            self._db.execute(
+                f"UPDATE {table} SET state = 'pending', updated_at = ? WHERE state = 'running'", (time.time(),)
+            ).rowcount
+            for table in ("variant_jobs", "repair_jobs")
+        )
 
     def claim(self, now: float | None = None) -> VariantJob | None:
         """Take the oldest due pending job (atomically: two workers never take the same one)."""
@@ -280,15 +306,85 @@ class UploadLedger:
         return state
 
     def next_due(self) -> float | None:
-        """When the earliest pending job falls due (unix time), or None when nothing is pending."""
-        row = self._db.execute("SELECT min(next_at) FROM variant_jobs WHERE state = 'pending'").fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        """When the earliest pending job (variant or repair) falls due (unix time), or None when nothing is pending."""
+        due = [
+            float(row[0])
+            for table in ("variant_jobs", "repair_jobs")
+            if (row := self._db.execute(f"SELECT min(next_at) FROM {table} WHERE state = 'pending'").fetchone())
+            and row[0] is not None
+        ]
+        return min(due, default=None)
+
+    # --- the repair queue (the observer enqueues, the jobs worker copies) ---
+
+    def enqueue_repair(self, sha256: str, target: int, sources: list[int]) -> bool:
+        """Queue a copy of `sha256` to cluster `target`; whether it was queued now (False: one already waits or
+        runs). A finished or failed job for the same copy gets a fresh start with the new sources."""
+        now = time.time()
+        return (
+            self._db.execute(
+                "INSERT INTO repair_jobs (sha256, target, sources, state, attempts, next_at, updated_at)"
+                " VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (sha256, target) DO UPDATE SET"
+                " sources = excluded.sources, state = 'pending', attempts = 0, next_at = excluded.next_at,"
+                " last_error = NULL, updated_at = excluded.updated_at"
+                " WHERE repair_jobs.state IN ('done', 'failed')",
+                (sha256, target, json.dumps(sources), now, now),
+            ).rowcount
+            == 1
+        )
+
+    def repair_job(self, sha256: str, target: int) -> RepairJob | None:
+        row = self._db.execute(
+            f"SELECT {_REPAIR_COLUMNS} FROM repair_jobs WHERE sha256 = ? AND target = ?", (sha256, target)
+        ).fetchone()
+        return _repair(row) if row else None
+
+    def claim_repair(self, now: float | None = None) -> RepairJob | None:
+        """Take the oldest due pending repair (atomically: two workers never take the same one)."""
+        now = time.time() if now is None else now
+        row = self._db.execute(
+            "UPDATE repair_jobs SET state = 'running', attempts = attempts + 1, updated_at = ?"
+            " WHERE (sha256, target) = (SELECT sha256, target FROM repair_jobs WHERE state = 'pending'"
+            f" AND next_at <= ? ORDER BY next_at LIMIT 1{self._db.dialect.skip_locked}) AND state = 'pending'"
+            f" RETURNING {_REPAIR_COLUMNS}",
+            (now, now),
+        ).fetchone()
+        return _repair(row) if row else None
+
+    def finish_repair(self, sha256: str, target: int) -> None:
+        self._db.execute(
+            "UPDATE repair_jobs SET state = 'done', last_error = NULL, updated_at = ? WHERE sha256 = ? AND target = ?",
+            (time.time(), sha256, target),
+        )
+
+    def fail_repair(self, sha256: str, target: int, error: str, max_attempts: int, permanent: bool = False) -> str:
+        """Record a failed try of a repair; it comes back after retry_delay, or stays failed. The new state."""
+        row = self._db.execute(
+            "SELECT attempts FROM repair_jobs WHERE sha256 = ? AND target = ?", (sha256, target)
+        ).fetchone()
+        attempts = int(row[0]) if row else max_attempts
+        state = "failed" if permanent or attempts >= max_attempts else "pending"
+        now = time.time()
+        self._db.execute(
+            "UPDATE repair_jobs SET state = ?, last_error = ?, next_at = ?, updated_at = ? WHERE sha256 = ?"
+            " AND target = ?",
+            (state, error[:500], now + retry_delay(attempts), now, sha256, target),
+        )
+        return state
 
 
 _UPLOAD_COLUMNS = (
     "upload_id, sha256, cid, size, media_type, width, height, duration, created_at, state, owner, title,"
     " user_contract, record, media_id, short_id, tx, block, uploader"
 )
+
+
+_REPAIR_COLUMNS = "sha256, target, sources, state, attempts, last_error"
+
+
+def _repair(row: tuple[Any, ...]) -> RepairJob:
+    sha256, target, sources, state, attempts, last_error = row
+    return RepairJob(sha256, int(target), [int(c) for c in json.loads(sources)], state, int(attempts), last_error)
 
 
 def _upload(row: tuple[Any, ...]) -> Upload:
