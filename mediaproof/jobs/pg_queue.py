@@ -7,7 +7,8 @@ while the first waits adds no second job.
 
 A repair job's args are {sha256, target, sources} on its own queue. `lock` = the sha256, so two copies of one blob
 never run at once (each re-checks the count of copies before it copies); `queueing_lock` = sha256:target, so a
-sweep that finds the same copy missing while its job waits or runs adds no second one.
+sweep that finds the same copy missing while its job waits adds no second one (and enqueue_repair looks for a running
+one first).
 """
 
 from __future__ import annotations
@@ -102,6 +103,18 @@ class ProcrastinateQueue:
 
     def enqueue_repair(self, sha256: str, target: int, sources: list[int]) -> bool:
         """Queue a copy of `sha256` to cluster `target`; False when one already waits or runs."""
+        # Procrastinate's queueing_lock only covers waiting jobs ('todo', back-offs included); a running one is looked
+        # for here. A job that starts between this look and the insert gets a second one, which waits on the lock
+        # and then finds the copy made (mediaproof.jobs.repair looks again first): harmless.
+        running = self._query_one(
+            "SELECT 1 AS one FROM procrastinate_jobs WHERE task_name = %(task)s AND args->>'sha256' = %(sha256)s"
+            " AND (args->>'target')::int = %(target)s AND status = 'doing' LIMIT 1",
+            task=REPAIR_TASK,
+            sha256=sha256,
+            target=target,
+        )
+        if running is not None:
+            return False
         deferrer = self._app.configure_task(
             REPAIR_TASK, queue=REPAIR_QUEUE, lock=sha256, queueing_lock=f"{sha256}:{target}"
         )

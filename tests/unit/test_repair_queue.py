@@ -13,6 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from mediaproof import gateway_db
 from mediaproof.jobs.queue import JobQueue, open_queue
 from mediaproof.upload.ledger import UploadLedger
 
@@ -36,6 +37,21 @@ def test_a_copy_queued_twice_while_it_waits_is_one_job(queue: JobQueue) -> None:
     assert job is not None and (job.state, job.attempts, job.sources) == ("pending", 0, [1, 2])
     assert queue.enqueue_repair(SHA, 2, [1]) is True  # another target is another copy
     assert queue.enqueue_repair("cd" * 32, 3, [1]) is True  # another blob too
+
+
+def test_a_copy_queued_while_its_job_runs_is_not_queued_again(gateway_target: Path | str, queue: JobQueue) -> None:
+    assert queue.enqueue_repair(SHA, 3, [1])
+    if gateway_db.is_dsn(gateway_target):  # as a Procrastinate worker marks the job it takes
+        dsn = str(gateway_target)
+        with gateway_db.driver(dsn).connect(dsn) as conn:
+            conn.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE args->>'sha256' = %s", (SHA,))
+    else:
+        ledger = UploadLedger(gateway_target)
+        assert ledger.claim_repair() is not None
+        ledger.close()
+    job = queue.repair_job(SHA, 3)
+    assert job is not None and job.state == "running"
+    assert queue.enqueue_repair(SHA, 3, [1]) is False
 
 
 def test_a_repair_queued_while_it_runs_is_not_queued_again_and_a_finished_one_is(gateway_target: Path | str) -> None:
