@@ -79,7 +79,7 @@ class LocalStack:
         self._upload_socket: socket.socket | None = None  # kept while several run: each (re)start serves on a copy
         self.download: ManagedProcess | None = None
         self.observer: ManagedProcess | None = None
-        self.jobs: ManagedProcess | None = None  # the variant worker; none when MEDIAPROOF_VARIANT_WORKERS is 0
+        self.jobs: ManagedProcess | None = None  # variants and repairs; none when MEDIAPROOF_VARIANT_WORKERS is 0
         self.indexer: ManagedProcess | None = None
         self.webapp: ManagedProcess | None = None
 
@@ -263,7 +263,8 @@ class LocalStack:
         self.observer = observer_process(self.settings, rpc_url=self.anvil.url).start()
 
     def _start_jobs(self) -> None:
-        """The jobs worker (mediaproof/jobs): makes the variants the upload processes queue."""
+        """The jobs worker (mediaproof/jobs): makes the variants the upload processes queue and the repair copies
+        the observer queues."""
         from mediaproof.jobs.launch import jobs_process
 
         if self.settings.variant_workers > 0:
@@ -363,7 +364,7 @@ class LocalStack:
             replication_factor=self.settings.replication_factor,
             relayers=[gateway],
             sequencers=[gateway],
-            # The observer copies objects between clusters for repair: clusters serve it only as a gateway.
+            # The observer lists what each cluster holds for its repair sweeps: clusters list only to gateways.
             gateways=[gateway, observer],
             observers=[observer],
         )
@@ -457,7 +458,7 @@ class LocalStack:
         if self.observer is not None:
             rows.append(("observer (health, repair)", str(self.settings.data_dir / "observer.log")))
         if self.jobs is not None:
-            rows.append(("jobs worker (variants)", str(self.settings.data_dir / "jobs.log")))
+            rows.append(("jobs worker (variants, repairs)", str(self.settings.data_dir / "jobs.log")))
         for parts in self.clusters:
             rows.append((f"storage cluster {parts.cluster_id} (signer {parts.signer})", parts.endpoint))
             rows.append(("  its IPFS node (RPC API)", parts.ipfs.api_url))

@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     receipt_lifetime: int = Field(3600, ge=60, description="seconds a storage receipt stays valid (at deploy)")
     withdrawal_delay: int = Field(2 * 86400, ge=0, description="seconds from a withdrawal request to its payout")
     variant_workers: int = Field(
-        1, ge=0, le=16, description="variant jobs the jobs worker runs at once (0: `mediaproof up` starts no worker)"
+        1,
+        ge=0,
+        le=16,
+        description="jobs (variants, repair copies) the jobs worker runs at once (0: `mediaproof up` starts no worker)",
     )
     variant_max_attempts: int = Field(5, ge=1, description="tries of a variant job before it is marked failed")
     repair_max_attempts: int = Field(
