@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             once.catch_up()
             links.sync()
             views.ingest()
+            links.close()
+            views.close()
             store.close()
             if once.waiting is not None:
                 w = once.waiting
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop.set()
         thread.join(timeout=10)
+        links.close()
+        views.close()
         store.close()
     return 0
 

@@ -2,7 +2,8 @@
 (short_id, media_id) mirrored into the store, read-only and in rowid order from a cursor, then set on media rows.
 
 Not chain data: a rollback leaves the mirror alone, and re-applied media rows get their short id back on the next
-pass. A gateway database that does not exist (yet) is simply waited for. A link written before its record was
+pass. A gateway database that does not exist (yet) is simply waited for; the connection is kept between passes
+(indexer.gateway_reader). A link written before its record was
 registered (no media id yet) is looked up again on each pass until the gateway fills its media id in, which it does
 in place (same rowid, behind the cursor).
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import logging
 
+from indexer.gateway_reader import KeptReader
 from indexer.store import Store
 from mediaproof import gateway_db
-from mediaproof.gateway_store import GatewayStore
+from mediaproof.gateway_store import GatewayStore, LinkedMedia
 
 log = logging.getLogger("indexer")
 BATCH = 50_000
@@ -25,7 +27,7 @@ class ShortLinkSync:
 
     def __init__(self, store: Store, gateway: gateway_db.Target):
         self.store = store
-        self.gateway_db = gateway
+        self.gateway = KeptReader(gateway, GatewayStore, "short links")
         self._filled_through = -1  # media of blocks up to here have been matched against every known link
         self._pending_after = ""  # pending links are looked up again a slice per pass, round and round
 
@@ -34,32 +36,18 @@ class ShortLinkSync:
         self._filled_through = min(self._filled_through, block)
 
     def _read_links(self, after: int) -> list[tuple[int, str, str | None]]:
-        if not gateway_db.exists(self.gateway_db):
-            return []
-        try:
-            gateway = GatewayStore(self.gateway_db, readonly=True)
-            try:
-                return gateway.links_after(after, BATCH)
-            finally:
-                gateway.close()
-        except gateway_db.Error as exc:
-            log.warning("cannot read short links from %s: %s", gateway_db.describe(self.gateway_db), exc)
-            return []
+        return self.gateway.read(lambda gateway: gateway.links_after(after, BATCH), [])
 
     def _read_pending(self, short_ids: list[str]) -> list[tuple[int, str, str | None]]:
         """The links among `short_ids` that have a media id now, as (0, short id, media id)."""
-        if not short_ids or not gateway_db.exists(self.gateway_db):
+        if not short_ids:
             return []
-        try:
-            gateway = GatewayStore(self.gateway_db, readonly=True)
-            try:
-                found = [gateway.resolve(s) for s in short_ids]
-            finally:
-                gateway.close()
-        except gateway_db.Error as exc:
-            log.warning("cannot read short links from %s: %s", gateway_db.describe(self.gateway_db), exc)
-            return []
+        nothing: list[LinkedMedia | None] = []
+        found = self.gateway.read(lambda gateway: [gateway.resolve(s) for s in short_ids], nothing)
         return [(0, link.short_id, link.media_id) for link in found if link is not None and link.media_id]
+
+    def close(self) -> None:
+        self.gateway.close()
 
     def sync(self) -> list[tuple[int, str]]:
         filled: list[tuple[int, str]] = []

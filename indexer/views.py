@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from indexer.gateway_reader import KeptReader
 from indexer.store import Store
 from mediaproof import gateway_db
 from mediaproof.view_records import ViewRecords
@@ -101,21 +102,14 @@ class ViewIngester:
 
     def __init__(self, store: Store, gateway: gateway_db.Target):
         self.store = store
-        self.gateway = gateway
+        self.gateway = KeptReader(gateway, ViewRecords, "view records")
         self.skipped = 0  # unreadable rows since start
 
     def _read(self, after: int) -> list[tuple[Any, ...]]:
-        if not gateway_db.exists(self.gateway):
-            return []
-        try:
-            records = ViewRecords(self.gateway, readonly=True)
-            try:
-                return list(records.after(after, BATCH))
-            finally:
-                records.close()
-        except gateway_db.Error as exc:
-            log.warning("cannot read view records from %s: %s", gateway_db.describe(self.gateway), exc)
-            return []
+        return self.gateway.read(lambda records: list(records.after(after, BATCH)), [])
+
+    def close(self) -> None:
+        self.gateway.close()
 
     def ingest(self) -> int:
         """Every record written since the last pass; returns how many were added."""

@@ -297,3 +297,52 @@ def test_a_database_of_an_older_layout_is_rebuilt_from_scratch(tmp_path: Path):
         assert store.cursor().execute("SELECT value FROM meta WHERE key = 'deployment'").fetchone() is None
     finally:
         store.close()
+
+
+def _sessions(dsn: str) -> int:
+    """Sessions ever opened to the database of `dsn` (PostgreSQL's own count), this one included."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_indexer_keeps_one_gateway_connection_per_reader_and_reopens_it_after_the_server_drops_it(
+    store: Store, postgres: Any
+):
+    """Passes read short ids and views over the connections they opened first (PostgreSQL counts no new session),
+    and a connection the server killed costs one pass, after which every view is still counted exactly once."""
+    import psycopg
+
+    dsn = postgres.database()
+    linked_media(store, dsn)
+    writer = ViewRecords(dsn)
+    links, ingester = ShortLinkSync(store, dsn), ViewIngester(store, dsn)
+    links.sync()
+    ingester.ingest()
+    before = _sessions(dsn)
+    for n in range(10):
+        writer.append([record(DAY1 + n, "Hb1")])
+        assert ingester.ingest() == 1
+        links.sync()
+    assert _sessions(dsn) == before + 1  # only the count's own session: the passes opened none
+    assert (links.gateway.opened, ingester.gateway.opened) == (1, 1)
+
+    with psycopg.connect(dsn, autocommit=True) as admin:  # the server drops every other session (a restart would)
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    writer.close()
+    writer = ViewRecords(dsn)  # a download process's own dropped connection is its business, not this test's
+    writer.append([record(DAY2, "Hb1")])
+    read = [ingester.ingest() for _ in range(2)]
+    assert sorted(read) == [0, 1]  # one pass met the dropped connection; the next read on a fresh one
+    assert ingester.gateway.opened == 2
+    assert ingester.ingest() == 0
+    assert store.media_analytics(media_id(1))["views"] == 10 + 1
+    links.close()
+    ingester.close()
+    writer.close()
