@@ -43,8 +43,11 @@ up: install web-app
 # Everything: the main suite (.venv) and the browser suite (.venv-web, real Chromium).
 test: test-unit test-e2e
 
+# Test modules run TEST_WORKERS at a time (pytest-xdist, whole modules per worker: each starts its own stack, and a
+# stack spends much of its time waiting on its own processes, so two at once finish sooner on 2 cores).
+TEST_WORKERS ?= 2
 test-unit: install postgres
-	$(PY) -m pytest -q --ignore=tests/e2e --durations=30
+	$(PY) -m pytest -q --ignore=tests/e2e --durations=30 -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install postgres
 	$(PY) -m pytest -q --ignore=tests/e2e -m "not integration"

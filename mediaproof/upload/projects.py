@@ -81,9 +81,22 @@ def readable(service: Service, pid: str, wallet: str, sha: str) -> bool:
     return any(access.can_read(other, wallet) for other in projects.projects_with(sha) if other != pid)
 
 
+def hold_for_project(service: Service, sha: str, wallet: str) -> bool:
+    """Bytes of `wallet`'s own media upload, told not to be sent: recorded as sent for a project now, so the
+    upload's expiry cannot release them before the manifest comes (MEDIAPROOF_UPLOAD_TTL, as for bytes sent). False
+    when a release took them first. Under the bytes' lock, which a release holds from its check to its unpin."""
+    with service.blob_lock(sha):
+        found = stored(service, sha)
+        if found is None:
+            return False
+        service.projects.store.record_upload(sha, found[0], found[1], wallet)
+        return True
+
+
 def missing(service: Service, pid: str, wallet: str, hashes: list[str]) -> dict[str, Any]:
     """`missing`: bytes no cluster holds (send them); `prove`: stored but unreadable for `wallet`, each with a
-    fresh nonce to answer when posting the manifest. Hashes it may already read are in neither."""
+    fresh nonce to answer when posting the manifest. Hashes it may already read are in neither; those of its own
+    media uploads are held for the project from now (hold_for_project)."""
     require_writer(service, pid, wallet)
     absent: list[str] = []
     prove: dict[str, str] = {}
@@ -91,6 +104,9 @@ def missing(service: Service, pid: str, wallet: str, hashes: list[str]) -> dict[
     for sha in dict.fromkeys(hashes):
         if stored(service, sha) is None:
             absent.append(sha)
+        elif service.ledger().sent_by(sha, wallet):
+            if not hold_for_project(service, sha, wallet):
+                absent.append(sha)  # released just now: the expiry went first
         elif not readable(service, pid, wallet, sha):
             nonce = secrets.token_hex(32)
             service.projects.store.issue_nonce(nonce, wallet, sha, expires)

@@ -48,11 +48,12 @@ READ, WRITE = 1, 2
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     settings = stack_settings(tmp_path_factory.mktemp("projects")).model_copy(
-        # Media uploads never committed expire within seconds here (only the garbage test makes any).
+        # Media uploads never committed expire within seconds here (only the garbage tests make any). Long enough
+        # that a test's next request comes well within it on a busy machine.
         update={
             "max_upload_bytes": MAX_BYTES,
             "download_resolve_ttl": 0.5,
-            "upload_ttl": 2.0,
+            "upload_ttl": 5.0,
             "upload_sweep_interval": 0.5,
         }
     )
@@ -390,6 +391,31 @@ def test_bytes_in_a_project_outlive_the_media_upload_that_stored_them(
     with DownloadClient(down(stack), sign_in(up(stack), ALICE)) as reader:
         assert reader.fetch_blob(pid, sha, tmp_path / "photo.jpg") == len(shared)
         assert reader.manifest(pid, stored["cid"]) == manifest_of({"photo.jpg": shared}).encode()
+
+
+def test_bytes_a_project_was_told_not_to_send_stay_until_its_manifest_comes(
+    stack: LocalStack, chain: MediaproofChain, registry: Contract, tmp_path: Path
+) -> None:
+    """`missing` tells a wallet not to send bytes of its own uncommitted media upload: they are held for the
+    project as if sent then, so the upload expiring before the manifest comes does not take them (it did: the
+    manifest met 409 "not stored" for bytes the service had said it had)."""
+    held = photo_bytes(73, (320, 240))
+    sha = hashlib.sha256(held).hexdigest()
+    pid = create(chain, registry, ALICE)
+    with client(stack, ALICE) as alice:
+        upload_id = alice.upload_bytes(held)["upload_id"]
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{up(stack)}/uploads/{upload_id}", timeout=30).status_code != 404:
+            # asked again and again, as a slow device would: each answer holds the bytes afresh
+            assert alice.missing(pid, [sha]) == {"missing": [], "prove": {}}
+            assert time.monotonic() < deadline, "the upload never expired"
+            time.sleep(0.2)
+        assert alice.missing(pid, [sha]) == {"missing": [], "prove": {}}  # its upload is gone; the bytes are not
+        stored = alice.post_manifest(pid, manifest_of({"held.jpg": held}).encode().decode(), {})
+    assert placements(stack, sha) >= 1
+    commit(chain, registry, ALICE, pid, stored)
+    with DownloadClient(down(stack), sign_in(up(stack), ALICE)) as reader:
+        assert reader.fetch_blob(pid, sha, tmp_path / "held.jpg") == len(held)
 
 
 # --- who may read ---
