@@ -6,7 +6,6 @@ from webapp.asset_caching import immutable_assets
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
-from webapp.pages.media_social import MediaSocialState
 from webapp.pages.not_found import not_found_page
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
 from webapp.pages.profile_social import ProfileSocialState
@@ -94,6 +93,6 @@ app.add_page(
     media_page,
     route="/m/[media_key]",
     title="Media · Mediaproof",
-    on_load=[AuthState.expire_session, MediaState.load, MediaSocialState.load],
+    on_load=[AuthState.expire_session, MediaState.load],
 )
 app.add_page(not_found_page, route="404", title="Page not found · Mediaproof", on_load=AuthState.expire_session)
