@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from webapp import services
+from webapp.app_settings import app_settings
 from webapp.asset_caching import immutable_assets
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
@@ -28,6 +30,9 @@ app = rx.App(
     api_transformer=immutable_assets,
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Photos come from the download service, another origin: its connection is opened while the page's scripts
+        # load, not once the first <img> asks (a phone's Largest Contentful Paint is the photo on the media page).
+        rx.el.link(rel="preconnect", href=services.download_base(app_settings())),
         # Deferred (in this order, before the app's own module scripts run): nothing of theirs is needed to paint.
         # resumable_upload.js fetches npm tus-js-client's bundle (/vendor/tus.min.js, copied from node_modules by
         # tooling/web_setup.sh) itself, on a page's first resumable upload.
