@@ -1,7 +1,7 @@
 """Reflex configuration of the Mediaproof web app (run from this directory: `reflex run --env prod`)."""
 
 import reflex as rx
-from webapp.radix_styles import ACCENT, PageRadixThemes
+from webapp.bundle import ACCENT, LeanRadixThemes
 
 config = rx.Config(
     app_name="webapp",
@@ -14,6 +14,6 @@ config = rx.Config(
     frontend_lazy_bundled_libraries=True,
     # Sidecars the server picks by Accept-Encoding: brotli where the browser asks for it, gzip otherwise.
     frontend_compression_formats=["brotli", "gzip"],
-    # Radix Themes with only the colour scales and components the pages use (webapp/radix_styles.py).
-    plugins=[PageRadixThemes(theme=rx.theme(accent_color=ACCENT, radius="medium"))],
+    # Radix Themes with only the colour scales and components the pages use (webapp/bundle.py).
+    plugins=[LeanRadixThemes(theme=rx.theme(accent_color=ACCENT, radius="medium"))],
 )

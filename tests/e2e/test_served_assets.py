@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from webapp.radix_styles import COLORS
+from webapp.bundle import COLORS
 
 from tests.e2e.conftest import REFLEX_WORK, ROOT
 
@@ -74,10 +74,17 @@ RADIX_COLORS = (
 def test_stylesheet_has_the_colours_the_pages_name_and_no_other(app_url: str) -> None:
     source = "\n".join(path.read_text() for path in sorted((ROOT / "webapp" / "webapp").rglob("*.py")))
     named = {color for color in RADIX_COLORS if f'"{color}"' in source}
-    assert named <= set(COLORS), f"colours the pages name but radix_styles.COLORS lacks: {named - set(COLORS)}"
+    assert named <= set(COLORS), f"colours the pages name but bundle.COLORS lacks: {named - set(COLORS)}"
     assets = _hashed_assets(app_url, "/")
     css = "\n".join(httpx.get(app_url + asset, timeout=30).text for asset in assets if asset.endswith(".css"))
     assert css, "the feed page links no stylesheet"
     for color in RADIX_COLORS:
         # Each scale defines its steps as --<colour>-1 … -12; `gray` is also the name every theme's gray maps to.
         assert (f"--{color}-9:" in css) == (color in COLORS), color
+
+
+def test_pages_preload_one_chunk_of_components_and_icons(app_url: str) -> None:
+    # The media page is not prerendered: without the ui chunk in the first HTML its components and icons arrive one
+    # round trip after its route's chunk (webapp/bundle.py, one_ui_chunk).
+    for path in ("/", "/m/no-such-link"):
+        assert any(asset.startswith("/assets/ui-") for asset in _hashed_assets(app_url, path)), path
