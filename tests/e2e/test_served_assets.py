@@ -88,3 +88,11 @@ def test_pages_preload_one_chunk_of_components_and_icons(app_url: str) -> None:
     # round trip after its route's chunk (webapp/bundle.py, one_ui_chunk).
     for path in ("/", "/m/no-such-link"):
         assert any(asset.startswith("/assets/ui-") for asset in _hashed_assets(app_url, path)), path
+
+
+def test_prerendered_pages_answer_at_their_own_path_without_a_redirect(app_url: str) -> None:
+    # A shared /verify?tx=… link would otherwise pay a round trip for a redirect to /verify/ (webapp/page_paths.py).
+    for path in ("/verify", "/verify?tx=0x" + "ab" * 32, "/clusters", "/verify/"):
+        answer = httpx.get(app_url + path, timeout=30, follow_redirects=False)
+        assert answer.status_code == 200, path
+        assert 'id="page"' in answer.text, path

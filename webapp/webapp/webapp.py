@@ -5,6 +5,7 @@ import reflex as rx
 from webapp import services
 from webapp.app_settings import app_settings
 from webapp.asset_caching import immutable_assets
+from webapp.page_paths import prerendered_in_place
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
@@ -26,8 +27,9 @@ from webapp.state import AuthState
 app = rx.App(
     # accessibility.css: the contrast fixes Radix Themes' defaults need (axe-core, tests/e2e/test_every_page.py).
     stylesheets=["/accessibility.css"],
-    # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py).
-    api_transformer=immutable_assets,
+    # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py); prerendered
+    # pages are served at their own paths, without a redirect to a trailing slash (webapp/page_paths.py).
+    api_transformer=[immutable_assets, prerendered_in_place],
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         # Photos come from the download service, another origin: its connection is opened while the page's scripts
