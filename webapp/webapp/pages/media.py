@@ -655,7 +655,9 @@ def _views_panel() -> rx.Component:
 def media_page() -> rx.Component:
     return page_shell(
         None,
-        ProofCheck.create(),
+        # The proof checker (ethers, the page's largest script) is fetched once a check is asked for, not while the
+        # photo loads on a phone's narrow link; the check waits for it (check_call).
+        rx.cond(MediaState.verify_status != "", ProofCheck.create()),
         rx.match(
             MediaState.status,
             (
