@@ -1,6 +1,7 @@
 """Reflex configuration of the Mediaproof web app (run from this directory: `reflex run --env prod`)."""
 
 import reflex as rx
+from webapp.bundle import ACCENT, LeanRadixThemes
 
 config = rx.Config(
     app_name="webapp",
@@ -13,5 +14,6 @@ config = rx.Config(
     frontend_lazy_bundled_libraries=True,
     # Sidecars the server picks by Accept-Encoding: brotli where the browser asks for it, gzip otherwise.
     frontend_compression_formats=["brotli", "gzip"],
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+    # Radix Themes with only the colour scales and components the pages use (webapp/bundle.py).
+    plugins=[LeanRadixThemes(theme=rx.theme(accent_color=ACCENT, radius="medium"))],
 )

@@ -1,14 +1,16 @@
 """How the built front end is served (Lighthouse's network audits), asked of the real web app over HTTP: hashed
 bundles compressed (brotli when the browser takes it, else gzip) and cacheable for a year; pages and missing files
-never cached that way; no page ships what only some pages use (tus-js-client, all of lucide)."""
+never cached that way; no page ships what only some pages use (tus-js-client, all of lucide, Radix colour scales no
+page names)."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
+from webapp.bundle import COLORS
 
-from tests.e2e.conftest import REFLEX_WORK
+from tests.e2e.conftest import REFLEX_WORK, ROOT
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Reflex's build compresses files from 256 bytes up; a smaller one (a single icon) gains nothing and goes as is.
@@ -59,3 +61,38 @@ def test_pages_do_not_ship_tus_or_every_icon(app_url: str) -> None:
     built = REFLEX_WORK / "web" / "build" / "client" / "assets"
     assert list(built.glob("*.js")), f"no build under {built}"
     assert not list(built.glob("DynamicIcon-*.js")), "a page names an icon at run time"
+
+
+# Radix Themes' colour names: one of them quoted in the app's source is a colour a page may draw with.
+RADIX_COLORS = (
+    *("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan"),
+    *("teal", "jade", "green", "grass", "brown", "orange", "sky", "mint", "lime", "yellow", "amber", "gold"),
+    *("bronze", "gray", "mauve", "slate", "sage", "olive", "sand"),
+)
+
+
+def test_stylesheet_has_the_colours_the_pages_name_and_no_other(app_url: str) -> None:
+    source = "\n".join(path.read_text() for path in sorted((ROOT / "webapp" / "webapp").rglob("*.py")))
+    named = {color for color in RADIX_COLORS if f'"{color}"' in source}
+    assert named <= set(COLORS), f"colours the pages name but bundle.COLORS lacks: {named - set(COLORS)}"
+    assets = _hashed_assets(app_url, "/")
+    css = "\n".join(httpx.get(app_url + asset, timeout=30).text for asset in assets if asset.endswith(".css"))
+    assert css, "the feed page links no stylesheet"
+    for color in RADIX_COLORS:
+        # Each scale defines its steps as --<colour>-1 … -12; `gray` is also the name every theme's gray maps to.
+        assert (f"--{color}-9:" in css) == (color in COLORS), color
+
+
+def test_pages_preload_one_chunk_of_components_and_icons(app_url: str) -> None:
+    # The media page is not prerendered: without the ui chunk in the first HTML its components and icons arrive one
+    # round trip after its route's chunk (webapp/bundle.py, one_ui_chunk).
+    for path in ("/", "/m/no-such-link"):
+        assert any(asset.startswith("/assets/ui-") for asset in _hashed_assets(app_url, path)), path
+
+
+def test_prerendered_pages_answer_at_their_own_path_without_a_redirect(app_url: str) -> None:
+    # A shared /verify?tx=… link would otherwise pay a round trip for a redirect to /verify/ (webapp/page_paths.py).
+    for path in ("/verify", "/verify?tx=0x" + "ab" * 32, "/clusters", "/verify/"):
+        answer = httpx.get(app_url + path, timeout=30, follow_redirects=False)
+        assert answer.status_code == 200, path
+        assert 'id="page"' in answer.text, path

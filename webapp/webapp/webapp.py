@@ -2,11 +2,13 @@
 
 import reflex as rx
 
+from webapp import services
+from webapp.app_settings import app_settings
 from webapp.asset_caching import immutable_assets
+from webapp.page_paths import prerendered_in_place
 from webapp.pages.clusters import ClustersState, clusters_page
 from webapp.pages.feed import FeedState, feed_page
 from webapp.pages.media import MediaState, media_page
-from webapp.pages.media_social import MediaSocialState
 from webapp.pages.not_found import not_found_page
 from webapp.pages.profile import OwnProfileState, ProfileState, own_profile_page, profile_page
 from webapp.pages.profile_social import ProfileSocialState
@@ -25,10 +27,14 @@ from webapp.state import AuthState
 app = rx.App(
     # accessibility.css: the contrast fixes Radix Themes' defaults need (axe-core, tests/e2e/test_every_page.py).
     stylesheets=["/accessibility.css"],
-    # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py).
-    api_transformer=immutable_assets,
+    # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py); prerendered
+    # pages are served at their own paths, without a redirect to a trailing slash (webapp/page_paths.py).
+    api_transformer=[immutable_assets, prerendered_in_place],
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        # Photos come from the download service, another origin: its connection is opened while the page's scripts
+        # load, not once the first <img> asks (a phone's Largest Contentful Paint is the photo on the media page).
+        rx.el.link(rel="preconnect", href=services.download_base(app_settings())),
         # Deferred (in this order, before the app's own module scripts run): nothing of theirs is needed to paint.
         # resumable_upload.js fetches npm tus-js-client's bundle (/vendor/tus.min.js, copied from node_modules by
         # tooling/web_setup.sh) itself, on a page's first resumable upload.
@@ -94,6 +100,6 @@ app.add_page(
     media_page,
     route="/m/[media_key]",
     title="Media · Mediaproof",
-    on_load=[AuthState.expire_session, MediaState.load, MediaSocialState.load],
+    on_load=[AuthState.expire_session, MediaState.load],
 )
 app.add_page(not_found_page, route="404", title="Page not found · Mediaproof", on_load=AuthState.expire_session)

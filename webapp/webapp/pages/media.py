@@ -29,8 +29,10 @@ from webapp.components.proof_check import ProofCheck, check_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
 from webapp.deployment import load_chain_config, proof_check_config
 from webapp.media_rows import human_size, kind_of, relative_time, short_address
+from webapp.pages.media_social import COMMENTS_PAGE, MediaSocialState
 from webapp.pages.media_social_view import social_panel
 from webapp.proof_reports import ProofReport, bundle_data_url, reports_from, utc_seconds
+from webapp.state import AuthState
 from webapp.verify_links import embed
 from webapp.views_chart import day_bars, day_span, size_bars
 
@@ -41,7 +43,6 @@ STATUS_COLORS = {"active": "green", "draining": "amber", "down": "red"}
 
 
 class MediaState(rx.State):
-    key: str = ""
     # "loading" | "indexing" | "found" | "missing" | "error"
     status: str = "loading"
     error: str = ""
@@ -93,6 +94,7 @@ class MediaState(rx.State):
 
     _bundle: dict[str, Any] = {}  # noqa: RUF012
     _tag: str = ""
+    _key: str = ""  # the link being opened: a backend var, so setting it sends nothing
 
     @rx.var
     def image_url(self) -> str:
@@ -119,14 +121,24 @@ class MediaState(rx.State):
 
     @rx.event(background=True)
     async def load(self):
+        """Everything the page shows, likes and comments included, set at once when it has all arrived: one state
+        delta and one render after hydration instead of one per reader (a phone's Total Blocking Time)."""
         async with self:
             key = str(self.router.page.params.get("media_key") or "")
-            self.key, self.status, self.error = key, "loading", ""
-            self.verify_status, self.verify_detail, self.verify_reports = "", "", []
-            self.short_id, self.size, self.bundle_url, self.bundle_error, self._bundle = "", "medium", "", "", {}
+            social = await self.get_state(MediaSocialState)
+            # Only a page showing something (another media, a failure, a reload) is cleared: clearing the empty
+            # first state would send a delta of defaults and re-render for nothing.
+            self._key = key
+            if self.status != "loading" or self.short_id:
+                self.status, self.error = "loading", ""
+                self.verify_status, self.verify_detail, self.verify_reports = "", "", []
+                self.short_id, self.size, self.bundle_url, self.bundle_error, self._bundle = "", "medium", "", "", {}
+            social.clear(key)
+            auth = await self.get_state(AuthState)
+            viewer = auth.address if auth.signed_in else ""
         settings = app_settings()
         try:
-            detail = await self._find(settings, key)
+            detail = await self._find(settings, key, viewer)
         except NotRegistered as exc:
             async with self:
                 self.status, self.error = "missing", str(exc)
@@ -135,11 +147,13 @@ class MediaState(rx.State):
             async with self:
                 self.status, self.error = "error", f"This media could not be loaded: {exc}"
             return
-        # Asked together, not one after another: the page draws once all three are in, and a phone waits for it.
-        clusters_got, views_got, bundle_got = await asyncio.gather(
+        media_id = str(detail["id"])
+        # Asked together, not one after another: the page draws once all are in, and a phone waits for it.
+        clusters_got, views_got, bundle_got, comments_got = await asyncio.gather(
             services.clusters(settings),
-            services.analytics(settings, str(detail["id"])),
-            services.media_proof(settings, str(detail["id"])),
+            services.analytics(settings, media_id),
+            services.media_proof(settings, media_id),
+            services.comments(settings, media_id, COMMENTS_PAGE),
             return_exceptions=True,
         )
         clusters = {}  # without them, receipts show their cluster ids alone
@@ -158,7 +172,7 @@ class MediaState(rx.State):
         else:
             bundle = bundle_got
         async with self:
-            if self.key != key:
+            if self._key != key:
                 return  # another media page was opened meanwhile
             self._show(detail, key, clusters, services.download_base(settings))
             embedded = embed(
@@ -174,15 +188,21 @@ class MediaState(rx.State):
             self.views_span = day_span(self.views_by_day)
             self.bundle_url = bundle_data_url(bundle) if bundle else ""
             self.bundle_name = f"{self.short_id or self.media_id[:12]}.proof.json"
+            social = await self.get_state(MediaSocialState)
+            if isinstance(comments_got, BaseException):
+                social.failed(key, f"Likes and comments could not be read: {_refusal(comments_got)}")
+            else:
+                social.show(key, media_id, detail, comments_got, viewer)
 
-    async def _find(self, settings: Settings, key: str) -> dict[str, Any]:
-        """The indexer's record of this very link (or media id), waiting a little for an indexer a block behind."""
+    async def _find(self, settings: Settings, key: str, viewer: str) -> dict[str, Any]:
+        """The indexer's record of this very link (or media id), with whether `viewer` likes it, waiting a little
+        for an indexer a block behind."""
         if not (services.is_media_key(key) or services.is_short_id(key)):
             raise NotRegistered(f"{key!r} is not a Mediaproof link: links look like /m/<short id>")
         deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
         while True:
             try:
-                return await services.media(settings, key.lower() if services.is_media_key(key) else key)
+                return await services.media(settings, key.lower() if services.is_media_key(key) else key, viewer)
             except NotRegistered:
                 if asyncio.get_running_loop().time() > deadline:
                     raise NotRegistered(
@@ -635,7 +655,9 @@ def _views_panel() -> rx.Component:
 def media_page() -> rx.Component:
     return page_shell(
         None,
-        ProofCheck.create(),
+        # The proof checker (ethers, the page's largest script) is fetched once a check is asked for, not while the
+        # photo loads on a phone's narrow link; the check waits for it (check_call).
+        rx.cond(MediaState.verify_status != "", ProofCheck.create()),
         rx.match(
             MediaState.status,
             (

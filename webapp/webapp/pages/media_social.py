@@ -1,5 +1,6 @@
 """The state of a media's likes and comments on its page (drawn by pages/media_social_view.py): the counts, the
-comments (newest first), the viewer's draft and edits. Each like, comment, edit or delete is an action the connected
+comments (newest first), the viewer's draft and edits. The page's load (MediaState.load) reads them with the record
+and sets them in the same state delta. Each like, comment, edit or delete is an action the connected
 wallet signs (action_flow); after the upload service accepts it the page says "pending anchoring" and watches the
 indexer until it shows it.
 """
@@ -11,14 +12,13 @@ from typing import Any
 
 import reflex as rx
 
-from mediaproof.errors import DeploymentError, InputError, MediaproofError, NotRegistered
+from mediaproof.errors import DeploymentError, InputError, MediaproofError
 from webapp import action_flow, services
 from webapp.app_settings import app_settings
 from webapp.social_rows import comment_action, comment_bytes_left, comment_row, comments_in, count_of, like_action
 from webapp.state import AuthState
 
 COMMENTS_PAGE = 50
-INDEX_WAIT_SECONDS = 15.0  # a link opened right after its upload: the indexer may be a block behind
 
 
 async def _read(
@@ -57,40 +57,24 @@ class MediaSocialState(rx.State):
     def bytes_left(self) -> int:
         return comment_bytes_left(self.draft)
 
-    @rx.event(background=True)
-    async def load(self):
-        async with self:
-            key = self._key = str(self.router.page.params.get("media_key") or "")
+    def clear(self, key: str) -> None:
+        """Forgets another media's likes and comments (MediaState.load, as the page opens `key`); the empty first
+        state is left alone, so opening a page sends no delta of defaults."""
+        self._key = key
+        if self.media_id or self.comments or self.error or self.draft or self.editing or self.phase:
             self.media_id, self.comments, self.error, self.draft, self.editing = "", [], "", "", ""
             self.phase, self.doing, self.message, self.action_error, self.liked = "", "", "", "", False
-        settings = app_settings()
-        async with self:
-            viewer = await self._viewer()
-        deadline = asyncio.get_running_loop().time() + INDEX_WAIT_SECONDS
-        while True:
-            try:
-                detail = await services.media(settings, key, viewer)
-                break
-            except NotRegistered:
-                if asyncio.get_running_loop().time() > deadline:
-                    return  # the media page says it is missing
-                await asyncio.sleep(0.5)
-            except MediaproofError as exc:
-                async with self:
-                    self.error = f"Likes and comments could not be read: {exc}"
-                return
-        media_id = str(detail.get("id") or "")
-        try:
-            detail, body = await _read(media_id, viewer, detail)
-        except MediaproofError as exc:
-            async with self:
-                self.error = f"Likes and comments could not be read: {exc}"
-            return
-        async with self:
-            if self._key != key:
-                return  # another media page was opened meanwhile
+
+    def show(self, key: str, media_id: str, detail: dict[str, Any], body: dict[str, Any], viewer: str) -> None:
+        """The media's counts, the viewer's like and its newest comments as MediaState.load read them with the
+        record (`detail`, asked with the viewer), unless another media page was opened meanwhile."""
+        if self._key == key:
             self.media_id = media_id
-            self._apply(detail, body, await self._viewer())
+            self._apply(detail, body, viewer)
+
+    def failed(self, key: str, error: str) -> None:
+        if self._key == key:
+            self.error = error
 
     async def _viewer(self) -> str:
         auth = await self.get_state(AuthState)
