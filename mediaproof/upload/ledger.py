@@ -295,13 +295,19 @@ class UploadLedger:
 
     def fail(self, original: str, error: str, max_attempts: int, permanent: bool = False) -> str:
         """Record a failed try; the job comes back after retry_delay, or stays failed. Returns the new state."""
-        row = self._db.execute("SELECT attempts FROM variant_jobs WHERE original = ?", (original,)).fetchone()
+        return self._fail("variant_jobs", "original = ?", (original,), error, max_attempts, permanent)
+
+    def _fail(
+        self, table: str, where: str, key: tuple[Any, ...], error: str, max_attempts: int, permanent: bool
+    ) -> str:
+        """A failed try of the job of `table` at `where`/`key` (either queue): back after retry_delay, or failed."""
+        row = self._db.execute(f"SELECT attempts FROM {table} WHERE {where}", key).fetchone()
         attempts = int(row[0]) if row else max_attempts
         state = "failed" if permanent or attempts >= max_attempts else "pending"
         now = time.time()
         self._db.execute(
-            "UPDATE variant_jobs SET state = ?, last_error = ?, next_at = ?, updated_at = ? WHERE original = ?",
-            (state, error[:500], now + retry_delay(attempts), now, original),
+            f"UPDATE {table} SET state = ?, last_error = ?, next_at = ?, updated_at = ? WHERE {where}",
+            (state, error[:500], now + retry_delay(attempts), now, *key),
         )
         return state
 
@@ -359,18 +365,7 @@ class UploadLedger:
 
     def fail_repair(self, sha256: str, target: int, error: str, max_attempts: int, permanent: bool = False) -> str:
         """Record a failed try of a repair; it comes back after retry_delay, or stays failed. The new state."""
-        row = self._db.execute(
-            "SELECT attempts FROM repair_jobs WHERE sha256 = ? AND target = ?", (sha256, target)
-        ).fetchone()
-        attempts = int(row[0]) if row else max_attempts
-        state = "failed" if permanent or attempts >= max_attempts else "pending"
-        now = time.time()
-        self._db.execute(
-            "UPDATE repair_jobs SET state = ?, last_error = ?, next_at = ?, updated_at = ? WHERE sha256 = ?"
-            " AND target = ?",
-            (state, error[:500], now + retry_delay(attempts), now, sha256, target),
-        )
-        return state
+        return self._fail("repair_jobs", "sha256 = ? AND target = ?", (sha256, target), error, max_attempts, permanent)
 
 
 _UPLOAD_COLUMNS = (

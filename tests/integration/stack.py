@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mediaproof.jobs.queue import JobQueue, open_queue
 from mediaproof.settings import Settings
+from mediaproof.upload.ledger import UploadLedger
 
 
 def stack_settings(tmp: Path, clusters: int = 1, replication_factor: int = 1) -> Settings:
@@ -48,3 +51,16 @@ def wait_until(done: Callable[[], Any], what: str, timeout: float = 120.0) -> An
         assert time.monotonic() < deadline, f"never saw: {what}"
         time.sleep(0.1)
     return result
+
+
+@contextlib.contextmanager
+def job_queue(settings: Settings) -> Iterator[JobQueue]:
+    """The stack's job queues (variants and repairs) as their producers see them, on its gateway database."""
+    target = settings.resolved_gateway_store()
+    ledger = UploadLedger(target)
+    opened = open_queue(target, lambda: ledger)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        ledger.close()

@@ -15,9 +15,9 @@ from PIL import Image
 from mediaproof.devstack import LocalStack
 from mediaproof.gateway_store import GatewayStore
 from mediaproof.jobs.launch import jobs_process
-from mediaproof.jobs.queue import VariantQueue, open_queue
-from mediaproof.upload.ledger import UploadLedger, VariantJob
-from tests.integration.stack import stack_settings, wait_until
+from mediaproof.jobs.queue import VariantQueue
+from mediaproof.upload.ledger import VariantJob
+from tests.integration.stack import job_queue, stack_settings, wait_until
 from tests.integration.test_upload_service import upload, url
 from tests.unit.test_upload_intake import photo_bytes
 
@@ -37,12 +37,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture
 def queue(stack: LocalStack) -> Iterator[VariantQueue]:
-    target = stack.settings.resolved_gateway_store()
-    ledger = UploadLedger(target)
-    opened = open_queue(target, lambda: ledger)
-    yield opened
-    opened.close()
-    ledger.close()
+    with job_queue(stack.settings) as opened:
+        yield opened
 
 
 def restart_worker(stack: LocalStack, **update: Any) -> None:

@@ -14,10 +14,10 @@ import pytest
 from mediaproof.content import digest_bytes
 from mediaproof.devstack import ClusterParts, LocalStack
 from mediaproof.gateway_store import GatewayStore
-from mediaproof.jobs.queue import JobQueue, open_queue
+from mediaproof.jobs.queue import JobQueue
 from mediaproof.observer.launch import observer_process
-from mediaproof.upload.ledger import RepairJob, UploadLedger
-from tests.integration.stack import stack_settings, wait_until
+from mediaproof.upload.ledger import RepairJob
+from tests.integration.stack import job_queue, stack_settings, wait_until
 from tests.integration.test_download import Seeder, topology_ring
 from tests.integration.test_jobs_worker import jobs_log, restart_worker
 
@@ -51,12 +51,8 @@ def seeder(stack: LocalStack) -> Iterator[Seeder]:
 
 @pytest.fixture
 def queue(stack: LocalStack) -> Iterator[JobQueue]:
-    target = stack.settings.resolved_gateway_store()
-    ledger = UploadLedger(target)
-    opened = open_queue(target, lambda: ledger)
-    yield opened
-    opened.close()
-    ledger.close()
+    with job_queue(stack.settings) as opened:
+        yield opened
 
 
 def seed_on(seeder: Seeder, data: bytes, clusters: list[int]) -> str:
