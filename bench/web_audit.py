@@ -34,6 +34,14 @@ CATEGORIES = ("performance", "accessibility", "best-practices")
 GOAL = 90
 AUDITED = ("feed", "media", "verify")  # the routes Lighthouse scores (tests/e2e/test_every_page.py names them)
 PRESETS = ("mobile", "desktop")
+# The metrics behind the performance score (audit id, how it is printed), so a change is seen in the metric it moves.
+METRICS = (
+    ("first-contentful-paint", "FCP", 1000, "s"),
+    ("largest-contentful-paint", "LCP", 1000, "s"),
+    ("total-blocking-time", "TBT", 1, "ms"),
+    ("speed-index", "SI", 1000, "s"),
+    ("cumulative-layout-shift", "CLS", 1, ""),
+)
 
 
 def main() -> int:
@@ -52,12 +60,17 @@ def main() -> int:
     parser.add_argument("--page", action="append", choices=AUDITED, help="audit only this page (repeatable)")
     parser.add_argument("--preset", choices=PRESETS, help="audit only this Lighthouse preset")
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page and preset (median kept)")
+    parser.add_argument("--keep", type=Path, help="copy every Lighthouse JSON report into this directory")
     args = parser.parse_args()
     narrowed = bool(args.page or args.preset)
     sys.path.insert(0, str(ROOT))
     try:
         lines = audit(
-            tuple(args.page or AUDITED), (args.preset,) if args.preset else PRESETS, max(1, args.runs), not narrowed
+            tuple(args.page or AUDITED),
+            (args.preset,) if args.preset else PRESETS,
+            max(1, args.runs),
+            not narrowed,
+            args.keep,
         )
     except Exception as exc:  # a benchmark reports what broke; it never fails the build
         lines = [f"web_audit FAILED: {type(exc).__name__}: {exc}"]
@@ -68,7 +81,9 @@ def main() -> int:
     return 0
 
 
-def audit(pages: tuple[str, ...], presets: tuple[str, ...], runs: int, with_axe: bool) -> list[str]:
+def audit(
+    pages: tuple[str, ...], presets: tuple[str, ...], runs: int, with_axe: bool, keep: Path | None = None
+) -> list[str]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, free_port, running_stack, running_webapp
@@ -82,7 +97,9 @@ def audit(pages: tuple[str, ...], presets: tuple[str, ...], runs: int, with_axe:
             seeded = seed(chain, work)
             paths = {route.name: route.path.format(**seeded) for route in ROUTES}
             scores = {
-                (name, preset): median_run([lighthouse(url + paths[name], preset, work) for _ in range(runs)])
+                (name, preset): median_run(
+                    [lighthouse(url + paths[name], preset, work, keep, f"{name}-{preset}-{n}") for n in range(runs)]
+                )
                 for name in pages
                 for preset in presets
             }
@@ -104,8 +121,9 @@ def median_run(runs: list[dict[str, int | str]]) -> dict[str, int | str]:
     return scored[len(scored) // 2] if scored else runs[-1]
 
 
-def lighthouse(url: str, preset: str, work: Path) -> dict[str, int | str]:
-    """The page's category scores (0–100) from one Lighthouse run, or the reason it gave none."""
+def lighthouse(url: str, preset: str, work: Path, keep: Path | None, name: str) -> dict[str, int | str]:
+    """The page's category scores (0–100) and the metrics behind performance from one Lighthouse run, or the
+    reason it gave none."""
     from tests.e2e.conftest import CHROMIUM
 
     out = work / f"lighthouse-{abs(hash((url, preset)))}.json"
@@ -126,8 +144,17 @@ def lighthouse(url: str, preset: str, work: Path) -> dict[str, int | str]:
     )
     if done.returncode != 0 or not out.exists():
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:200]}
-    categories = json.loads(out.read_text())["categories"]
-    return {c: round(100 * (categories[c]["score"] or 0)) for c in CATEGORIES}
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"{name}.json").write_bytes(out.read_bytes())
+    result = json.loads(out.read_text())
+    scores: dict[str, int | str] = {c: round(100 * (result["categories"][c]["score"] or 0)) for c in CATEGORIES}
+    audits = result.get("audits", {})
+    scores["metrics"] = " ".join(
+        f"{label} {(audits.get(key, {}).get('numericValue') or 0) / scale:.{2 if unit != 'ms' else 0}f}{unit}"
+        for key, label, scale, unit in METRICS
+    )
+    return scores
 
 
 def axe_page(browser: Any, url: str, route: Any, seeded: dict[str, str], viewport: tuple[int, int]) -> Counter[str]:
@@ -169,7 +196,9 @@ def report(
             lines.append(f"{name:<10}{preset:<9}  no scores: {score['error']}")
             below.append(f"{name}/{preset}")
             continue
-        lines.append(f"{name:<10}{preset:<9}" + "".join(f"{score[c]:>16}" for c in CATEGORIES))
+        lines.append(
+            f"{name:<10}{preset:<9}" + "".join(f"{score[c]:>16}" for c in CATEGORIES) + f"    {score['metrics']}"
+        )
         below += [f"{name}/{preset} {c} {score[c]}" for c in CATEGORIES if int(score[c]) < GOAL]
     lines.append(
         f"Lighthouse goal (every category >= {GOAL}): " + ("met" if not below else "missed: " + "; ".join(below))

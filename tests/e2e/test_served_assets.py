@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from webapp.bundle import COLORS
+from webapp.bundle import COLORS, with_shells
 
 from tests.e2e.conftest import REFLEX_WORK, ROOT
 
@@ -84,9 +84,10 @@ def test_stylesheet_has_the_colours_the_pages_name_and_no_other(app_url: str) ->
 
 
 def test_pages_preload_one_chunk_of_components_and_icons(app_url: str) -> None:
-    # The media page is not prerendered: without the ui chunk in the first HTML its components and icons arrive one
-    # round trip after its route's chunk (webapp/bundle.py, one_ui_chunk).
-    for path in ("/", "/m/no-such-link"):
+    # A page answered by the SPA fallback (a profile) learns of its route's chunk only once the app's own scripts have
+    # run: without the ui chunk in the first HTML its components and icons would arrive a round trip after that
+    # (webapp/bundle.py, one_ui_chunk).
+    for path in ("/", "/m/no-such-link", "/u/0x" + "ab" * 20):
         assert any(asset.startswith("/assets/ui-") for asset in _hashed_assets(app_url, path)), path
 
 
@@ -96,3 +97,24 @@ def test_prerendered_pages_answer_at_their_own_path_without_a_redirect(app_url: 
         answer = httpx.get(app_url + path, timeout=30, follow_redirects=False)
         assert answer.status_code == 200, path
         assert 'id="page"' in answer.text, path
+
+
+def test_a_media_link_is_answered_by_the_media_pages_prerendered_shell(app_url: str) -> None:
+    # Its header and loading state paint before any script has run, and its route's chunk is preloaded by the first
+    # HTML instead of being found once the app's scripts have run (webapp/page_paths.py, SHELLS).
+    for path in ("/m/no-such-link", "/m/0x" + "ab" * 32):
+        answer = httpx.get(app_url + path, timeout=30, follow_redirects=False)
+        assert answer.status_code == 200, path
+        assert 'id="media-loading"' in answer.text and 'id="main-nav"' in answer.text, path
+        assert re.search(r'rel="modulepreload" href="/assets/_m_\.__media_key_\._index-[\w-]+\.js"', answer.text), path
+    profile = httpx.get(f"{app_url}/u/0x{'ab' * 20}", timeout=30)
+    assert 'id="media-loading"' not in profile.text  # only the media page has a shell
+
+
+def test_the_router_config_prerenders_the_shells_only_when_it_prerenders() -> None:
+    prerendering = 'export default {"ssr": false, "prerender": true, "build": "build"};'
+    changed = with_shells(prerendering, ["/m/_"])
+    assert '"prerender": async ({ getStaticPaths }) => [...getStaticPaths(), ...["/m/_"]]' in changed
+    assert '"build": "build"' in changed
+    dev = 'export default {"ssr": false};'
+    assert with_shells(dev, ["/m/_"]) == dev

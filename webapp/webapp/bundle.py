@@ -8,14 +8,18 @@ plugin Reflex already runs:
 - the package not registered for dynamic components (which the app has none of): Reflex's plugin registers it, so
   the app root may `import("@radix-ui/themes")` whole, and the bundler then keeps every Radix component (dialogs,
   menus, sliders…) in the chunk every page loads first instead of only the ones the pages import;
-- the Radix components and lucide icons the pages use in one chunk the first HTML preloads (one_ui_chunk).
+- the Radix components and lucide icons the pages use in one chunk the first HTML preloads (one_ui_chunk);
+- the shells of pages with a parameter in their path prerendered too (webapp.page_paths.SHELLS, with_shells).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
+
+from webapp.page_paths import shell_paths
 
 ACCENT = "indigo"
 # The accent, the gray Radix pairs with it (gray_color="auto"), and every colour_scheme / rx.color the pages name.
@@ -48,6 +52,7 @@ class LeanRadixThemes(rx.plugins.RadixThemesPlugin):
     def pre_compile(self, **context: Any) -> None:
         super().pre_compile(**context)
         context["add_modify_task"]("vite.config.js", one_ui_chunk)
+        context["add_modify_task"]("react-router.config.js", with_shells)
 
 
 # Rolldown's code-splitting groups in Reflex's vite.config.js; ours goes before Reflex's own.
@@ -62,3 +67,18 @@ def one_ui_chunk(vite_config: str) -> str:
     if UI_GROUP in vite_config or GROUPS not in vite_config:
         return vite_config
     return vite_config.replace(GROUPS, GROUPS + "\n" + UI_GROUP, 1)
+
+
+# Reflex's react-router.config.js when it prerenders (production builds): every page without a parameter.
+PRERENDER_ALL = '"prerender": true'
+
+
+def with_shells(router_config: str, shells: list[str] | None = None) -> str:
+    """React Router's config prerendering the page shells as well as every static page; a config that does not
+    prerender (the dev server) is left as it is."""
+    if PRERENDER_ALL not in router_config:
+        return router_config
+    paths = json.dumps(shell_paths() if shells is None else shells)
+    return router_config.replace(
+        PRERENDER_ALL, f'"prerender": async ({{ getStaticPaths }}) => [...getStaticPaths(), ...{paths}]', 1
+    )

@@ -28,7 +28,8 @@ app = rx.App(
     # accessibility.css: the contrast fixes Radix Themes' defaults need (axe-core, tests/e2e/test_every_page.py).
     stylesheets=["/accessibility.css"],
     # The built front end's hashed files are cached by browsers for a year (webapp/asset_caching.py); prerendered
-    # pages are served at their own paths, without a redirect to a trailing slash (webapp/page_paths.py).
+    # pages are served at their own paths, without a redirect to a trailing slash, and /m/<key> is served the media
+    # page's prerendered shell (webapp/page_paths.py).
     api_transformer=[immutable_assets, prerendered_in_place],
     head_components=[
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),

@@ -25,6 +25,7 @@ from webapp.components.copyable import Kind, copyable
 from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, time_ago
+from webapp.components.non_urgent import BELOW_THE_FOLD, non_urgent
 from webapp.components.proof_check import ProofCheck, check_call
 from webapp.components.proof_report import proof_report_card, todays_signer_note
 from webapp.deployment import load_chain_config, proof_check_config
@@ -611,6 +612,7 @@ def _proof_panel() -> rx.Component:
         ),
         width="100%",
         id="media-proof",
+        **BELOW_THE_FOLD,
     )
 
 
@@ -649,6 +651,7 @@ def _views_panel() -> rx.Component:
         ),
         width="100%",
         id="media-views",
+        **BELOW_THE_FOLD,
     )
 
 
@@ -705,9 +708,8 @@ def media_page() -> rx.Component:
                 ),
                 _later_registration(),
                 _viewer(),
-                social_panel(),
-                _views_panel(),
-                _proof_panel(),
+                # Below the photo on a phone: mounted after it, in slices, not in the task that shows the photo.
+                non_urgent(social_panel(), _views_panel(), _proof_panel()),
                 width="100%",
                 spacing="4",
             ),

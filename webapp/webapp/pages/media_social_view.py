@@ -9,6 +9,7 @@ import reflex as rx
 from mediaproof.social import MAX_COMMENT_BYTES
 from webapp import action_flow
 from webapp.components.comments import comment_view
+from webapp.components.non_urgent import BELOW_THE_FOLD
 from webapp.pages.media_social import MediaSocialState
 from webapp.state import AuthState
 
@@ -166,4 +167,5 @@ def social_panel() -> rx.Component:
         ),
         width="100%",
         id="media-social",
+        **BELOW_THE_FOLD,
     )
