@@ -150,6 +150,22 @@ def give_bundle(page: Page, tmp_path: Path, name: str, bundle: dict[str, Any]) -
     expect(page.locator("#verify-bundle")).to_contain_text(name)
 
 
+def test_the_checker_is_fetched_once_a_bundle_is_chosen_and_reads_it_whenever_it_arrives(
+    open_page, registered, tmp_path: Path
+) -> None:
+    # /verify does not fetch the proof checker (ethers) while it paints; a bundle chosen first is read once the
+    # checker has arrived, and the file then chosen is checked against that bundle.
+    path, proof = registered
+    page = ready(open_page("/verify", WalletConfig()))
+    assert page.evaluate("typeof window.mediaproofCheck") == "undefined"
+    assert not any("proofcheck" in url for url in page.evaluate("performance.getEntries().map((e) => e.name)"))
+    give_bundle(page, tmp_path, "first.proof.json", proof["proof"])
+    assert page.evaluate("typeof window.mediaproofCheck") == "object"
+    page.set_input_files("#verify-file", str(path))
+    expect_proven(page, proof)
+    expect(page.locator("#verify-source")).to_contain_text("first.proof.json")
+
+
 def test_a_bundle_file_is_checked_and_an_altered_one_fails_the_check_that_catches_it(
     open_page, registered, tmp_path: Path
 ) -> None:

@@ -26,14 +26,19 @@ def check_call(config: dict[str, Any], bundles: list[dict[str, Any]], sha256: st
     """The JS expression rx.call_script awaits: the check of `bundles` against the chain. `sha_source` says what
     `sha256` is the hash of: "file" (a file the user chose) or "page" (the record the page shows)."""
     request = {"config": config, "bundles": bundles, "sha256": sha256, "shaSource": sha_source, "tag": tag}
-    # On a page's load the module may not be in place yet: wait for its ready event rather than fail.
-    return (
-        "(window.mediaproofCheck ? Promise.resolve() : new Promise((ready) => "
-        'window.addEventListener("mediaproofcheck-ready", ready, { once: true })))'
-        f".then(() => window.mediaproofCheck.check({json.dumps(request)}))"
-    )
+    return _when_loaded(f"window.mediaproofCheck.check({json.dumps(request)})")
 
 
 def read_bundle_call(input_id: str) -> str:
     """The JS expression that reads the bundle file chosen in <input id=input_id> (JSON, never uploaded)."""
-    return f"window.mediaproofCheck.readBundleFile({json.dumps(input_id)})"
+    return _when_loaded(f"window.mediaproofCheck.readBundleFile({json.dumps(input_id)})")
+
+
+def _when_loaded(call: str) -> str:
+    """`call` once the module is in place: pages mount ProofCheck when a check is first asked for, and the event
+    asking for it may reach the browser before the module does, so it waits for the module's ready event."""
+    return (
+        "(window.mediaproofCheck ? Promise.resolve() : new Promise((ready) => "
+        'window.addEventListener("mediaproofcheck-ready", ready, { once: true })))'
+        f".then(() => {call})"
+    )

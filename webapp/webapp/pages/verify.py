@@ -52,6 +52,9 @@ class VerifyState(rx.State):
     bundle_file: str = ""  # the name of the bundle file the user gave, if any
     bundle_error: str = ""
     reports: rx.Field[list[ProofReport]] = rx.field(default_factory=list)
+    # Whether the page has asked for the browser's proof checker (ethers, the page's largest script): /verify
+    # fetches it once a file or bundle is chosen, not while a phone paints the page.
+    wants_checker: bool = False
 
     _file_bundles: list[dict[str, Any]] = []  # noqa: RUF012
     _tag: str = ""
@@ -94,6 +97,7 @@ class VerifyState(rx.State):
 
     @rx.event
     def file_chosen(self, _value: str):
+        self.wants_checker = True
         self.status, self.error, self.sha256, self.reports, self.checked_via = "hashing", "", "", [], ""
         return rx.call_script(js_call("hashChosenFile", FILE_INPUT_ID), callback=VerifyState.file_hashed)
 
@@ -148,6 +152,7 @@ class VerifyState(rx.State):
 
     @rx.event
     def bundle_chosen(self, _value: str):
+        self.wants_checker = True
         self.bundle_error = ""
         return rx.call_script(read_bundle_call(BUNDLE_INPUT_ID), callback=VerifyState.bundle_read)
 
@@ -367,7 +372,7 @@ def verify_page() -> rx.Component:
     """/verify: a file's check, or with ?tx= what one transaction registered."""
     return page_shell(
         None,
-        ProofCheck.create(),
+        rx.cond(VerifyState.wants_checker, ProofCheck.create()),
         rx.cond(TxVerifyState.asked, transaction_view(), _file_check()),
     )
 
