@@ -2,8 +2,10 @@
 
 Rendering ProofCheck imports the module, which installs `window.mediaproofCheck` for rx.call_script; declaring
 `ethers` here makes Reflex install it (pinned in reflex.lock/) and bundle it. The import is dynamic, once the page
-is on screen (a NoSSRComponent): ethers is a third of a page's JavaScript and nothing of it is needed to paint; a
-check asked for before it has arrived waits for the module's ready event (check_call).
+is on screen (a NoSSRComponent), and pages render ProofCheck only once a check is asked for (the media page's
+button, a file or bundle chosen on /verify) or is the page's point (/verify/<sha256>): ethers is a third of a page's
+JavaScript and nothing of it is needed to paint. A call made before the module has arrived waits for its ready event
+(_when_loaded).
 """
 
 import json
