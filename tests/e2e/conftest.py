@@ -401,9 +401,10 @@ def open_page(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable
 
 @pytest.fixture
 def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[..., tuple[Page, list[str]]]]:
-    """visit(path, viewport, allowed, wallet, no_wallet) → the hydrated page with a test wallet (`wallet`, else a
-    new WalletConfig(); none with no_wallet=True) and the problems it had so far (console errors, page errors,
-    failed requests, answers ≥ 400 but for `allowed` statuses), recorded from before the first request."""
+    """visit(path, viewport, allowed, wallet, no_wallet, zone) → the hydrated page with a test wallet (`wallet`, else
+    a new WalletConfig(); none with no_wallet=True), in a browser set to the time zone `zone` (IANA; None: the
+    machine's), and the problems it had so far (console errors, page errors, failed requests, answers ≥ 400 but for
+    `allowed` statuses), recorded from before the first request."""
     contexts = []
 
     def visit_(
@@ -412,8 +413,9 @@ def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[...
         allowed: tuple[str, ...] = (),
         wallet: WalletConfig | None = None,
         no_wallet: bool = False,
+        zone: str | None = None,
     ) -> tuple[Page, list[str]]:
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=zone)
         context.set_default_timeout(20_000)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
         contexts.append(context)

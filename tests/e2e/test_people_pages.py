@@ -100,10 +100,25 @@ def test_the_feed_reads_as_a_timeline_under_date_headings(visit, registered, vie
     # The heading comes before the cards it names: the first child of the grid is a heading.
     assert grid.locator(":scope > *").first.evaluate("e => e.classList.contains('date-heading')")
     expect(grid.locator(".media-card", has_text=TITLE)).to_have_count(1)
+    # The headings count the viewer's days: the zone the browser reports reached the backend.
+    zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    expect(headings.first).to_have_attribute("data-zone", zone)
     if viewport == PHONE:
         fits_a_phone(page)
     screenshot(page, f"feed-timeline-{viewport[0]}")
     assert problems == []
+
+
+def test_date_headings_count_the_days_of_the_viewers_time_zone(visit, registered) -> None:
+    # A viewer fourteen hours ahead of UTC: the browser names its zone and both grids head their dates by it.
+    owner = registered["owner"]
+    for path, grid_id in (("/", "#feed-grid"), (f"/u/{owner.lower()}", "#profile-grid")):
+        page, problems = visit(path, PHONE, zone="Pacific/Kiritimati")
+        headings = page.locator(f"{grid_id} .date-heading")
+        expect(headings.first).to_have_text("Today", timeout=30_000)
+        for zone in headings.evaluate_all("hs => hs.map((h) => h.dataset.zone)"):
+            assert zone == "Pacific/Kiritimati", path
+        assert problems == []
 
 
 @VIEWPORTS

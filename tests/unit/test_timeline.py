@@ -1,5 +1,6 @@
-"""Date headings on the grids ("Today", "Yesterday", "This week", months): a pure function of times and `now`, tested
-in the main environment (webapp.timeline imports nothing of Reflex)."""
+"""Date headings on the grids ("Today", "Yesterday", "This week", months): a pure function of times, `now` and the
+viewer's time zone (a name from their browser: anything unusable is UTC), tested in the main environment
+(webapp.timeline imports nothing of Reflex)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import itertools
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webapp"))
 try:
-    from webapp.timeline import date_group, date_groups, with_date_headings
+    from webapp.timeline import date_group, date_groups, viewer_zone, with_date_headings
 finally:
     sys.path.remove(str(Path(__file__).resolve().parents[2] / "webapp"))
 
@@ -85,3 +87,43 @@ def test_with_date_headings_puts_a_heading_before_each_group_of_cards() -> None:
     ]
     rows = with_date_headings(cards, NOW)
     assert [r.get("heading") or r["id"] for r in rows] == ["Today", "a", "Yesterday", "c", "February 2026", "b"]
+
+
+def test_a_heading_counts_the_viewers_days() -> None:
+    # 23:30 UTC on the 17th, seen at 09:30 UTC on the 18th: yesterday in London, already the 18th in Berlin (UTC+1);
+    # 05:00 UTC on the 18th is still the 17th in Los Angeles (UTC-7 since the 8th).
+    late_evening = int(datetime(2026, 3, 17, 23, 30, tzinfo=UTC).timestamp())
+    early_morning = int(datetime(2026, 3, 18, 5, 0, tzinfo=UTC).timestamp())
+    assert date_group(late_evening, NOW)[1] == "Yesterday"
+    assert date_group(late_evening, NOW, viewer_zone("Europe/Berlin"))[1] == "Today"
+    assert date_group(early_morning, NOW)[1] == "Today"
+    assert date_group(early_morning, NOW, viewer_zone("America/Los_Angeles"))[1] == "Yesterday"
+    # Months turn by the viewer's calendar too: 1 March 01:00 in Berlin is still February in UTC.
+    first_of_march = int(datetime(2026, 3, 1, 0, 30, tzinfo=ZoneInfo("Europe/Berlin")).timestamp())
+    assert date_group(first_of_march, NOW)[1] == "February 2026"
+    assert date_group(first_of_march, NOW, viewer_zone("Europe/Berlin"))[1] == "March 2026"
+    rows = with_date_headings([{"id": "a", "timestamp": str(late_evening), "heading": ""}], NOW, ZoneInfo("Asia/Tokyo"))
+    assert rows[0] == {"heading": "Today", "zone": "Asia/Tokyo"}
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "UTC", "Asia/Tokyo"])
+def test_a_zone_a_browser_names_is_used(name: str) -> None:
+    assert getattr(viewer_zone(name), "key", None) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "../../etc/passwd", "/etc/passwd", "Europe/../../etc", "America", "Nope/Nowhere", "x" * 65, "Europe/Berlin\0",
+     "Europe/Berlin ", " UTC", "Etc/GMT+5/../UTC", "a/b/c/d"],
+)  # fmt: skip
+def test_a_cookie_naming_no_zone_counts_utc_days(name: str) -> None:
+    """The name comes from a cookie anyone can set: a path, a directory, a long or unknown name is UTC, never an
+    error and never a file read outside the zone database."""
+    assert viewer_zone(name) is UTC
+
+
+@given(st.text(max_size=80), times)
+def test_any_zone_name_gives_a_heading_fuzz(name: str, timestamp: int) -> None:
+    zone = viewer_zone(name)
+    assert date_group(timestamp, NOW, zone)[1]
+    assert date_group(10**20, 10**20, zone)[1]  # the far future in a zone ahead of UTC does not overflow

@@ -3,6 +3,15 @@
 (() => {
   "use strict";
 
+  // The browser's time zone for the app's backend (webapp.state.ViewerZoneState): grids head their dates by the
+  // viewer's days. This script runs before the app's module scripts, so their first hydration already sends it.
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    document.cookie = `mediaproof_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; samesite=lax`;
+  } catch (error) {
+    // no Intl time zone: the headings count UTC days
+  }
+
   // EIP-6963: every installed wallet announces itself (name, icon, provider), so a browser with several is not left
   // with whichever overwrote window.ethereum last. One announced wallet is used as is; several, the user chooses;
   // none, window.ethereum (older wallets). What an extension announces is outside input: the name and icon are

@@ -33,6 +33,17 @@ class ExplorerState(rx.State):
         return app_settings().explorer_url.rstrip("/")
 
 
+# The cookie assets/mediaproof.js sets to the browser's time zone before the app hydrates.
+ZONE_COOKIE = "mediaproof_tz"
+
+
+class ViewerZoneState(rx.State):
+    """The viewer's time zone as their browser names it (IANA), sent with the app's hydration: grids head their dates
+    by the viewer's days (webapp.timeline.viewer_zone checks the name; anything unusable is UTC)."""
+
+    zone: str = rx.Cookie("", name=ZONE_COOKIE, same_site="lax")
+
+
 def js_call(function: str, *args: Any) -> str:
     """A call of one of window.mediaproof's helpers with JSON-encoded arguments (never pasted into JS as text)."""
     return f"window.mediaproof.{function}({', '.join(json.dumps(arg) for arg in args)})"

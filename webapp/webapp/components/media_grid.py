@@ -133,6 +133,7 @@ def _date_heading(row: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
         padding_top="0.5em",
         color=rx.color("gray", 11),
         class_name="date-heading",
+        data_zone=row["zone"],  # the time zone whose days it counts (the viewer's, else UTC)
     )
 
 

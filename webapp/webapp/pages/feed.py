@@ -15,8 +15,8 @@ from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.media_rows import media_card
-from webapp.state import AuthState
-from webapp.timeline import with_date_headings
+from webapp.state import AuthState, ViewerZoneState
+from webapp.timeline import viewer_zone, with_date_headings
 
 PAGE_SIZE = 24
 
@@ -81,7 +81,8 @@ class FeedState(rx.State):
             media_card(row, services.known_links.short_id(row), base, now) for row in rows[:PAGE_SIZE]
         ]
         by_time = self.tab == "explore" or self.order == "latest"
-        self.rows = with_date_headings(self.cards, now) if by_time else self.cards
+        zone = viewer_zone((await self.get_state(ViewerZoneState)).zone)
+        self.rows = with_date_headings(self.cards, now, zone) if by_time else self.cards
         self.loaded = True
 
 

@@ -23,8 +23,8 @@ from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.deployment import load_chain_config
 from webapp.media_rows import ether, media_card, short_address, time_utc
 from webapp.pages.profile_social import follow_bar
-from webapp.state import AuthState, js_call
-from webapp.timeline import with_date_headings
+from webapp.state import AuthState, ViewerZoneState, js_call
+from webapp.timeline import viewer_zone, with_date_headings
 
 
 class ProfileState(rx.State):
@@ -64,9 +64,10 @@ class ProfileState(rx.State):
         else:
             base = services.download_base(settings)
             now = int(time.time())
-            # newest first, under date headings
+            # newest first, under date headings by the viewer's days
+            zone = viewer_zone((await self.get_state(ViewerZoneState)).zone)
             self.cards = with_date_headings(
-                [media_card(row, services.known_links.short_id(row), base, now) for row in profile["media"]], now
+                [media_card(row, services.known_links.short_id(row), base, now) for row in profile["media"]], now, zone
             )
             self.media_count = int(profile.get("media_count") or 0)
             self.joined = time_utc(profile.get("time"))
