@@ -53,15 +53,13 @@ def prerendered_page_dir(pages: Path, path: str) -> bool:
 def served_path(pages: Path, path: str) -> str | None:
     """The path whose file answers `path` when it is not its own: a prerendered page's directory (with its slash),
     or the shell of a page with a parameter; None otherwise."""
-    parts = _page_name(path)
-    if parts is None:
-        return None
-    if (pages / "/".join(parts) / "index.html").is_file():
+    if prerendered_page_dir(pages, path):
         return path + "/"
-    if len(parts) == 2 and parts[0] in SHELLS:
-        shell = f"{parts[0]}/{SHELLS[parts[0]]}"
-        if (pages / shell / "index.html").is_file():
-            return f"/{shell}/"
+    parts = _page_name(path)
+    if parts is not None and len(parts) == 2 and parts[0] in SHELLS:
+        shell = f"/{parts[0]}/{SHELLS[parts[0]]}"
+        if prerendered_page_dir(pages, shell):
+            return shell + "/"
     return None
 
 
