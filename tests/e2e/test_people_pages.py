@@ -121,6 +121,22 @@ def test_date_headings_count_the_days_of_the_viewers_time_zone(visit, registered
         assert problems == []
 
 
+def test_a_grid_reached_from_a_media_page_asks_the_browser_for_its_zone(visit, registered) -> None:
+    # A media page has no date headings: it does not look the zone up while it loads (ICU's first use costs a phone
+    # a blocked main thread), so no cookie carries it yet. The feed, reached by the app's own navigation (no new
+    # hydration), asks the browser and heads its dates by the zone it names; the cookie then keeps it.
+    page, problems = visit(f"/m/{registered['short_id']}", PHONE, zone="Pacific/Kiritimati")
+    expect(page.locator("#media-title")).to_have_text(TITLE)
+    assert "mediaproof_tz=" not in page.evaluate("document.cookie")
+    page.locator("#main-nav a[href='/']").click()
+    headings = page.locator("#feed-grid .date-heading")
+    expect(headings.first).to_have_attribute("data-zone", "Pacific/Kiritimati", timeout=30_000)
+    for zone in headings.evaluate_all("hs => hs.map((h) => h.dataset.zone)"):
+        assert zone == "Pacific/Kiritimati"
+    assert "mediaproof_tz=Pacific%2FKiritimati" in page.evaluate("document.cookie")
+    assert problems == []
+
+
 @VIEWPORTS
 def test_a_profile_reads_as_a_persons_page(visit, registered, viewport) -> None:
     owner = registered["owner"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "webapp"))
 try:
-    from webapp.timeline import date_group, date_groups, viewer_zone, with_date_headings
+    from webapp.timeline import date_group, date_groups, undated, viewer_zone, with_date_headings
 finally:
     sys.path.remove(str(Path(__file__).resolve().parents[2] / "webapp"))
 
@@ -127,3 +127,14 @@ def test_any_zone_name_gives_a_heading_fuzz(name: str, timestamp: int) -> None:
     zone = viewer_zone(name)
     assert date_group(timestamp, NOW, zone)[1]
     assert date_group(10**20, 10**20, zone)[1]  # the far future in a zone ahead of UTC does not overflow
+
+
+@given(st.lists(times, max_size=30))
+def test_a_grid_headed_again_in_another_zone_is_the_grid_headed_there_fuzz(stamps: list[int]) -> None:
+    # What a grid does when the browser names a zone after the cards were headed by another (UTC, before it knew).
+    cards = [{"key": str(i), "timestamp": str(stamp)} for i, stamp in enumerate(sorted(stamps, reverse=True))]
+    now = NOW
+    kiritimati = ZoneInfo("Pacific/Kiritimati")
+    headed_in_utc = with_date_headings(cards, now, UTC)
+    assert undated(headed_in_utc) == [{**card, "heading": ""} for card in cards]
+    assert with_date_headings(undated(headed_in_utc), now, kiritimati) == with_date_headings(cards, now, kiritimati)

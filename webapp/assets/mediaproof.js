@@ -3,14 +3,25 @@
 (() => {
   "use strict";
 
-  // The browser's time zone for the app's backend (webapp.state.ViewerZoneState): grids head their dates by the
-  // viewer's days. This script runs before the app's module scripts, so their first hydration already sends it.
-  try {
-    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-    document.cookie = `mediaproof_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; samesite=lax`;
-  } catch (error) {
-    // no Intl time zone: the headings count UTC days
+  // The browser's time zone (IANA) for the app's backend, in the cookie webapp.state.ViewerZoneState receives with
+  // the app's hydration: grids head their dates by the viewer's days. Looking it up is the page's first use of ICU,
+  // 25–50 ms of main thread here and four times that on a phone, so it is not done while every page loads: a page
+  // whose first data is a dated grid says so (meta mediaproof:day-headings) and gets it before the app hydrates;
+  // any grid also asks for it once loaded (viewerZone), which covers a grid reached from another page and a zone
+  // changed since the cookie was written.
+  const ZONE_COOKIE = "mediaproof_tz";
+  const ZONE_COOKIE_SECONDS = 365 * 24 * 3600;
+  function viewerZone() {
+    let zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      // no Intl time zone: the headings count UTC days
+    }
+    document.cookie = `${ZONE_COOKIE}=${encodeURIComponent(zone)}; path=/; max-age=${ZONE_COOKIE_SECONDS}; samesite=lax`;
+    return zone;
   }
+  if (document.querySelector('meta[name="mediaproof:day-headings"]')) viewerZone();
 
   // EIP-6963: every installed wallet announces itself (name, icon, provider), so a browser with several is not left
   // with whichever overwrote window.ethereum last. One announced wallet is used as is; several, the user chooses;
@@ -534,6 +545,7 @@
   }
 
   window.mediaproof = {
+    viewerZone,
     wallet,
     connect,
     personalSign,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import reflex as rx
@@ -22,6 +22,7 @@ from webapp import services
 from webapp.app_settings import app_settings
 from webapp.deployment import load_chain_config
 from webapp.signin import SignInChallenge, challenge_from, check_signature
+from webapp.timeline import viewer_zone, zone_name
 from webapp.wallet_choice import wallet_choices
 
 
@@ -33,15 +34,33 @@ class ExplorerState(rx.State):
         return app_settings().explorer_url.rstrip("/")
 
 
-# The cookie assets/mediaproof.js sets to the browser's time zone before the app hydrates.
+# The cookie assets/mediaproof.js (viewerZone) keeps the browser's time zone in, for a year.
 ZONE_COOKIE = "mediaproof_tz"
+ZONE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 class ViewerZoneState(rx.State):
-    """The viewer's time zone as their browser names it (IANA), sent with the app's hydration: grids head their dates
-    by the viewer's days (webapp.timeline.viewer_zone checks the name; anything unusable is UTC)."""
+    """The viewer's time zone as their browser names it (IANA): grids head their dates by the viewer's days
+    (webapp.timeline.viewer_zone checks the name; anything unusable is UTC). It comes with the app's hydration when
+    the cookie holds it, and from the browser itself when a grid asks (ask_viewer_zone)."""
 
-    zone: str = rx.Cookie("", name=ZONE_COOKIE, same_site="lax")
+    zone: str = rx.Cookie("", name=ZONE_COOKIE, same_site="lax", max_age=ZONE_COOKIE_SECONDS)
+
+    def _reported(self, name: Any) -> tzinfo | None:
+        """Keeps the zone a browser reported (outside input: checked by viewer_zone); the zone to head the grids by
+        when it is not the one they were headed by, else None."""
+        zone = viewer_zone(str(name or "")[:64])
+        changed = zone_name(zone) != zone_name(viewer_zone(self.zone))
+        if zone_name(zone) != self.zone:
+            self.zone = zone_name(zone)
+        return zone if changed else None
+
+
+def ask_viewer_zone(callback: Any) -> Any:
+    """Asks the browser for its time zone (assets/mediaproof.js viewerZone, which also writes the cookie), answering
+    `callback`: a grid reached from a page that did not look it up, or in a zone changed since the cookie was
+    written, is headed again by it."""
+    return rx.call_script(js_call("viewerZone"), callback=callback)
 
 
 def js_call(function: str, *args: Any) -> str:

@@ -61,6 +61,11 @@ def with_date_headings(cards: list[dict[str, str]], now: int, zone: tzinfo = UTC
     return rows
 
 
+def undated(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The cards of a grid drawn by with_date_headings, without its headings (to head them again in another zone)."""
+    return [row for row in rows if not row.get("heading")]
+
+
 def date_groups(items: list[T], timestamps: list[int], now: int, zone: tzinfo = UTC) -> list[tuple[str, list[T]]]:
     """`items` (each at the unix time of the same index) under their headings, newest heading first; within a
     heading the items keep the order they came in."""

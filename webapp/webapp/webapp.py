@@ -44,7 +44,14 @@ app = rx.App(
     ],
 )
 
-app.add_page(feed_page, route="/", title="Mediaproof", on_load=[AuthState.expire_session, FeedState.load])
+app.add_page(
+    feed_page,
+    route="/",
+    title="Mediaproof",
+    on_load=[AuthState.expire_session, FeedState.load],
+    # its first data is a dated grid: assets/mediaproof.js looks the viewer's time zone up before the app hydrates
+    meta=[{"name": "mediaproof:day-headings", "content": "yes"}],
+)
 app.add_page(
     upload_page, route="/upload", title="Upload · Mediaproof", on_load=[AuthState.expire_session, UploadState.load]
 )

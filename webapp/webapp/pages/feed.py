@@ -15,7 +15,7 @@ from webapp.components.empty_state import empty_state
 from webapp.components.layout import page_shell
 from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.media_rows import media_card
-from webapp.state import AuthState, ViewerZoneState
+from webapp.state import AuthState, ViewerZoneState, ask_viewer_zone
 from webapp.timeline import viewer_zone, with_date_headings
 
 PAGE_SIZE = 24
@@ -35,7 +35,18 @@ class FeedState(rx.State):
 
     @rx.event
     async def load(self):
+        yield ask_viewer_zone(FeedState.zone_reported)
         await self._first_page()
+
+    @rx.event
+    async def zone_reported(self, name: str):
+        zone = (await self.get_state(ViewerZoneState))._reported(name)
+        if zone is not None and self._dated():
+            self.rows = with_date_headings(self.cards, int(time.time()), zone)
+
+    def _dated(self) -> bool:
+        """Whether the grid comes newest first under date headings (not by relevance)."""
+        return self.tab == "explore" or self.order == "latest"
 
     async def _first_page(self) -> None:
         self.cards, self.rows, self.loaded, self.needs_wallet = [], [], False, False
@@ -80,9 +91,8 @@ class FeedState(rx.State):
         self.cards = self.cards + [
             media_card(row, services.known_links.short_id(row), base, now) for row in rows[:PAGE_SIZE]
         ]
-        by_time = self.tab == "explore" or self.order == "latest"
         zone = viewer_zone((await self.get_state(ViewerZoneState)).zone)
-        self.rows = with_date_headings(self.cards, now, zone) if by_time else self.cards
+        self.rows = with_date_headings(self.cards, now, zone) if self._dated() else self.cards
         self.loaded = True
 
 

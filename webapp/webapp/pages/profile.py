@@ -23,8 +23,8 @@ from webapp.components.media_grid import error_callout, loading_grid, media_grid
 from webapp.deployment import load_chain_config
 from webapp.media_rows import ether, media_card, short_address, time_utc
 from webapp.pages.profile_social import follow_bar
-from webapp.state import AuthState, ViewerZoneState, js_call
-from webapp.timeline import viewer_zone, with_date_headings
+from webapp.state import AuthState, ViewerZoneState, ask_viewer_zone, js_call
+from webapp.timeline import undated, viewer_zone, with_date_headings
 
 
 class ProfileState(rx.State):
@@ -52,7 +52,7 @@ class ProfileState(rx.State):
         self.address, self.status = to_checksum_address(raw), "loading"
         self.name, self.avatar = short_address(self.address), avatar_url(self.address)
         self.media_count, self.joined = 0, ""
-        yield
+        yield ask_viewer_zone(ProfileState.zone_reported)
         settings = app_settings()
         try:
             profile = await services.user(settings, self.address)
@@ -85,6 +85,12 @@ class ProfileState(rx.State):
                 js_call("ethCall", config.media_app, calldata, config.chain_id_hex, config.rpc_url, self.address),
                 callback=ProfileState.deposit_answered,
             )
+
+    @rx.event
+    async def zone_reported(self, name: str):
+        zone = (await self.get_state(ViewerZoneState))._reported(name)
+        if zone is not None and self.status == "found":
+            self.cards = with_date_headings(undated(self.cards), int(time.time()), zone)
 
     @rx.event
     def deposit_answered(self, answer: dict[str, Any]):
