@@ -5,10 +5,10 @@ Run: .venv-web/bin/python bench/web_audit.py [--page feed|media|verify …] [--p
 (the web app's environment: Playwright and axe; started from .venv, as `make bench` does, it runs itself again
 there). Lighthouse is npm `lighthouse` (package.json) on Node, driving the browser tests' Chromium headless, with its
 mobile defaults (a mid-range phone on a throttled network, simulated) and with `--preset=desktop`; each page and
-preset N times (3 by default), keeping the run of median performance, as Lighthouse's own guidance on variability
-advises: its simulated throttling scales the CPU time it observes, so a busy machine moves single runs. Writes
-bench/results/web_audit.txt; a run narrowed by --page or --preset only prints (and skips axe), to iterate on one
-page. Never fails the build: a missing environment or a broken run is reported, and the goal (performance,
+preset N times (5 by default), keeping the run of median performance, as Lighthouse's own guidance on variability
+advises (five runs): its simulated throttling scales the CPU time it observes, so a busy machine moves single runs.
+Writes bench/results/web_audit.txt; a run narrowed by --page or --preset only prints (and skips axe), to iterate on
+one page. Never fails the build: a missing environment or a broken run is reported, and the goal (performance,
 accessibility and best practices >= 90; no serious or critical axe violation) is a line in the results, not an
 exit code.
 """
@@ -59,7 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--page", action="append", choices=AUDITED, help="audit only this page (repeatable)")
     parser.add_argument("--preset", choices=PRESETS, help="audit only this Lighthouse preset")
-    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page and preset (median kept)")
+    parser.add_argument("--runs", type=int, default=5, help="Lighthouse runs per page and preset (median kept)")
     parser.add_argument("--keep", type=Path, help="copy every Lighthouse JSON report into this directory")
     args = parser.parse_args()
     narrowed = bool(args.page or args.preset)
