@@ -3,22 +3,26 @@ upload-service process sharing that database counts against the same limits.
 
 `limits` ships memory, Redis, Memcached and MongoDB storages, none of which this system runs; this one registers
 the scheme `mediaproof-gateway` (`limits.storage.storage_from_string(storage_uri(target))`, the target a SQLite
-file or a PostgreSQL DSN) and implements what the fixed-window and sliding-window-counter strategies ask of a
-storage. Each check-and-count runs in one gateway_db transaction that every counting writer takes its turn at, so
-two processes never both take the last unit of a limit.
+file or a PostgreSQL DSN) and implements what the fixed-window and moving-window strategies ask of a storage. Each
+check-and-count runs in one gateway_db transaction that every counting writer takes its turn at, so two processes
+never both take the last unit of a limit.
+
+The upload service counts with the moving window: it is exact, so "3 uploads in the last minute" means the last 60
+seconds whenever they fall. (The sliding window counter is cheaper but lets a fourth through just after a
+wall-clock window's edge, which a busy machine's test run hit.) An entry is one row holding its whole cost, so a
+day's bytes are one row per upload, not one per byte as limits' own storages keep them.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from math import floor
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from limits.storage import SlidingWindowCounterSupport, Storage
-from limits.storage.base import TimestampedSlidingWindow
+from limits.storage import MovingWindowSupport, Storage
 
 from mediaproof import gateway_db
 
@@ -30,7 +34,29 @@ CREATE TABLE IF NOT EXISTS rate_counters (
     expires_at REAL NOT NULL              -- unix time after which the counter is gone
 );
 CREATE INDEX IF NOT EXISTS rate_counters_expiry ON rate_counters (expires_at);
+CREATE TABLE IF NOT EXISTS rate_entries (
+    key        TEXT NOT NULL,             -- a limits key (limit, identifiers)
+    amount     INTEGER NOT NULL,          -- the entry's cost (1, or an upload's bytes)
+    expires_at REAL NOT NULL              -- unix time at which it leaves the moving window
+);
+CREATE INDEX IF NOT EXISTS rate_entries_key ON rate_entries (key, expires_at);
+CREATE INDEX IF NOT EXISTS rate_entries_expiry ON rate_entries (expires_at);
 """
+
+
+def seconds_until_room(limit: int, amount: int, entries: list[tuple[float, int]], now: float) -> float:
+    """Seconds from `now` until `amount` fits under `limit` in a moving window holding `entries` (expires_at, amount)
+    if nothing else is counted meanwhile: until enough of the oldest entries have left. Infinite when it never fits."""
+    if amount > limit:
+        return math.inf
+    used = sum(cost for expires_at, cost in entries if expires_at > now)
+    if used + amount <= limit:
+        return 0.0
+    for expires_at, cost in sorted(e for e in entries if e[0] > now):
+        used -= cost
+        if used + amount <= limit:
+            return expires_at - now
+    raise AssertionError("unreachable: with every entry gone, amount <= limit fits")
 
 
 def storage_uri(target: gateway_db.Target) -> str:
@@ -39,8 +65,9 @@ def storage_uri(target: gateway_db.Target) -> str:
     return f"{SCHEME}://{quote(where, safe='')}"
 
 
-class GatewayStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
-    """Counters in table `rate_counters` of the gateway database; one connection per thread."""
+class GatewayStorage(Storage, MovingWindowSupport):
+    """Counters (fixed windows) in table `rate_counters` and entries (moving windows) in table `rate_entries` of the
+    gateway database; one connection per thread."""
 
     STORAGE_SCHEME = [SCHEME]  # noqa: RUF012 (limits' registry reads this class attribute)
 
@@ -51,6 +78,7 @@ class GatewayStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWin
         where = unquote(uri[len(prefix) :])
         self.target: gateway_db.Target = where if gateway_db.is_dsn(where) else Path(where)
         self._db = gateway_db.ThreadConnections(self.target, SCHEMA)
+        self.clock: Callable[[], float] = time.time  # the unix time now; a test may name the instant
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
@@ -86,15 +114,15 @@ class GatewayStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWin
     # --- Storage ---
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
+        now = self.clock()
         with self._write() as db:
             return self._add(db, key, expiry, amount, now)
 
     def get(self, key: str) -> int:
-        return self._count(self._db(), key, time.time())[0]
+        return self._count(self._db(), key, self.clock())[0]
 
     def get_expiry(self, key: str) -> float:
-        return self._count(self._db(), key, time.time())[1]
+        return self._count(self._db(), key, self.clock())[1]
 
     def check(self) -> bool:
         try:
@@ -104,38 +132,44 @@ class GatewayStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWin
         return True
 
     def reset(self) -> int | None:
-        return int(self._db().execute("DELETE FROM rate_counters").rowcount)
+        db = self._db()
+        return sum(int(db.execute(f"DELETE FROM {table}").rowcount) for table in ("rate_counters", "rate_entries"))
 
     def clear(self, key: str) -> None:
-        self._db().execute("DELETE FROM rate_counters WHERE key = ?", (key,))
+        db = self._db()
+        db.execute("DELETE FROM rate_counters WHERE key = ?", (key,))
+        db.execute("DELETE FROM rate_entries WHERE key = ?", (key,))
 
-    # --- SlidingWindowCounterSupport: the same arithmetic as limits' own MemoryStorage, in one transaction ---
+    # --- MovingWindowSupport ---
 
-    def _window(
-        self, db: gateway_db.GatewayDatabase, key: str, expiry: int, now: float
-    ) -> tuple[int, float, int, float]:
-        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        previous_count = self._count(db, previous_key, now)[0]
-        current_count = self._count(db, current_key, now)[0]
-        previous_ttl = 0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
-        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return previous_count, previous_ttl, current_count, current_ttl
+    @staticmethod
+    def _entries(db: gateway_db.GatewayDatabase, key: str, now: float) -> list[tuple[float, int]]:
+        rows = db.execute(
+            "SELECT expires_at, amount FROM rate_entries WHERE key = ? AND expires_at > ?", (key, now)
+        ).fetchall()
+        return [(float(expires_at), int(amount)) for expires_at, amount in rows]
 
-    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if amount > limit:
             return False
-        now = time.time()
+        now = self.clock()
         with self._write() as db:
-            previous_count, previous_ttl, current_count, _ = self._window(db, key, expiry, now)
-            if floor(previous_count * previous_ttl / expiry + current_count) + amount > limit:
+            if sum(cost for _, cost in self._entries(db, key, now)) + amount > limit:
                 return False
-            self._add(db, self.sliding_window_keys(key, expiry, now)[1], 2 * expiry, amount, now)
-            db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
+            db.execute(
+                "INSERT INTO rate_entries (key, amount, expires_at) VALUES (?, ?, ?)", (key, amount, now + expiry)
+            )
+            db.execute("DELETE FROM rate_entries WHERE expires_at <= ?", (now,))
             return True
 
-    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
-        return self._window(self._db(), key, expiry, time.time())
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = self.clock()
+        entries = self._entries(self._db(), key, now)
+        if not entries:
+            return now, 0
+        return min(expires_at for expires_at, _ in entries) - expiry, sum(cost for _, cost in entries)
 
-    def clear_sliding_window(self, key: str, expiry: int) -> None:
-        for window_key in self.sliding_window_keys(key, expiry, time.time()):
-            self.clear(window_key)
+    def wait_for_room(self, key: str, limit: int, amount: int) -> float:
+        """Seconds until `amount` fits under `limit` in the moving window at `key` (seconds_until_room)."""
+        now = self.clock()
+        return seconds_until_room(limit, amount, self._entries(self._db(), key, now), now)

@@ -1,8 +1,8 @@
 """Rate limits and quotas of the upload service, per wallet and per client address, shared by every process that
 uses the same gateway database:
 
-- uploads, social actions per minute and bytes per day: `limits`' sliding-window-counter strategy over GatewayStorage
-  (mediaproof.upload.limit_store), so the counting rules are the library's and the counters are in the database;
+- uploads, social actions per minute and bytes per day: `limits`' moving-window strategy over GatewayStorage
+  (mediaproof.upload.limit_store), so the counting rules are the library's and the entries are in the database;
 - uploads in flight at once: leases in table `upload_leases` (a concurrency cap is no rate, and `limits` has no
   such primitive), each renewed while its body streams and gone a minute after a crashed process stopped renewing;
 - uploads one process receives at once (temp files and sockets it holds): a counter in this process.
@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import MovingWindowRateLimiter
 
 from mediaproof import gateway_db
 from mediaproof.errors import MediaTooLarge, Overloaded, RateLimited
@@ -43,22 +43,6 @@ CREATE TABLE IF NOT EXISTS upload_leases (
 );
 CREATE INDEX IF NOT EXISTS upload_leases_subject ON upload_leases (subject, lease_until);
 """
-
-
-def seconds_until(limit: int, cost: int, expiry: float, window: tuple[int, float, int, float]) -> float:
-    """Seconds from now until `cost` fits under `limit` in a sliding window counter whose state is `window`
-    (previous count, previous TTL, current count, current TTL, as limits' storages report it), if nothing else is
-    counted meanwhile. The weighted count is previous·(its TTL left)/expiry + current; when the current window
-    ends it becomes the previous one, fading out over the next window."""
-    previous, previous_ttl, current, current_ttl = window
-    room = limit - cost
-    window_end = current_ttl - expiry
-    best = window_end + (expiry - room * expiry / current if current > room else 0.0) if current else window_end
-    if current <= room:
-        if previous == 0:
-            return 0.0
-        best = min(best, max(0.0, previous_ttl - (room - current) * expiry / previous))
-    return max(0.0, best)
 
 
 def subjects(wallet: str, client: str) -> list[tuple[str, str]]:
@@ -115,7 +99,7 @@ class Quotas:
         storage = storage_from_string(storage_uri(db_path))
         assert isinstance(storage, GatewayStorage)
         self.storage = storage
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.limiter = MovingWindowRateLimiter(storage)
         self.uploads: RateLimitItem = RateLimitItemPerMinute(settings.upload_rate_per_minute)
         self.bytes: RateLimitItem = RateLimitItemPerDay(settings.upload_bytes_per_day)
         self.project_files: RateLimitItem = RateLimitItemPerMinute(settings.upload_project_files_per_minute)
@@ -129,8 +113,7 @@ class Quotas:
     # --- counted in the database (call on a worker thread) ---
 
     def _retry_after(self, item: RateLimitItem, key: tuple[str, ...], cost: int) -> int:
-        window = self.storage.get_sliding_window(item.key_for(*key), item.get_expiry())
-        return max(1, math.ceil(seconds_until(item.amount, cost, item.get_expiry(), window)))
+        return max(1, math.ceil(self.storage.wait_for_room(item.key_for(*key), item.amount, cost)))
 
     def _take(self, item: RateLimitItem, what: str, cost: int, keys: list[tuple[str, str]], why: str) -> None:
         """Count `cost` against `item` for every subject in `keys`, or for none: RateLimited naming the first

@@ -215,15 +215,6 @@ def test_a_429_for_uploads_in_flight_reads_as_its_wait_and_the_page_sends_again_
     expect(page.locator("#upload-error")).to_have_count(0)
 
 
-def a_minute_with_time_left(seconds: float) -> None:
-    """The upload rate is counted per wall-clock minute (the `limits` sliding window counter): once the next minute
-    begins, this one's count fades out over it. So that a filled minute is still full when the page tries, wait for
-    a fresh minute if this one has less than `seconds` left."""
-    left = 60 - time.time() % 60
-    if left < seconds:
-        time.sleep(left + 0.5)
-
-
 def test_a_wallet_over_its_uploads_per_minute_reads_the_limit_and_the_wait(
     open_page, chain: Chain, tmp_path: Path
 ) -> None:
@@ -236,8 +227,8 @@ def test_a_wallet_over_its_uploads_per_minute_reads_the_limit_and_the_wait(
     path = photo(tmp_path / "breakwater.jpg", seed=53)
 
     # The wallet's minute is filled from another address, then the page tries: MEDIAPROOF_UPLOAD_RATE_PER_MINUTE
-    # of the e2e stack, per wallet, and the wait the service computes.
-    a_minute_with_time_left(30)
+    # of the e2e stack, per wallet, and the wait the service computes. (The window is the last 60 s, wherever the
+    # wall clock's minute starts.)
     started = time.monotonic()
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3"), timeout=120) as http:
         answers: list[httpx.Response] = []

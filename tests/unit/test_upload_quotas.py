@@ -1,6 +1,6 @@
 """The upload service's limits: limits' own strategies over the gateway database's storage (shared by processes; each
 test on a SQLite file and on a real PostgreSQL), leases for uploads in flight, and the Retry-After arithmetic of a
-sliding window counter."""
+moving window."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from limits import RateLimitItemPerMinute, RateLimitItemPerYear
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from mediaproof.errors import MediaTooLarge, RateLimited
 from mediaproof.settings import Settings
-from mediaproof.upload.limit_store import GatewayStorage, storage_uri
-from mediaproof.upload.quotas import Leases, Quotas, seconds_until
+from mediaproof.upload.limit_store import GatewayStorage, seconds_until_room, storage_uri
+from mediaproof.upload.quotas import Leases, Quotas
 
 
 def storage(target: Path | str) -> GatewayStorage:
@@ -30,7 +30,7 @@ def storage(target: Path | str) -> GatewayStorage:
 def test_the_scheme_is_registered_and_both_strategies_count(gateway_target: Path | str) -> None:
     db = gateway_target
     item = RateLimitItemPerMinute(3)
-    for strategy in (SlidingWindowCounterRateLimiter, FixedWindowRateLimiter):
+    for strategy in (MovingWindowRateLimiter, FixedWindowRateLimiter):
         limiter = strategy(storage(db))
         assert [limiter.hit(item, strategy.__name__) for _ in range(4)] == [True, True, True, False]
         assert not limiter.test(item, strategy.__name__)
@@ -38,17 +38,16 @@ def test_the_scheme_is_registered_and_both_strategies_count(gateway_target: Path
         limiter.clear(item, strategy.__name__)
         assert limiter.hit(item, strategy.__name__)
     # A second storage on the same file (another process) sees the same counts.
-    first, second = (SlidingWindowCounterRateLimiter(storage(db)) for _ in range(2))
+    first, second = (MovingWindowRateLimiter(storage(db)) for _ in range(2))
     assert first.hit(item, "shared") and second.hit(item, "shared") and first.hit(item, "shared")
     assert not second.test(item, "shared") and not second.hit(item, "shared")
     assert storage(db).check()
 
 
 def _hammer(target: Path | str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    limiter = SlidingWindowCounterRateLimiter(storage(target))
-    # A year's window: a sliding window weighs the last window's count in, so a run across a window's edge may
-    # rightly take a few more than 50; a minute's edge was crossed on a busy machine. A year's edge is not.
-    out.put(sum(limiter.hit(RateLimitItemPerYear(50), "shared") for _ in range(40)))
+    limiter = MovingWindowRateLimiter(storage(target))
+    # An hour's window, so that no entry leaves it while a busy machine runs the test.
+    out.put(sum(limiter.hit(RateLimitItemPerHour(50), "shared") for _ in range(40)))
 
 
 def test_processes_sharing_the_database_never_take_more_than_the_limit(gateway_target: Path | str) -> None:
@@ -107,28 +106,42 @@ def test_leases_cap_uploads_in_flight_and_lapse(gateway_target: Path | str) -> N
     assert leases.acquire("e", ["wallet:1", "address:q"], cap=2, now=now + 3600) is None  # the others lapsed
 
 
-WINDOWS = st.tuples(st.integers(0, 500), st.integers(0, 500), st.floats(0.001, 59.999))
+def test_a_window_is_the_last_minute_wherever_the_wall_clocks_minute_starts(gateway_target: Path | str) -> None:
+    """Three a minute: three taken a moment before a wall-clock minute starts leave no room a moment after it (a
+    sliding window counter, weighing the last minute's count down, let a fourth through there), and room comes back
+    exactly when the first of them is a minute old."""
+    made = storage(gateway_target)
+    limiter, item, edge = MovingWindowRateLimiter(made), RateLimitItemPerMinute(3), 1_800_000_000.0  # edge % 60 == 0
+    for at in (edge - 0.3, edge - 0.2, edge - 0.1):
+        made.clock = lambda at=at: at
+        assert limiter.hit(item, "edge")
+    for at in (edge + 0.1, edge + 30, edge + 59.69):
+        made.clock = lambda at=at: at
+        assert not limiter.hit(item, "edge") and not limiter.test(item, "edge"), at
+        assert made.wait_for_room(item.key_for("edge"), 3, 1) == pytest.approx(edge + 59.7 - at)
+    made.clock = lambda: edge + 59.71
+    assert limiter.hit(item, "edge") and not limiter.hit(item, "edge")
 
 
-@given(limit=st.integers(1, 400), cost=st.integers(1, 400), counts=WINDOWS)
-def test_retry_after_is_when_the_cost_first_fits(limit: int, cost: int, counts: tuple[int, int, float]) -> None:
-    """At the time seconds_until names, the weighted count leaves room for `cost`; a moment earlier it did not."""
-    if cost > limit:
+ENTRIES = st.lists(st.tuples(st.floats(0.001, 60.0), st.integers(1, 400)), max_size=30)
+
+
+@given(limit=st.integers(1, 2000), amount=st.integers(1, 2000), entries=ENTRIES)
+def test_retry_after_is_when_the_amount_first_fits(limit: int, amount: int, entries: list[tuple[float, int]]) -> None:
+    """At the time seconds_until_room names, the entries still in the window leave room for `amount`; a moment
+    earlier they did not. An amount over the limit never fits."""
+    wait = seconds_until_room(limit, amount, entries, 0.0)
+
+    def used(t: float) -> int:
+        return sum(cost for expires_at, cost in entries if expires_at > t)
+
+    if amount > limit:
+        assert wait == float("inf")
         return
-    expiry = 60.0
-    previous, current, window_end = counts
-    window = (previous, window_end if previous else 0.0, current, window_end + expiry)
-
-    def weighted(t: float) -> float:
-        if t < window_end:
-            return previous * (window_end - t) / expiry + current
-        return current * max(0.0, expiry - (t - window_end)) / expiry
-
-    wait = seconds_until(limit, cost, expiry, window)
-    assert 0 <= wait <= window_end + expiry
-    assert weighted(wait) + cost <= limit + 1e-6
-    if wait > 1e-3:
-        assert weighted(wait - 1e-3) + cost > limit - 1e-6
+    assert 0 <= wait <= max((e for e, _ in entries), default=0.0)
+    assert used(wait) + amount <= limit
+    if wait > 0:
+        assert used(wait - 1e-9) + amount > limit
 
 
 @pytest.mark.parametrize(
