@@ -121,6 +121,22 @@ def test_date_headings_count_the_days_of_the_viewers_time_zone(visit, registered
         assert problems == []
 
 
+def test_the_feed_looks_the_zone_up_before_the_app_hydrates(visit, registered, app_url: str) -> None:
+    # The feed's first data is a dated grid: its page says so and assets/mediaproof.js writes the zone cookie before
+    # the app connects, so the first grid the backend sends is already headed by the viewer's days. Seen at
+    # DOMContentLoaded, before the app's socket could carry an ask; a media page (no dated grid) writes none then.
+    page, _ = visit("/", PHONE, zone="Pacific/Kiritimati")
+    page.context.add_init_script(
+        "document.addEventListener('DOMContentLoaded', () => { window.__cookieAtDom = document.cookie; })"
+    )
+    for path, written in (("/", True), (f"/m/{registered['short_id']}", False)):
+        page.context.clear_cookies()
+        page.goto(app_url + path)
+        page.wait_for_function("window.__cookieAtDom !== undefined")
+        at_dom = page.evaluate("window.__cookieAtDom")
+        assert ("mediaproof_tz=Pacific%2FKiritimati" in at_dom) is written, (path, at_dom)
+
+
 def test_a_grid_reached_from_a_media_page_asks_the_browser_for_its_zone(visit, registered) -> None:
     # A media page has no date headings: it does not look the zone up while it loads (ICU's first use costs a phone
     # a blocked main thread), so no cookie carries it yet. The feed, reached by the app's own navigation (no new
