@@ -10,10 +10,12 @@ import base64
 import copy
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
@@ -148,6 +150,28 @@ def give_bundle(page: Page, tmp_path: Path, name: str, bundle: dict[str, Any]) -
     path.write_text(json.dumps(bundle))
     page.set_input_files("#verify-bundle-file", str(path))
     expect(page.locator("#verify-bundle")).to_contain_text(name)
+
+
+def current_in_served_page(html: str) -> list[str]:
+    """The hrefs of the main navigation's links marked current in a page as served, before any script ran."""
+    nav = re.search(r'<nav[^>]*id="main-nav"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "no main navigation in the served page"
+    tags = re.findall(r"<a [^>]*>", nav.group(1))
+    return [re.search(r'href="([^"]*)"', tag).group(1) for tag in tags if 'aria-current="page"' in tag]  # type: ignore[union-attr]
+
+
+def test_the_navigation_marks_the_current_page_before_any_script_and_a_page_below_a_section(
+    open_page, app_url: str
+) -> None:
+    # The navigation marks its current page by itself (React Router's NavLink), so the page the build prerendered
+    # carries the mark before its scripts run, and it never waits for the backend's router data.
+    for path in ("/", "/search", "/verify", "/projects", "/clusters"):
+        assert current_in_served_page(httpx.get(app_url + path, timeout=30).text) == [path], path
+    # A page below a section is in it: a shareable verify link is in Verify; the feed is "/" alone.
+    page = open_page("/verify/" + "ab" * 32, WalletConfig())
+    expect(page.locator("#page")).to_have_attribute("data-hydrated", "true")
+    expect(page.locator("#main-nav [aria-current=page]")).to_have_text("Verify")
+    expect(page.locator("#main-nav [aria-current=page]")).to_have_count(1)
 
 
 def test_the_checker_is_fetched_once_a_bundle_is_chosen_and_reads_it_whenever_it_arrives(

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from webapp.components.nav_link import nav_link
 from webapp.components.wallet import wallet_button, wallet_problem_panel
 
 NAVIGATION = (
@@ -16,25 +17,25 @@ NAVIGATION = (
 
 
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
-    path = rx.State.router.url.path
-    current = (path == href) | (path == href + "/")
     return rx.link(
-        # A phone stacks the icon over a smaller label (a tab bar), so all seven fit one row of 390 px.
-        rx.flex(
-            rx.icon(icon, size=16),
-            rx.text(label, size=rx.breakpoints(initial="1", sm="2")),
-            direction=rx.breakpoints(initial="column", sm="row"),
-            gap=rx.breakpoints(initial="0", sm="0.25em"),
-            align="center",
+        nav_link(
+            # A phone stacks the icon over a smaller label (a tab bar), so all seven fit one row of 390 px.
+            rx.flex(
+                rx.icon(icon, size=16),
+                rx.text(label, size=rx.breakpoints(initial="1", sm="2")),
+                direction=rx.breakpoints(initial="column", sm="row"),
+                gap=rx.breakpoints(initial="0", sm="0.25em"),
+                align="center",
+            ),
+            to=href,
         ),
-        href=href,
+        as_child=True,
         underline="none",
         white_space="nowrap",
         padding=rx.breakpoints(initial="0.25em 0.3em", sm="0.25em 0.5em"),
         border_radius="6px",
-        background=rx.cond(current, rx.color("accent", 4), "transparent"),
-        aria_current=rx.cond(current, "page", "false"),
         _hover={"background": rx.color("accent", 3)},
+        style={"&[aria-current='page']": {"background": rx.color("accent", 4)}},
     )
 
 
