@@ -7,10 +7,11 @@ file or a PostgreSQL DSN) and implements what the fixed-window and moving-window
 check-and-count runs in one gateway_db transaction that every counting writer takes its turn at, so two processes
 never both take the last unit of a limit.
 
-The upload service counts with the moving window: it is exact, so "3 uploads in the last minute" means the last 60
-seconds whenever they fall. (The sliding window counter is cheaper but lets a fourth through just after a
-wall-clock window's edge, which a busy machine's test run hit.) An entry is one row holding its whole cost, so a
-day's bytes are one row per upload, not one per byte as limits' own storages keep them.
+The upload service counts with the moving window: "3 uploads in the last minute" means the last 60 seconds whenever
+they fall. (The sliding window counter is cheaper but lets a fourth through just after a wall-clock window's edge,
+which a busy machine's test run hit.) Entries are kept per slice of 1/SLICES of the window, each row holding the
+cost of every entry that leaves the window in that slice: a day's bytes are at most SLICES rows per key, whatever the
+traffic, and an entry stays counted at most one slice (0.1 s of a minute, 144 s of a day) longer than its window.
 """
 
 from __future__ import annotations
@@ -36,12 +37,20 @@ CREATE TABLE IF NOT EXISTS rate_counters (
 CREATE INDEX IF NOT EXISTS rate_counters_expiry ON rate_counters (expires_at);
 CREATE TABLE IF NOT EXISTS rate_entries (
     key        TEXT NOT NULL,             -- a limits key (limit, identifiers)
-    amount     INTEGER NOT NULL,          -- the entry's cost (1, or an upload's bytes)
-    expires_at REAL NOT NULL              -- unix time at which it leaves the moving window
+    expires_at REAL NOT NULL,             -- the end of the slice in which its entries leave the moving window
+    amount     INTEGER NOT NULL,          -- the cost of those entries (each 1, or an upload's bytes)
+    PRIMARY KEY (key, expires_at)
 );
-CREATE INDEX IF NOT EXISTS rate_entries_key ON rate_entries (key, expires_at);
 CREATE INDEX IF NOT EXISTS rate_entries_expiry ON rate_entries (expires_at);
 """
+SLICES = 600  # a moving window's entries are kept in this many slices of it
+
+
+def slice_end(at: float, expiry: float) -> float:
+    """The end of the slice (1/SLICES of `expiry`) an entry leaving the window at `at` is kept in: the same float for
+    every entry of that slice (the quotient is rounded first so float noise never splits a slice)."""
+    width = expiry / SLICES
+    return math.ceil(round(at / width, 6)) * width
 
 
 def seconds_until_room(limit: int, amount: int, entries: list[tuple[float, int]], now: float) -> float:
@@ -143,6 +152,15 @@ class GatewayStorage(Storage, MovingWindowSupport):
     # --- MovingWindowSupport ---
 
     @staticmethod
+    def _used(db: gateway_db.GatewayDatabase, key: str, now: float) -> tuple[int, float | None]:
+        """The cost counted in the window at `key` and when its oldest slice leaves (None: empty)."""
+        row = db.execute(
+            "SELECT COALESCE(SUM(amount), 0), MIN(expires_at) FROM rate_entries WHERE key = ? AND expires_at > ?",
+            (key, now),
+        ).fetchone()
+        return int(row[0]), None if row[1] is None else float(row[1])
+
+    @staticmethod
     def _entries(db: gateway_db.GatewayDatabase, key: str, now: float) -> list[tuple[float, int]]:
         rows = db.execute(
             "SELECT expires_at, amount FROM rate_entries WHERE key = ? AND expires_at > ?", (key, now)
@@ -154,20 +172,22 @@ class GatewayStorage(Storage, MovingWindowSupport):
             return False
         now = self.clock()
         with self._write() as db:
-            if sum(cost for _, cost in self._entries(db, key, now)) + amount > limit:
+            if self._used(db, key, now)[0] + amount > limit:
                 return False
             db.execute(
-                "INSERT INTO rate_entries (key, amount, expires_at) VALUES (?, ?, ?)", (key, amount, now + expiry)
+                "INSERT INTO rate_entries (key, expires_at, amount) VALUES (?, ?, ?) ON CONFLICT (key, expires_at)"
+                " DO UPDATE SET amount = rate_entries.amount + excluded.amount",
+                (key, slice_end(now + expiry, expiry), amount),
             )
+            # Expired rows of either table go here: nothing else reads them.
             db.execute("DELETE FROM rate_entries WHERE expires_at <= ?", (now,))
+            db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
             return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = self.clock()
-        entries = self._entries(self._db(), key, now)
-        if not entries:
-            return now, 0
-        return min(expires_at for expires_at, _ in entries) - expiry, sum(cost for _, cost in entries)
+        used, oldest = self._used(self._db(), key, now)
+        return (now, 0) if oldest is None else (oldest - expiry, used)
 
     def wait_for_room(self, key: str, limit: int, amount: int) -> float:
         """Seconds until `amount` fits under `limit` in the moving window at `key` (seconds_until_room)."""

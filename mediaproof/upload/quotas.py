@@ -2,7 +2,8 @@
 uses the same gateway database:
 
 - uploads, social actions per minute and bytes per day: `limits`' moving-window strategy over GatewayStorage
-  (mediaproof.upload.limit_store), so the counting rules are the library's and the entries are in the database;
+  (mediaproof.upload.limit_store), which counts by limits' rules for a moving window with its entries in the
+  database (and says when there is room again: Retry-After);
 - uploads in flight at once: leases in table `upload_leases` (a concurrency cap is no rate, and `limits` has no
   such primitive), each renewed while its body streams and gone a minute after a crashed process stopped renewing;
 - uploads one process receives at once (temp files and sockets it holds): a counter in this process.
@@ -113,7 +114,9 @@ class Quotas:
     # --- counted in the database (call on a worker thread) ---
 
     def _retry_after(self, item: RateLimitItem, key: tuple[str, ...], cost: int) -> int:
-        return max(1, math.ceil(self.storage.wait_for_room(item.key_for(*key), item.amount, cost)))
+        # Never more than a window (and never infinite: a cost over the limit is refused before it is counted).
+        wait = min(self.storage.wait_for_room(item.key_for(*key), item.amount, cost), item.get_expiry())
+        return max(1, math.ceil(wait))
 
     def _take(self, item: RateLimitItem, what: str, cost: int, keys: list[tuple[str, str]], why: str) -> None:
         """Count `cost` against `item` for every subject in `keys`, or for none: RateLimited naming the first

@@ -7,8 +7,7 @@ page's upload or the backend's prepare meets it, and after signing in again the 
 429 or 503 is shown as a sentence with the wait its Retry-After asks for, and the page sends the file again by itself
 when the wait is over; a wallet over its uploads per minute (MEDIAPROOF_UPLOAD_RATE_PER_MINUTE of the e2e stack,
 filled from another loopback address, so that the browser's own address, 127.0.0.1, keeps its room for the rest of the
-suite) reads its limit and its wait in the page. Every wait here is for an observed state, except that the minute is
-filled with time left in it (the limiter counts per wall-clock minute).
+suite) reads its limit and its wait in the page. Every wait here is for an observed state.
 """
 
 from __future__ import annotations

@@ -115,6 +115,35 @@ def test_read_then_write_in_transactions_never_loses_an_update(gateway_target: P
     assert db.execute("SELECT n FROM counters WHERE name = 'c'").fetchone()[0] == 100
 
 
+def test_turns_hold_on_a_server_whose_default_isolation_is_repeatable_read(postgres) -> None:  # type: ignore[no-untyped-def]
+    # Under REPEATABLE READ a transaction's snapshot is taken when its first statement (the advisory lock) starts,
+    # before the lock is granted: it would not see the last holder's rows, and a capped insert (a rate limit's
+    # entry) would go over the cap. The connection asks for READ COMMITTED itself, whatever the server's default.
+    dsn = postgres.database()
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as admin:
+        admin.execute(
+            f"ALTER DATABASE \"{dsn.rsplit('/', 1)[1]}\" SET default_transaction_isolation = 'repeatable read'"
+        )
+    gateway_db.connect(dsn, "CREATE TABLE IF NOT EXISTS taken (who TEXT NOT NULL);")
+
+    def take() -> None:
+        db = gateway_db.connect(dsn)
+        for _ in range(25):
+            with db.transaction("taken"):
+                if db.execute("SELECT count(*) FROM taken").fetchone()[0] < 50:
+                    db.execute("INSERT INTO taken (who) VALUES (?)", (threading.current_thread().name,))
+        db.close()
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db = gateway_db.connect(dsn)
+    assert db.execute("SHOW default_transaction_isolation").fetchone()[0] == "repeatable read"  # the server's
+    assert db.execute("SELECT count(*) FROM taken").fetchone()[0] == 50
+
+
 def test_a_missing_table_and_a_read_only_write_are_the_contracts_errors(gateway_target: Path | str) -> None:
     gateway_db.connect(gateway_target, SCHEMA).close()
     reader = gateway_db.connect(gateway_target, readonly=True)
