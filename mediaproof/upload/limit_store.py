@@ -179,10 +179,12 @@ class GatewayStorage(Storage, MovingWindowSupport):
                 " DO UPDATE SET amount = rate_entries.amount + excluded.amount",
                 (key, slice_end(now + expiry, expiry), amount),
             )
-            # Expired rows of either table go here: nothing else reads them.
             db.execute("DELETE FROM rate_entries WHERE expires_at <= ?", (now,))
-            db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
-            return True
+        # Expired fixed-window counters go too (nothing else sweeps them), after the commit: a transaction that
+        # wrote rate_entries and then took rate_counters deadlocked on PostgreSQL with a process applying the
+        # schema, whose CREATE INDEX IF NOT EXISTS locks the two tables in the other order.
+        db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
+        return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = self.clock()
