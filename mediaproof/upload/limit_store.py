@@ -125,6 +125,9 @@ class GatewayStorage(Storage, MovingWindowSupport):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self.clock()
         with self._write() as db:
+            # Expired counters are swept where counters are written, not on every moving-window hit. (Counters left
+            # by an earlier version's sliding windows stay, one small row per key then active: nothing reads them.)
+            db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
             return self._add(db, key, expiry, amount, now)
 
     def get(self, key: str) -> int:
@@ -180,11 +183,7 @@ class GatewayStorage(Storage, MovingWindowSupport):
                 (key, slice_end(now + expiry, expiry), amount),
             )
             db.execute("DELETE FROM rate_entries WHERE expires_at <= ?", (now,))
-        # Expired fixed-window counters go too (nothing else sweeps them), after the commit: a transaction that
-        # wrote rate_entries and then took rate_counters deadlocked on PostgreSQL with a process applying the
-        # schema, whose CREATE INDEX IF NOT EXISTS locks the two tables in the other order.
-        db.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
-        return True
+            return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = self.clock()

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -93,6 +94,15 @@ def test_a_failed_transaction_writes_nothing(gateway_target: Path | str) -> None
     assert db.columns("counters") >= {"name", "n", "blob"} and db.columns("nothing") == set()
 
 
+def in_threads(work: Callable[[], None], count: int) -> None:
+    """Run `work` on `count` threads at once, each on its own connection, and wait for all of them."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_read_then_write_in_transactions_never_loses_an_update(gateway_target: Path | str) -> None:
     # Each thread reads the counter and writes it back plus one, on its own connection: transactions that take
     # turns (BEGIN IMMEDIATE; an advisory lock) lose no increment.
@@ -106,11 +116,7 @@ def test_read_then_write_in_transactions_never_loses_an_update(gateway_target: P
                 db.execute("UPDATE counters SET n = ? WHERE name = 'c'", (n + 1,))
         db.close()
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(bump, 4)
     db = gateway_db.connect(gateway_target)
     assert db.execute("SELECT n FROM counters WHERE name = 'c'").fetchone()[0] == 100
 
@@ -134,11 +140,7 @@ def test_turns_hold_on_a_server_whose_default_isolation_is_repeatable_read(postg
                     db.execute("INSERT INTO taken (who) VALUES (?)", (threading.current_thread().name,))
         db.close()
 
-    threads = [threading.Thread(target=take) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(take, 4)
     db = gateway_db.connect(dsn)
     assert db.execute("SHOW default_transaction_isolation").fetchone()[0] == "repeatable read"  # the server's
     assert db.execute("SELECT count(*) FROM taken").fetchone()[0] == 50
