@@ -236,9 +236,15 @@ def test_a_second_owner_waits_while_the_first_proof_is_on_its_way(stack: LocalSt
         ids = [upload(stack, data, sender).json()["upload_id"] for sender in (CAROL, BOB)]
         carol = prepare(stack, ids[0], CAROL, "Carol's")
         bob = prepare(stack, ids[1], BOB, "Bob's")
-        waiting = threading.Thread(
-            target=commit, args=(stack, ids[0], eip712.sign(carol["typed_data"], CAROL.key), CAROL)
-        )
+        carol_commit: list[httpx.Response | httpx.TransportError] = []
+
+        def commit_carol() -> None:
+            try:
+                carol_commit.append(commit(stack, ids[0], eip712.sign(carol["typed_data"], CAROL.key), CAROL))
+            except httpx.TransportError as cut:  # the slow service is stopped while her commit waits for its batch
+                carol_commit.append(cut)
+
+        waiting = threading.Thread(target=commit_carol)
         waiting.start()
         deadline = time.monotonic() + 60
         while httpx.get(url(stack) + f"/uploads/{ids[0]}").json()["state"] != "anchoring":
@@ -250,6 +256,9 @@ def test_a_second_owner_waits_while_the_first_proof_is_on_its_way(stack: LocalSt
     finally:
         slow.stop()
         waiting.join(timeout=120)
+    # Stopping a service cuts off the commit still waiting for its batch; it never claims a proof it lacks.
+    (cut,) = carol_commit
+    assert isinstance(cut, httpx.TransportError) or cut.status_code == 503, repr(cut)
     stack.upload = upload_process(settings, rpc_url=stack.anvil.url).start()
     deadline = time.monotonic() + 60
     while (state := httpx.get(url(stack) + f"/uploads/{ids[0]}").json())["state"] != "committed":
