@@ -72,6 +72,12 @@ EXPLORER = "https://explorer.example"
 # The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
 sys.path.insert(0, str(WEBAPP_DIR))
 
+# How long expect() waits for what it asserts, where a test names no time of its own. Playwright's default is 5 s and
+# a context's set_default_timeout covers actions only: on a busy machine an answer from the backend and the indexer
+# can take longer. An assertion that holds returns as soon as it does, so this only bounds how long a failure takes.
+EXPECT_TIMEOUT_MS = 20_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

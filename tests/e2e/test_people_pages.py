@@ -161,7 +161,7 @@ def test_a_profile_reads_as_a_persons_page(visit, registered, viewport) -> None:
     expect(page.locator("h1")).to_have_count(1)
     avatar = page.locator("#profile-avatar")
     expect(avatar).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
-    wait_for(lambda: avatar.evaluate("img => img.complete && img.naturalWidth > 0"), 10, "the avatar drawn")
+    wait_for(lambda: avatar.evaluate("img => img.complete && img.naturalWidth > 0"), 30, "the avatar drawn")
     drawn = avatar.get_attribute("src")
     expect(page.locator("#profile-address")).to_contain_text(owner)
     media = page.locator("#profile-media-count")

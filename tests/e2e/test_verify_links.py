@@ -38,7 +38,7 @@ def sha_of(proof: dict[str, Any]) -> str:
 
 def copied(page: Page, wanted: Callable[[str], bool]) -> None:
     """Waits until the clipboard holds what `wanted` accepts (the copy runs in the page's event queue)."""
-    wait_for(lambda: wanted(page.evaluate("navigator.clipboard.readText()")), 10, "the value copied")
+    wait_for(lambda: wanted(page.evaluate("navigator.clipboard.readText()")), 30, "the value copied")
 
 
 # The innermost elements whose right edge passes the screen's: what to fix when a page does not fit.
@@ -173,7 +173,7 @@ def test_the_media_page_shows_its_badge_and_a_copyable_embed_snippet(visit, regi
     )
     badge = page.locator("#media-badge img")
     expect(badge).to_have_attribute("src", f"{chain.indexer_url}/badge/{sha_of(proof)}.svg")
-    wait_for(lambda: badge.evaluate("img => img.complete && img.naturalWidth > 0"), 10, "the badge drawn")
+    wait_for(lambda: badge.evaluate("img => img.complete && img.naturalWidth > 0"), 30, "the badge drawn")
     assert page.locator("#media-badge").get_attribute("href").endswith(f"/verify/{sha_of(proof)}")
     page.locator(".copyable", has=snippet).locator(".copy-button").click()
     copied(page, lambda text: f"/badge/{sha_of(proof)}.svg" in text and text.startswith("<a href="))
