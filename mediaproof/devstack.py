@@ -126,20 +126,24 @@ class LocalStack:
         by_signer = {c.signer: c.id for c in self.deployment.clusters}
         for parts in self.clusters:
             parts.cluster_id = by_signer[parts.signer]
-        # Parts start side by side where nothing orders them: each start mostly waits for its own process to
-        # import and answer, so a 3-cluster stack is up in about half the time it took one part after another.
-        _side_by_side([functools.partial(self._start_cluster, index) for index in range(len(self.clusters))])
         # Ports fixed before anything starts: the upload service asks the indexer about media (social actions).
         indexer_listener = self._listen("indexer_port")
         upload_listener = self._listen("upload_port")
+
+        # Parts start side by side where nothing orders them: each start mostly waits for its own process to
+        # import and answer. The upload and download services reach the clusters only when a request needs them
+        # (their endpoints are on chain already), so they start while the IPFS nodes boot.
+        def clusters_then_their_workers() -> None:
+            _side_by_side([functools.partial(self._start_cluster, index) for index in range(len(self.clusters))])
+            # After the clusters answer: the observer marks one that does not as down, and a queued job that met a
+            # node still booting would spend one of its attempts.
+            _side_by_side([self._start_observer, self._start_jobs])
 
         def download_then_indexer() -> None:
             self._start_download()
             self._start_indexer(indexer_listener)  # after the download service: it reads batch manifests there
 
-        _side_by_side(
-            [lambda: self._start_upload(upload_listener), download_then_indexer, self._start_observer, self._start_jobs]
-        )
+        _side_by_side([clusters_then_their_workers, lambda: self._start_upload(upload_listener), download_then_indexer])
         if self.with_webapp:
             self._start_webapp()
         if self.supervise:
