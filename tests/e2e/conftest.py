@@ -72,11 +72,11 @@ EXPLORER = "https://explorer.example"
 # The app's package (webapp/webapp) for the tests of its pure rules; Reflex itself runs it from webapp/.
 sys.path.insert(0, str(WEBAPP_DIR))
 
-# How long expect() waits for what it asserts, where a test names no time of its own. Playwright's default is 5 s and
-# a context's set_default_timeout covers actions only: on a busy machine an answer from the backend and the indexer
-# can take longer. An assertion that holds returns as soon as it does, so this only bounds how long a failure takes.
-EXPECT_TIMEOUT_MS = 20_000
-expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+# How long an action or an expect() waits, where a test names no time of its own: on a busy machine an answer from
+# the backend and the indexer can take seconds. Playwright's expect() waits 5 s by default, and a context's
+# set_default_timeout covers actions only. What holds returns as soon as it does: this only bounds a failure.
+PATIENCE_MS = 20_000
+expect.set_options(timeout=PATIENCE_MS)
 
 
 def free_port() -> int:
@@ -392,7 +392,7 @@ def open_page(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable
 
     def open_(path: str, wallet: WalletConfig | None = None, viewport: tuple[int, int] = (1280, 900)) -> Page:
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(PATIENCE_MS)
         contexts.append(context)
         if wallet is not None:
             install_wallet(context, wallet, chain.rpc_url)
@@ -422,7 +422,7 @@ def visit(browser: Browser, app_url: str, chain: Chain) -> Iterator[Callable[...
         zone: str | None = None,
     ) -> tuple[Page, list[str]]:
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id=zone)
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(PATIENCE_MS)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
         contexts.append(context)
         if not no_wallet:
