@@ -228,13 +228,12 @@ class PostgresDatabase:
         self.raw = self._open()
 
     def _open(self) -> psycopg.Connection[Any]:
-        conn = driver(self._dsn).connect(
-            self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout
-        )
+        pg = driver(self._dsn)
+        conn = pg.connect(self._dsn, autocommit=True, options=self._options, connect_timeout=self._timeout)
         # transaction()'s reads after its advisory lock must see what the last holder committed: true under READ
         # COMMITTED (a snapshot per statement), not under a server or role default of REPEATABLE READ or SERIALIZABLE
         # (one snapshot taken before the lock was granted), so say it rather than inherit it.
-        conn.isolation_level = driver(self._dsn).IsolationLevel.READ_COMMITTED
+        conn.isolation_level = pg.IsolationLevel.READ_COMMITTED
         return conn
 
     def _live(self) -> psycopg.Connection[Any]:

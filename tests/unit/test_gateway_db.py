@@ -95,7 +95,7 @@ def test_a_failed_transaction_writes_nothing(gateway_target: Path | str) -> None
 
 
 def in_threads(work: Callable[[], None], count: int) -> None:
-    """Run `work` on `count` threads at once, each on its own connection, and wait for all of them."""
+    """Run `work` on `count` threads at once and wait for all of them (each call opens its own connection)."""
     threads = [threading.Thread(target=work) for _ in range(count)]
     for t in threads:
         t.start()
